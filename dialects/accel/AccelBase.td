@@ -1,0 +1,113 @@
+//===- AccelBase.td - accel dialect, types and attributes --*- tablegen -*-===//
+//
+// The accel dialect: the forward ops of the model families accel trains, on
+// builtin statically shaped tensors.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ACCEL_DIALECT_ACCELBASE_TD
+#define ACCEL_DIALECT_ACCELBASE_TD
+
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+include "mlir/IR/OpBase.td"
+
+def Accel_Dialect : Dialect {
+  let name = "accel";
+  let cppNamespace = "::accel";
+  let summary = "Forward ops of deep-learning models, for training.";
+  let description = [{
+    The accel dialect holds the forward computation of a model imported from
+    PyTorch: dense layers, convolutions, normalisation, pooling, attention
+    building blocks and losses. Every op works on builtin `RankedTensorType`s
+    with static shapes whose element type is one of `f32`, `bf16`, `f16`,
+    `f8E4M3FN`, `f8E5M2` (values), `i64` (indices) or `i1` (masks); every op
+    infers its result type and verifies its operands, following PyTorch's
+    semantics for the aten op it mirrors.
+
+    A model's forward function takes three kinds of arguments, each marked
+    with one discardable argument attribute whose value is a name matching
+    the tensor names of the safetensors files accel reads and writes:
+
+    * `accel.param = "<module path>"`: a trainable parameter, named as
+      PyTorch's `named_parameters()` does (e.g. `"0.weight"`).
+    * `accel.buffer = "<module path>"`: persistent state that is not trained,
+      named as `named_buffers()` does (e.g. `"bn1.running_mean"`).
+    * `accel.input = "<name>"`: a batch input, named after the argument of
+      the TorchScript method (e.g. `"x"`).
+
+    A result may carry `accel.buffer = "<module path>"` to say that it is the
+    new value of that buffer (a BatchNorm running statistic, say).
+
+    ```mlir
+    func.func @forward(%w: tensor<10x784xf32> {accel.param = "0.weight"},
+                       %b: tensor<10xf32> {accel.param = "0.bias"},
+                       %x: tensor<128x784xf32> {accel.input = "x"},
+                       %y: tensor<128xi64> {accel.input = "y"}) -> tensor<f32> {
+      %logits = accel.linear %x, %w, %b
+          : (tensor<128x784xf32>, tensor<10x784xf32>, tensor<10xf32>) -> tensor<128x10xf32>
+      %loss = accel.cross_entropy %logits, %y
+          : (tensor<128x10xf32>, tensor<128xi64>) -> tensor<f32>
+      return %loss : tensor<f32>
+    }
+    ```
+  }];
+  let useDefaultAttributePrinterParser = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// Argument attribute naming a trainable parameter.
+    static constexpr ::llvm::StringLiteral kParamAttrName = "accel.param";
+    /// Argument attribute naming a persistent, non-trainable buffer.
+    static constexpr ::llvm::StringLiteral kBufferAttrName = "accel.buffer";
+    /// Argument attribute naming a batch input.
+    static constexpr ::llvm::StringLiteral kInputAttrName = "accel.input";
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+defvar Accel_FloatTypes = [F32, BF16, F16, F8E4M3FN, F8E5M2];
+
+def Accel_FloatTensor : StaticShapeTensorOf<Accel_FloatTypes>;
+def Accel_IndexTensor : StaticShapeTensorOf<[I64]>;
+def Accel_MaskTensor : StaticShapeTensorOf<[I1]>;
+def Accel_AnyTensor : StaticShapeTensorOf<!listconcat(Accel_FloatTypes, [I64, I1])>;
+def Accel_SeedTensor : 0DTensorOf<[I64]>;
+
+//===----------------------------------------------------------------------===//
+// Enums
+//===----------------------------------------------------------------------===//
+
+def Accel_Reduction : I32EnumAttr<"Reduction",
+    "how a loss reduces over the batch (PyTorch's `reduction` argument)", [
+      I32EnumAttrCase<"None", 0, "none">,
+      I32EnumAttrCase<"Mean", 1, "mean">,
+      I32EnumAttrCase<"Sum", 2, "sum">
+    ]> {
+  let cppNamespace = "::accel";
+  let genSpecializedAttr = 0;
+}
+def Accel_ReductionAttr : EnumAttr<Accel_Dialect, Accel_Reduction, "reduction">;
+
+def Accel_GeluApproximation : I32EnumAttr<"GeluApproximation",
+    "GELU formula (PyTorch's `approximate` argument)", [
+      I32EnumAttrCase<"None", 0, "none">,
+      I32EnumAttrCase<"Tanh", 1, "tanh">
+    ]> {
+  let cppNamespace = "::accel";
+  let genSpecializedAttr = 0;
+}
+def Accel_GeluApproximationAttr :
+    EnumAttr<Accel_Dialect, Accel_GeluApproximation, "gelu_approximation">;
+
+//===----------------------------------------------------------------------===//
+// Attribute constraints
+//===----------------------------------------------------------------------===//
+
+/// A pair of sizes along (height, width), as PyTorch's 2-d ops take them.
+def Accel_Pair : ConfinedAttr<DenseI64ArrayAttr, [DenseArrayCount<2>]>;
+
+#endif // ACCEL_DIALECT_ACCELBASE_TD

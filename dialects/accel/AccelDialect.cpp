@@ -1,0 +1,102 @@
+//===- AccelDialect.cpp - accel dialect -----------------------------------===//
+
+#include "dialects/accel/AccelDialect.h"
+
+#include "dialects/accel/AccelOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace accel;
+
+#include "dialects/accel/AccelOpsDialect.cpp.inc"
+#include "dialects/accel/AccelOpsEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/accel/AccelOpsAttrDefs.cpp.inc"
+
+void AccelDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "dialects/accel/AccelOps.cpp.inc"
+      >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dialects/accel/AccelOpsAttrDefs.cpp.inc"
+      >();
+}
+
+/// The argument attributes that name persistent state or batch inputs.
+static constexpr llvm::StringLiteral kArgumentRoles[] = {
+    AccelDialect::kParamAttrName, AccelDialect::kBufferAttrName,
+    AccelDialect::kInputAttrName};
+
+/// Verifies `accel.param`, `accel.buffer` and `accel.input`: a non-empty
+/// string on a statically shaped tensor argument of a function, one role per
+/// argument, and names unique within the function (they key safetensors
+/// files, where a repeated name would make two tensors one).
+LogicalResult AccelDialect::verifyRegionArgAttribute(Operation *op,
+                                                     unsigned regionIndex,
+                                                     unsigned argIndex,
+                                                     NamedAttribute attribute) {
+  StringRef role = attribute.getName().getValue();
+  if (!llvm::is_contained(kArgumentRoles, role))
+    return op->emitError() << "unknown accel argument attribute '" << role
+                           << "'";
+  auto func = dyn_cast<FunctionOpInterface>(op);
+  if (!func)
+    return op->emitError() << "'" << role
+                           << "' applies only to function arguments";
+  auto name = dyn_cast<StringAttr>(attribute.getValue());
+  if (!name || name.getValue().empty())
+    return func.emitError() << "'" << role << "' of argument #" << argIndex
+                            << " must be a non-empty string, got "
+                            << attribute.getValue();
+
+  auto type = dyn_cast<RankedTensorType>(func.getArgumentTypes()[argIndex]);
+  if (!type || !type.hasStaticShape())
+    return func.emitError() << "argument #" << argIndex << " with '" << role
+                            << "' must be a statically shaped tensor, got "
+                            << func.getArgumentTypes()[argIndex];
+
+  for (StringRef other : kArgumentRoles)
+    if (other != role && func.getArgAttr(argIndex, other))
+      return func.emitError()
+             << "argument #" << argIndex << " has both '" << role << "' and '"
+             << other << "'; an argument has one role";
+
+  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
+    if (i == argIndex)
+      continue;
+    for (StringRef other : kArgumentRoles) {
+      auto otherName = func.getArgAttrOfType<StringAttr>(i, other);
+      if (otherName == name)
+        return func.emitError()
+               << "argument #" << argIndex << " and argument #" << i
+               << " are both named \"" << name.getValue() << "\"";
+    }
+  }
+  return success();
+}
+
+/// A result may carry `accel.buffer`: the new value of the buffer argument of
+/// that name (checked against the arguments by accel-verify-forward).
+LogicalResult AccelDialect::verifyRegionResultAttribute(
+    Operation *op, unsigned regionIndex, unsigned resultIndex,
+    NamedAttribute attribute) {
+  StringRef role = attribute.getName().getValue();
+  if (role != kBufferAttrName)
+    return op->emitError() << "'" << role
+                           << "' is not valid on a result; only '"
+                           << kBufferAttrName << "' is";
+  if (!isa<FunctionOpInterface>(op))
+    return op->emitError() << "'" << role
+                           << "' applies only to function results";
+  auto name = dyn_cast<StringAttr>(attribute.getValue());
+  if (!name || name.getValue().empty())
+    return op->emitError() << "'" << role << "' of result #" << resultIndex
+                           << " must be a non-empty string, got "
+                           << attribute.getValue();
+  return success();
+}
