@@ -44,10 +44,8 @@ LogicalResult AccelDialect::verifyRegionArgAttribute(Operation *op,
   if (!llvm::is_contained(kArgumentRoles, role))
     return op->emitError() << "unknown accel argument attribute '" << role
                            << "'";
-  auto func = dyn_cast<FunctionOpInterface>(op);
-  if (!func)
-    return op->emitError() << "'" << role
-                           << "' applies only to function arguments";
+  // Only function ops (FunctionOpInterface's verifier) call this hook.
+  auto func = cast<FunctionOpInterface>(op);
   auto name = dyn_cast<StringAttr>(attribute.getValue());
   if (!name || name.getValue().empty())
     return func.emitError() << "'" << role << "' of argument #" << argIndex
@@ -90,9 +88,6 @@ LogicalResult AccelDialect::verifyRegionResultAttribute(
     return op->emitError() << "'" << role
                            << "' is not valid on a result; only '"
                            << kBufferAttrName << "' is";
-  if (!isa<FunctionOpInterface>(op))
-    return op->emitError() << "'" << role
-                           << "' applies only to function results";
   auto name = dyn_cast<StringAttr>(attribute.getValue());
   if (!name || name.getValue().empty())
     return op->emitError() << "'" << role << "' of result #" << resultIndex

@@ -14,6 +14,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/SmallBitVector.h"
 
 using namespace mlir;
@@ -40,6 +41,13 @@ std::string formatShape(ArrayRef<int64_t> shape) {
   llvm::interleaveComma(shape, os);
   os << "]";
   return s;
+}
+
+/// A float attribute's value in its shortest exact decimal form ("-0.5").
+std::string formatFloat(const APFloat &value) {
+  SmallString<16> s;
+  value.toString(s);
+  return std::string(s);
 }
 
 RankedTensorType tensorType(Value value) {
@@ -270,7 +278,8 @@ LogicalResult DropoutOp::inferReturnTypes(MLIRContext *,
                                           SmallVectorImpl<Type> &types) {
   double p = adaptor.getP().convertToDouble();
   if (!(p >= 0.0 && p <= 1.0))
-    return opError<DropoutOp>(loc, "probability p must be in [0, 1], got ", p);
+    return opError<DropoutOp>(loc, "probability p must be in [0, 1], got ",
+                              formatFloat(adaptor.getP()));
   types.push_back(adaptor.getInput().getType());
   return success();
 }
@@ -772,8 +781,9 @@ LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
     return failure();
   double smoothing = adaptor.getLabelSmoothing().convertToDouble();
   if (!(smoothing >= 0.0 && smoothing <= 1.0))
-    return opError<CrossEntropyOp>(loc, "label_smoothing must be in [0, 1], got ",
-                                   smoothing);
+    return opError<CrossEntropyOp>(loc,
+                                   "label_smoothing must be in [0, 1], got ",
+                                   formatFloat(adaptor.getLabelSmoothing()));
   types.push_back(lossType(
       adaptor.getReduction(),
       RankedTensorType::get({logits.getDimSize(0)}, logits.getElementType())));

@@ -11,6 +11,17 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+namespace accel::detail {
+/// Verifies an op by running its result-type inference at its location; the
+/// inference reports the first shape rule the operands break.
+template <typename OpTy>
+llvm::LogicalResult verifyByInference(OpTy op) {
+  llvm::SmallVector<mlir::Type> types;
+  return OpTy::inferReturnTypes(op.getContext(), op.getLoc(),
+                                typename OpTy::Adaptor(op), types);
+}
+} // namespace accel::detail
+
 #define GET_OP_CLASSES
 #include "dialects/accel/AccelOps.h.inc"
 

@@ -18,10 +18,17 @@ class Accel_Op<string mnemonic, list<Trait> traits = []> :
     Op<Accel_Dialect, mnemonic, traits>;
 
 /// Ops whose result types are computed from operands and attributes by a
-/// static `inferReturnTypes`, which is also what verifies their shapes.
+/// static `inferReturnTypes`. The verifier runs that same inference, so each
+/// shape rule is written once and reports its own message.
 class Accel_InferredOp<string mnemonic, list<Trait> traits = []> :
     Accel_Op<mnemonic, !listconcat([Pure, InferTypeOpAdaptor], traits)> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::verify() {
+      return ::accel::detail::verifyByInference(*this);
+    }
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -1,0 +1,57 @@
+// Verifier errors of the accel argument and result attributes.
+// RUN: accel-opt %s -split-input-file -verify-diagnostics
+
+// expected-error @+1 {{'accel.param' of argument #0 must be a non-empty string, got 1 : i64}}
+func.func @param_not_string(%w: tensor<4xf32> {accel.param = 1}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'accel.input' of argument #0 must be a non-empty string, got ""}}
+func.func @empty_name(%x: tensor<4xf32> {accel.input = ""}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{unknown accel argument attribute 'accel.weight'}}
+func.func @unknown_role(%w: tensor<4xf32> {accel.weight = "w"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{argument #0 with 'accel.buffer' must be a statically shaped tensor, got 'tensor<?xf32>'}}
+func.func @dynamic_buffer(%b: tensor<?xf32> {accel.buffer = "bn.running_mean"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{argument #0 has both 'accel.input' and 'accel.param'; an argument has one role}}
+func.func @two_roles(%w: tensor<4xf32> {accel.param = "w", accel.input = "x"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{argument #0 and argument #1 are both named "fc.weight"}}
+func.func @duplicate_names(%a: tensor<4xf32> {accel.param = "fc.weight"},
+                           %b: tensor<4xf32> {accel.buffer = "fc.weight"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'accel.param' is not valid on a result; only 'accel.buffer' is}}
+func.func @result_param(%w: tensor<4xf32>) -> (tensor<4xf32> {accel.param = "w"}) {
+  return %w : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'accel.buffer' of result #0 must be a non-empty string, got unit}}
+func.func @result_buffer_unit(%w: tensor<4xf32>) -> (tensor<4xf32> {accel.buffer}) {
+  return %w : tensor<4xf32>
+}

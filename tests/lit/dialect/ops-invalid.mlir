@@ -1,0 +1,609 @@
+// Every verifier error of the accel ops, one case each.
+// RUN: accel-opt %s -split-input-file -verify-diagnostics
+
+//===----------------------------------------------------------------------===//
+// Operand and attribute constraints from ODS
+//===----------------------------------------------------------------------===//
+
+func.func @dynamic_shape(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{'accel.relu' op operand #0 must be statically shaped tensor of}}
+  %0 = accel.relu %x : tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @float_op_on_integers(%x: tensor<4xi64>) -> tensor<4xi64> {
+  // expected-error @+1 {{'accel.tanh' op operand #0 must be statically shaped tensor of 32-bit float or bfloat16 type or 16-bit float or f8E4M3FN type or f8E5M2 type values}}
+  %0 = accel.tanh %x : tensor<4xi64>
+  return %0 : tensor<4xi64>
+}
+
+// -----
+
+func.func @unsupported_element_type(%x: tensor<4xf64>) -> tensor<4xf64> {
+  // expected-error @+1 {{'accel.exp' op operand #0 must be statically shaped tensor of}}
+  %0 = accel.exp %x : tensor<4xf64>
+  return %0 : tensor<4xf64>
+}
+
+// -----
+
+func.func @unary_type_mismatch(%x: tensor<4xf32>) -> tensor<4xbf16> {
+  // expected-error @+1 {{'accel.neg' op requires the same type for all operands and results}}
+  %0 = "accel.neg"(%x) : (tensor<4xf32>) -> tensor<4xbf16>
+  return %0 : tensor<4xbf16>
+}
+
+// -----
+
+func.func @cast_shape_change(%x: tensor<4xf32>) -> tensor<2x2xbf16> {
+  // expected-error @+1 {{'accel.cast' op requires the same shape for all operands and results}}
+  %0 = accel.cast %x : tensor<4xf32> -> tensor<2x2xbf16>
+  return %0 : tensor<2x2xbf16>
+}
+
+// -----
+
+func.func @wrong_inferred_result(%a: tensor<4x8xf32>, %b: tensor<8xf32>) -> tensor<8x8xf32> {
+  // expected-error @+2 {{'accel.add' op inferred type(s) 'tensor<4x8xf32>' are incompatible with return type(s) of operation 'tensor<8x8xf32>'}}
+  // expected-error @+1 {{'accel.add' op failed to infer returned types}}
+  %0 = accel.add %a, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<8x8xf32>
+  return %0 : tensor<8x8xf32>
+}
+
+// -----
+
+func.func @pair_length(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{'accel.conv2d' op attribute 'stride' failed to satisfy constraint: i64 dense array attribute with exactly 2 elements}}
+  %0 = accel.conv2d %x, %w {stride = array<i64: 1, 1, 1>} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @seed_rank(%x: tensor<4xf32>, %seed: tensor<1xi64>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.dropout' op operand #1 must be 0D tensor of 64-bit signless integer values}}
+  %0 = accel.dropout %x, %seed {p = 0.5 : f64} : (tensor<4xf32>, tensor<1xi64>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @binary_element_types(%a: tensor<4xf32>, %b: tensor<4xbf16>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.mul' op operands must share one element type, got 'f32' and 'bf16'}}
+  %0 = accel.mul %a, %b : (tensor<4xf32>, tensor<4xbf16>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @binary_broadcast(%a: tensor<3x4xf32>, %b: tensor<5xf32>) -> tensor<3x4xf32> {
+  // expected-error @+1 {{'accel.sub' op operand shapes do not broadcast: 'tensor<3x4xf32>' and 'tensor<5xf32>'}}
+  %0 = accel.sub %a, %b : (tensor<3x4xf32>, tensor<5xf32>) -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+func.func @masked_fill_mask_too_big(%x: tensor<16xf32>, %m: tensor<4x16xi1>) -> tensor<16xf32> {
+  // expected-error @+1 {{'accel.masked_fill' op mask 'tensor<4x16xi1>' does not broadcast to the input 'tensor<16xf32>'}}
+  %0 = accel.masked_fill %x, %m {value = 0.0 : f64} : (tensor<16xf32>, tensor<4x16xi1>) -> tensor<16xf32>
+  return %0 : tensor<16xf32>
+}
+
+// -----
+
+func.func @dropout_probability(%x: tensor<4xf32>, %seed: tensor<i64>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.dropout' op probability p must be in [0, 1], got 1.5}}
+  %0 = accel.dropout %x, %seed {p = 1.5 : f64} : (tensor<4xf32>, tensor<i64>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @matmul_rank(%a: tensor<8xf32>, %b: tensor<8x4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.matmul' op operands must have rank >= 2, got 'tensor<8xf32>' and 'tensor<8x4xf32>'}}
+  %0 = accel.matmul %a, %b : (tensor<8xf32>, tensor<8x4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @matmul_contracting(%a: tensor<2x8xf32>, %b: tensor<7x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'accel.matmul' op contracting dimensions differ: lhs 'tensor<2x8xf32>' has 8 columns, rhs 'tensor<7x4xf32>' has 7 rows}}
+  %0 = accel.matmul %a, %b : (tensor<2x8xf32>, tensor<7x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @matmul_batch(%a: tensor<3x2x8xf32>, %b: tensor<5x8x4xf32>) -> tensor<3x2x4xf32> {
+  // expected-error @+1 {{'accel.matmul' op batch dimensions do not broadcast: 'tensor<3x2x8xf32>' and 'tensor<5x8x4xf32>'}}
+  %0 = accel.matmul %a, %b : (tensor<3x2x8xf32>, tensor<5x8x4xf32>) -> tensor<3x2x4xf32>
+  return %0 : tensor<3x2x4xf32>
+}
+
+// -----
+
+func.func @matmul_element_types(%a: tensor<2x8xf16>, %b: tensor<8x4xf32>) -> tensor<2x4xf16> {
+  // expected-error @+1 {{'accel.matmul' op operands must share one element type, got 'f16' and 'f32'}}
+  %0 = accel.matmul %a, %b : (tensor<2x8xf16>, tensor<8x4xf32>) -> tensor<2x4xf16>
+  return %0 : tensor<2x4xf16>
+}
+
+// -----
+
+func.func @linear_scalar_input(%x: tensor<f32>, %w: tensor<4x1xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.linear' op input must have rank >= 1, got 'tensor<f32>'}}
+  %0 = accel.linear %x, %w : (tensor<f32>, tensor<4x1xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @linear_weight_rank(%x: tensor<2x8xf32>, %w: tensor<4x8x1xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'accel.linear' op weight must be [out_features, in_features], got 'tensor<4x8x1xf32>'}}
+  %0 = accel.linear %x, %w : (tensor<2x8xf32>, tensor<4x8x1xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @linear_features(%x: tensor<2x784xf32>, %w: tensor<10x783xf32>) -> tensor<2x10xf32> {
+  // expected-error @+1 {{'accel.linear' op input has 784 features but weight 'tensor<10x783xf32>' expects 783}}
+  %0 = accel.linear %x, %w : (tensor<2x784xf32>, tensor<10x783xf32>) -> tensor<2x10xf32>
+  return %0 : tensor<2x10xf32>
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<2x8xf32>, %w: tensor<4x8xf32>, %b: tensor<8xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'accel.linear' op bias must have shape [4], got 'tensor<8xf32>'}}
+  %0 = accel.linear %x, %w, %b : (tensor<2x8xf32>, tensor<4x8xf32>, tensor<8xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @linear_element_types(%x: tensor<2x8xbf16>, %w: tensor<4x8xf32>) -> tensor<2x4xbf16> {
+  // expected-error @+1 {{'accel.linear' op operands must share one element type, got 'bf16' and 'f32'}}
+  %0 = accel.linear %x, %w : (tensor<2x8xbf16>, tensor<4x8xf32>) -> tensor<2x4xbf16>
+  return %0 : tensor<2x4xbf16>
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @conv_input_rank(%x: tensor<3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<4x6x6xf32> {
+  // expected-error @+1 {{'accel.conv2d' op expects a [N, C, H, W] input, got 'tensor<3x8x8xf32>'}}
+  %0 = accel.conv2d %x, %w : (tensor<3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<4x6x6xf32>
+  return %0 : tensor<4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_weight_rank(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{'accel.conv2d' op expects a [O, C / groups, kH, kW] weight, got 'tensor<4x3x3xf32>'}}
+  %0 = accel.conv2d %x, %w : (tensor<1x3x8x8xf32>, tensor<4x3x3xf32>) -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_stride(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{'accel.conv2d' op stride must be positive, got [0, 1]}}
+  %0 = accel.conv2d %x, %w {stride = array<i64: 0, 1>} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_padding(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{'accel.conv2d' op padding must be non-negative, got [-1, 0]}}
+  %0 = accel.conv2d %x, %w {padding = array<i64: -1, 0>} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_dilation(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{'accel.conv2d' op dilation must be positive, got [1, 0]}}
+  %0 = accel.conv2d %x, %w {dilation = array<i64: 1, 0>} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_groups_positive(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{'accel.conv2d' op groups must be positive, got 0}}
+  %0 = accel.conv2d %x, %w {groups = 0 : i64} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_groups_divide(%x: tensor<1x6x8x8xf32>, %w: tensor<5x3x3x3xf32>) -> tensor<1x5x6x6xf32> {
+  // expected-error @+1 {{'accel.conv2d' op groups 2 must divide the input channels 6 and the output channels 5}}
+  %0 = accel.conv2d %x, %w {groups = 2 : i64} : (tensor<1x6x8x8xf32>, tensor<5x3x3x3xf32>) -> tensor<1x5x6x6xf32>
+  return %0 : tensor<1x5x6x6xf32>
+}
+
+// -----
+
+func.func @conv_channels_per_group(%x: tensor<1x6x8x8xf32>, %w: tensor<4x6x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{'accel.conv2d' op weight 'tensor<4x6x3x3xf32>' must have 3 input channels per group (input 'tensor<1x6x8x8xf32>', groups 2)}}
+  %0 = accel.conv2d %x, %w {groups = 2 : i64} : (tensor<1x6x8x8xf32>, tensor<4x6x3x3xf32>) -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_bias(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{'accel.conv2d' op bias must have shape [4], got 'tensor<3xf32>'}}
+  %0 = accel.conv2d %x, %w, %b : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<3xf32>) -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_kernel_too_big(%x: tensor<1x3x4x4xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x1x1xf32> {
+  // expected-error @+1 {{'accel.conv2d' op kernel 'tensor<4x3x3x3xf32>' (dilation [2, 2]) does not fit input 'tensor<1x3x4x4xf32>' with padding [0, 0]}}
+  %0 = accel.conv2d %x, %w {dilation = array<i64: 2, 2>} : (tensor<1x3x4x4xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x1x1xf32>
+  return %0 : tensor<1x4x1x1xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// Normalisation
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @batch_norm_rank(%x: tensor<8xf32>, %p: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{'accel.batch_norm' op expects a [N, C, ...] input, got 'tensor<8xf32>'}}
+  %y, %m, %v = accel.batch_norm %x, %p, %p, %p, %p : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
+  return %y : tensor<8xf32>
+}
+
+// -----
+
+func.func @batch_norm_param_types(%x: tensor<2x4xbf16>, %p: tensor<4xf32>, %q: tensor<4xbf16>) -> tensor<2x4xbf16> {
+  // expected-error @+1 {{'accel.batch_norm' op operands must share one element type, got 'f32' and 'bf16'}}
+  %y, %m, %v = accel.batch_norm %x, %p, %p, %q, %p : (tensor<2x4xbf16>, tensor<4xf32>, tensor<4xf32>, tensor<4xbf16>, tensor<4xf32>) -> (tensor<2x4xbf16>, tensor<4xbf16>, tensor<4xf32>)
+  return %y : tensor<2x4xbf16>
+}
+
+// -----
+
+func.func @batch_norm_channels(%x: tensor<2x4xf32>, %p: tensor<4xf32>, %q: tensor<3xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'accel.batch_norm' op running_var must have shape [4], got 'tensor<3xf32>'}}
+  %y, %m, %v = accel.batch_norm %x, %p, %p, %p, %q : (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<3xf32>) -> (tensor<2x4xf32>, tensor<4xf32>, tensor<3xf32>)
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @batch_norm_one_value(%x: tensor<1x4x1x1xf32>, %p: tensor<4xf32>) -> tensor<1x4x1x1xf32> {
+  // expected-error @+1 {{'accel.batch_norm' op training needs more than one value per channel, got input 'tensor<1x4x1x1xf32>'}}
+  %y, %m, %v = accel.batch_norm %x, %p, %p, %p, %p {training} : (tensor<1x4x1x1xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<1x4x1x1xf32>, tensor<4xf32>, tensor<4xf32>)
+  return %y : tensor<1x4x1x1xf32>
+}
+
+// -----
+
+func.func @layer_norm_empty(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{'accel.layer_norm' op normalized_shape must not be empty}}
+  %0 = accel.layer_norm %x {normalized_shape = array<i64>} : (tensor<2x8xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @layer_norm_trailing(%x: tensor<2x16x32xf32>) -> tensor<2x16x32xf32> {
+  // expected-error @+1 {{'accel.layer_norm' op normalized_shape [64] must equal the trailing dimensions of 'tensor<2x16x32xf32>'}}
+  %0 = accel.layer_norm %x {normalized_shape = array<i64: 64>} : (tensor<2x16x32xf32>) -> tensor<2x16x32xf32>
+  return %0 : tensor<2x16x32xf32>
+}
+
+// -----
+
+func.func @layer_norm_weight(%x: tensor<2x8xf32>, %w: tensor<4xf32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{'accel.layer_norm' op weight must have shape [8], got 'tensor<4xf32>'}}
+  %0 = accel.layer_norm %x weight(%w) {normalized_shape = array<i64: 8>} : (tensor<2x8xf32>, tensor<4xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @layer_norm_bias(%x: tensor<2x8xf32>, %b: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{'accel.layer_norm' op bias must have shape [8], got 'tensor<2x8xf32>'}}
+  %0 = accel.layer_norm %x bias(%b) {normalized_shape = array<i64: 8>} : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @pool_rank(%x: tensor<8x8xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{'accel.max_pool2d' op expects a [N, C, H, W] or [C, H, W] input, got 'tensor<8x8xf32>'}}
+  %0 = accel.max_pool2d %x {kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>} : (tensor<8x8xf32>) -> tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @pool_kernel(%x: tensor<1x8x8xf32>) -> tensor<1x4x4xf32> {
+  // expected-error @+1 {{'accel.max_pool2d' op kernel_size must be positive, got [0, 2]}}
+  %0 = accel.max_pool2d %x {kernel_size = array<i64: 0, 2>, stride = array<i64: 2, 2>} : (tensor<1x8x8xf32>) -> tensor<1x4x4xf32>
+  return %0 : tensor<1x4x4xf32>
+}
+
+// -----
+
+func.func @pool_stride(%x: tensor<1x8x8xf32>) -> tensor<1x4x4xf32> {
+  // expected-error @+1 {{'accel.avg_pool2d' op stride must be positive, got [2, -2]}}
+  %0 = accel.avg_pool2d %x {kernel_size = array<i64: 2, 2>, stride = array<i64: 2, -2>} : (tensor<1x8x8xf32>) -> tensor<1x4x4xf32>
+  return %0 : tensor<1x4x4xf32>
+}
+
+// -----
+
+func.func @pool_negative_padding(%x: tensor<1x8x8xf32>) -> tensor<1x4x4xf32> {
+  // expected-error @+1 {{'accel.avg_pool2d' op padding must be non-negative, got [-1, 0]}}
+  %0 = accel.avg_pool2d %x {kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>, padding = array<i64: -1, 0>} : (tensor<1x8x8xf32>) -> tensor<1x4x4xf32>
+  return %0 : tensor<1x4x4xf32>
+}
+
+// -----
+
+func.func @pool_dilation(%x: tensor<1x8x8xf32>) -> tensor<1x4x4xf32> {
+  // expected-error @+1 {{'accel.max_pool2d' op dilation must be positive, got [0, 0]}}
+  %0 = accel.max_pool2d %x {kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>, dilation = array<i64: 0, 0>} : (tensor<1x8x8xf32>) -> tensor<1x4x4xf32>
+  return %0 : tensor<1x4x4xf32>
+}
+
+// -----
+
+func.func @pool_padding_half_kernel(%x: tensor<1x8x8xf32>) -> tensor<1x5x5xf32> {
+  // expected-error @+1 {{'accel.max_pool2d' op padding [2, 2] must be at most half of kernel_size [3, 3]}}
+  %0 = accel.max_pool2d %x {kernel_size = array<i64: 3, 3>, stride = array<i64: 2, 2>, padding = array<i64: 2, 2>} : (tensor<1x8x8xf32>) -> tensor<1x5x5xf32>
+  return %0 : tensor<1x5x5xf32>
+}
+
+// -----
+
+func.func @pool_window_too_big(%x: tensor<1x2x2xf32>) -> tensor<1x1x1xf32> {
+  // expected-error @+1 {{'accel.avg_pool2d' op window [3, 3] (dilation [1, 1]) does not fit input 'tensor<1x2x2xf32>' with padding [0, 0]}}
+  %0 = accel.avg_pool2d %x {kernel_size = array<i64: 3, 3>, stride = array<i64: 1, 1>} : (tensor<1x2x2xf32>) -> tensor<1x1x1xf32>
+  return %0 : tensor<1x1x1xf32>
+}
+
+// -----
+
+func.func @adaptive_rank(%x: tensor<8xf32>) -> tensor<1x1xf32> {
+  // expected-error @+1 {{'accel.adaptive_avg_pool2d' op expects a [N, C, H, W] or [C, H, W] input, got 'tensor<8xf32>'}}
+  %0 = accel.adaptive_avg_pool2d %x {output_size = array<i64: 1, 1>} : (tensor<8xf32>) -> tensor<1x1xf32>
+  return %0 : tensor<1x1xf32>
+}
+
+// -----
+
+func.func @adaptive_output_size(%x: tensor<1x8x8xf32>) -> tensor<1x0x1xf32> {
+  // expected-error @+1 {{'accel.adaptive_avg_pool2d' op output_size must be positive, got [0, 1]}}
+  %0 = accel.adaptive_avg_pool2d %x {output_size = array<i64: 0, 1>} : (tensor<1x8x8xf32>) -> tensor<1x0x1xf32>
+  return %0 : tensor<1x0x1xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// Shape manipulation
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @reshape_elements(%x: tensor<2x8xf32>) -> tensor<3x5xf32> {
+  // expected-error @+1 {{'accel.reshape' op cannot reshape 'tensor<2x8xf32>' (16 elements) to 'tensor<3x5xf32>' (15 elements)}}
+  %0 = accel.reshape %x : tensor<2x8xf32> -> tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// -----
+
+func.func @reshape_element_type(%x: tensor<2x8xf32>) -> tensor<16xbf16> {
+  // expected-error @+1 {{'accel.reshape' op cannot change the element type from 'f32' to 'bf16'}}
+  %0 = accel.reshape %x : tensor<2x8xf32> -> tensor<16xbf16>
+  return %0 : tensor<16xbf16>
+}
+
+// -----
+
+func.func @flatten_scalar(%x: tensor<f32>) -> tensor<1xf32> {
+  // expected-error @+1 {{'accel.flatten' op expects a tensor of rank >= 1, got 'tensor<f32>'}}
+  %0 = accel.flatten %x {start_dim = 0 : i64, end_dim = 0 : i64} : (tensor<f32>) -> tensor<1xf32>
+  return %0 : tensor<1xf32>
+}
+
+// -----
+
+func.func @flatten_range(%x: tensor<2x3x4xf32>) -> tensor<24xf32> {
+  // expected-error @+1 {{'accel.flatten' op start_dim 1 and end_dim 3 must satisfy 0 <= start_dim <= end_dim < 3}}
+  %0 = accel.flatten %x {start_dim = 1 : i64, end_dim = 3 : i64} : (tensor<2x3x4xf32>) -> tensor<24xf32>
+  return %0 : tensor<24xf32>
+}
+
+// -----
+
+func.func @transpose_dim(%x: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  // expected-error @+1 {{'accel.transpose' op dim1 2 is out of range [0, 2)}}
+  %0 = accel.transpose %x {dim0 = 0 : i64, dim1 = 2 : i64} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @transpose_negative_dim(%x: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  // expected-error @+1 {{'accel.transpose' op dim0 -1 is out of range [0, 2)}}
+  %0 = accel.transpose %x {dim0 = -1 : i64, dim1 = 0 : i64} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @permute_repeated(%x: tensor<2x3x4xf32>) -> tensor<2x2x3xf32> {
+  // expected-error @+1 {{'accel.permute' op permutation [0, 0, 1] is not a permutation of [0, 3)}}
+  %0 = accel.permute %x {permutation = array<i64: 0, 0, 1>} : (tensor<2x3x4xf32>) -> tensor<2x2x3xf32>
+  return %0 : tensor<2x2x3xf32>
+}
+
+// -----
+
+func.func @permute_length(%x: tensor<2x3x4xf32>) -> tensor<3x2xf32> {
+  // expected-error @+1 {{'accel.permute' op permutation [1, 0] is not a permutation of [0, 3)}}
+  %0 = accel.permute %x {permutation = array<i64: 1, 0>} : (tensor<2x3x4xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @slice_dim(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'accel.slice' op dim 2 is out of range [0, 2)}}
+  %0 = accel.slice %x {dim = 2 : i64, start = 0 : i64, end = 1 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @slice_bounds(%x: tensor<2x5xf32>) -> tensor<2x1xf32> {
+  // expected-error @+1 {{'accel.slice' op start 3, end 6, step 1 must satisfy 0 <= start <= end <= 5 and step >= 1}}
+  %0 = accel.slice %x {dim = 1 : i64, start = 3 : i64, end = 6 : i64} : (tensor<2x5xf32>) -> tensor<2x1xf32>
+  return %0 : tensor<2x1xf32>
+}
+
+// -----
+
+func.func @concat_none() -> tensor<2xf32> {
+  // expected-error @+1 {{'accel.concat' op expects at least one input}}
+  %0 = "accel.concat"() {dim = 0 : i64} : () -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @concat_element_types(%a: tensor<2xf32>, %b: tensor<2xf16>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.concat' op operands must share one element type, got 'f32' and 'f16'}}
+  %0 = accel.concat %a, %b {dim = 0 : i64} : (tensor<2xf32>, tensor<2xf16>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @concat_dim(%a: tensor<2xf32>, %b: tensor<2xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.concat' op dim 1 is out of range [0, 1)}}
+  %0 = accel.concat %a, %b {dim = 1 : i64} : (tensor<2xf32>, tensor<2xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @concat_rank(%a: tensor<2xf32>, %b: tensor<2x1xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.concat' op input #1 'tensor<2x1xf32>' has a different rank from input #0 'tensor<2xf32>'}}
+  %0 = accel.concat %a, %b {dim = 0 : i64} : (tensor<2xf32>, tensor<2x1xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @concat_sizes(%a: tensor<2x3xf32>, %b: tensor<4x3xf32>) -> tensor<2x6xf32> {
+  // expected-error @+1 {{'accel.concat' op input #1 'tensor<4x3xf32>' differs from input #0 'tensor<2x3xf32>' in dimension 0}}
+  %0 = accel.concat %a, %b {dim = 1 : i64} : (tensor<2x3xf32>, tensor<4x3xf32>) -> tensor<2x6xf32>
+  return %0 : tensor<2x6xf32>
+}
+
+// -----
+
+func.func @embedding_weight(%w: tensor<256xf32>, %i: tensor<4xi64>) -> tensor<4x1xf32> {
+  // expected-error @+1 {{'accel.embedding' op weight must be [num_embeddings, dim], got 'tensor<256xf32>'}}
+  %0 = accel.embedding %w, %i : (tensor<256xf32>, tensor<4xi64>) -> tensor<4x1xf32>
+  return %0 : tensor<4x1xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions, softmax, losses
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @reduce_no_dims(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'accel.sum' op expects at least one reduction dimension}}
+  %0 = accel.sum %x {dims = array<i64>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @reduce_dim_range(%x: tensor<2x3xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{'accel.mean' op reduction dimension 2 is out of range [0, 2)}}
+  %0 = accel.mean %x {dims = array<i64: 2>} : (tensor<2x3xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @reduce_repeated(%x: tensor<2x3xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{'accel.amax' op reduction dimension 1 is repeated}}
+  %0 = accel.amax %x {dims = array<i64: 1, 1>} : (tensor<2x3xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @softmax_dim(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'accel.log_softmax' op dim 2 is out of range [0, 2)}}
+  %0 = accel.log_softmax %x {dim = 2 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @cross_entropy_logits(%x: tensor<10xf32>, %y: tensor<1xi64>) -> tensor<f32> {
+  // expected-error @+1 {{'accel.cross_entropy' op expects [N, C] logits, got 'tensor<10xf32>'}}
+  %0 = accel.cross_entropy %x, %y : (tensor<10xf32>, tensor<1xi64>) -> tensor<f32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+func.func @cross_entropy_target(%x: tensor<4x10xf32>, %y: tensor<3xi64>) -> tensor<f32> {
+  // expected-error @+1 {{'accel.cross_entropy' op target must have shape [4], got 'tensor<3xi64>'}}
+  %0 = accel.cross_entropy %x, %y : (tensor<4x10xf32>, tensor<3xi64>) -> tensor<f32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+func.func @cross_entropy_smoothing(%x: tensor<4x10xf32>, %y: tensor<4xi64>) -> tensor<f32> {
+  // expected-error @+1 {{'accel.cross_entropy' op label_smoothing must be in [0, 1], got -0.5}}
+  %0 = accel.cross_entropy %x, %y {label_smoothing = -0.5 : f64} : (tensor<4x10xf32>, tensor<4xi64>) -> tensor<f32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+func.func @mse_types(%x: tensor<4x1xf32>, %t: tensor<4xf32>) -> tensor<f32> {
+  // expected-error @+1 {{'accel.mse_loss' op input 'tensor<4x1xf32>' and target 'tensor<4xf32>' must have the same type}}
+  %0 = accel.mse_loss %x, %t : (tensor<4x1xf32>, tensor<4xf32>) -> tensor<f32>
+  return %0 : tensor<f32>
+}

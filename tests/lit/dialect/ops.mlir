@@ -1,0 +1,171 @@
+// Every accel op parses, verifies, prints and parses again, in both the
+// custom and the generic form.
+// RUN: accel-opt %s | accel-opt | FileCheck %s
+// RUN: accel-opt %s --mlir-print-op-generic | accel-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @unary
+func.func @unary(%x: tensor<4x8xf32>, %h: tensor<4x8xbf16>) -> tensor<4x8xbf16> {
+  // CHECK: accel.relu %{{.*}} : tensor<4x8xf32>
+  %0 = accel.relu %x : tensor<4x8xf32>
+  // CHECK: accel.tanh %{{.*}} : tensor<4x8xf32>
+  %1 = accel.tanh %0 : tensor<4x8xf32>
+  // CHECK: accel.sigmoid %{{.*}} : tensor<4x8xf32>
+  %2 = accel.sigmoid %1 : tensor<4x8xf32>
+  // CHECK: accel.exp %{{.*}} : tensor<4x8xf32>
+  %3 = accel.exp %2 : tensor<4x8xf32>
+  // CHECK: accel.log %{{.*}} : tensor<4x8xf32>
+  %4 = accel.log %3 : tensor<4x8xf32>
+  // CHECK: accel.sqrt %{{.*}} : tensor<4x8xf32>
+  %5 = accel.sqrt %4 : tensor<4x8xf32>
+  // CHECK: accel.rsqrt %{{.*}} : tensor<4x8xf32>
+  %6 = accel.rsqrt %5 : tensor<4x8xf32>
+  // CHECK: accel.neg %{{.*}} : tensor<4x8xf32>
+  %7 = accel.neg %6 : tensor<4x8xf32>
+  // The default approximation is not printed.
+  // CHECK: accel.gelu %{{.*}} : tensor<4x8xf32>
+  %8 = accel.gelu %7 {approximate = #accel<gelu_approximation none>} : tensor<4x8xf32>
+  // CHECK: accel.gelu %{{.*}} {approximate = #accel<gelu_approximation tanh>} : tensor<4x8xbf16>
+  %9 = accel.gelu %h {approximate = #accel<gelu_approximation tanh>} : tensor<4x8xbf16>
+  // CHECK: accel.cast %{{.*}} : tensor<4x8xf32> -> tensor<4x8xbf16>
+  %10 = accel.cast %8 : tensor<4x8xf32> -> tensor<4x8xbf16>
+  %11 = accel.add %9, %10 : (tensor<4x8xbf16>, tensor<4x8xbf16>) -> tensor<4x8xbf16>
+  return %11 : tensor<4x8xbf16>
+}
+
+// CHECK-LABEL: func.func @low_precision_types
+func.func @low_precision_types(%a: tensor<16xf16>, %b: tensor<16xf8E4M3FN>, %c: tensor<16xf8E5M2>) -> tensor<16xi1> {
+  // CHECK: accel.cast %{{.*}} : tensor<16xf8E4M3FN> -> tensor<16xf16>
+  %0 = accel.cast %b : tensor<16xf8E4M3FN> -> tensor<16xf16>
+  // CHECK: accel.cast %{{.*}} : tensor<16xf8E5M2> -> tensor<16xf16>
+  %1 = accel.cast %c : tensor<16xf8E5M2> -> tensor<16xf16>
+  // CHECK: accel.mul %{{.*}}, %{{.*}} : (tensor<16xf16>, tensor<16xf16>) -> tensor<16xf16>
+  %2 = accel.mul %0, %1 : (tensor<16xf16>, tensor<16xf16>) -> tensor<16xf16>
+  %3 = accel.add %a, %2 : (tensor<16xf16>, tensor<16xf16>) -> tensor<16xf16>
+  // CHECK: accel.cast %{{.*}} : tensor<16xf16> -> tensor<16xi1>
+  %4 = accel.cast %3 : tensor<16xf16> -> tensor<16xi1>
+  return %4 : tensor<16xi1>
+}
+
+// CHECK-LABEL: func.func @binary_broadcast
+func.func @binary_broadcast(%x: tensor<8x16xf32>, %row: tensor<16xf32>, %col: tensor<8x1xf32>, %s: tensor<f32>) -> tensor<8x16xf32> {
+  // CHECK: accel.add %{{.*}}, %{{.*}} : (tensor<8x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
+  %0 = accel.add %x, %row : (tensor<8x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
+  // CHECK: accel.sub %{{.*}}, %{{.*}} : (tensor<8x1xf32>, tensor<16xf32>) -> tensor<8x16xf32>
+  %1 = accel.sub %col, %row : (tensor<8x1xf32>, tensor<16xf32>) -> tensor<8x16xf32>
+  // CHECK: accel.mul %{{.*}}, %{{.*}} : (tensor<8x16xf32>, tensor<f32>) -> tensor<8x16xf32>
+  %2 = accel.mul %1, %s : (tensor<8x16xf32>, tensor<f32>) -> tensor<8x16xf32>
+  // CHECK: accel.div %{{.*}}, %{{.*}} : (tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<8x16xf32>
+  %3 = accel.div %2, %0 : (tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<8x16xf32>
+  return %3 : tensor<8x16xf32>
+}
+
+// CHECK-LABEL: func.func @linear_algebra
+func.func @linear_algebra(%x: tensor<128x784xf32>, %w: tensor<1024x784xf32>, %b: tensor<1024xf32>,
+                          %q: tensor<2x4x16x8xf32>, %k: tensor<4x8x16xf32>) -> (tensor<128x1024xf32>, tensor<2x4x16x16xf32>) {
+  // CHECK: accel.linear %{{.*}}, %{{.*}}, %{{.*}} : (tensor<128x784xf32>, tensor<1024x784xf32>, tensor<1024xf32>) -> tensor<128x1024xf32>
+  %0 = accel.linear %x, %w, %b : (tensor<128x784xf32>, tensor<1024x784xf32>, tensor<1024xf32>) -> tensor<128x1024xf32>
+  // CHECK: accel.linear %{{.*}}, %{{.*}} : (tensor<128x784xf32>, tensor<1024x784xf32>) -> tensor<128x1024xf32>
+  %1 = accel.linear %x, %w : (tensor<128x784xf32>, tensor<1024x784xf32>) -> tensor<128x1024xf32>
+  %2 = accel.add %0, %1 : (tensor<128x1024xf32>, tensor<128x1024xf32>) -> tensor<128x1024xf32>
+  // Batch dimensions broadcast: [2, 4] with [4].
+  // CHECK: accel.matmul %{{.*}}, %{{.*}} : (tensor<2x4x16x8xf32>, tensor<4x8x16xf32>) -> tensor<2x4x16x16xf32>
+  %3 = accel.matmul %q, %k : (tensor<2x4x16x8xf32>, tensor<4x8x16xf32>) -> tensor<2x4x16x16xf32>
+  return %2, %3 : tensor<128x1024xf32>, tensor<2x4x16x16xf32>
+}
+
+// CHECK-LABEL: func.func @cnn
+func.func @cnn(%x: tensor<8x3x224x224xf32>, %w: tensor<64x3x7x7xf32>, %g: tensor<64xf32>, %bt: tensor<64xf32>,
+               %rm: tensor<64xf32>, %rv: tensor<64xf32>, %dw: tensor<64x1x3x3xf32>, %db: tensor<64xf32>)
+    -> (tensor<8x64x1x1xf32>, tensor<64xf32>, tensor<64xf32>, tensor<8x64x28x28xf32>, tensor<8x64x29x29xf32>) {
+  // CHECK: accel.conv2d %{{.*}}, %{{.*}} {padding = array<i64: 3, 3>, stride = array<i64: 2, 2>} : (tensor<8x3x224x224xf32>, tensor<64x3x7x7xf32>) -> tensor<8x64x112x112xf32>
+  %c = accel.conv2d %x, %w {stride = array<i64: 2, 2>, padding = array<i64: 3, 3>}
+      : (tensor<8x3x224x224xf32>, tensor<64x3x7x7xf32>) -> tensor<8x64x112x112xf32>
+  // CHECK: accel.batch_norm %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {training} : (tensor<8x64x112x112xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>) -> (tensor<8x64x112x112xf32>, tensor<64xf32>, tensor<64xf32>)
+  %y, %m, %v = accel.batch_norm %c, %g, %bt, %rm, %rv {training, eps = 1.0e-05 : f64, momentum = 0.1 : f64}
+      : (tensor<8x64x112x112xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>)
+      -> (tensor<8x64x112x112xf32>, tensor<64xf32>, tensor<64xf32>)
+  %r = accel.relu %y : tensor<8x64x112x112xf32>
+  // CHECK: accel.max_pool2d %{{.*}} {kernel_size = array<i64: 3, 3>, padding = array<i64: 1, 1>, stride = array<i64: 2, 2>} : (tensor<8x64x112x112xf32>) -> tensor<8x64x56x56xf32>
+  %p = accel.max_pool2d %r {kernel_size = array<i64: 3, 3>, stride = array<i64: 2, 2>, padding = array<i64: 1, 1>}
+      : (tensor<8x64x112x112xf32>) -> tensor<8x64x56x56xf32>
+  // Depthwise: groups == channels, with a bias and dilation.
+  // CHECK: accel.conv2d %{{.*}}, %{{.*}}, %{{.*}} {dilation = array<i64: 2, 2>, groups = 64 : i64, padding = array<i64: 2, 2>}
+  %d = accel.conv2d %p, %dw, %db {dilation = array<i64: 2, 2>, padding = array<i64: 2, 2>, groups = 64 : i64}
+      : (tensor<8x64x56x56xf32>, tensor<64x1x3x3xf32>, tensor<64xf32>) -> tensor<8x64x56x56xf32>
+  // CHECK: accel.avg_pool2d %{{.*}} {count_include_pad, kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>} : (tensor<8x64x56x56xf32>) -> tensor<8x64x28x28xf32>
+  %a = accel.avg_pool2d %d {kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>, count_include_pad}
+      : (tensor<8x64x56x56xf32>) -> tensor<8x64x28x28xf32>
+  // ceil_mode keeps the partial last window: ceil((56 - 2) / 2) + 1 = 28 + 1.
+  // CHECK: accel.max_pool2d %{{.*}} {ceil_mode, kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>} : (tensor<8x64x57x57xf32>) -> tensor<8x64x29x29xf32>
+  %pad = accel.concat %d, %d {dim = 2 : i64} : (tensor<8x64x56x56xf32>, tensor<8x64x56x56xf32>) -> tensor<8x64x112x56xf32>
+  %sl = accel.slice %pad {dim = 2 : i64, start = 0 : i64, end = 57 : i64} : (tensor<8x64x112x56xf32>) -> tensor<8x64x57x56xf32>
+  %sq = accel.concat %sl, %sl {dim = 3 : i64} : (tensor<8x64x57x56xf32>, tensor<8x64x57x56xf32>) -> tensor<8x64x57x112xf32>
+  %sl2 = accel.slice %sq {dim = 3 : i64, start = 0 : i64, end = 57 : i64} : (tensor<8x64x57x112xf32>) -> tensor<8x64x57x57xf32>
+  %cm = accel.max_pool2d %sl2 {kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>, ceil_mode}
+      : (tensor<8x64x57x57xf32>) -> tensor<8x64x29x29xf32>
+  // CHECK: accel.adaptive_avg_pool2d %{{.*}} {output_size = array<i64: 1, 1>} : (tensor<8x64x28x28xf32>) -> tensor<8x64x1x1xf32>
+  %gap = accel.adaptive_avg_pool2d %a {output_size = array<i64: 1, 1>} : (tensor<8x64x28x28xf32>) -> tensor<8x64x1x1xf32>
+  return %gap, %m, %v, %a, %cm : tensor<8x64x1x1xf32>, tensor<64xf32>, tensor<64xf32>, tensor<8x64x28x28xf32>, tensor<8x64x29x29xf32>
+}
+
+// CHECK-LABEL: func.func @shapes
+func.func @shapes(%x: tensor<8x512x1x1xf32>, %t: tensor<2x16x64xf32>, %m: tensor<4x6xi1>) -> (tensor<8x512xf32>, tensor<2x4x16x16xf32>, tensor<2x16x8xf32>, tensor<6x4xi1>) {
+  // CHECK: accel.flatten %{{.*}} {end_dim = 3 : i64, start_dim = 1 : i64} : (tensor<8x512x1x1xf32>) -> tensor<8x512xf32>
+  %0 = accel.flatten %x {start_dim = 1 : i64, end_dim = 3 : i64} : (tensor<8x512x1x1xf32>) -> tensor<8x512xf32>
+  // CHECK: accel.reshape %{{.*}} : tensor<2x16x64xf32> -> tensor<2x16x4x16xf32>
+  %1 = accel.reshape %t : tensor<2x16x64xf32> -> tensor<2x16x4x16xf32>
+  // CHECK: accel.permute %{{.*}} {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x16x4x16xf32>) -> tensor<2x4x16x16xf32>
+  %2 = accel.permute %1 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x16x4x16xf32>) -> tensor<2x4x16x16xf32>
+  // CHECK: accel.slice %{{.*}} {dim = 2 : i64, end = 64 : i64, start = 1 : i64, step = 8 : i64} : (tensor<2x16x64xf32>) -> tensor<2x16x8xf32>
+  %3 = accel.slice %t {dim = 2 : i64, start = 1 : i64, end = 64 : i64, step = 8 : i64} : (tensor<2x16x64xf32>) -> tensor<2x16x8xf32>
+  // Shape ops also move masks and indices.
+  // CHECK: accel.transpose %{{.*}} {dim0 = 0 : i64, dim1 = 1 : i64} : (tensor<4x6xi1>) -> tensor<6x4xi1>
+  %4 = accel.transpose %m {dim0 = 0 : i64, dim1 = 1 : i64} : (tensor<4x6xi1>) -> tensor<6x4xi1>
+  return %0, %2, %3, %4 : tensor<8x512xf32>, tensor<2x4x16x16xf32>, tensor<2x16x8xf32>, tensor<6x4xi1>
+}
+
+// CHECK-LABEL: func.func @attention
+func.func @attention(%wte: tensor<256x64xf32>, %tok: tensor<2x16xi64>, %g: tensor<64xf32>, %b: tensor<64xf32>,
+                     %causal: tensor<16x16xi1>, %seed: tensor<i64>) -> tensor<2x4x16x16xf32> {
+  // CHECK: accel.embedding %{{.*}}, %{{.*}} : (tensor<256x64xf32>, tensor<2x16xi64>) -> tensor<2x16x64xf32>
+  %e = accel.embedding %wte, %tok : (tensor<256x64xf32>, tensor<2x16xi64>) -> tensor<2x16x64xf32>
+  // CHECK: accel.layer_norm %{{.*}} weight(%{{.*}}) bias(%{{.*}}) {normalized_shape = array<i64: 64>} : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+  %n = accel.layer_norm %e weight(%g) bias(%b) {normalized_shape = array<i64: 64>}
+      : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+  // CHECK: accel.layer_norm %{{.*}} {eps = 9.9999999999999995E-7 : f64, normalized_shape = array<i64: 16, 64>} : (tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
+  %n2 = accel.layer_norm %n {normalized_shape = array<i64: 16, 64>, eps = 1.0e-06 : f64}
+      : (tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
+  %h = accel.reshape %n2 : tensor<2x16x64xf32> -> tensor<2x16x4x16xf32>
+  %q = accel.permute %h {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x16x4x16xf32>) -> tensor<2x4x16x16xf32>
+  %kt = accel.transpose %q {dim0 = 2 : i64, dim1 = 3 : i64} : (tensor<2x4x16x16xf32>) -> tensor<2x4x16x16xf32>
+  %s = accel.matmul %q, %kt : (tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>) -> tensor<2x4x16x16xf32>
+  // CHECK: accel.masked_fill %{{.*}}, %{{.*}} {value = 0xFFF0000000000000 : f64} : (tensor<2x4x16x16xf32>, tensor<16x16xi1>) -> tensor<2x4x16x16xf32>
+  %f = accel.masked_fill %s, %causal {value = 0xFFF0000000000000 : f64}
+      : (tensor<2x4x16x16xf32>, tensor<16x16xi1>) -> tensor<2x4x16x16xf32>
+  // CHECK: accel.softmax %{{.*}} {dim = 3 : i64} : (tensor<2x4x16x16xf32>) -> tensor<2x4x16x16xf32>
+  %p = accel.softmax %f {dim = 3 : i64} : (tensor<2x4x16x16xf32>) -> tensor<2x4x16x16xf32>
+  // CHECK: accel.dropout %{{.*}}, %{{.*}} {p = 1.000000e-01 : f64} : (tensor<2x4x16x16xf32>, tensor<i64>) -> tensor<2x4x16x16xf32>
+  %d = accel.dropout %p, %seed {p = 0.1 : f64} : (tensor<2x4x16x16xf32>, tensor<i64>) -> tensor<2x4x16x16xf32>
+  return %d : tensor<2x4x16x16xf32>
+}
+
+// CHECK-LABEL: func.func @reductions_and_losses
+func.func @reductions_and_losses(%x: tensor<8x10xf32>, %y: tensor<8xi64>, %t: tensor<8x10xf32>)
+    -> (tensor<f32>, tensor<8xf32>, tensor<f32>, tensor<8x10xf32>, tensor<8xf32>, tensor<1x10xf32>, tensor<f32>) {
+  // CHECK: accel.sum %{{.*}} {dims = array<i64: 1>} : (tensor<8x10xf32>) -> tensor<8xf32>
+  %0 = accel.sum %x {dims = array<i64: 1>} : (tensor<8x10xf32>) -> tensor<8xf32>
+  // CHECK: accel.mean %{{.*}} {dims = array<i64: 0>, keepdim} : (tensor<8x10xf32>) -> tensor<1x10xf32>
+  %1 = accel.mean %x {dims = array<i64: 0>, keepdim} : (tensor<8x10xf32>) -> tensor<1x10xf32>
+  // CHECK: accel.amax %{{.*}} {dims = array<i64: 1, 0>} : (tensor<8x10xf32>) -> tensor<f32>
+  %2 = accel.amax %x {dims = array<i64: 1, 0>} : (tensor<8x10xf32>) -> tensor<f32>
+  // CHECK: accel.log_softmax %{{.*}} {dim = 1 : i64} : (tensor<8x10xf32>) -> tensor<8x10xf32>
+  %3 = accel.log_softmax %x {dim = 1 : i64} : (tensor<8x10xf32>) -> tensor<8x10xf32>
+  // CHECK: accel.cross_entropy %{{.*}}, %{{.*}} : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<f32>
+  %4 = accel.cross_entropy %x, %y : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<f32>
+  // CHECK: accel.cross_entropy %{{.*}}, %{{.*}} {ignore_index = 0 : i64, label_smoothing = 1.000000e-01 : f64, reduction = #accel<reduction none>} : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<8xf32>
+  %5 = accel.cross_entropy %x, %y {reduction = #accel<reduction none>, ignore_index = 0 : i64, label_smoothing = 0.1 : f64}
+      : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<8xf32>
+  // CHECK: accel.mse_loss %{{.*}}, %{{.*}} {reduction = #accel<reduction sum>} : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<f32>
+  %6 = accel.mse_loss %x, %t {reduction = #accel<reduction sum>} : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<f32>
+  return %2, %0, %4, %3, %5, %1, %6 : tensor<f32>, tensor<8xf32>, tensor<f32>, tensor<8x10xf32>, tensor<8xf32>, tensor<1x10xf32>, tensor<f32>
+}
