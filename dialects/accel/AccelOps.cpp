@@ -265,10 +265,12 @@ LogicalResult MaskedFillOp::inferReturnTypes(MLIRContext *,
   RankedTensorType mask = tensorType(adaptor.getMask());
   if (!input || !mask)
     return opError<MaskedFillOp>(loc, "expects ranked tensor operands");
-  if (!shape::broadcastsTo(mask.getShape(), input.getShape()))
-    return opError<MaskedFillOp>(loc, "mask ", mask,
-                                 " does not broadcast to the input ", input);
-  types.push_back(input);
+  std::optional<SmallVector<int64_t>> shape =
+      shape::broadcast(input.getShape(), mask.getShape());
+  if (!shape)
+    return opError<MaskedFillOp>(loc, "input ", input, " and mask ", mask,
+                                 " do not broadcast");
+  types.push_back(RankedTensorType::get(*shape, input.getElementType()));
   return success();
 }
 

@@ -12,6 +12,22 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace accel::detail {
+/// An adaptor over `properties` (which may be null or lack attributes the
+/// caller did not set) with every default-valued attribute filled in.
+template <typename OpTy>
+typename OpTy::Adaptor
+adaptorWithDefaults(mlir::MLIRContext *context, mlir::ValueRange operands,
+                    mlir::DictionaryAttr attributes,
+                    mlir::OpaqueProperties properties,
+                    mlir::RegionRange regions) {
+  using Properties = typename OpTy::Properties;
+  Properties filled =
+      properties ? *properties.as<Properties *>() : Properties{};
+  OpTy::populateDefaultProperties(
+      mlir::OperationName(OpTy::getOperationName(), context), filled);
+  return typename OpTy::Adaptor(operands, attributes, filled, regions);
+}
+
 /// Verifies an op by running its result-type inference at its location; the
 /// inference reports the first shape rule the operands break.
 template <typename OpTy>

@@ -17,11 +17,37 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 class Accel_Op<string mnemonic, list<Trait> traits = []> :
     Op<Accel_Dialect, mnemonic, traits>;
 
+/// Like upstream's InferTypeOpAdaptor, but the adaptor handed to
+/// `inferReturnTypes` has every unset default-valued attribute filled in:
+/// builders infer result types before the op exists, when attributes the
+/// caller left out are still unset.
+def Accel_InferTypeWithDefaults : TraitList<[
+  DeclareOpInterfaceMethods<InferTypeOpInterface>,
+  NativeOpTrait<"InferTypeOpAdaptor", [], [{
+    static ::llvm::LogicalResult
+    inferReturnTypes(::mlir::MLIRContext *context,
+                     std::optional<::mlir::Location> location, Adaptor adaptor,
+                     ::llvm::SmallVectorImpl<::mlir::Type> &inferredReturnTypes);
+  }], [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *context, std::optional<::mlir::Location> location,
+        ::mlir::ValueRange operands, ::mlir::DictionaryAttr attributes,
+        ::mlir::OpaqueProperties properties, ::mlir::RegionRange regions,
+        ::llvm::SmallVectorImpl<::mlir::Type> &inferredReturnTypes) {
+      return $cppClass::inferReturnTypes(context, location,
+          ::accel::detail::adaptorWithDefaults<$cppClass>(
+              context, operands, attributes, properties, regions),
+          inferredReturnTypes);
+    }
+  }]>
+]>;
+
 /// Ops whose result types are computed from operands and attributes by a
 /// static `inferReturnTypes`. The verifier runs that same inference, so each
 /// shape rule is written once and reports its own message.
 class Accel_InferredOp<string mnemonic, list<Trait> traits = []> :
-    Accel_Op<mnemonic, !listconcat([Pure, InferTypeOpAdaptor], traits)> {
+    Accel_Op<mnemonic,
+             !listconcat([Pure, Accel_InferTypeWithDefaults], traits)> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
   let extraClassDefinition = [{
@@ -130,9 +156,10 @@ def Accel_DivOp : Accel_BinaryOp<"div", "lhs / rhs">;
 def Accel_MaskedFillOp : Accel_InferredOp<"masked_fill"> {
   let summary = "replace masked elements by a constant (Tensor.masked_fill)";
   let description = [{
-    Where `mask` is true the result holds `value`, elsewhere `input`. The mask
-    broadcasts to the input's shape (not the other way round); the result has
-    the input's type. Causal attention uses it to set future positions to
+    Where `mask` is true the result holds `value`, elsewhere `input`. Input
+    and mask broadcast against each other, as the out-of-place
+    `Tensor.masked_fill` does; the result has the broadcast shape and the
+    input's element type. Causal attention uses it to set future positions to
     `-inf` before the softmax.
 
     ```mlir

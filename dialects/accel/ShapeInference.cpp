@@ -21,11 +21,6 @@ broadcast(llvm::ArrayRef<int64_t> lhs, llvm::ArrayRef<int64_t> rhs) {
   return result;
 }
 
-bool broadcastsTo(llvm::ArrayRef<int64_t> from, llvm::ArrayRef<int64_t> to) {
-  std::optional<llvm::SmallVector<int64_t>> shape = broadcast(from, to);
-  return shape && llvm::ArrayRef<int64_t>(*shape) == to;
-}
-
 int64_t convOutputSize(int64_t input, int64_t kernel, int64_t stride,
                        int64_t padding, int64_t dilation) {
   int64_t span = input + 2 * padding - dilation * (kernel - 1) - 1;

@@ -22,9 +22,6 @@ namespace accel::shape {
 std::optional<llvm::SmallVector<int64_t>>
 broadcast(llvm::ArrayRef<int64_t> lhs, llvm::ArrayRef<int64_t> rhs);
 
-/// Whether `from` broadcasts to exactly `to` (without changing `to`).
-bool broadcastsTo(llvm::ArrayRef<int64_t> from, llvm::ArrayRef<int64_t> to);
-
 /// Output length of a convolution over one dimension (floor division), as
 /// torch.nn.Conv2d documents it. May be zero or negative for invalid inputs.
 int64_t convOutputSize(int64_t input, int64_t kernel, int64_t stride,

@@ -90,10 +90,10 @@ func.func @binary_broadcast(%a: tensor<3x4xf32>, %b: tensor<5xf32>) -> tensor<3x
 
 // -----
 
-func.func @masked_fill_mask_too_big(%x: tensor<16xf32>, %m: tensor<4x16xi1>) -> tensor<16xf32> {
-  // expected-error @+1 {{'accel.masked_fill' op mask 'tensor<4x16xi1>' does not broadcast to the input 'tensor<16xf32>'}}
-  %0 = accel.masked_fill %x, %m {value = 0.0 : f64} : (tensor<16xf32>, tensor<4x16xi1>) -> tensor<16xf32>
-  return %0 : tensor<16xf32>
+func.func @masked_fill_broadcast(%x: tensor<16xf32>, %m: tensor<4x8xi1>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{'accel.masked_fill' op input 'tensor<16xf32>' and mask 'tensor<4x8xi1>' do not broadcast}}
+  %0 = accel.masked_fill %x, %m {value = 0.0 : f64} : (tensor<16xf32>, tensor<4x8xi1>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
 }
 
 // -----
