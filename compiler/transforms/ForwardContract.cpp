@@ -31,12 +31,14 @@ LogicalResult verifyForwardContract(func::FuncOp forward) {
             i, AccelDialect::kBufferAttrName))
       buffers[name.getValue()] = forward.getArgumentTypes()[i];
     else if (!forward.getArgAttr(i, AccelDialect::kParamAttrName) &&
-             !forward.getArgAttr(i, AccelDialect::kInputAttrName))
+             !forward.getArgAttr(i, AccelDialect::kInputAttrName) &&
+             !forward.getArgAttr(i, AccelDialect::kSeedAttrName))
       return forward.emitError()
              << "argument #" << i << " is neither a parameter ('"
              << AccelDialect::kParamAttrName << "'), a buffer ('"
-             << AccelDialect::kBufferAttrName << "') nor an input ('"
-             << AccelDialect::kInputAttrName << "')";
+             << AccelDialect::kBufferAttrName << "'), an input ('"
+             << AccelDialect::kInputAttrName << "') nor the seed ('"
+             << AccelDialect::kSeedAttrName << "')";
   }
 
   ArrayRef<Type> results = forward.getResultTypes();

@@ -14,8 +14,8 @@ def VerifyForwardPass : Pass<"accel-verify-forward", "::mlir::ModuleOp"> {
   let description = [{
     The training passes start from one function, `@forward` by default, and
     rely on its signature: every argument is a trainable parameter
-    (`accel.param`), a non-trainable buffer (`accel.buffer`) or a batch input
-    (`accel.input`); result #0 is the scalar loss, a rank-0 floating-point
+    (`accel.param`), a non-trainable buffer (`accel.buffer`), a batch input
+    (`accel.input`) or the step's random seed (`accel.seed`); result #0 is the scalar loss, a rank-0 floating-point
     tensor; any further result is the new value of a buffer (for example a
     BatchNorm running mean), marked with the `accel.buffer` name of the buffer
     argument it replaces and of the same type. This pass checks exactly that

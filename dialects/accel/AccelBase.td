@@ -25,7 +25,7 @@ def Accel_Dialect : Dialect {
     infers its result type and verifies its operands, following PyTorch's
     semantics for the aten op it mirrors.
 
-    A model's forward function takes three kinds of arguments, each marked
+    A model's forward function takes four kinds of arguments, each marked
     with one discardable argument attribute whose value is a name matching
     the tensor names of the safetensors files accel reads and writes:
 
@@ -35,6 +35,9 @@ def Accel_Dialect : Dialect {
       named as `named_buffers()` does (e.g. `"bn1.running_mean"`).
     * `accel.input = "<name>"`: a batch input, named after the argument of
       the TorchScript method (e.g. `"x"`).
+    * `accel.seed = "<name>"`: the step's random seed, a `tensor<i64>` from
+      which dropout derives its masks; the training step supplies it (from
+      the step number and the rank), not the dataset.
 
     A result may carry `accel.buffer = "<module path>"` to say that it is the
     new value of that buffer (a BatchNorm running statistic, say).
@@ -62,6 +65,8 @@ def Accel_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kBufferAttrName = "accel.buffer";
     /// Argument attribute naming a batch input.
     static constexpr ::llvm::StringLiteral kInputAttrName = "accel.input";
+    /// Argument attribute marking the step's random seed (tensor<i64>).
+    static constexpr ::llvm::StringLiteral kSeedAttrName = "accel.seed";
   }];
 }
 

@@ -30,9 +30,10 @@ void AccelDialect::initialize() {
 /// The argument attributes that name persistent state or batch inputs.
 static constexpr llvm::StringLiteral kArgumentRoles[] = {
     AccelDialect::kParamAttrName, AccelDialect::kBufferAttrName,
-    AccelDialect::kInputAttrName};
+    AccelDialect::kInputAttrName, AccelDialect::kSeedAttrName};
 
-/// Verifies `accel.param`, `accel.buffer` and `accel.input`: a non-empty
+/// Verifies `accel.param`, `accel.buffer`, `accel.input` and `accel.seed`
+/// (a rank-0 i64 tensor): a non-empty
 /// string on a statically shaped tensor argument of a function, one role per
 /// argument, and names unique within the function (they key safetensors
 /// files, where a repeated name would make two tensors one).
@@ -57,6 +58,11 @@ LogicalResult AccelDialect::verifyRegionArgAttribute(Operation *op,
     return func.emitError() << "argument #" << argIndex << " with '" << role
                             << "' must be a statically shaped tensor, got "
                             << func.getArgumentTypes()[argIndex];
+
+  if (role == kSeedAttrName &&
+      type != RankedTensorType::get({}, IntegerType::get(op->getContext(), 64)))
+    return func.emitError() << "argument #" << argIndex << " with '" << role
+                            << "' must be tensor<i64>, got " << type;
 
   for (StringRef other : kArgumentRoles)
     if (other != role && func.getArgAttr(argIndex, other))

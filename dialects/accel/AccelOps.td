@@ -178,17 +178,19 @@ def Accel_DropoutOp : Accel_InferredOp<"dropout"> {
     Zeroes each element with probability `p` and scales the others by
     `1 / (1 - p)`, as `torch.nn.functional.dropout(training=True)` does. The
     mask is a pure function of `seed` (a scalar the training step derives from
-    the step number and the rank) and the element's position, so the same
-    mask is recomputed for the backward pass and the op has no side effects.
-    `p = 0` folds to the input; inference-mode dropout is not imported at all.
+    the step number and the rank), `stream` and the element's position, so
+    the same mask is recomputed for the backward pass and the op has no side
+    effects. Dropout ops that share a seed take distinct `stream` numbers so
+    that their masks are independent. `p = 0` folds to the input;
+    inference-mode dropout is not imported at all.
 
     ```mlir
-    %y = accel.dropout %x, %seed {p = 1.000000e-01 : f64}
+    %y = accel.dropout %x, %seed {p = 1.000000e-01 : f64, stream = 2 : i64}
         : (tensor<128x1024xf32>, tensor<i64>) -> tensor<128x1024xf32>
     ```
   }];
   let arguments = (ins Accel_FloatTensor:$input, Accel_SeedTensor:$seed,
-                       F64Attr:$p);
+                       F64Attr:$p, DefaultValuedAttr<I64Attr, "0">:$stream);
   let results = (outs Accel_FloatTensor:$result);
   let hasFolder = 1;
 }

@@ -55,3 +55,10 @@ func.func @result_param(%w: tensor<4xf32>) -> (tensor<4xf32> {accel.param = "w"}
 func.func @result_buffer_unit(%w: tensor<4xf32>) -> (tensor<4xf32> {accel.buffer}) {
   return %w : tensor<4xf32>
 }
+
+// -----
+
+// expected-error @+1 {{argument #0 with 'accel.seed' must be tensor<i64>, got 'tensor<2xi64>'}}
+func.func @seed_shape(%s: tensor<2xi64> {accel.seed = "seed"}) {
+  return
+}

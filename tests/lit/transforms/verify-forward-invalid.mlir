@@ -16,7 +16,7 @@ func.func private @forward(%x: tensor<8xf32> {accel.input = "x"}) -> tensor<f32>
 
 // -----
 
-// expected-error @+1 {{argument #1 is neither a parameter ('accel.param'), a buffer ('accel.buffer') nor an input ('accel.input')}}
+// expected-error @+1 {{argument #1 is neither a parameter ('accel.param'), a buffer ('accel.buffer'), an input ('accel.input') nor the seed ('accel.seed')}}
 func.func @forward(%x: tensor<8xf32> {accel.input = "x"}, %s: tensor<8xf32>) -> tensor<f32> {
   %0 = accel.sum %x {dims = array<i64: 0>} : (tensor<8xf32>) -> tensor<f32>
   return %0 : tensor<f32>

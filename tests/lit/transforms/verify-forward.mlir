@@ -6,11 +6,14 @@
 // CHECK-LABEL: func.func @forward
 // CHECK-SAME: {accel.param = "fc.weight"}
 // CHECK-SAME: {accel.input = "x"}
+// CHECK-SAME: {accel.seed = "seed"}
 // CHECK: accel.cross_entropy
 func.func @forward(%w: tensor<10x4xf32> {accel.param = "fc.weight"},
                    %x: tensor<8x4xf32> {accel.input = "x"},
-                   %y: tensor<8xi64> {accel.input = "y"}) -> tensor<f32> {
-  %logits = accel.linear %x, %w : (tensor<8x4xf32>, tensor<10x4xf32>) -> tensor<8x10xf32>
+                   %y: tensor<8xi64> {accel.input = "y"},
+                   %seed: tensor<i64> {accel.seed = "seed"}) -> tensor<f32> {
+  %dx = accel.dropout %x, %seed {p = 0.5 : f64, stream = 1 : i64} : (tensor<8x4xf32>, tensor<i64>) -> tensor<8x4xf32>
+  %logits = accel.linear %dx, %w : (tensor<8x4xf32>, tensor<10x4xf32>) -> tensor<8x10xf32>
   %loss = accel.cross_entropy %logits, %y : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<f32>
   return %loss : tensor<f32>
 }
