@@ -5,6 +5,7 @@
 
 #include "dialects/accel/AccelDialect.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
@@ -40,5 +41,38 @@ llvm::LogicalResult verifyByInference(OpTy op) {
 
 #define GET_OP_CLASSES
 #include "dialects/accel/AccelOps.h.inc"
+
+namespace accel {
+/// Creates an `OpTy` whose result types are inferred from `operands` and
+/// `attributes`, or reports the inference error at `loc` and returns failure
+/// (the generated builders abort on such an error). For code that builds ops
+/// from input it does not control, such as the importer.
+template <typename OpTy>
+mlir::FailureOr<OpTy>
+createChecked(mlir::OpBuilder &builder, mlir::Location loc,
+              mlir::ValueRange operands,
+              llvm::ArrayRef<mlir::NamedAttribute> attributes = {}) {
+  mlir::MLIRContext *context = builder.getContext();
+  mlir::OperationState state(loc, OpTy::getOperationName());
+  state.addOperands(operands);
+  state.addAttributes(attributes);
+  using Properties = typename OpTy::Properties;
+  if constexpr (!std::is_same_v<Properties, mlir::EmptyProperties>) {
+    // Inherent attributes live in the op's properties.
+    mlir::OpaqueProperties properties = &state.getOrAddProperties<Properties>();
+    if (mlir::failed(state.name.getRegisteredInfo()->setOpPropertiesFromAttribute(
+            state.name, properties, state.attributes.getDictionary(context),
+            [&] { return mlir::emitError(loc); })))
+      return mlir::failure();
+  }
+  llvm::SmallVector<mlir::Type> types;
+  if (mlir::failed(OpTy::inferReturnTypes(
+          context, loc, state.operands, state.attributes.getDictionary(context),
+          state.getRawProperties(), state.regions, types)))
+    return mlir::failure();
+  state.addTypes(types);
+  return llvm::cast<OpTy>(builder.create(state));
+}
+} // namespace accel
 
 #endif // ACCEL_DIALECTS_ACCEL_ACCELOPS_H

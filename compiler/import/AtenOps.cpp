@@ -1,0 +1,710 @@
+//===- AtenOps.cpp - aten ops to accel ops --------------------------------===//
+//
+// One converter per aten op kind. Each reads its operands (tensors) and
+// compile-time arguments (numbers, lists, flags) from the GraphImporter,
+// maps PyTorch's argument conventions (negative dimensions, optional bias,
+// Scalar operands, in-place variants) onto the accel op, and leaves shape
+// checking to the op's own inference, which reports at the node's location.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/import/GraphImporter.h"
+
+#include "dialects/accel/AccelOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+#include <cmath>
+
+using namespace mlir;
+using torch::jit::Node;
+
+namespace accel::import {
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// Binds the node's single output to the op's result (or fails).
+template <typename OpTy>
+LogicalResult emit(GraphImporter &g, const Node *n, ValueRange operands,
+                   ArrayRef<NamedAttribute> attrs = {}) {
+  FailureOr<OpTy> op =
+      createChecked<OpTy>(g.builder(), g.loc(n), operands, attrs);
+  if (failed(op))
+    return failure();
+  g.setTensor(n->output(0), (*op)->getResult(0));
+  return success();
+}
+
+/// In-place variants (relu_, add_, ...) rebind their first operand as well,
+/// so later reads of the mutated TorchScript value see the new one.
+void rebindInPlace(GraphImporter &g, const Node *n) {
+  if (llvm::StringRef(n->kind().toUnqualString()).ends_with("_") &&
+      g.isTensor(n->output(0)))
+    g.setTensor(n->input(0), *g.tensor(n, n->output(0)));
+}
+
+template <typename OpTy>
+Converter unary() {
+  return [](GraphImporter &g, const Node *n) -> LogicalResult {
+    FailureOr<Value> x = g.tensor(n, n->input(0));
+    if (failed(x))
+      return failure();
+    g.setTensor(n->output(0), OpTy::create(g.builder(), g.loc(n), *x));
+    rebindInPlace(g, n);
+    return success();
+  };
+}
+
+/// add/sub with PyTorch's `alpha`: lhs + alpha * rhs.
+template <typename OpTy>
+Converter addLike() {
+  return [](GraphImporter &g, const Node *n) -> LogicalResult {
+    FailureOr<Value> lhs = g.tensor(n, n->input(0));
+    if (failed(lhs))
+      return failure();
+    FailureOr<Value> rhs = g.tensor(n, n->input(1), lhs->getType());
+    if (failed(rhs))
+      return failure();
+    if (n->inputs().size() > 2) {
+      FailureOr<double> alpha = g.doubleArg(n, 2);
+      if (failed(alpha))
+        return failure();
+      if (*alpha != 1.0) {
+        Value a = g.scalar(g.loc(n), *alpha, typeOf(*rhs).getElementType());
+        FailureOr<MulOp> scaled =
+            createChecked<MulOp>(g.builder(), g.loc(n), {*rhs, a});
+        if (failed(scaled))
+          return failure();
+        rhs = scaled->getResult();
+      }
+    }
+    if (failed(emit<OpTy>(g, n, {*lhs, *rhs})))
+      return failure();
+    rebindInPlace(g, n);
+    return success();
+  };
+}
+
+template <typename OpTy>
+Converter mulLike() {
+  return [](GraphImporter &g, const Node *n) -> LogicalResult {
+    FailureOr<Value> lhs = g.tensor(n, n->input(0));
+    if (failed(lhs))
+      return failure();
+    FailureOr<Value> rhs = g.tensor(n, n->input(1), lhs->getType());
+    if (failed(rhs))
+      return failure();
+    if (n->inputs().size() > 2 && !g.isNone(n, 2))
+      return g.error(n, "aten::div with a rounding mode is not supported");
+    if (failed(emit<OpTy>(g, n, {*lhs, *rhs})))
+      return failure();
+    rebindInPlace(g, n);
+    return success();
+  };
+}
+
+LogicalResult linear(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0)), w = g.tensor(n, n->input(1));
+  FailureOr<Value> bias = g.optionalTensor(n, n->input(2));
+  if (failed(x) || failed(w) || failed(bias))
+    return failure();
+  SmallVector<Value> operands = {*x, *w};
+  if (*bias)
+    operands.push_back(*bias);
+  return emit<LinearOp>(g, n, operands);
+}
+
+LogicalResult matmul(GraphImporter &g, const Node *n) {
+  FailureOr<Value> a = g.tensor(n, n->input(0)), b = g.tensor(n, n->input(1));
+  if (failed(a) || failed(b))
+    return failure();
+  return emit<MatmulOp>(g, n, {*a, *b});
+}
+
+LogicalResult gelu(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  if (failed(x))
+    return failure();
+  GeluApproximation approx = GeluApproximation::None;
+  if (n->inputs().size() > 1) {
+    FailureOr<std::string> mode = g.stringArg(n, 1);
+    if (failed(mode))
+      return failure();
+    if (*mode == "tanh")
+      approx = GeluApproximation::Tanh;
+    else if (*mode != "none")
+      return g.error(n, "unknown GELU approximation \"" + *mode + "\"");
+  }
+  auto op = GeluOp::create(g.builder(), g.loc(n), *x, approx);
+  g.setTensor(n->output(0), op);
+  return success();
+}
+
+LogicalResult dropout(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  FailureOr<double> p = g.doubleArg(n, 1);
+  FailureOr<bool> train = g.boolArg(n, 2);
+  if (failed(x) || failed(p) || failed(train))
+    return failure();
+  if (!*train || *p == 0.0) {
+    // Inference-mode dropout is the identity.
+    g.setTensor(n->output(0), *x);
+    return success();
+  }
+  Builder &b = g.builder();
+  return emit<DropoutOp>(
+      g, n, {*x, g.seed()},
+      {b.getNamedAttr("p", b.getF64FloatAttr(*p)),
+       b.getNamedAttr("stream", b.getI64IntegerAttr(g.nextRandomStream()))});
+}
+
+LogicalResult softmaxLike(GraphImporter &g, const Node *n, bool log) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  FailureOr<int64_t> d = g.intArg(n, 1);
+  if (failed(x) || failed(d))
+    return failure();
+  if (n->inputs().size() > 2 && !g.isNone(n, 2))
+    return g.error(n, "softmax with a dtype argument is not supported");
+  FailureOr<int64_t> dim = g.dim(n, *d, typeOf(*x).getRank());
+  if (failed(dim))
+    return failure();
+  NamedAttribute attr = g.builder().getNamedAttr(
+      "dim", g.builder().getI64IntegerAttr(*dim));
+  return log ? emit<LogSoftmaxOp>(g, n, {*x}, {attr})
+             : emit<SoftmaxOp>(g, n, {*x}, {attr});
+}
+
+LogicalResult transpose(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  if (failed(x))
+    return failure();
+  int64_t rank = typeOf(*x).getRank();
+  int64_t d0 = 0, d1 = 1;
+  if (n->kind() == c10::Symbol::fromQualString("aten::t")) {
+    if (rank < 2) {
+      g.setTensor(n->output(0), *x);
+      return success();
+    }
+  } else {
+    FailureOr<int64_t> a = g.intArg(n, 1), c = g.intArg(n, 2);
+    if (failed(a) || failed(c))
+      return failure();
+    FailureOr<int64_t> na = g.dim(n, *a, rank), nc = g.dim(n, *c, rank);
+    if (failed(na) || failed(nc))
+      return failure();
+    d0 = *na;
+    d1 = *nc;
+  }
+  Builder &b = g.builder();
+  return emit<TransposeOp>(g, n, {*x},
+                           {b.getNamedAttr("dim0", b.getI64IntegerAttr(d0)),
+                            b.getNamedAttr("dim1", b.getI64IntegerAttr(d1))});
+}
+
+LogicalResult permute(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  FailureOr<std::vector<int64_t>> perm = g.intListArg(n, 1);
+  if (failed(x) || failed(perm))
+    return failure();
+  for (int64_t &p : *perm) {
+    FailureOr<int64_t> d = g.dim(n, p, typeOf(*x).getRank());
+    if (failed(d))
+      return failure();
+    p = *d;
+  }
+  Builder &b = g.builder();
+  return emit<PermuteOp>(
+      g, n, {*x},
+      {b.getNamedAttr("permutation", b.getDenseI64ArrayAttr(*perm))});
+}
+
+/// view/reshape: at most one -1, inferred from the element count.
+LogicalResult reshape(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  FailureOr<std::vector<int64_t>> sizes = g.intListArg(n, 1);
+  if (failed(x) || failed(sizes))
+    return failure();
+  RankedTensorType type = typeOf(*x);
+  int64_t known = 1, inferred = -1;
+  for (auto [i, s] : llvm::enumerate(*sizes)) {
+    if (s == -1 && inferred < 0)
+      inferred = i;
+    else if (s < 0)
+      return g.error(n, "invalid size " + llvm::Twine(s) + " in view/reshape");
+    else
+      known *= s;
+  }
+  if (inferred >= 0) {
+    if (known == 0 || type.getNumElements() % known != 0)
+      return g.error(n, "cannot view a tensor of " +
+                            llvm::Twine(type.getNumElements()) +
+                            " elements with a -1 dimension");
+    (*sizes)[inferred] = type.getNumElements() / known;
+    known *= (*sizes)[inferred];
+  }
+  if (known != type.getNumElements())
+    return g.error(n, "cannot view a tensor of " +
+                          llvm::Twine(type.getNumElements()) +
+                          " elements as " + llvm::Twine(known) + " elements");
+  auto result = RankedTensorType::get(*sizes, type.getElementType());
+  g.setTensor(n->output(0),
+              ReshapeOp::create(g.builder(), g.loc(n), result, *x));
+  return success();
+}
+
+LogicalResult flatten(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  FailureOr<int64_t> s = g.intArg(n, 1), e = g.intArg(n, 2);
+  if (failed(x) || failed(s) || failed(e))
+    return failure();
+  int64_t rank = typeOf(*x).getRank();
+  FailureOr<int64_t> start = g.dim(n, *s, rank), end = g.dim(n, *e, rank);
+  if (failed(start) || failed(end))
+    return failure();
+  Builder &b = g.builder();
+  return emit<FlattenOp>(
+      g, n, {*x},
+      {b.getNamedAttr("start_dim", b.getI64IntegerAttr(*start)),
+       b.getNamedAttr("end_dim", b.getI64IntegerAttr(*end))});
+}
+
+/// x[start:end:step] along one dimension, with Python's clamping.
+LogicalResult slice(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  FailureOr<int64_t> d = g.intArg(n, 1), step = g.intArg(n, 4);
+  if (failed(x) || failed(d) || failed(step))
+    return failure();
+  RankedTensorType type = typeOf(*x);
+  FailureOr<int64_t> dim = g.dim(n, *d, type.getRank());
+  if (failed(dim))
+    return failure();
+  int64_t size = type.getDimSize(*dim);
+  auto bound = [&](size_t i, int64_t dflt) -> FailureOr<int64_t> {
+    if (g.isNone(n, i))
+      return dflt;
+    FailureOr<int64_t> v = g.intArg(n, i);
+    if (failed(v))
+      return failure();
+    int64_t r = *v < 0 ? *v + size : *v;
+    return std::clamp<int64_t>(r, 0, size);
+  };
+  FailureOr<int64_t> start = bound(2, 0), end = bound(3, size);
+  if (failed(start) || failed(end))
+    return failure();
+  Builder &b = g.builder();
+  return emit<SliceOp>(
+      g, n, {*x},
+      {b.getNamedAttr("dim", b.getI64IntegerAttr(*dim)),
+       b.getNamedAttr("start", b.getI64IntegerAttr(*start)),
+       b.getNamedAttr("end", b.getI64IntegerAttr(std::max(*start, *end))),
+       b.getNamedAttr("step", b.getI64IntegerAttr(*step))});
+}
+
+LogicalResult concat(GraphImporter &g, const Node *n) {
+  const std::vector<Value> *inputs = g.tensorList(n->input(0));
+  FailureOr<int64_t> d = g.intArg(n, 1);
+  if (!inputs || inputs->empty())
+    return g.error(n, "aten::cat needs a list of tensors");
+  if (failed(d))
+    return failure();
+  FailureOr<int64_t> dim = g.dim(n, *d, typeOf(inputs->front()).getRank());
+  if (failed(dim))
+    return failure();
+  return emit<ConcatOp>(
+      g, n, *inputs,
+      {g.builder().getNamedAttr("dim", g.builder().getI64IntegerAttr(*dim))});
+}
+
+LogicalResult maskedFill(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  FailureOr<Value> mask = g.tensor(n, n->input(1));
+  FailureOr<double> value = g.doubleArg(n, 2);
+  if (failed(x) || failed(mask) || failed(value))
+    return failure();
+  if (failed(emit<MaskedFillOp>(g, n, {*x, *mask},
+                                {g.builder().getNamedAttr(
+                                    "value", g.builder().getF64FloatAttr(*value))})))
+    return failure();
+  rebindInPlace(g, n);
+  return success();
+}
+
+LogicalResult embedding(GraphImporter &g, const Node *n) {
+  FailureOr<Value> w = g.tensor(n, n->input(0)), idx = g.tensor(n, n->input(1));
+  if (failed(w) || failed(idx))
+    return failure();
+  if (n->inputs().size() > 2) {
+    FailureOr<int64_t> padding = g.intArg(n, 2);
+    if (failed(padding))
+      return failure();
+    if (*padding != -1)
+      return g.error(n, "embedding with padding_idx is not supported");
+  }
+  return emit<EmbeddingOp>(g, n, {*w, *idx});
+}
+
+LogicalResult layerNorm(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  FailureOr<std::vector<int64_t>> shape = g.intListArg(n, 1);
+  FailureOr<Value> w = g.optionalTensor(n, n->input(2));
+  FailureOr<Value> bias = g.optionalTensor(n, n->input(3));
+  FailureOr<double> eps = g.doubleArg(n, 4);
+  if (failed(x) || failed(shape) || failed(w) || failed(bias) || failed(eps))
+    return failure();
+  SmallVector<Value> operands = {*x};
+  if (*w)
+    operands.push_back(*w);
+  if (*bias)
+    operands.push_back(*bias);
+  Builder &b = g.builder();
+  return emit<LayerNormOp>(
+      g, n, operands,
+      {b.getNamedAttr("normalized_shape", b.getDenseI64ArrayAttr(*shape)),
+       b.getNamedAttr("eps", b.getF64FloatAttr(*eps)),
+       b.getNamedAttr("operandSegmentSizes",
+                      b.getDenseI32ArrayAttr({1, *w ? 1 : 0, *bias ? 1 : 0}))});
+}
+
+/// aten::conv2d(x, w, b, stride, padding, dilation, groups) and the traced
+/// aten::_convolution(x, w, b, stride, padding, dilation, transposed,
+/// output_padding, groups, ...).
+LogicalResult convolution(GraphImporter &g, const Node *n) {
+  bool traced = n->kind() == c10::Symbol::fromQualString("aten::_convolution");
+  FailureOr<Value> x = g.tensor(n, n->input(0)), w = g.tensor(n, n->input(1));
+  FailureOr<Value> bias = g.optionalTensor(n, n->input(2));
+  if (failed(x) || failed(w) || failed(bias))
+    return failure();
+  if (const c10::IValue *p = g.constant(n->input(4)); p && p->isString())
+    return g.error(n, "conv2d with padding=\"" + p->toStringRef() +
+                          "\" is not supported; give the padding in numbers");
+  FailureOr<std::vector<int64_t>> stride = g.intListArg(n, 3),
+                                  padding = g.intListArg(n, 4),
+                                  dilation = g.intListArg(n, 5);
+  FailureOr<int64_t> groups = g.intArg(n, traced ? 8 : 6);
+  if (failed(stride) || failed(padding) || failed(dilation) || failed(groups))
+    return failure();
+  if (traced) {
+    FailureOr<bool> transposed = g.boolArg(n, 6);
+    if (failed(transposed))
+      return failure();
+    if (*transposed)
+      return g.error(n, "transposed convolution is not supported");
+  }
+  if (typeOf(*x).getRank() != 4)
+    return g.error(n, "only 2-d convolution on [N, C, H, W] inputs is supported");
+  auto pair = [](std::vector<int64_t> v) {
+    return v.size() == 1 ? std::vector<int64_t>{v[0], v[0]} : v;
+  };
+  SmallVector<Value> operands = {*x, *w};
+  if (*bias)
+    operands.push_back(*bias);
+  Builder &b = g.builder();
+  return emit<Conv2dOp>(
+      g, n, operands,
+      {b.getNamedAttr("stride", b.getDenseI64ArrayAttr(pair(*stride))),
+       b.getNamedAttr("padding", b.getDenseI64ArrayAttr(pair(*padding))),
+       b.getNamedAttr("dilation", b.getDenseI64ArrayAttr(pair(*dilation))),
+       b.getNamedAttr("groups", b.getI64IntegerAttr(*groups))});
+}
+
+/// aten::batch_norm(x, weight, bias, running_mean, running_var, training,
+/// momentum, eps, cudnn_enabled); in training the updated statistics become
+/// the buffers' new values.
+LogicalResult batchNorm(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  if (failed(x))
+    return failure();
+  SmallVector<Value> operands = {*x};
+  int64_t channels = typeOf(*x).getRank() >= 2 ? typeOf(*x).getDimSize(1) : 1;
+  OpBuilder &b = g.builder();
+  for (size_t i = 1; i <= 4; ++i) {
+    FailureOr<Value> v = g.optionalTensor(n, n->input(i));
+    if (failed(v))
+      return failure();
+    if (!*v) {
+      // affine=False or track_running_stats=False: weight 1, bias 0, and
+      // statistics that are computed but not kept.
+      auto type = RankedTensorType::get({channels}, typeOf(*x).getElementType());
+      *v = arith::ConstantOp::create(
+          b, g.loc(n),
+          DenseElementsAttr::get(
+              type, b.getFloatAttr(type.getElementType(),
+                                   i == 1 || i == 4 ? 1.0 : 0.0)));
+    }
+    operands.push_back(*v);
+  }
+  FailureOr<bool> training = g.boolArg(n, 5);
+  FailureOr<double> momentum = g.doubleArg(n, 6), eps = g.doubleArg(n, 7);
+  if (failed(training) || failed(momentum) || failed(eps))
+    return failure();
+  SmallVector<NamedAttribute> attrs = {
+      b.getNamedAttr("momentum", b.getF64FloatAttr(*momentum)),
+      b.getNamedAttr("eps", b.getF64FloatAttr(*eps))};
+  if (*training)
+    attrs.push_back(b.getNamedAttr("training", b.getUnitAttr()));
+  FailureOr<BatchNormOp> op =
+      createChecked<BatchNormOp>(b, g.loc(n), operands, attrs);
+  if (failed(op))
+    return failure();
+  g.setTensor(n->output(0), op->getResult());
+  if (*training) {
+    g.updateBuffer(n->input(3), op->getNewRunningMean());
+    g.updateBuffer(n->input(4), op->getNewRunningVar());
+  }
+  return success();
+}
+
+LogicalResult maxPool(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  FailureOr<std::vector<int64_t>> kernel = g.intListArg(n, 1),
+                                  stride = g.intListArg(n, 2),
+                                  padding = g.intListArg(n, 3),
+                                  dilation = g.intListArg(n, 4);
+  FailureOr<bool> ceil = g.boolArg(n, 5);
+  if (failed(x) || failed(kernel) || failed(stride) || failed(padding) ||
+      failed(dilation) || failed(ceil))
+    return failure();
+  auto pair = [](std::vector<int64_t> v) {
+    return v.size() == 1 ? std::vector<int64_t>{v[0], v[0]} : v;
+  };
+  // PyTorch's default stride is the kernel size (an empty list).
+  if (stride->empty())
+    *stride = *kernel;
+  Builder &b = g.builder();
+  SmallVector<NamedAttribute> attrs = {
+      b.getNamedAttr("kernel_size", b.getDenseI64ArrayAttr(pair(*kernel))),
+      b.getNamedAttr("stride", b.getDenseI64ArrayAttr(pair(*stride))),
+      b.getNamedAttr("padding", b.getDenseI64ArrayAttr(pair(*padding))),
+      b.getNamedAttr("dilation", b.getDenseI64ArrayAttr(pair(*dilation)))};
+  if (*ceil)
+    attrs.push_back(b.getNamedAttr("ceil_mode", b.getUnitAttr()));
+  return emit<MaxPool2dOp>(g, n, {*x}, attrs);
+}
+
+LogicalResult avgPool(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  FailureOr<std::vector<int64_t>> kernel = g.intListArg(n, 1),
+                                  stride = g.intListArg(n, 2),
+                                  padding = g.intListArg(n, 3);
+  FailureOr<bool> ceil = g.boolArg(n, 4), countPad = g.boolArg(n, 5);
+  if (failed(x) || failed(kernel) || failed(stride) || failed(padding) ||
+      failed(ceil) || failed(countPad))
+    return failure();
+  if (n->inputs().size() > 6 && !g.isNone(n, 6))
+    return g.error(n, "avg_pool2d with divisor_override is not supported");
+  auto pair = [](std::vector<int64_t> v) {
+    return v.size() == 1 ? std::vector<int64_t>{v[0], v[0]} : v;
+  };
+  if (stride->empty())
+    *stride = *kernel;
+  Builder &b = g.builder();
+  SmallVector<NamedAttribute> attrs = {
+      b.getNamedAttr("kernel_size", b.getDenseI64ArrayAttr(pair(*kernel))),
+      b.getNamedAttr("stride", b.getDenseI64ArrayAttr(pair(*stride))),
+      b.getNamedAttr("padding", b.getDenseI64ArrayAttr(pair(*padding)))};
+  if (*ceil)
+    attrs.push_back(b.getNamedAttr("ceil_mode", b.getUnitAttr()));
+  if (*countPad)
+    attrs.push_back(b.getNamedAttr("count_include_pad", b.getUnitAttr()));
+  return emit<AvgPool2dOp>(g, n, {*x}, attrs);
+}
+
+LogicalResult adaptiveAvgPool(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  FailureOr<std::vector<int64_t>> size = g.intListArg(n, 1);
+  if (failed(x) || failed(size))
+    return failure();
+  if (size->size() == 1)
+    size->push_back(size->front());
+  return emit<AdaptiveAvgPool2dOp>(
+      g, n, {*x},
+      {g.builder().getNamedAttr("output_size",
+                                g.builder().getDenseI64ArrayAttr(*size))});
+}
+
+/// sum/mean/amax(x, dims, keepdim, [dtype]); no dims means all of them.
+template <typename OpTy>
+Converter reduction() {
+  return [](GraphImporter &g, const Node *n) -> LogicalResult {
+    FailureOr<Value> x = g.tensor(n, n->input(0));
+    if (failed(x))
+      return failure();
+    int64_t rank = typeOf(*x).getRank();
+    std::vector<int64_t> dims;
+    bool keepdim = false;
+    if (n->inputs().size() >= 3) {
+      if (!g.isNone(n, 1)) {
+        FailureOr<std::vector<int64_t>> d = g.intListArg(n, 1);
+        if (failed(d))
+          return failure();
+        dims = *d;
+      }
+      FailureOr<bool> k = g.boolArg(n, 2);
+      if (failed(k))
+        return failure();
+      keepdim = *k;
+    }
+    if (n->inputs().size() == 4 || n->inputs().size() == 2)
+      if (!g.isNone(n, n->inputs().size() - 1))
+        return g.error(n, "reductions with a dtype argument are not supported");
+    if (dims.empty())
+      for (int64_t i = 0; i < rank; ++i)
+        dims.push_back(i);
+    for (int64_t &d : dims) {
+      FailureOr<int64_t> nd = g.dim(n, d, rank);
+      if (failed(nd))
+        return failure();
+      d = *nd;
+    }
+    Builder &b = g.builder();
+    SmallVector<NamedAttribute> attrs = {
+        b.getNamedAttr("dims", b.getDenseI64ArrayAttr(dims))};
+    if (keepdim)
+      attrs.push_back(b.getNamedAttr("keepdim", b.getUnitAttr()));
+    return emit<OpTy>(g, n, {*x}, attrs);
+  };
+}
+
+/// PyTorch's reduction enum (at::Reduction): 0 none, 1 mean, 2 sum.
+FailureOr<Reduction> reductionArg(GraphImporter &g, const Node *n, size_t i) {
+  FailureOr<int64_t> r = g.intArg(n, i);
+  if (failed(r))
+    return failure();
+  switch (*r) {
+  case 0:
+    return Reduction::None;
+  case 1:
+    return Reduction::Mean;
+  case 2:
+    return Reduction::Sum;
+  }
+  return g.error(n, "unknown reduction " + llvm::Twine(*r));
+}
+
+/// aten::cross_entropy_loss(logits, target, weight, reduction, ignore_index,
+/// label_smoothing).
+LogicalResult crossEntropy(GraphImporter &g, const Node *n) {
+  FailureOr<Value> logits = g.tensor(n, n->input(0));
+  FailureOr<Value> target = g.tensor(n, n->input(1));
+  if (failed(logits) || failed(target))
+    return failure();
+  if (!g.isNone(n, 2))
+    return g.error(n, "cross_entropy with class weights is not supported");
+  FailureOr<Reduction> reduction = reductionArg(g, n, 3);
+  FailureOr<int64_t> ignore = g.intArg(n, 4);
+  FailureOr<double> smoothing = g.doubleArg(n, 5);
+  if (failed(reduction) || failed(ignore) || failed(smoothing))
+    return failure();
+  Builder &b = g.builder();
+  return emit<CrossEntropyOp>(
+      g, n, {*logits, *target},
+      {b.getNamedAttr("reduction",
+                      ReductionAttr::get(g.getContext(), *reduction)),
+       b.getNamedAttr("ignore_index", b.getI64IntegerAttr(*ignore)),
+       b.getNamedAttr("label_smoothing", b.getF64FloatAttr(*smoothing))});
+}
+
+LogicalResult mseLoss(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0)), t = g.tensor(n, n->input(1));
+  FailureOr<Reduction> reduction = reductionArg(g, n, 2);
+  if (failed(x) || failed(t) || failed(reduction))
+    return failure();
+  return emit<MseLossOp>(
+      g, n, {*x, *t},
+      {g.builder().getNamedAttr(
+          "reduction", ReductionAttr::get(g.getContext(), *reduction))});
+}
+
+/// Ops that return their input: contiguous(), clone(), detach() have no
+/// meaning for values.
+LogicalResult identity(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  if (failed(x))
+    return failure();
+  g.setTensor(n->output(0), *x);
+  return success();
+}
+
+/// aten::size(x, dim) and aten::size(x): static sizes are constants.
+LogicalResult size(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  if (failed(x))
+    return failure();
+  ArrayRef<int64_t> shape = typeOf(*x).getShape();
+  if (n->inputs().size() == 1) {
+    g.setConstant(n->output(0), c10::IValue(shape.vec()));
+    return success();
+  }
+  FailureOr<int64_t> d = g.intArg(n, 1);
+  if (failed(d))
+    return failure();
+  FailureOr<int64_t> dim = g.dim(n, *d, shape.size());
+  if (failed(dim))
+    return failure();
+  g.setConstant(n->output(0), c10::IValue(shape[*dim]));
+  return success();
+}
+
+LogicalResult rankOf(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  if (failed(x))
+    return failure();
+  g.setConstant(n->output(0), c10::IValue(typeOf(*x).getRank()));
+  return success();
+}
+
+} // namespace
+
+const llvm::StringMap<Converter> &atenConverters() {
+  static const llvm::StringMap<Converter> converters = [] {
+    llvm::StringMap<Converter> m;
+    m["aten::linear"] = linear;
+    m["aten::matmul"] = matmul;
+    m["aten::relu"] = m["aten::relu_"] = unary<ReluOp>();
+    m["aten::tanh"] = m["aten::tanh_"] = unary<TanhOp>();
+    m["aten::sigmoid"] = m["aten::sigmoid_"] = unary<SigmoidOp>();
+    m["aten::exp"] = unary<ExpOp>();
+    m["aten::log"] = unary<LogOp>();
+    m["aten::sqrt"] = unary<SqrtOp>();
+    m["aten::rsqrt"] = unary<RsqrtOp>();
+    m["aten::neg"] = unary<NegOp>();
+    m["aten::gelu"] = gelu;
+    m["aten::dropout"] = m["aten::dropout_"] = dropout;
+    m["aten::add"] = m["aten::add_"] = addLike<AddOp>();
+    m["aten::sub"] = m["aten::sub_"] = addLike<SubOp>();
+    m["aten::mul"] = m["aten::mul_"] = mulLike<MulOp>();
+    m["aten::div"] = m["aten::div_"] = mulLike<DivOp>();
+    m["aten::softmax"] = [](GraphImporter &g, const Node *n) {
+      return softmaxLike(g, n, /*log=*/false);
+    };
+    m["aten::log_softmax"] = [](GraphImporter &g, const Node *n) {
+      return softmaxLike(g, n, /*log=*/true);
+    };
+    m["aten::t"] = m["aten::transpose"] = transpose;
+    m["aten::permute"] = permute;
+    m["aten::view"] = m["aten::reshape"] = reshape;
+    m["aten::flatten"] = flatten;
+    m["aten::slice"] = slice;
+    m["aten::cat"] = concat;
+    m["aten::masked_fill"] = m["aten::masked_fill_"] = maskedFill;
+    m["aten::embedding"] = embedding;
+    m["aten::layer_norm"] = layerNorm;
+    m["aten::conv2d"] = m["aten::_convolution"] = convolution;
+    m["aten::batch_norm"] = batchNorm;
+    m["aten::max_pool2d"] = maxPool;
+    m["aten::avg_pool2d"] = avgPool;
+    m["aten::adaptive_avg_pool2d"] = adaptiveAvgPool;
+    m["aten::sum"] = reduction<SumOp>();
+    m["aten::mean"] = reduction<MeanOp>();
+    m["aten::amax"] = reduction<AmaxOp>();
+    m["aten::cross_entropy_loss"] = crossEntropy;
+    m["aten::mse_loss"] = mseLoss;
+    m["aten::contiguous"] = m["aten::clone"] = m["aten::detach"] = identity;
+    m["aten::size"] = size;
+    m["aten::dim"] = rankOf;
+    return m;
+  }();
+  return converters;
+}
+
+} // namespace accel::import

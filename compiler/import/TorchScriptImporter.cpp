@@ -1,0 +1,526 @@
+//===- TorchScriptImporter.cpp - TorchScript to the accel dialect ---------===//
+//
+// The import of one method, in four steps:
+//  1. load the archive and inline the method's graph;
+//  2. fold module attributes that are not tensors (`training`, `p`, ...)
+//     into constants, so that TorchScript's constant propagation removes the
+//     control flow they guard;
+//  3. check every remaining node is importable, listing all that are not;
+//  4. walk the nodes, turning tensors into accel ops and evaluating the rest
+//     (sizes, lists, constant masks) at compile time with LibTorch itself.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/import/TorchScriptImporter.h"
+
+#include "compiler/import/GraphImporter.h"
+#include "dialects/accel/AccelOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FileSystem.h"
+
+#include <map>
+
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/serialization/import.h>
+#include <torch/script.h>
+
+using namespace mlir;
+namespace jit = torch::jit;
+
+namespace accel {
+
+llvm::Expected<InputSpec> InputSpec::parse(llvm::StringRef text) {
+  auto fail = [&](const llvm::Twine &why) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "invalid input '" + text + "': " + why +
+                                       " (expected NAME=SHAPExTYPE, e.g. "
+                                       "x=128x784xf32 or y=128xi64)");
+  };
+  auto [name, rest] = text.split('=');
+  if (name.empty() || rest.empty())
+    return fail("missing '='");
+  InputSpec spec;
+  spec.name = name.str();
+  llvm::SmallVector<llvm::StringRef> parts;
+  rest.split(parts, 'x');
+  spec.elementType = parts.pop_back_val().str();
+  static const char *kTypes[] = {"f32", "bf16", "f16", "i64", "i1"};
+  if (!llvm::is_contained(kTypes, spec.elementType))
+    return fail("unknown element type '" + spec.elementType +
+                "' (f32, bf16, f16, i64 or i1)");
+  for (llvm::StringRef p : parts) {
+    int64_t d;
+    if (p.getAsInteger(10, d) || d <= 0)
+      return fail("'" + p + "' is not a positive dimension");
+    spec.shape.push_back(d);
+  }
+  return spec;
+}
+
+namespace {
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// The first line of a LibTorch error (the rest is a C++ backtrace).
+std::string firstLine(const std::string &message) {
+  return message.substr(0, message.find('\n'));
+}
+
+std::string join(const std::string &prefix, const std::string &name) {
+  return prefix.empty() ? name : prefix + "." + name;
+}
+
+/// Step 2: replaces non-tensor module attributes with constants and lets
+/// TorchScript fold what depends on them.
+void foldModuleAttributes(jit::Graph &graph, const jit::Module &root) {
+  llvm::DenseMap<const jit::Value *, c10::intrusive_ptr<c10::ivalue::Object>>
+      objects;
+  objects[graph.inputs()[0]] = root._ivalue();
+  std::function<void(jit::Block *)> visit = [&](jit::Block *block) {
+    for (jit::Node *node : block->nodes()) {
+      for (jit::Block *sub : node->blocks())
+        visit(sub);
+      if (node->kind() != c10::prim::GetAttr)
+        continue;
+      auto it = objects.find(node->input());
+      if (it == objects.end())
+        continue;
+      c10::IValue attr = it->second->getAttr(node->s(c10::attr::name));
+      if (attr.isObject()) {
+        objects[node->output()] = attr.toObject();
+        continue;
+      }
+      if (attr.isTensor())
+        continue;
+      jit::WithInsertPoint guard(node);
+      if (auto constant = jit::tryInsertConstant(graph, attr))
+        node->output()->replaceAllUsesWith(*constant);
+    }
+  };
+  visit(graph.block());
+  auto shared = std::shared_ptr<jit::Graph>(&graph, [](jit::Graph *) {});
+  jit::ConstantPropagation(shared);
+  jit::EliminateDeadCode(shared);
+}
+
+/// Ops that read only a tensor's static type, so their results are
+/// compile-time values even when the tensor is not.
+bool readsOnlyShape(const jit::Node *node) {
+  static const char *kinds[] = {"aten::size", "aten::dim"};
+  return llvm::is_contained(kinds, llvm::StringRef(node->kind().toQualString()));
+}
+
+/// Prim nodes the importer handles itself.
+bool isStructural(const jit::Node *node) {
+  switch (node->kind()) {
+  case c10::prim::Constant:
+  case c10::prim::GetAttr:
+  case c10::prim::ListConstruct:
+  case c10::prim::ListUnpack:
+  case c10::prim::TupleConstruct:
+  case c10::prim::TupleUnpack:
+  case c10::prim::NumToTensor:
+    return true;
+  default:
+    return false;
+  }
+}
+
+class Importer {
+public:
+  Importer(MLIRContext &context, const ImportOptions &options)
+      : context(context), options(options) {}
+
+  llvm::Expected<ImportResult> run();
+
+private:
+  llvm::Error load();
+  llvm::Error checkSupported(const jit::Graph &graph);
+  LogicalResult convert(import::GraphImporter &g, const jit::Graph &graph);
+  LogicalResult convertNode(import::GraphImporter &g, const jit::Node *node);
+  LogicalResult evaluate(import::GraphImporter &g, const jit::Node *node);
+  LogicalResult appendLoss(import::GraphImporter &g, Value &result,
+                           Value target);
+
+  MLIRContext &context;
+  const ImportOptions &options;
+  jit::Module module;
+  std::shared_ptr<jit::Graph> graph;
+  /// Parameters and buffers in named_parameters()/named_buffers() order.
+  std::vector<ModuleState> state;
+  llvm::DenseMap<const jit::Value *, std::string> stateOf;
+  llvm::DenseMap<const jit::Value *,
+                 std::pair<std::string, c10::intrusive_ptr<c10::ivalue::Object>>>
+      submodules;
+};
+
+llvm::Error Importer::load() {
+  if (!llvm::sys::fs::exists(options.modelPath))
+    return makeError("cannot open '" + options.modelPath +
+                     "': no such file");
+  try {
+    module = jit::load(options.modelPath);
+  } catch (const c10::Error &e) {
+    return makeError("'" + options.modelPath +
+                     "' is not a readable TorchScript archive: " +
+                     firstLine(e.msg()));
+  } catch (const std::exception &e) {
+    return makeError("'" + options.modelPath +
+                     "' is not a readable TorchScript archive: " +
+                     firstLine(e.what()));
+  }
+  c10::optional<jit::Method> method = module.find_method(options.method);
+  if (!method) {
+    std::vector<std::string> names;
+    for (const jit::Method &m : module.get_methods())
+      names.push_back(m.name());
+    return makeError("'" + options.modelPath + "' has no method '" +
+                     options.method + "'; it has: " +
+                     llvm::join(names, ", "));
+  }
+  graph = method->graph()->copy();
+  jit::Inline(*graph);
+  foldModuleAttributes(*graph, module);
+
+  for (const auto &p : module.named_parameters(/*recurse=*/true))
+    state.push_back({p.name, p.value, /*trainable=*/true});
+  for (const auto &b : module.named_buffers(/*recurse=*/true))
+    state.push_back({b.name, b.value, /*trainable=*/false});
+  return llvm::Error::success();
+}
+
+/// Step 3: every node that computes on a runtime tensor must have a
+/// converter; the error lists each missing kind with all its locations.
+llvm::Error Importer::checkSupported(const jit::Graph &g) {
+  llvm::DenseSet<const jit::Value *> dynamic;
+  for (size_t i = 1; i < g.inputs().size(); ++i)
+    dynamic.insert(g.inputs()[i]);
+  llvm::MapVector<std::string, std::vector<std::string>,
+                  std::map<std::string, unsigned>>
+      missing;
+  const llvm::StringMap<import::Converter> &converters = import::atenConverters();
+  for (const jit::Node *node : g.nodes()) {
+    bool usesDynamic = llvm::any_of(node->inputs(), [&](const jit::Value *v) {
+      return dynamic.contains(v);
+    });
+    if (node->kind() == c10::prim::GetAttr)
+      usesDynamic = node->output()->type()->cast<c10::TensorType>() != nullptr;
+    std::string kind = node->kind().toQualString();
+    bool handled = isStructural(node) || converters.count(kind);
+    if (!node->blocks().empty() || (usesDynamic && !handled)) {
+      std::string where;
+      llvm::raw_string_ostream os(where);
+      os << import::nodeLocation(&context, node, options.modelPath);
+      missing[kind].push_back(where);
+    }
+    if (usesDynamic && !readsOnlyShape(node))
+      for (const jit::Value *out : node->outputs())
+        dynamic.insert(out);
+  }
+  if (missing.empty())
+    return llvm::Error::success();
+  std::string message = "'" + options.modelPath + "' uses " +
+                        std::to_string(missing.size()) +
+                        " op kind(s) accel cannot import:";
+  for (const auto &[kind, locations] : missing) {
+    message += "\n  " + kind + " (" + std::to_string(locations.size()) + "x)";
+    if (kind == "prim::If" || kind == "prim::Loop")
+      message += ", control flow that does not fold at compile time";
+    for (const std::string &l : locations)
+      message += "\n    at " + l;
+  }
+  return makeError(message);
+}
+
+/// Runs a node on compile-time inputs with LibTorch's own kernel.
+LogicalResult Importer::evaluate(import::GraphImporter &g,
+                                 const jit::Node *node) {
+  jit::Stack stack;
+  for (const jit::Value *in : node->inputs()) {
+    const c10::IValue *c = g.constant(in);
+    if (!c)
+      return g.error(node, std::string("cannot evaluate ") +
+                               node->kind().toQualString() +
+                               " at compile time: operand %" +
+                               in->debugName() + " is not a constant");
+    stack.push_back(*c);
+  }
+  if (node->isNondeterministic() || node->hasSideEffects())
+    return g.error(node, std::string(node->kind().toQualString()) +
+                             " on compile-time values is not deterministic");
+  try {
+    node->getOperation()(stack);
+  } catch (const std::exception &e) {
+    return g.error(node, std::string(node->kind().toQualString()) + " failed: " +
+                             firstLine(e.what()));
+  }
+  for (size_t i = 0; i < node->outputs().size(); ++i)
+    g.setConstant(node->output(i),
+                  stack[stack.size() - node->outputs().size() + i]);
+  return success();
+}
+
+LogicalResult Importer::convertNode(import::GraphImporter &g,
+                                    const jit::Node *node) {
+  switch (node->kind()) {
+  case c10::prim::Constant:
+    g.setConstant(node->output(), *jit::toIValue(node->output()));
+    return success();
+  case c10::prim::GetAttr: {
+    if (auto it = stateOf.find(node->output()); it != stateOf.end()) {
+      // A buffer updated earlier in this forward is read at its new value.
+      auto updated = g.bufferValues.find(it->second);
+      if (updated != g.bufferValues.end()) {
+        g.setTensor(node->output(), updated->second);
+        g.bufferOf[node->output()] = it->second;
+      }
+    }
+    return success();
+  }
+  case c10::prim::ListConstruct:
+  case c10::prim::TupleConstruct: {
+    bool tensors = llvm::any_of(node->inputs(), [&](const jit::Value *v) {
+      return g.isTensor(v);
+    });
+    if (!tensors)
+      return evaluate(g, node);
+    std::vector<Value> values;
+    for (const jit::Value *in : node->inputs()) {
+      FailureOr<Value> v = g.tensor(node, in);
+      if (failed(v))
+        return failure();
+      values.push_back(*v);
+    }
+    g.setTensorList(node->output(), std::move(values));
+    return success();
+  }
+  case c10::prim::ListUnpack:
+  case c10::prim::TupleUnpack:
+    if (const std::vector<Value> *list = g.tensorList(node->input())) {
+      if (list->size() != node->outputs().size())
+        return g.error(node, "unpacking " + llvm::Twine(list->size()) +
+                                 " tensors into " +
+                                 llvm::Twine(node->outputs().size()));
+      for (size_t i = 0; i < list->size(); ++i)
+        g.setTensor(node->output(i), (*list)[i]);
+      return success();
+    }
+    return evaluate(g, node);
+  default:
+    break;
+  }
+  const llvm::StringMap<import::Converter> &converters = import::atenConverters();
+  auto it = converters.find(node->kind().toQualString());
+  bool runtime = llvm::any_of(node->inputs(), [&](const jit::Value *v) {
+    return g.isTensor(v) || g.tensorList(v);
+  });
+  if (it != converters.end() && runtime)
+    return it->second(g, node);
+  return evaluate(g, node);
+}
+
+LogicalResult Importer::appendLoss(import::GraphImporter &g, Value &result,
+                                   Value target) {
+  OpBuilder &b = g.builder();
+  Location loc = NameLoc::get(b.getStringAttr("loss"), result.getLoc());
+  if (options.loss == LossKind::CrossEntropy) {
+    FailureOr<CrossEntropyOp> loss =
+        createChecked<CrossEntropyOp>(b, loc, {result, target});
+    if (failed(loss))
+      return failure();
+    result = loss->getResult();
+  } else {
+    FailureOr<MseLossOp> loss = createChecked<MseLossOp>(b, loc, {result, target});
+    if (failed(loss))
+      return failure();
+    result = loss->getResult();
+  }
+  return success();
+}
+
+llvm::Expected<ImportResult> Importer::run() {
+  if (llvm::Error e = load())
+    return std::move(e);
+  if (llvm::Error e = checkSupported(*graph))
+    return std::move(e);
+
+  // Diagnostics (op errors at their TorchScript locations) become the
+  // returned error's message.
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+    llvm::raw_string_ostream os(diagnostics);
+    if (!diagnostics.empty())
+      os << "\n";
+    os << d.getLocation() << ": " << d.str();
+    for (const Diagnostic &note : d.getNotes())
+      os << "\n" << note.getLocation() << ": note: " << note.str();
+    return success();
+  });
+  auto failWith = [&](const llvm::Twine &context) {
+    return makeError(context + (diagnostics.empty() ? "" : ":\n") + diagnostics);
+  };
+
+  OpBuilder b(&context);
+  auto body = std::make_unique<Block>();
+  import::GraphImporter g(context, *body, options.modelPath);
+
+  // Arguments: parameters and buffers, then the method's inputs, then the
+  // loss target; the seed is added when dropout first asks for it.
+  llvm::StringMap<Value> stateArgs;
+  for (const ModuleState &s : state) {
+    Type element = import::elementTypeFor(&context, s.value.scalar_type());
+    if (!element)
+      return makeError("'" + options.modelPath + "': " +
+                       (s.trainable ? "parameter" : "buffer") + " '" + s.name +
+                       "' has dtype " + c10::toString(s.value.scalar_type()) +
+                       ", which accel does not support");
+    stateArgs[s.name] = body->addArgument(
+        RankedTensorType::get(s.value.sizes().vec(), element), b.getUnknownLoc());
+  }
+
+  // Map GetAttr values to the state they read.
+  submodules[graph->inputs()[0]] = {"", module._ivalue()};
+  for (const jit::Node *node : graph->nodes()) {
+    if (node->kind() != c10::prim::GetAttr)
+      continue;
+    auto it = submodules.find(node->input());
+    if (it == submodules.end())
+      continue;
+    std::string name = node->s(c10::attr::name);
+    c10::IValue attr = it->second.second->getAttr(name);
+    std::string path = join(it->second.first, name);
+    if (attr.isObject())
+      submodules[node->output()] = {path, attr.toObject()};
+    else if (attr.isTensor() && stateArgs.count(path)) {
+      stateOf[node->output()] = path;
+      g.setTensor(node->output(), stateArgs[path]);
+      if (llvm::any_of(state, [&](const ModuleState &s) {
+            return s.name == path && !s.trainable;
+          }))
+        g.bufferOf[node->output()] = path;
+    }
+  }
+
+  std::vector<std::string> argNames;
+  for (size_t i = 1; i < graph->inputs().size(); ++i)
+    argNames.push_back(graph->inputs()[i]->debugNameBase());
+  std::vector<std::string> given;
+  for (const InputSpec &in : options.inputs)
+    given.push_back(in.name);
+  std::vector<const InputSpec *> specs;
+  for (const std::string &name : argNames) {
+    auto it = llvm::find_if(options.inputs,
+                            [&](const InputSpec &s) { return s.name == name; });
+    if (it == options.inputs.end() || argNames.size() != options.inputs.size())
+      return makeError("method '" + options.method + "' takes inputs (" +
+                       llvm::join(argNames, ", ") + "); --input gives (" +
+                       llvm::join(given, ", ") + ")");
+    specs.push_back(&*it);
+  }
+  auto typeOf = [&](const InputSpec &s) -> Type {
+    Type element = llvm::StringSwitch<Type>(s.elementType)
+                       .Case("f32", b.getF32Type())
+                       .Case("bf16", b.getBF16Type())
+                       .Case("f16", b.getF16Type())
+                       .Case("i64", b.getI64Type())
+                       .Default(b.getI1Type());
+    return RankedTensorType::get(s.shape, element);
+  };
+  for (size_t i = 0; i < specs.size(); ++i)
+    g.setTensor(graph->inputs()[i + 1],
+                body->addArgument(typeOf(*specs[i]), b.getUnknownLoc()));
+  Value target;
+  if (options.loss != LossKind::None) {
+    if (!options.target)
+      return makeError("--loss needs --target NAME=SHAPExTYPE");
+    if (llvm::is_contained(argNames, options.target->name))
+      return makeError("--target '" + options.target->name +
+                       "' is already an input of '" + options.method + "'");
+    target = body->addArgument(typeOf(*options.target), b.getUnknownLoc());
+  }
+
+  for (const jit::Node *node : graph->nodes())
+    if (failed(convertNode(g, node)))
+      return failWith("cannot import '" + options.modelPath + "'");
+
+  if (graph->outputs().size() != 1 || !g.isTensor(graph->outputs()[0]))
+    return makeError("method '" + options.method +
+                     "' must return one tensor (a loss, or predictions with "
+                     "--loss)");
+  Value result = *g.tensor(graph->return_node(), graph->outputs()[0]);
+  if (options.loss != LossKind::None &&
+      failed(appendLoss(g, result, target)))
+    return failWith("cannot append the loss");
+  auto resultType = cast<RankedTensorType>(result.getType());
+  if (resultType.getRank() != 0)
+    return makeError("method '" + options.method + "' returns " +
+                     [&] {
+                       std::string s;
+                       llvm::raw_string_ostream(s) << resultType;
+                       return s;
+                     }() +
+                     ", not a scalar loss; add --loss cross-entropy|mse "
+                     "--target NAME=SHAPExTYPE");
+
+  SmallVector<Value> results = {result};
+  SmallVector<std::string> updated;
+  for (const ModuleState &s : state)
+    if (auto it = g.bufferValues.find(s.name); it != g.bufferValues.end()) {
+      results.push_back(it->second);
+      updated.push_back(s.name);
+    }
+  func::ReturnOp::create(g.builder(), UnknownLoc::get(&context), results);
+
+  // The function, with each argument and buffer result named.
+  OwningOpRef<ModuleOp> out = ModuleOp::create(
+      FileLineColLoc::get(&context, options.modelPath, 0, 0));
+  b.setInsertionPointToEnd(out->getBody());
+  auto func = func::FuncOp::create(
+      b, out->getLoc(), "forward",
+      b.getFunctionType(body->getArgumentTypes(), ValueRange(results).getTypes()));
+  func.getBody().push_back(body.release());
+  unsigned arg = 0;
+  for (const ModuleState &s : state)
+    func.setArgAttr(arg++,
+                    s.trainable ? AccelDialect::kParamAttrName
+                                : AccelDialect::kBufferAttrName,
+                    b.getStringAttr(s.name));
+  for (const InputSpec *spec : specs)
+    func.setArgAttr(arg++, AccelDialect::kInputAttrName,
+                    b.getStringAttr(spec->name));
+  if (target)
+    func.setArgAttr(arg++, AccelDialect::kInputAttrName,
+                    b.getStringAttr(options.target->name));
+  if (g.seedArgument())
+    func.setArgAttr(arg++, AccelDialect::kSeedAttrName, b.getStringAttr("seed"));
+  for (auto [i, name] : llvm::enumerate(updated))
+    func.setResultAttr(i + 1, AccelDialect::kBufferAttrName,
+                       b.getStringAttr(name));
+
+  if (failed(verify(*out)))
+    return failWith("the imported IR of '" + options.modelPath +
+                    "' does not verify");
+  return ImportResult{std::move(out), std::move(state)};
+}
+
+} // namespace
+
+llvm::Expected<ImportResult> importTorchScript(MLIRContext &context,
+                                               const ImportOptions &options) {
+  context.loadDialect<AccelDialect, func::FuncDialect, arith::ArithDialect>();
+  Importer importer(context, options);
+  return importer.run();
+}
+
+} // namespace accel
