@@ -37,10 +37,25 @@ LogicalResult emit(GraphImporter &g, const Node *n, ValueRange operands,
 
 /// In-place variants (relu_, add_, ...) rebind their first operand as well,
 /// so later reads of the mutated TorchScript value see the new one.
+/// An in-place op on a buffer (num_batches_tracked.add_(1)) updates it.
 void rebindInPlace(GraphImporter &g, const Node *n) {
-  if (llvm::StringRef(n->kind().toUnqualString()).ends_with("_") &&
-      g.isTensor(n->output(0)))
-    g.setTensor(n->input(0), *g.tensor(n, n->output(0)));
+  if (!llvm::StringRef(n->kind().toUnqualString()).ends_with("_") ||
+      !g.isTensor(n->output(0)))
+    return;
+  Value updated = *g.tensor(n, n->output(0));
+  g.setTensor(n->input(0), updated);
+  g.updateBuffer(n->input(0), updated);
+}
+
+/// Integer tensors (counters such as num_batches_tracked) use arith.
+template <typename ArithOpTy>
+LogicalResult integerArith(GraphImporter &g, const Node *n, Value lhs,
+                           Value rhs) {
+  if (lhs.getType() != rhs.getType())
+    return g.error(n, "integer tensor arithmetic needs operands of one type");
+  g.setTensor(n->output(0), ArithOpTy::create(g.builder(), g.loc(n), lhs, rhs));
+  rebindInPlace(g, n);
+  return success();
 }
 
 template <typename OpTy>
@@ -65,6 +80,13 @@ Converter addLike() {
     FailureOr<Value> rhs = g.tensor(n, n->input(1), lhs->getType());
     if (failed(rhs))
       return failure();
+    if (isa<IntegerType>(typeOf(*lhs).getElementType())) {
+      if (n->inputs().size() > 2 && *g.doubleArg(n, 2) != 1.0)
+        return g.error(n, "integer add/sub with alpha is not supported");
+      return std::is_same_v<OpTy, AddOp>
+                 ? integerArith<arith::AddIOp>(g, n, *lhs, *rhs)
+                 : integerArith<arith::SubIOp>(g, n, *lhs, *rhs);
+    }
     if (n->inputs().size() > 2) {
       FailureOr<double> alpha = g.doubleArg(n, 2);
       if (failed(alpha))

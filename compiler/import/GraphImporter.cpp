@@ -44,6 +44,30 @@ void GraphImporter::setTensorList(const torch::jit::Value *v,
                                   std::vector<Value> values) {
   lists[v] = std::move(values);
 }
+GraphImporter::Binding
+GraphImporter::lookup(const torch::jit::Value *v) const {
+  Binding binding;
+  if (auto it = tensors.find(v); it != tensors.end())
+    binding.tensor = it->second;
+  if (auto it = constants.find(v); it != constants.end())
+    binding.constant = it->second;
+  if (auto it = lists.find(v); it != lists.end())
+    binding.list = it->second;
+  return binding;
+}
+
+void GraphImporter::bind(const torch::jit::Value *v, const Binding &binding) {
+  tensors.erase(v);
+  constants.erase(v);
+  lists.erase(v);
+  if (binding.tensor)
+    tensors[v] = *binding.tensor;
+  if (binding.constant)
+    constants[v] = *binding.constant;
+  if (binding.list)
+    lists[v] = *binding.list;
+}
+
 bool GraphImporter::isTensor(const torch::jit::Value *v) const {
   return tensors.count(v);
 }

@@ -44,6 +44,16 @@ public:
     return nodeLocation(getContext(), node, modelPath);
   }
 
+  /// Whatever a TorchScript value stands for, copied out so that it
+  /// survives the value being rebound (loop bodies convert repeatedly).
+  struct Binding {
+    std::optional<mlir::Value> tensor;
+    std::optional<c10::IValue> constant;
+    std::optional<std::vector<mlir::Value>> list;
+  };
+  Binding lookup(const torch::jit::Value *v) const;
+  void bind(const torch::jit::Value *v, const Binding &binding);
+
   // What TorchScript values stand for.
   void setTensor(const torch::jit::Value *v, mlir::Value value);
   void setConstant(const torch::jit::Value *v, c10::IValue value);

@@ -19,7 +19,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
-#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
@@ -131,6 +130,8 @@ bool isStructural(const jit::Node *node) {
   case c10::prim::TupleConstruct:
   case c10::prim::TupleUnpack:
   case c10::prim::NumToTensor:
+  case c10::prim::RaiseException:
+  case c10::prim::Uninitialized:
     return true;
   default:
     return false;
@@ -150,6 +151,12 @@ private:
   LogicalResult convert(import::GraphImporter &g, const jit::Graph &graph);
   LogicalResult convertNode(import::GraphImporter &g, const jit::Node *node);
   LogicalResult evaluate(import::GraphImporter &g, const jit::Node *node);
+  LogicalResult convertBlock(import::GraphImporter &g, const jit::Block *block);
+  LogicalResult convertIf(import::GraphImporter &g, const jit::Node *node);
+  LogicalResult convertLoop(import::GraphImporter &g, const jit::Node *node);
+  LogicalResult constructConstant(import::GraphImporter &g,
+                                  const jit::Node *node);
+  LogicalResult unpackConstant(import::GraphImporter &g, const jit::Node *node);
   LogicalResult appendLoss(import::GraphImporter &g, Value &result,
                            Value target);
 
@@ -159,6 +166,8 @@ private:
   std::shared_ptr<jit::Graph> graph;
   /// Parameters and buffers in named_parameters()/named_buffers() order.
   std::vector<ModuleState> state;
+  /// Other names of tied state, mapped to the name it is kept under.
+  std::map<std::string, std::string> aliases;
   llvm::DenseMap<const jit::Value *, std::string> stateOf;
   llvm::DenseMap<const jit::Value *,
                  std::pair<std::string, c10::intrusive_ptr<c10::ivalue::Object>>>
@@ -193,54 +202,210 @@ llvm::Error Importer::load() {
   jit::Inline(*graph);
   foldModuleAttributes(*graph, module);
 
+  // A tensor reachable under several names (a head tied to the embedding)
+  // is one piece of state, named by its first path, as Python's
+  // named_parameters() does.
+  auto add = [&](const std::string &name, const at::Tensor &value,
+                 bool trainable) {
+    for (const ModuleState &s : state)
+      if (s.value.is_same(value)) {
+        aliases[name] = s.name;
+        return;
+      }
+    state.push_back({name, value, trainable});
+  };
   for (const auto &p : module.named_parameters(/*recurse=*/true))
-    state.push_back({p.name, p.value, /*trainable=*/true});
+    add(p.name, p.value, /*trainable=*/true);
   for (const auto &b : module.named_buffers(/*recurse=*/true))
-    state.push_back({b.name, b.value, /*trainable=*/false});
+    add(b.name, b.value, /*trainable=*/false);
   return llvm::Error::success();
 }
 
 /// Step 3: every node that computes on a runtime tensor must have a
-/// converter; the error lists each missing kind with all its locations.
+/// converter, and control flow must be decided by compile-time values; the
+/// error lists each offending kind with all its locations.
 llvm::Error Importer::checkSupported(const jit::Graph &g) {
   llvm::DenseSet<const jit::Value *> dynamic;
   for (size_t i = 1; i < g.inputs().size(); ++i)
     dynamic.insert(g.inputs()[i]);
-  llvm::MapVector<std::string, std::vector<std::string>,
-                  std::map<std::string, unsigned>>
-      missing;
+  std::map<std::string, std::vector<std::string>> missing;
+  std::vector<std::string> kinds; // in order of first appearance
   const llvm::StringMap<import::Converter> &converters = import::atenConverters();
-  for (const jit::Node *node : g.nodes()) {
-    bool usesDynamic = llvm::any_of(node->inputs(), [&](const jit::Value *v) {
-      return dynamic.contains(v);
-    });
-    if (node->kind() == c10::prim::GetAttr)
-      usesDynamic = node->output()->type()->cast<c10::TensorType>() != nullptr;
-    std::string kind = node->kind().toQualString();
-    bool handled = isStructural(node) || converters.count(kind);
-    if (!node->blocks().empty() || (usesDynamic && !handled)) {
-      std::string where;
-      llvm::raw_string_ostream os(where);
-      os << import::nodeLocation(&context, node, options.modelPath);
-      missing[kind].push_back(where);
+  auto report = [&](const jit::Node *node) {
+    std::string kind = node->kind().toQualString(), where;
+    llvm::raw_string_ostream os(where);
+    os << import::nodeLocation(&context, node, options.modelPath);
+    if (!missing.count(kind))
+      kinds.push_back(kind);
+    missing[kind].push_back(where);
+  };
+  auto isDynamic = [&](const jit::Value *v) { return dynamic.contains(v); };
+
+  std::function<void(const jit::Block *)> scan = [&](const jit::Block *block) {
+    for (const jit::Node *node : block->nodes()) {
+      bool usesDynamic = llvm::any_of(node->inputs(), isDynamic);
+      if (node->kind() == c10::prim::GetAttr)
+        usesDynamic = node->output()->type()->cast<c10::TensorType>() != nullptr;
+      if (node->kind() == c10::prim::If) {
+        if (isDynamic(node->input(0)))
+          report(node);
+        for (const jit::Block *sub : node->blocks())
+          scan(sub);
+        for (size_t i = 0; i < node->outputs().size(); ++i)
+          if (llvm::any_of(node->blocks(), [&](const jit::Block *b) {
+                return isDynamic(b->outputs()[i]);
+              }))
+            dynamic.insert(node->output(i));
+        continue;
+      }
+      if (node->kind() == c10::prim::Loop) {
+        const jit::Block *body = node->blocks()[0];
+        for (size_t i = 2; i < node->inputs().size(); ++i)
+          if (isDynamic(node->input(i)))
+            dynamic.insert(body->inputs()[i - 1]);
+        scan(body);
+        if (isDynamic(node->input(0)) || isDynamic(node->input(1)) ||
+            isDynamic(body->outputs()[0]))
+          report(node);
+        for (size_t i = 0; i < node->outputs().size(); ++i)
+          if (isDynamic(node->input(i + 2)) || isDynamic(body->outputs()[i + 1]))
+            dynamic.insert(node->output(i));
+        continue;
+      }
+      bool handled = isStructural(node) ||
+                     converters.count(node->kind().toQualString());
+      if (usesDynamic && !handled)
+        report(node);
+      if (usesDynamic && !readsOnlyShape(node))
+        for (const jit::Value *out : node->outputs())
+          dynamic.insert(out);
     }
-    if (usesDynamic && !readsOnlyShape(node))
-      for (const jit::Value *out : node->outputs())
-        dynamic.insert(out);
-  }
+  };
+  scan(g.block());
   if (missing.empty())
     return llvm::Error::success();
   std::string message = "'" + options.modelPath + "' uses " +
                         std::to_string(missing.size()) +
                         " op kind(s) accel cannot import:";
-  for (const auto &[kind, locations] : missing) {
+  for (const std::string &kind : kinds) {
+    const std::vector<std::string> &locations = missing[kind];
     message += "\n  " + kind + " (" + std::to_string(locations.size()) + "x)";
     if (kind == "prim::If" || kind == "prim::Loop")
-      message += ", control flow that does not fold at compile time";
+      message += ", control flow on values known only at run time";
+    // One line per distinct location, with how often it occurs there.
+    std::map<std::string, int> counts;
+    std::vector<std::string> order;
     for (const std::string &l : locations)
-      message += "\n    at " + l;
+      if (counts[l]++ == 0)
+        order.push_back(l);
+    for (const std::string &l : order)
+      message += "\n    at " + l +
+                 (counts[l] > 1 ? " (" + std::to_string(counts[l]) + "x)" : "");
   }
   return makeError(message);
+}
+
+/// Converts the nodes of a block in order.
+LogicalResult Importer::convertBlock(import::GraphImporter &g,
+                                     const jit::Block *block) {
+  for (const jit::Node *node : block->nodes())
+    if (failed(convertNode(g, node)))
+      return failure();
+  return success();
+}
+
+/// prim::If on a compile-time condition: the taken branch, inlined.
+LogicalResult Importer::convertIf(import::GraphImporter &g,
+                                  const jit::Node *node) {
+  const c10::IValue *cond = g.constant(node->input(0));
+  if (!cond || !cond->isBool())
+    return g.error(node, "prim::If on a condition known only at run time");
+  const jit::Block *taken = node->blocks()[cond->toBool() ? 0 : 1];
+  if (failed(convertBlock(g, taken)))
+    return failure();
+  for (size_t i = 0; i < node->outputs().size(); ++i)
+    g.bind(node->output(i), g.lookup(taken->outputs()[i]));
+  return success();
+}
+
+/// prim::Loop with a compile-time trip count and condition: unrolled.
+LogicalResult Importer::convertLoop(import::GraphImporter &g,
+                                    const jit::Node *node) {
+  const c10::IValue *trips = g.constant(node->input(0));
+  const c10::IValue *cond = g.constant(node->input(1));
+  if (!trips || !trips->isInt() || !cond || !cond->isBool())
+    return g.error(node, "prim::Loop whose trip count or condition is known "
+                         "only at run time");
+  constexpr int64_t kMaxUnroll = 100000;
+  const jit::Block *body = node->blocks()[0];
+  std::vector<import::GraphImporter::Binding> carried;
+  for (size_t i = 2; i < node->inputs().size(); ++i)
+    carried.push_back(g.lookup(node->input(i)));
+  bool running = cond->toBool();
+  for (int64_t iter = 0; running && iter < trips->toInt(); ++iter) {
+    if (iter == kMaxUnroll)
+      return g.error(node, "prim::Loop runs more than " +
+                               llvm::Twine(kMaxUnroll) +
+                               " iterations; accel unrolls loops at import");
+    g.setConstant(body->inputs()[0], c10::IValue(iter));
+    for (size_t i = 0; i < carried.size(); ++i)
+      g.bind(body->inputs()[i + 1], carried[i]);
+    if (failed(convertBlock(g, body)))
+      return failure();
+    const c10::IValue *next = g.constant(body->outputs()[0]);
+    if (!next || !next->isBool())
+      return g.error(node, "prim::Loop condition known only at run time");
+    running = next->toBool();
+    for (size_t i = 0; i < carried.size(); ++i)
+      carried[i] = g.lookup(body->outputs()[i + 1]);
+  }
+  for (size_t i = 0; i < node->outputs().size(); ++i)
+    g.bind(node->output(i), carried[i]);
+  return success();
+}
+
+/// Lists and tuples of compile-time values (prim ops have no kernel to run).
+LogicalResult Importer::constructConstant(import::GraphImporter &g,
+                                          const jit::Node *node) {
+  std::vector<c10::IValue> items;
+  for (const jit::Value *in : node->inputs()) {
+    const c10::IValue *c = g.constant(in);
+    if (!c)
+      return g.error(node, std::string(node->kind().toQualString()) +
+                               ": element %" + in->debugName() +
+                               " is not a compile-time value");
+    items.push_back(*c);
+  }
+  if (node->kind() == c10::prim::TupleConstruct) {
+    g.setConstant(node->output(), c10::ivalue::Tuple::create(std::move(items)));
+    return success();
+  }
+  c10::impl::GenericList list(
+      node->output()->type()->expectRef<c10::ListType>().getElementType());
+  for (c10::IValue &item : items)
+    list.push_back(std::move(item));
+  g.setConstant(node->output(), c10::IValue(std::move(list)));
+  return success();
+}
+
+LogicalResult Importer::unpackConstant(import::GraphImporter &g,
+                                       const jit::Node *node) {
+  const c10::IValue *c = g.constant(node->input());
+  std::vector<c10::IValue> items;
+  if (c && c->isList())
+    items = c->toListRef().vec();
+  else if (c && c->isTuple())
+    items = c->toTupleRef().elements().vec();
+  else
+    return g.error(node, std::string(node->kind().toQualString()) +
+                             " of a value that is not a compile-time list");
+  if (items.size() != node->outputs().size())
+    return g.error(node, "unpacking " + llvm::Twine(items.size()) +
+                             " values into " +
+                             llvm::Twine(node->outputs().size()));
+  for (size_t i = 0; i < items.size(); ++i)
+    g.setConstant(node->output(i), items[i]);
+  return success();
 }
 
 /// Runs a node on compile-time inputs with LibTorch's own kernel.
@@ -261,9 +426,12 @@ LogicalResult Importer::evaluate(import::GraphImporter &g,
                              " on compile-time values is not deterministic");
   try {
     node->getOperation()(stack);
+  } catch (const c10::Error &e) {
+    return g.error(node, std::string(node->kind().toQualString()) + " failed: " +
+                             e.what_without_backtrace());
   } catch (const std::exception &e) {
     return g.error(node, std::string(node->kind().toQualString()) + " failed: " +
-                             firstLine(e.what()));
+                             e.what());
   }
   for (size_t i = 0; i < node->outputs().size(); ++i)
     g.setConstant(node->output(i),
@@ -288,13 +456,27 @@ LogicalResult Importer::convertNode(import::GraphImporter &g,
     }
     return success();
   }
+  case c10::prim::If:
+    return convertIf(g, node);
+  case c10::prim::Loop:
+    return convertLoop(g, node);
+  case c10::prim::RaiseException: {
+    const c10::IValue *message = g.constant(node->input(0));
+    return g.error(node, "the model raises an exception for these inputs: " +
+                             (message && message->isString()
+                                  ? message->toStringRef()
+                                  : std::string("(no message)")));
+  }
+  case c10::prim::Uninitialized:
+    g.setConstant(node->output(), c10::IValue());
+    return success();
   case c10::prim::ListConstruct:
   case c10::prim::TupleConstruct: {
     bool tensors = llvm::any_of(node->inputs(), [&](const jit::Value *v) {
       return g.isTensor(v);
     });
     if (!tensors)
-      return evaluate(g, node);
+      return constructConstant(g, node);
     std::vector<Value> values;
     for (const jit::Value *in : node->inputs()) {
       FailureOr<Value> v = g.tensor(node, in);
@@ -316,7 +498,15 @@ LogicalResult Importer::convertNode(import::GraphImporter &g,
         g.setTensor(node->output(i), (*list)[i]);
       return success();
     }
-    return evaluate(g, node);
+    return unpackConstant(g, node);
+  case c10::prim::NumToTensor:
+    if (const c10::IValue *c = g.constant(node->input());
+        c && (c->isInt() || c->isDouble() || c->isBool())) {
+      g.setConstant(node->output(), at::scalar_to_tensor(c->toScalar()));
+      return success();
+    }
+    return g.error(node, "prim::NumToTensor of a value that is not a "
+                         "compile-time number");
   default:
     break;
   }
@@ -400,6 +590,8 @@ llvm::Expected<ImportResult> Importer::run() {
     std::string name = node->s(c10::attr::name);
     c10::IValue attr = it->second.second->getAttr(name);
     std::string path = join(it->second.first, name);
+    if (auto alias = aliases.find(path); alias != aliases.end())
+      path = alias->second;
     if (attr.isObject())
       submodules[node->output()] = {path, attr.toObject()};
     else if (attr.isTensor() && stateArgs.count(path)) {
@@ -450,9 +642,8 @@ llvm::Expected<ImportResult> Importer::run() {
     target = body->addArgument(typeOf(*options.target), b.getUnknownLoc());
   }
 
-  for (const jit::Node *node : graph->nodes())
-    if (failed(convertNode(g, node)))
-      return failWith("cannot import '" + options.modelPath + "'");
+  if (failed(convertBlock(g, graph->block())))
+    return failWith("cannot import '" + options.modelPath + "'");
 
   if (graph->outputs().size() != 1 || !g.isTensor(graph->outputs()[0]))
     return makeError("method '" + options.method +
