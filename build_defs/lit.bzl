@@ -1,19 +1,20 @@
 """lit tests (RUN/CHECK lines) under `bazel test`, one sh_test per file."""
 
-def lit_tests(name, srcs, data = []):
-    """Declares a test per .mlir file and a test_suite `name` over them.
+def lit_tests(name, srcs, data = [], size = "small"):
+    """Declares a test per .mlir or .test file and a test_suite over them.
 
     Args:
       name: name of the test_suite.
       srcs: .mlir files, each with RUN lines.
-      data: extra files the RUN lines read.
+      data: extra files and tools the RUN lines use.
+      size: the tests' Bazel size.
     """
     tests = []
     for src in srcs:
         test = src + ".test"
         native.sh_test(
             name = test,
-            size = "small",
+            size = size,
             srcs = ["//tests/lit:lit_test.sh"],
             args = ["$(location %s)" % src],
             data = [

@@ -695,6 +695,13 @@ llvm::Expected<ImportResult> Importer::run() {
                     b.getStringAttr(options.target->name));
   if (g.seedArgument())
     func.setArgAttr(arg++, AccelDialect::kSeedAttrName, b.getStringAttr("seed"));
+  // Each argument is located at the model file, under its name.
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    for (StringRef role :
+         {AccelDialect::kParamAttrName, AccelDialect::kBufferAttrName,
+          AccelDialect::kInputAttrName, AccelDialect::kSeedAttrName})
+      if (auto name = func.getArgAttrOfType<StringAttr>(i, role))
+        func.getArgument(i).setLoc(NameLoc::get(name, out->getLoc()));
   for (auto [i, name] : llvm::enumerate(updated))
     func.setResultAttr(i + 1, AccelDialect::kBufferAttrName,
                        b.getStringAttr(name));

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Runs one lit test file from Bazel's runfiles: the RUN lines see accel-opt
-# (built by Bazel) and FileCheck, not, count (from LLVM 22) on their PATH.
+# Runs one lit test file from Bazel's runfiles: the RUN lines see the accel
+# tools built by Bazel (those in the test's data) and FileCheck, not, count
+# (from LLVM 22) on their PATH.
 set -euo pipefail
 root="${TEST_SRCDIR:?run under bazel test}"
 export FILECHECK_OPTS=--enable-var-scope
 exec "$root/llvm/bin/lit" --verbose \
   --path "$root/accel/tools/accel-opt" \
+  --path "$root/accel/tools/accel-import" \
+  --path "$root/accel/tests/import" \
   --path "$root/llvm/bin" \
   "$root/accel/$1"

@@ -1,0 +1,192 @@
+//===- import-parity.cpp - imported IR vs. LibTorch, numerically ----------===//
+//
+//   import-parity --model M.pt --mlir M.mlir --params M.safetensors
+//                 --input NAME=SHAPExTYPE ... [--loss cross-entropy|mse
+//                 --target NAME=SHAPExTYPE] [--int-bound N] [--seed S]
+//                 [--rtol 1e-5]
+//
+// Draws inputs, runs the TorchScript module with LibTorch, evaluates the
+// imported @forward with the reference interpreter on the parameters that
+// accel-import wrote, and compares the loss and every buffer update. Exits
+// non-zero, printing both values, when any differs by more than rtol
+// (relative to the reference's largest magnitude).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/import/TorchScriptImporter.h"
+#include "dialects/accel/AccelDialect.h"
+#include "runtime/io/Safetensors.h"
+#include "tests/reference/ReferenceInterpreter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <ATen/ATen.h>
+#include <torch/script.h>
+
+#include <map>
+
+using namespace llvm;
+
+static cl::opt<std::string> model("model", cl::Required, cl::desc("TorchScript file"));
+static cl::opt<std::string> mlirPath("mlir", cl::Required, cl::desc("Imported IR"));
+static cl::opt<std::string> params("params", cl::Required,
+                                   cl::desc("Parameters written by accel-import"));
+static cl::list<std::string> inputs("input", cl::desc("NAME=SHAPExTYPE"));
+static cl::opt<std::string> loss("loss", cl::desc("cross-entropy or mse"));
+static cl::opt<std::string> target("target", cl::desc("NAME=SHAPExTYPE"));
+static cl::opt<int64_t> intBound("int-bound", cl::init(10),
+                                 cl::desc("Integer inputs are drawn from [0, N)"));
+static cl::opt<uint64_t> seed("seed", cl::init(0));
+static cl::opt<double> rtol("rtol", cl::init(1e-5));
+
+static int fail(const Twine &message) {
+  errs() << "import-parity: " << message << "\n";
+  return 1;
+}
+
+static at::Tensor draw(const accel::InputSpec &spec) {
+  if (spec.elementType == "i64")
+    return at::randint(0, intBound, spec.shape, at::kLong);
+  if (spec.elementType == "i1")
+    return at::randint(0, 2, spec.shape, at::kLong).to(at::kBool);
+  at::Tensor t = at::randn(spec.shape);
+  if (spec.elementType == "bf16")
+    return t.to(at::kBFloat16);
+  if (spec.elementType == "f16")
+    return t.to(at::kHalf);
+  return t;
+}
+
+static at::Tensor fromSafetensors(const accel::io::SafetensorsFile::Tensor &t) {
+  static const std::map<accel::io::DType, at::ScalarType> dtypes = {
+      {accel::io::DType::F32, at::kFloat}, {accel::io::DType::BF16, at::kBFloat16},
+      {accel::io::DType::F16, at::kHalf},  {accel::io::DType::I64, at::kLong},
+      {accel::io::DType::Bool, at::kBool}};
+  return at::from_blob(const_cast<uint8_t *>(t.bytes.data()), t.shape,
+                       dtypes.at(t.dtype))
+      .clone();
+}
+
+/// max|a - b| / max|b|, in double.
+static double relativeError(const at::Tensor &actual, const at::Tensor &expected) {
+  at::Tensor a = actual.to(at::kDouble), e = expected.to(at::kDouble);
+  double scale = e.abs().max().item<double>();
+  double diff = (a - e).abs().max().item<double>();
+  return diff / std::max(scale, 1e-30);
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "imported IR vs. LibTorch\n");
+  at::manual_seed(seed);
+
+  std::map<std::string, at::Tensor> values;
+  std::vector<std::string> inputOrder;
+  for (const std::string &text : inputs) {
+    Expected<accel::InputSpec> spec = accel::InputSpec::parse(text);
+    if (!spec)
+      return fail(toString(spec.takeError()));
+    values[spec->name] = draw(*spec);
+    inputOrder.push_back(spec->name);
+  }
+  std::optional<std::string> targetName;
+  if (!target.empty()) {
+    Expected<accel::InputSpec> spec = accel::InputSpec::parse(target);
+    if (!spec)
+      return fail(toString(spec.takeError()));
+    values[spec->name] = draw(*spec);
+    targetName = spec->name;
+  }
+
+  // The imported function on the reference interpreter.
+  mlir::MLIRContext context;
+  context.loadDialect<accel::AccelDialect, mlir::func::FuncDialect,
+                      mlir::arith::ArithDialect>();
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceFile<mlir::ModuleOp>(mlirPath, &context);
+  if (!module)
+    return fail("cannot parse " + mlirPath);
+  auto forward = module->lookupSymbol<mlir::func::FuncOp>("forward");
+  if (!forward)
+    return fail(mlirPath + " has no @forward");
+  Expected<accel::io::SafetensorsFile> state =
+      accel::io::SafetensorsFile::read(params);
+  if (!state)
+    return fail(toString(state.takeError()));
+  std::vector<at::Tensor> args;
+  for (unsigned i = 0; i < forward.getNumArguments(); ++i) {
+    std::string name;
+    for (StringRef role : {accel::AccelDialect::kParamAttrName,
+                           accel::AccelDialect::kBufferAttrName})
+      if (auto attr = forward.getArgAttrOfType<mlir::StringAttr>(i, role))
+        if (const auto *t = state->find(attr.getValue()))
+          args.push_back(fromSafetensors(*t));
+    if (auto attr = forward.getArgAttrOfType<mlir::StringAttr>(
+            i, accel::AccelDialect::kInputAttrName))
+      args.push_back(values.at(attr.getValue().str()));
+    if (forward.getArgAttr(i, accel::AccelDialect::kSeedAttrName))
+      args.push_back(at::scalar_tensor(0, at::kLong));
+    if (args.size() != i + 1)
+      return fail("no value for argument #" + Twine(i));
+  }
+  Expected<std::vector<at::Tensor>> ours = accel::reference::interpret(forward, args);
+  if (!ours)
+    return fail(toString(ours.takeError()));
+
+  // The same step with LibTorch.
+  torch::jit::Module reference = torch::jit::load(model);
+  std::vector<c10::IValue> torchInputs;
+  const c10::FunctionSchema &schema = reference.get_method("forward").function().getSchema();
+  for (size_t i = 1; i < schema.arguments().size(); ++i) {
+    std::string name = schema.arguments()[i].name();
+    if (!values.count(name))
+      return fail("no --input for '" + name + "'");
+    torchInputs.push_back(values.at(name));
+  }
+  at::Tensor expectedLoss = reference.forward(torchInputs).toTensor();
+  if (loss == "cross-entropy")
+    expectedLoss = at::cross_entropy_loss(expectedLoss, values.at(*targetName));
+  else if (loss == "mse")
+    expectedLoss = at::mse_loss(expectedLoss, values.at(*targetName));
+
+  bool ok = true;
+  auto check = [&](const std::string &what, const at::Tensor &a,
+                   const at::Tensor &e) {
+    if (a.sizes() != e.sizes()) {
+      outs() << "FAIL " << what << ": shape differs\n";
+      ok = false;
+      return;
+    }
+    double err = relativeError(a, e);
+    bool pass = err <= rtol;
+    ok &= pass;
+    outs() << (pass ? "ok   " : "FAIL ") << what << ": relative error "
+           << format("%.3g", err);
+    if (a.numel() == 1)
+      outs() << " (accel " << format("%.9g", a.item<double>()) << ", LibTorch "
+             << format("%.9g", e.item<double>()) << ")";
+    outs() << "\n";
+  };
+  check("loss", (*ours)[0], expectedLoss);
+  std::map<std::string, at::Tensor> buffers;
+  for (const auto &b : reference.named_buffers(/*recurse=*/true))
+    buffers[b.name] = b.value;
+  unsigned checkedBuffers = 0;
+  for (unsigned i = 1; i < forward.getNumResults(); ++i) {
+    auto name = forward.getResultAttrOfType<mlir::StringAttr>(
+        i, accel::AccelDialect::kBufferAttrName);
+    if (!name || !buffers.count(name.getValue().str()))
+      return fail("result #" + Twine(i) + " names no buffer of the module");
+    check(name.getValue().str(), (*ours)[i], buffers.at(name.getValue().str()));
+    ++checkedBuffers;
+  }
+  outs() << (ok ? "PASS" : "FAIL") << ": loss and " << checkedBuffers
+         << " buffer update(s) within rtol " << rtol << "\n";
+  return ok ? 0 : 1;
+}
