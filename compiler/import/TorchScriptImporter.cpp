@@ -655,14 +655,13 @@ llvm::Expected<ImportResult> Importer::run() {
     return failWith("cannot append the loss");
   auto resultType = cast<RankedTensorType>(result.getType());
   if (resultType.getRank() != 0)
-    return makeError("method '" + options.method + "' returns " +
-                     [&] {
-                       std::string s;
-                       llvm::raw_string_ostream(s) << resultType;
-                       return s;
-                     }() +
-                     ", not a scalar loss; add --loss cross-entropy|mse "
+  {
+    std::string type;
+    llvm::raw_string_ostream(type) << resultType;
+    return makeError("method '" + options.method + "' returns '" + type +
+                     "', not a scalar loss; add --loss cross-entropy|mse "
                      "--target NAME=SHAPExTYPE");
+  }
 
   SmallVector<Value> results = {result};
   SmallVector<std::string> updated;
