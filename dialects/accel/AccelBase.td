@@ -40,7 +40,9 @@ def Accel_Dialect : Dialect {
       the step number and the rank), not the dataset.
 
     A result may carry `accel.buffer = "<module path>"` to say that it is the
-    new value of that buffer (a BatchNorm running statistic, say).
+    new value of that buffer (a BatchNorm running statistic, say), or
+    `accel.grad = "<module path>"` to say that it is the gradient of the loss
+    with respect to that parameter (as `accel-autodiff` returns them).
 
     ```mlir
     func.func @forward(%w: tensor<10x784xf32> {accel.param = "0.weight"},
@@ -65,6 +67,8 @@ def Accel_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kBufferAttrName = "accel.buffer";
     /// Argument attribute naming a batch input.
     static constexpr ::llvm::StringLiteral kInputAttrName = "accel.input";
+    /// Result attribute naming the parameter a gradient belongs to.
+    static constexpr ::llvm::StringLiteral kGradAttrName = "accel.grad";
     /// Argument attribute marking the step's random seed (tensor<i64>).
     static constexpr ::llvm::StringLiteral kSeedAttrName = "accel.seed";
   }];

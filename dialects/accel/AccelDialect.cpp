@@ -84,16 +84,18 @@ LogicalResult AccelDialect::verifyRegionArgAttribute(Operation *op,
   return success();
 }
 
-/// A result may carry `accel.buffer`: the new value of the buffer argument of
-/// that name (checked against the arguments by accel-verify-forward).
+/// A result may carry `accel.buffer`, the new value of the buffer argument
+/// of that name (checked against the arguments by accel-verify-forward), or
+/// `accel.grad`, the gradient of the parameter of that name.
 LogicalResult AccelDialect::verifyRegionResultAttribute(
     Operation *op, unsigned regionIndex, unsigned resultIndex,
     NamedAttribute attribute) {
   StringRef role = attribute.getName().getValue();
-  if (role != kBufferAttrName)
+  if (role != kBufferAttrName && role != kGradAttrName)
     return op->emitError() << "'" << role
                            << "' is not valid on a result; only '"
-                           << kBufferAttrName << "' is";
+                           << kBufferAttrName << "' and '" << kGradAttrName
+                           << "' are";
   auto name = dyn_cast<StringAttr>(attribute.getValue());
   if (!name || name.getValue().empty())
     return op->emitError() << "'" << role << "' of result #" << resultIndex

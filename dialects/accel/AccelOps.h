@@ -12,6 +12,8 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "dialects/accel/AccelInterfaces.h.inc"
+
 namespace accel::detail {
 /// An adaptor over `properties` (which may be null or lack attributes the
 /// caller did not set) with every default-valued attribute filled in.

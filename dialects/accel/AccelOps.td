@@ -11,11 +11,15 @@
 #define ACCEL_DIALECT_ACCELOPS_TD
 
 include "dialects/accel/AccelBase.td"
+include "dialects/accel/AccelInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 class Accel_Op<string mnemonic, list<Trait> traits = []> :
     Op<Accel_Dialect, mnemonic, traits>;
+
+/// Forward ops state their vector-Jacobian product (AccelVjp.cpp).
+defvar Accel_Differentiable = DeclareOpInterfaceMethods<DifferentiableOpInterface>;
 
 /// Like upstream's InferTypeOpAdaptor, but the adaptor handed to
 /// `inferReturnTypes` has every unset default-valued attribute filled in:
@@ -62,7 +66,8 @@ class Accel_InferredOp<string mnemonic, list<Trait> traits = []> :
 //===----------------------------------------------------------------------===//
 
 class Accel_UnaryOp<string mnemonic, string formula, list<Trait> traits = []> :
-    Accel_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType], traits)> {
+    Accel_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType,
+                                    Accel_Differentiable], traits)> {
   let summary = "elementwise " # formula;
   let description = [{
     Applies `}] # formula # [{` to every element; the result has the type of
@@ -90,7 +95,8 @@ def Accel_NegOp : Accel_UnaryOp<"neg", "-x"> {
   let hasFolder = 1;
 }
 
-def Accel_GeluOp : Accel_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+def Accel_GeluOp : Accel_Op<"gelu", [Pure, SameOperandsAndResultType,
+                                     Accel_Differentiable]> {
   let summary = "elementwise GELU (torch.nn.functional.gelu)";
   let description = [{
     `approximate = none` computes `x * Φ(x)` with the exact normal CDF
@@ -109,7 +115,8 @@ def Accel_GeluOp : Accel_Op<"gelu", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Accel_CastOp : Accel_Op<"cast", [Pure, SameOperandsAndResultShape]> {
+def Accel_CastOp : Accel_Op<"cast", [Pure, SameOperandsAndResultShape,
+                                     Accel_Differentiable]> {
   let summary = "element type conversion (Tensor.to(dtype))";
   let description = [{
     Converts every element to the result's element type as `Tensor.to`
@@ -133,7 +140,7 @@ def Accel_CastOp : Accel_Op<"cast", [Pure, SameOperandsAndResultShape]> {
 }
 
 class Accel_BinaryOp<string mnemonic, string formula, list<Trait> traits = []> :
-    Accel_InferredOp<mnemonic, traits> {
+    Accel_InferredOp<mnemonic, !listconcat([Accel_Differentiable], traits)> {
   let summary = "elementwise " # formula # " with broadcasting";
   let description = [{
     Computes `}] # formula # [{` elementwise. The operands share an element
@@ -153,7 +160,7 @@ def Accel_SubOp : Accel_BinaryOp<"sub", "lhs - rhs">;
 def Accel_MulOp : Accel_BinaryOp<"mul", "lhs * rhs", [Commutative]>;
 def Accel_DivOp : Accel_BinaryOp<"div", "lhs / rhs">;
 
-def Accel_MaskedFillOp : Accel_InferredOp<"masked_fill"> {
+def Accel_MaskedFillOp : Accel_InferredOp<"masked_fill", [Accel_Differentiable]> {
   let summary = "replace masked elements by a constant (Tensor.masked_fill)";
   let description = [{
     Where `mask` is true the result holds `value`, elsewhere `input`. Input
@@ -172,7 +179,7 @@ def Accel_MaskedFillOp : Accel_InferredOp<"masked_fill"> {
   let results = (outs Accel_FloatTensor:$result);
 }
 
-def Accel_DropoutOp : Accel_InferredOp<"dropout"> {
+def Accel_DropoutOp : Accel_InferredOp<"dropout", [Accel_Differentiable]> {
   let summary = "inverted dropout with a counter-based random mask";
   let description = [{
     Zeroes each element with probability `p` and scales the others by
@@ -199,7 +206,7 @@ def Accel_DropoutOp : Accel_InferredOp<"dropout"> {
 // Linear algebra
 //===----------------------------------------------------------------------===//
 
-def Accel_MatmulOp : Accel_InferredOp<"matmul"> {
+def Accel_MatmulOp : Accel_InferredOp<"matmul", [Accel_Differentiable]> {
   let summary = "(batched) matrix product (torch.matmul on rank >= 2)";
   let description = [{
     Multiplies the trailing two dimensions, `[..., M, K] x [..., K, N] ->
@@ -216,7 +223,7 @@ def Accel_MatmulOp : Accel_InferredOp<"matmul"> {
   let results = (outs Accel_FloatTensor:$result);
 }
 
-def Accel_LinearOp : Accel_InferredOp<"linear"> {
+def Accel_LinearOp : Accel_InferredOp<"linear", [Accel_Differentiable]> {
   let summary = "affine layer y = x Wᵀ + b (torch.nn.functional.linear)";
   let description = [{
     `input` is `[..., in]`, `weight` is `[out, in]` as `nn.Linear` stores it,
@@ -237,7 +244,7 @@ def Accel_LinearOp : Accel_InferredOp<"linear"> {
 // Convolution, normalisation, pooling
 //===----------------------------------------------------------------------===//
 
-def Accel_Conv2dOp : Accel_InferredOp<"conv2d"> {
+def Accel_Conv2dOp : Accel_InferredOp<"conv2d", [Accel_Differentiable]> {
   let summary = "2-d convolution (torch.nn.functional.conv2d)";
   let description = [{
     `input` is `[N, C, H, W]`, `weight` is `[O, C / groups, kH, kW]`, the
@@ -262,7 +269,7 @@ def Accel_Conv2dOp : Accel_InferredOp<"conv2d"> {
   let results = (outs Accel_FloatTensor:$result);
 }
 
-def Accel_BatchNormOp : Accel_InferredOp<"batch_norm"> {
+def Accel_BatchNormOp : Accel_InferredOp<"batch_norm", [Accel_Differentiable]> {
   let summary = "batch normalisation with explicit running statistics";
   let description = [{
     Normalises `input` (`[N, C, ...]`) per channel and applies the affine
@@ -295,7 +302,8 @@ def Accel_BatchNormOp : Accel_InferredOp<"batch_norm"> {
   let hasCanonicalizer = 1;
 }
 
-def Accel_LayerNormOp : Accel_InferredOp<"layer_norm", [AttrSizedOperandSegments]> {
+def Accel_LayerNormOp : Accel_InferredOp<"layer_norm", [AttrSizedOperandSegments,
+                                                        Accel_Differentiable]> {
   let summary = "layer normalisation over trailing dimensions";
   let description = [{
     Normalises over the trailing dimensions given by `normalized_shape` (which
@@ -319,7 +327,7 @@ def Accel_LayerNormOp : Accel_InferredOp<"layer_norm", [AttrSizedOperandSegments
   }];
 }
 
-def Accel_MaxPool2dOp : Accel_InferredOp<"max_pool2d"> {
+def Accel_MaxPool2dOp : Accel_InferredOp<"max_pool2d", [Accel_Differentiable]> {
   let summary = "2-d max pooling (torch.nn.functional.max_pool2d)";
   let description = [{
     Pools the last two dimensions of a `[N, C, H, W]` or `[C, H, W]` input.
@@ -341,7 +349,7 @@ def Accel_MaxPool2dOp : Accel_InferredOp<"max_pool2d"> {
   let results = (outs Accel_FloatTensor:$result);
 }
 
-def Accel_AvgPool2dOp : Accel_InferredOp<"avg_pool2d"> {
+def Accel_AvgPool2dOp : Accel_InferredOp<"avg_pool2d", [Accel_Differentiable]> {
   let summary = "2-d average pooling (torch.nn.functional.avg_pool2d)";
   let description = [{
     Averages windows over the last two dimensions of a `[N, C, H, W]` or
@@ -362,7 +370,7 @@ def Accel_AvgPool2dOp : Accel_InferredOp<"avg_pool2d"> {
   let results = (outs Accel_FloatTensor:$result);
 }
 
-def Accel_AdaptiveAvgPool2dOp : Accel_InferredOp<"adaptive_avg_pool2d"> {
+def Accel_AdaptiveAvgPool2dOp : Accel_InferredOp<"adaptive_avg_pool2d", [Accel_Differentiable]> {
   let summary = "2-d adaptive average pooling to a fixed output size";
   let description = [{
     Averages the last two dimensions of a `[N, C, H, W]` or `[C, H, W]` input
@@ -382,7 +390,7 @@ def Accel_AdaptiveAvgPool2dOp : Accel_InferredOp<"adaptive_avg_pool2d"> {
 // Shape manipulation
 //===----------------------------------------------------------------------===//
 
-def Accel_ReshapeOp : Accel_Op<"reshape", [Pure]> {
+def Accel_ReshapeOp : Accel_Op<"reshape", [Pure, Accel_Differentiable]> {
   let summary = "view a tensor with another static shape (Tensor.view/reshape)";
   let description = [{
     Reinterprets the elements, in row-major order, with the result's shape;
@@ -400,7 +408,7 @@ def Accel_ReshapeOp : Accel_Op<"reshape", [Pure]> {
   let hasFolder = 1;
 }
 
-def Accel_FlattenOp : Accel_InferredOp<"flatten"> {
+def Accel_FlattenOp : Accel_InferredOp<"flatten", [Accel_Differentiable]> {
   let summary = "merge a range of dimensions (torch.flatten)";
   let description = [{
     Merges dimensions `start_dim` to `end_dim` (inclusive, non-negative,
@@ -417,7 +425,7 @@ def Accel_FlattenOp : Accel_InferredOp<"flatten"> {
   let hasFolder = 1;
 }
 
-def Accel_TransposeOp : Accel_InferredOp<"transpose"> {
+def Accel_TransposeOp : Accel_InferredOp<"transpose", [Accel_Differentiable]> {
   let summary = "swap two dimensions (Tensor.transpose)";
   let description = [{
     Swaps dimensions `dim0` and `dim1` (non-negative, below the rank).
@@ -433,7 +441,7 @@ def Accel_TransposeOp : Accel_InferredOp<"transpose"> {
   let hasFolder = 1;
 }
 
-def Accel_PermuteOp : Accel_InferredOp<"permute"> {
+def Accel_PermuteOp : Accel_InferredOp<"permute", [Accel_Differentiable]> {
   let summary = "reorder dimensions (Tensor.permute)";
   let description = [{
     Result dimension `i` is input dimension `permutation[i]`; `permutation`
@@ -450,7 +458,7 @@ def Accel_PermuteOp : Accel_InferredOp<"permute"> {
   let hasFolder = 1;
 }
 
-def Accel_SliceOp : Accel_InferredOp<"slice"> {
+def Accel_SliceOp : Accel_InferredOp<"slice", [Accel_Differentiable]> {
   let summary = "strided slice along one dimension (aten::slice)";
   let description = [{
     Takes indices `start, start + step, ...` below `end` along `dim`, with
@@ -468,7 +476,7 @@ def Accel_SliceOp : Accel_InferredOp<"slice"> {
   let hasFolder = 1;
 }
 
-def Accel_ConcatOp : Accel_InferredOp<"concat"> {
+def Accel_ConcatOp : Accel_InferredOp<"concat", [Accel_Differentiable]> {
   let summary = "concatenate along one dimension (torch.cat)";
   let description = [{
     Joins one or more tensors of equal rank and element type along `dim`;
@@ -484,7 +492,7 @@ def Accel_ConcatOp : Accel_InferredOp<"concat"> {
   let hasFolder = 1;
 }
 
-def Accel_EmbeddingOp : Accel_InferredOp<"embedding"> {
+def Accel_EmbeddingOp : Accel_InferredOp<"embedding", [Accel_Differentiable]> {
   let summary = "row lookup in an embedding table (torch.nn.functional.embedding)";
   let description = [{
     `weight` is `[num_embeddings, dim]`, `indices` are `i64` of any shape; the
@@ -504,7 +512,8 @@ def Accel_EmbeddingOp : Accel_InferredOp<"embedding"> {
 // Reductions, softmax and losses
 //===----------------------------------------------------------------------===//
 
-class Accel_ReduceOp<string mnemonic, string what> : Accel_InferredOp<mnemonic> {
+class Accel_ReduceOp<string mnemonic, string what> :
+    Accel_InferredOp<mnemonic, [Accel_Differentiable]> {
   let summary = what # " over dimensions";
   let description = [{
     Reduces `input` over `dims` (at least one, distinct, non-negative, below
@@ -525,7 +534,7 @@ def Accel_MeanOp : Accel_ReduceOp<"mean", "arithmetic mean (torch.mean)">;
 def Accel_AmaxOp : Accel_ReduceOp<"amax", "maximum (torch.amax)">;
 
 class Accel_SoftmaxLikeOp<string mnemonic, string what> :
-    Accel_InferredOp<mnemonic> {
+    Accel_InferredOp<mnemonic, [Accel_Differentiable]> {
   let summary = what # " along one dimension";
   let description = [{
     Computes the }] # what # [{ along `dim` (non-negative, below the rank)
@@ -544,7 +553,7 @@ def Accel_SoftmaxOp : Accel_SoftmaxLikeOp<"softmax", "softmax (torch.softmax)">;
 def Accel_LogSoftmaxOp :
     Accel_SoftmaxLikeOp<"log_softmax", "log-softmax (torch.log_softmax)">;
 
-def Accel_CrossEntropyOp : Accel_InferredOp<"cross_entropy"> {
+def Accel_CrossEntropyOp : Accel_InferredOp<"cross_entropy", [Accel_Differentiable]> {
   let summary = "cross-entropy of logits and class indices";
   let description = [{
     `torch.nn.functional.cross_entropy(logits, target, ignore_index,
@@ -567,7 +576,7 @@ def Accel_CrossEntropyOp : Accel_InferredOp<"cross_entropy"> {
   let results = (outs Accel_FloatTensor:$result);
 }
 
-def Accel_MseLossOp : Accel_InferredOp<"mse_loss"> {
+def Accel_MseLossOp : Accel_InferredOp<"mse_loss", [Accel_Differentiable]> {
   let summary = "mean squared error (torch.nn.functional.mse_loss)";
   let description = [{
     `(input - target)²` elementwise, reduced by `reduction`; `input` and
@@ -583,5 +592,7 @@ def Accel_MseLossOp : Accel_InferredOp<"mse_loss"> {
     DefaultValuedAttr<Accel_ReductionAttr, "::accel::Reduction::Mean">:$reduction);
   let results = (outs Accel_FloatTensor:$result);
 }
+
+include "dialects/accel/AccelGradOps.td"
 
 #endif // ACCEL_DIALECT_ACCELOPS_TD

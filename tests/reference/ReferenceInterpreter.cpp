@@ -9,6 +9,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <ATen/ATen.h>
+#include <torch/csrc/autograd/autograd.h>
 
 using namespace mlir;
 
@@ -295,6 +296,141 @@ interpret(func::FuncOp function, ArrayRef<at::Tensor> arguments) {
               return std::vector<at::Tensor>{
                   at::mse_loss(in(o.getInput()), in(o.getTarget()),
                                reductionCode(o.getReduction()))};
+            })
+            // Gradient ops: ATen's backward kernels, or autograd where
+            // ATen composes the forward itself.
+            .Case([&](BroadcastToOp o) {
+              return std::vector<at::Tensor>{in(o.getInput())
+                                                 .expand(vec(o.getType().getShape()))
+                                                 .contiguous()};
+            })
+            .Case([&](ReluGradOp o) {
+              return std::vector<at::Tensor>{
+                  at::threshold_backward(in(o.getGrad()), in(o.getInput()), 0)};
+            })
+            .Case([&](GeluGradOp o) {
+              return std::vector<at::Tensor>{at::gelu_backward(
+                  in(o.getGrad()), in(o.getInput()),
+                  o.getApproximate() == GeluApproximation::Tanh ? "tanh"
+                                                                : "none")};
+            })
+            .Case([&](Conv2dGradInputOp o) {
+              at::Tensor weight = in(o.getWeight());
+              at::Tensor input = at::zeros(vec(o.getType().getShape()),
+                                           weight.options());
+              auto grads = at::convolution_backward(
+                  in(o.getGrad()), input, weight, c10::nullopt,
+                  vec(o.getStride()), vec(o.getPadding()), vec(o.getDilation()),
+                  /*transposed=*/false, {0, 0}, o.getGroups(),
+                  {true, false, false});
+              return std::vector<at::Tensor>{std::get<0>(grads)};
+            })
+            .Case([&](Conv2dGradWeightOp o) {
+              at::Tensor input = in(o.getInput());
+              at::Tensor weight = at::zeros(vec(o.getType().getShape()),
+                                            input.options());
+              auto grads = at::convolution_backward(
+                  in(o.getGrad()), input, weight, c10::nullopt,
+                  vec(o.getStride()), vec(o.getPadding()), vec(o.getDilation()),
+                  /*transposed=*/false, {0, 0}, o.getGroups(),
+                  {false, true, false});
+              return std::vector<at::Tensor>{std::get<1>(grads)};
+            })
+            .Case([&](BatchNormGradOp o) {
+              at::Tensor input = in(o.getInput()), weight = in(o.getWeight());
+              at::Tensor mean = in(o.getRunningMean()), var = in(o.getRunningVar());
+              double eps = o.getEps().convertToDouble();
+              at::Tensor saveMean, saveInvstd;
+              if (o.getTraining()) {
+                auto stats = at::native_batch_norm(
+                    input, weight, at::Tensor(), mean.clone(), var.clone(),
+                    /*training=*/true, /*momentum=*/0.0, eps);
+                saveMean = std::get<1>(stats);
+                saveInvstd = std::get<2>(stats);
+              }
+              auto grads = at::native_batch_norm_backward(
+                  in(o.getGrad()), input, weight, mean, var, saveMean,
+                  saveInvstd, o.getTraining(), eps, {true, true, true});
+              return std::vector<at::Tensor>{std::get<0>(grads),
+                                             std::get<1>(grads),
+                                             std::get<2>(grads)};
+            })
+            .Case([&](LayerNormGradOp o) {
+              at::Tensor input = in(o.getInput());
+              at::Tensor w = o.getWeight() ? in(o.getWeight()) : at::Tensor();
+              at::Tensor b = o.getBias() ? in(o.getBias()) : at::Tensor();
+              std::vector<int64_t> shape = vec(o.getNormalizedShape());
+              auto forward = at::native_layer_norm(input, shape, w, b,
+                                                   o.getEps().convertToDouble());
+              auto grads = at::native_layer_norm_backward(
+                  in(o.getGrad()), input, shape, std::get<1>(forward),
+                  std::get<2>(forward), w, b, {true, true, true});
+              at::Tensor zeros = at::zeros(shape, input.options());
+              at::Tensor dw = std::get<1>(grads), db = std::get<2>(grads);
+              return std::vector<at::Tensor>{std::get<0>(grads),
+                                             dw.defined() ? dw : zeros,
+                                             db.defined() ? db : zeros};
+            })
+            .Case([&](MaxPool2dGradOp o) {
+              at::Tensor input = in(o.getInput());
+              auto pooled = at::max_pool2d_with_indices(
+                  input, vec(o.getKernelSize()), vec(o.getStride()),
+                  vec(o.getPadding()), vec(o.getDilation()), o.getCeilMode());
+              return std::vector<at::Tensor>{at::max_pool2d_with_indices_backward(
+                  in(o.getGrad()), input, vec(o.getKernelSize()),
+                  vec(o.getStride()), vec(o.getPadding()), vec(o.getDilation()),
+                  o.getCeilMode(), std::get<1>(pooled))};
+            })
+            .Case([&](AvgPool2dGradOp o) {
+              return std::vector<at::Tensor>{at::avg_pool2d_backward(
+                  in(o.getGrad()), in(o.getInput()), vec(o.getKernelSize()),
+                  vec(o.getStride()), vec(o.getPadding()), o.getCeilMode(),
+                  o.getCountIncludePad(), c10::nullopt)};
+            })
+            .Case([&](AdaptiveAvgPool2dGradOp o) {
+              return std::vector<at::Tensor>{at::_adaptive_avg_pool2d_backward(
+                  in(o.getGrad()), in(o.getInput()))};
+            })
+            .Case([&](EmbeddingGradOp o) {
+              return std::vector<at::Tensor>{at::embedding_dense_backward(
+                  in(o.getGrad()), in(o.getIndices()),
+                  static_cast<int64_t>(o.getNumEmbeddings()), /*padding_idx=*/-1,
+                  /*scale_grad_by_freq=*/false)};
+            })
+            .Case([&](SoftmaxGradOp o) {
+              at::Tensor g = in(o.getGrad());
+              return std::vector<at::Tensor>{at::_softmax_backward_data(
+                  g, in(o.getOutput()), static_cast<int64_t>(o.getDim()),
+                  g.scalar_type())};
+            })
+            .Case([&](LogSoftmaxGradOp o) {
+              at::Tensor g = in(o.getGrad());
+              return std::vector<at::Tensor>{at::_log_softmax_backward_data(
+                  g, in(o.getOutput()), static_cast<int64_t>(o.getDim()),
+                  g.scalar_type())};
+            })
+            .Case([&](CrossEntropyGradOp o) {
+              at::Tensor logits = in(o.getLogits()).detach().requires_grad_();
+              at::Tensor loss = at::cross_entropy_loss(
+                  logits, in(o.getTarget()), {}, reductionCode(o.getReduction()),
+                  static_cast<int64_t>(o.getIgnoreIndex()),
+                  o.getLabelSmoothing().convertToDouble());
+              return std::vector<at::Tensor>{torch::autograd::grad(
+                  {loss}, {logits}, {in(o.getGrad())})[0]};
+            })
+            .Case([&](AmaxGradOp o) {
+              at::Tensor input = in(o.getInput()).detach().requires_grad_();
+              at::Tensor y = at::amax(input, vec(o.getDims()), o.getKeepdim());
+              return std::vector<at::Tensor>{
+                  torch::autograd::grad({y}, {input}, {in(o.getGrad())})[0]};
+            })
+            .Case([&](SliceGradOp o) {
+              return std::vector<at::Tensor>{at::slice_backward(
+                  in(o.getGrad()), vec(o.getType().getShape()),
+                  static_cast<int64_t>(o.getDim()),
+                  static_cast<int64_t>(o.getStart()),
+                  static_cast<int64_t>(o.getEnd()),
+                  static_cast<int64_t>(o.getStep()))};
             })
             .Default([&](Operation *other) -> llvm::Expected<std::vector<at::Tensor>> {
               return error(other, "not supported by the reference interpreter");

@@ -44,7 +44,7 @@ func.func @duplicate_names(%a: tensor<4xf32> {accel.param = "fc.weight"},
 
 // -----
 
-// expected-error @+1 {{'accel.param' is not valid on a result; only 'accel.buffer' is}}
+// expected-error @+1 {{'accel.param' is not valid on a result; only 'accel.buffer' and 'accel.grad' are}}
 func.func @result_param(%w: tensor<4xf32>) -> (tensor<4xf32> {accel.param = "w"}) {
   return %w : tensor<4xf32>
 }

@@ -1,15 +1,17 @@
-//===- import-parity.cpp - imported IR vs. LibTorch, numerically ----------===//
+//===- torch-parity.cpp - accel IR vs. LibTorch, numerically --------------===//
 //
-//   import-parity --model M.pt --mlir M.mlir --params M.safetensors
-//                 --input NAME=SHAPExTYPE ... [--loss cross-entropy|mse
-//                 --target NAME=SHAPExTYPE] [--int-bound N] [--seed S]
-//                 [--rtol 1e-5]
+//   torch-parity --model M.pt --mlir M.mlir --params M.safetensors
+//                --input NAME=SHAPExTYPE ... [--loss cross-entropy|mse
+//                --target NAME=SHAPExTYPE] [--function forward]
+//                [--int-bound N] [--seed S] [--rtol 1e-5]
 //
-// Draws inputs, runs the TorchScript module with LibTorch, evaluates the
-// imported @forward with the reference interpreter on the parameters that
-// accel-import wrote, and compares the loss and every buffer update. Exits
-// non-zero, printing both values, when any differs by more than rtol
-// (relative to the reference's largest magnitude).
+// Draws inputs, runs the TorchScript module with LibTorch (and autograd),
+// evaluates an accel function (the imported @forward, or @forward_grad from
+// accel-autodiff) with the reference interpreter on the parameters that
+// accel-import wrote, and compares the loss, every buffer update and every
+// gradient (results marked accel.grad) with LibTorch's. Exits non-zero,
+// printing the errors, when any differs by more than rtol, measured as
+// max|accel - LibTorch| / max|LibTorch|.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,9 +46,11 @@ static cl::opt<int64_t> intBound("int-bound", cl::init(10),
                                  cl::desc("Integer inputs are drawn from [0, N)"));
 static cl::opt<uint64_t> seed("seed", cl::init(0));
 static cl::opt<double> rtol("rtol", cl::init(1e-5));
+static cl::opt<std::string> function("function", cl::init("forward"),
+                                     cl::desc("The accel function to evaluate"));
 
 static int fail(const Twine &message) {
-  errs() << "import-parity: " << message << "\n";
+  errs() << "torch-parity: " << message << "\n";
   return 1;
 }
 
@@ -112,9 +116,9 @@ int main(int argc, char **argv) {
       mlir::parseSourceFile<mlir::ModuleOp>(mlirPath, &context);
   if (!module)
     return fail("cannot parse " + mlirPath);
-  auto forward = module->lookupSymbol<mlir::func::FuncOp>("forward");
+  auto forward = module->lookupSymbol<mlir::func::FuncOp>(function);
   if (!forward)
-    return fail(mlirPath + " has no @forward");
+    return fail(mlirPath + " has no @" + function);
   Expected<accel::io::SafetensorsFile> state =
       accel::io::SafetensorsFile::read(params);
   if (!state)
@@ -155,6 +159,19 @@ int main(int argc, char **argv) {
   else if (loss == "mse")
     expectedLoss = at::mse_loss(expectedLoss, values.at(*targetName));
 
+  // Gradients of the loss, as LibTorch's autograd computes them.
+  bool wantGrads = false;
+  for (unsigned i = 1; i < forward.getNumResults(); ++i)
+    wantGrads |= static_cast<bool>(
+        forward.getResultAttr(i, accel::AccelDialect::kGradAttrName));
+  std::map<std::string, at::Tensor> torchGrads;
+  if (wantGrads) {
+    expectedLoss.backward();
+    for (const auto &p : reference.named_parameters(/*recurse=*/true))
+      torchGrads[p.name] =
+          p.value.grad().defined() ? p.value.grad() : at::zeros_like(p.value);
+  }
+
   bool ok = true;
   auto check = [&](const std::string &what, const at::Tensor &a,
                    const at::Tensor &e) {
@@ -177,8 +194,17 @@ int main(int argc, char **argv) {
   std::map<std::string, at::Tensor> buffers;
   for (const auto &b : reference.named_buffers(/*recurse=*/true))
     buffers[b.name] = b.value;
-  unsigned checkedBuffers = 0;
+  unsigned checkedBuffers = 0, checkedGrads = 0;
   for (unsigned i = 1; i < forward.getNumResults(); ++i) {
+    if (auto grad = forward.getResultAttrOfType<mlir::StringAttr>(
+            i, accel::AccelDialect::kGradAttrName)) {
+      std::string name = grad.getValue().str();
+      if (!torchGrads.count(name))
+        return fail("result #" + Twine(i) + " names no parameter of the module");
+      check("grad " + name, (*ours)[i], torchGrads.at(name));
+      ++checkedGrads;
+      continue;
+    }
     auto name = forward.getResultAttrOfType<mlir::StringAttr>(
         i, accel::AccelDialect::kBufferAttrName);
     if (!name || !buffers.count(name.getValue().str()))
@@ -186,7 +212,8 @@ int main(int argc, char **argv) {
     check(name.getValue().str(), (*ours)[i], buffers.at(name.getValue().str()));
     ++checkedBuffers;
   }
-  outs() << (ok ? "PASS" : "FAIL") << ": loss and " << checkedBuffers
+  outs() << (ok ? "PASS" : "FAIL") << ": loss, " << checkedGrads
+         << " gradient(s) and " << checkedBuffers
          << " buffer update(s) within rtol " << rtol << "\n";
   return ok ? 0 : 1;
 }

@@ -1,0 +1,188 @@
+//===- AutoDiff.cpp - accel-autodiff --------------------------------------===//
+//
+// Reverse-mode automatic differentiation of a forward function. The
+// backward ops are appended after the forward ones, in reverse order of the
+// forward ops, each built by the op's DifferentiableOpInterface.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/transforms/ForwardContract.h"
+#include "compiler/transforms/Passes.h"
+#include "dialects/accel/AccelOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace accel {
+#define GEN_PASS_DEF_AUTODIFFPASS
+#include "compiler/transforms/Passes.h.inc"
+} // namespace accel
+
+using namespace mlir;
+using namespace accel;
+
+namespace {
+
+/// A tensor of zeros of `type`, for parameters the loss does not reach.
+Value zeros(OpBuilder &b, Location loc, RankedTensorType type) {
+  return arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), 0.0)));
+}
+
+/// Gradients accumulated per value: a value used by several ops gets the sum
+/// of what each use contributes.
+class GradientMap {
+public:
+  explicit GradientMap(OpBuilder &b) : b(b) {}
+
+  Value get(Value v) const { return grads.lookup(v); }
+
+  LogicalResult accumulate(Location loc, Value v, Value grad) {
+    if (grad.getType() != v.getType())
+      return emitError(loc) << "internal error: a gradient of type "
+                            << grad.getType() << " for a value of type "
+                            << v.getType();
+    Value &slot = grads[v];
+    if (!slot) {
+      slot = grad;
+      return success();
+    }
+    FailureOr<AddOp> sum = createChecked<AddOp>(b, loc, {slot, grad});
+    if (failed(sum))
+      return failure();
+    slot = sum->getResult();
+    return success();
+  }
+
+private:
+  OpBuilder &b;
+  DenseMap<Value, Value> grads;
+};
+
+struct AutoDiffPass : accel::impl::AutoDiffPassBase<AutoDiffPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    FailureOr<func::FuncOp> forward = lookupForward(module, entry);
+    if (failed(forward) || failed(verifyForwardContract(*forward)) ||
+        failed(checkParameters(*forward)))
+      return signalPassFailure();
+    std::string name = entry + "_grad";
+    if (module.lookupSymbol(name)) {
+      module.emitError() << "'@" << name << "' already exists";
+      return signalPassFailure();
+    }
+    func::FuncOp grad = (*forward).clone();
+    grad.setName(name);
+    module.insert(std::next(Block::iterator(*forward)), grad);
+    if (failed(differentiate(grad)))
+      return signalPassFailure();
+  }
+
+  /// Gradients exist for floating-point tensors only.
+  LogicalResult checkParameters(func::FuncOp forward) {
+    for (unsigned i = 0, e = forward.getNumArguments(); i < e; ++i) {
+      auto param = forward.getArgAttrOfType<StringAttr>(
+          i, AccelDialect::kParamAttrName);
+      if (!param)
+        continue;
+      auto type = cast<RankedTensorType>(forward.getArgumentTypes()[i]);
+      if (!isa<FloatType>(type.getElementType()))
+        return forward.emitError()
+               << "parameter \"" << param.getValue() << "\" has type " << type
+               << "; only floating-point parameters take gradients (mark it "
+                  "'accel.buffer' if it is not trained)";
+    }
+    return success();
+  }
+
+  LogicalResult differentiate(func::FuncOp func) {
+    Block &body = func.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    OpBuilder b(ret);
+    GradientMap grads(b);
+
+    // d loss / d loss = 1.
+    Value loss = ret.getOperand(0);
+    auto lossType = cast<RankedTensorType>(loss.getType());
+    Value one = arith::ConstantOp::create(
+        b, loss.getLoc(),
+        DenseElementsAttr::get(lossType,
+                               b.getFloatAttr(lossType.getElementType(), 1.0)));
+    if (failed(grads.accumulate(loss.getLoc(), loss, one)))
+      return failure();
+
+    // Forward ops, last first; the backward ops go before the return.
+    SmallVector<Operation *> forwardOps;
+    for (Operation &op : body.without_terminator())
+      forwardOps.push_back(&op);
+    for (Operation *op : llvm::reverse(forwardOps)) {
+      SmallVector<Value> resultGrads;
+      bool reached = false;
+      for (Value r : op->getResults()) {
+        resultGrads.push_back(grads.get(r));
+        reached |= static_cast<bool>(resultGrads.back());
+      }
+      if (!reached)
+        continue;
+      auto differentiable = dyn_cast<DifferentiableOpInterface>(op);
+      // Constants have nothing to pass a gradient to.
+      if (!differentiable && op->getNumOperands() == 0)
+        continue;
+      if (!differentiable)
+        return op->emitOpError()
+               << "is on the path from the parameters to the loss but has no "
+                  "vector-Jacobian product";
+      b.setInsertionPoint(ret);
+      SmallVector<Value> operandGrads;
+      if (failed(differentiable.buildVjp(b, resultGrads, operandGrads)))
+        return op->emitOpError() << "failed to build its vector-Jacobian product";
+      for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads))
+        if (g && failed(grads.accumulate(op->getLoc(), operand, g)))
+          return failure();
+    }
+
+    // Results: the loss, one gradient per parameter, the buffer updates.
+    b.setInsertionPoint(ret);
+    SmallVector<Value> results = {loss};
+    SmallVector<Type> types = {loss.getType()};
+    SmallVector<DictionaryAttr> resultAttrs = {DictionaryAttr::get(&getContext())};
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
+      auto param =
+          func.getArgAttrOfType<StringAttr>(i, AccelDialect::kParamAttrName);
+      if (!param)
+        continue;
+      Value arg = func.getArgument(i);
+      Value g = grads.get(arg);
+      if (!g)
+        g = zeros(b, arg.getLoc(), cast<RankedTensorType>(arg.getType()));
+      results.push_back(g);
+      types.push_back(arg.getType());
+      resultAttrs.push_back(b.getDictionaryAttr(
+          b.getNamedAttr(AccelDialect::kGradAttrName, param)));
+    }
+    for (unsigned i = 1, e = ret.getNumOperands(); i < e; ++i) {
+      results.push_back(ret.getOperand(i));
+      types.push_back(ret.getOperand(i).getType());
+      resultAttrs.push_back(func.getResultAttrDict(i)
+                                ? func.getResultAttrDict(i)
+                                : DictionaryAttr::get(&getContext()));
+    }
+    func::ReturnOp::create(b, ret.getLoc(), results);
+    ret.erase();
+    func.setFunctionType(
+        FunctionType::get(&getContext(), func.getArgumentTypes(), types));
+    func.setAllResultAttrs(resultAttrs);
+
+    // VJPs build every operand's gradient; drop those nothing needs (the
+    // gradients of inputs, say).
+    for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
+      if (isOpTriviallyDead(&op))
+        op.erase();
+    return success();
+  }
+};
+
+} // namespace
