@@ -56,9 +56,8 @@ convOutputType(std::optional<Location> loc, RankedTensorType input,
 template <typename OpTy>
 LogicalResult verifyConvGrad(OpTy op, RankedTensorType input,
                              RankedTensorType weight) {
-  if (failed(checkSameElementType<OpTy>(op.getLoc(),
-                                        {op.getGrad(), op->getOperand(1)})) ||
-      input.getElementType() != weight.getElementType())
+  Type element = op.getGrad().getType().getElementType();
+  if (input.getElementType() != element || weight.getElementType() != element)
     return op.emitOpError("operands and result must share one element type");
   FailureOr<RankedTensorType> out = convOutputType<OpTy>(
       op.getLoc(), input, weight, op.getStride(), op.getPadding(),

@@ -607,3 +607,263 @@ func.func @mse_types(%x: tensor<4x1xf32>, %t: tensor<4xf32>) -> tensor<f32> {
   %0 = accel.mse_loss %x, %t : (tensor<4x1xf32>, tensor<4xf32>) -> tensor<f32>
   return %0 : tensor<f32>
 }
+
+//===----------------------------------------------------------------------===//
+// Gradient ops
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @broadcast_element_type(%x: tensor<4xf32>) -> tensor<2x4xbf16> {
+  // expected-error @+1 {{'accel.broadcast_to' op cannot change the element type from 'f32' to 'bf16'}}
+  %0 = accel.broadcast_to %x : tensor<4xf32> -> tensor<2x4xbf16>
+  return %0 : tensor<2x4xbf16>
+}
+
+// -----
+
+func.func @broadcast_shape(%x: tensor<3xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'accel.broadcast_to' op cannot broadcast 'tensor<3xf32>' to 'tensor<2x4xf32>'}}
+  %0 = accel.broadcast_to %x : tensor<3xf32> -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @relu_grad_types(%g: tensor<4xf32>, %x: tensor<5xf32>) -> tensor<5xf32> {
+  // expected-error @+1 {{'accel.relu_grad' op grad 'tensor<4xf32>' and input 'tensor<5xf32>' must have the same type}}
+  %0 = accel.relu_grad %g, %x : (tensor<4xf32>, tensor<5xf32>) -> tensor<5xf32>
+  return %0 : tensor<5xf32>
+}
+
+// -----
+
+func.func @gelu_grad_types(%g: tensor<4xbf16>, %x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.gelu_grad' op grad 'tensor<4xbf16>' and input 'tensor<4xf32>' must have the same type}}
+  %0 = accel.gelu_grad %g, %x : (tensor<4xbf16>, tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @conv_grad_element_types(%g: tensor<2x8x4x4xbf16>, %w: tensor<8x3x3x3xf32>) -> tensor<2x3x9x9xf32> {
+  // expected-error @+1 {{'accel.conv2d_grad_input' op operands and result must share one element type}}
+  %0 = accel.conv2d_grad_input %g, %w {stride = array<i64: 2, 2>} : (tensor<2x8x4x4xbf16>, tensor<8x3x3x3xf32>) -> tensor<2x3x9x9xf32>
+  return %0 : tensor<2x3x9x9xf32>
+}
+
+// -----
+
+func.func @conv_grad_rank(%g: tensor<2x8x4x4xf32>, %x: tensor<3x9x9xf32>) -> tensor<8x3x3x3xf32> {
+  // expected-error @+1 {{'accel.conv2d_grad_weight' op expects rank-4 input and weight, got 'tensor<3x9x9xf32>' and 'tensor<8x3x3x3xf32>'}}
+  %0 = accel.conv2d_grad_weight %g, %x : (tensor<2x8x4x4xf32>, tensor<3x9x9xf32>) -> tensor<8x3x3x3xf32>
+  return %0 : tensor<8x3x3x3xf32>
+}
+
+// -----
+
+func.func @conv_grad_stride(%g: tensor<2x8x4x4xf32>, %w: tensor<8x3x3x3xf32>) -> tensor<2x3x9x9xf32> {
+  // expected-error @+1 {{'accel.conv2d_grad_input' op stride must be positive, got [0, 2]}}
+  %0 = accel.conv2d_grad_input %g, %w {stride = array<i64: 0, 2>} : (tensor<2x8x4x4xf32>, tensor<8x3x3x3xf32>) -> tensor<2x3x9x9xf32>
+  return %0 : tensor<2x3x9x9xf32>
+}
+
+// -----
+
+func.func @conv_grad_groups(%g: tensor<2x8x4x4xf32>, %w: tensor<8x3x3x3xf32>) -> tensor<2x3x9x9xf32> {
+  // expected-error @+1 {{'accel.conv2d_grad_input' op input 'tensor<2x3x9x9xf32>' and weight 'tensor<8x3x3x3xf32>' do not match groups 2}}
+  %0 = accel.conv2d_grad_input %g, %w {stride = array<i64: 2, 2>, groups = 2 : i64} : (tensor<2x8x4x4xf32>, tensor<8x3x3x3xf32>) -> tensor<2x3x9x9xf32>
+  return %0 : tensor<2x3x9x9xf32>
+}
+
+// -----
+
+func.func @conv_grad_shape(%g: tensor<2x8x4x4xf32>, %w: tensor<8x3x3x3xf32>) -> tensor<2x3x12x12xf32> {
+  // expected-error @+1 {{'accel.conv2d_grad_input' op grad 'tensor<2x8x4x4xf32>' is not conv2d's result 'tensor<2x8x5x5xf32>' for input 'tensor<2x3x12x12xf32>' and weight 'tensor<8x3x3x3xf32>'}}
+  %0 = accel.conv2d_grad_input %g, %w {stride = array<i64: 2, 2>} : (tensor<2x8x4x4xf32>, tensor<8x3x3x3xf32>) -> tensor<2x3x12x12xf32>
+  return %0 : tensor<2x3x12x12xf32>
+}
+
+// -----
+
+func.func @batch_norm_grad_rank(%g: tensor<8xf32>, %c: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{'accel.batch_norm_grad' op expects a [N, C, ...] input, got 'tensor<8xf32>'}}
+  %0:3 = accel.batch_norm_grad %g, %g, %c, %c, %c : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
+  return %0#0 : tensor<8xf32>
+}
+
+// -----
+
+func.func @batch_norm_grad_type(%g: tensor<2x8xf32>, %x: tensor<4x8xf32>, %c: tensor<8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'accel.batch_norm_grad' op grad 'tensor<2x8xf32>' must have the input's type 'tensor<4x8xf32>'}}
+  %0:3 = accel.batch_norm_grad %g, %x, %c, %c, %c : (tensor<2x8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>)
+  return %0#0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @batch_norm_grad_channels(%x: tensor<4x8xf32>, %c: tensor<8xf32>, %d: tensor<4xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'accel.batch_norm_grad' op running_var must have shape [8], got 'tensor<4xf32>'}}
+  %0:3 = accel.batch_norm_grad %x, %x, %c, %c, %d : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<4xf32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>)
+  return %0#0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @layer_norm_grad_type(%g: tensor<2x8xf32>, %x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'accel.layer_norm_grad' op grad 'tensor<2x8xf32>' must have the input's type 'tensor<4x8xf32>'}}
+  %0:3 = accel.layer_norm_grad %g, %x {normalized_shape = array<i64: 8>} : (tensor<2x8xf32>, tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>)
+  return %0#0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @layer_norm_grad_shape(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'accel.layer_norm_grad' op normalized_shape [4] must equal the trailing dimensions of 'tensor<4x8xf32>'}}
+  %0:3 = accel.layer_norm_grad %x, %x {normalized_shape = array<i64: 4>} : (tensor<4x8xf32>, tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4xf32>, tensor<4xf32>)
+  return %0#0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @layer_norm_grad_weight(%x: tensor<4x8xf32>, %w: tensor<4xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'accel.layer_norm_grad' op weight must have shape [8], got 'tensor<4xf32>'}}
+  %0:3 = accel.layer_norm_grad %x, %x weight(%w) {normalized_shape = array<i64: 8>} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>)
+  return %0#0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @max_pool_grad_shape(%g: tensor<2x8x3x3xf32>, %x: tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32> {
+  // expected-error @+1 {{'accel.max_pool2d_grad' op grad 'tensor<2x8x3x3xf32>' is not max_pool2d's result 'tensor<2x8x2x2xf32>'}}
+  %0 = accel.max_pool2d_grad %g, %x {kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>} : (tensor<2x8x3x3xf32>, tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32>
+  return %0 : tensor<2x8x4x4xf32>
+}
+
+// -----
+
+func.func @max_pool_grad_window(%g: tensor<2x8x3x3xf32>, %x: tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32> {
+  // expected-error @+1 {{'accel.max_pool2d_grad' op kernel_size must be positive, got [0, 2]}}
+  %0 = accel.max_pool2d_grad %g, %x {kernel_size = array<i64: 0, 2>, stride = array<i64: 2, 2>} : (tensor<2x8x3x3xf32>, tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32>
+  return %0 : tensor<2x8x4x4xf32>
+}
+
+// -----
+
+func.func @avg_pool_grad_shape(%g: tensor<2x8x3x3xf32>, %x: tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32> {
+  // expected-error @+1 {{'accel.avg_pool2d_grad' op grad 'tensor<2x8x3x3xf32>' is not avg_pool2d's result 'tensor<2x8x2x2xf32>'}}
+  %0 = accel.avg_pool2d_grad %g, %x {kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>} : (tensor<2x8x3x3xf32>, tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32>
+  return %0 : tensor<2x8x4x4xf32>
+}
+
+// -----
+
+func.func @adaptive_grad_shape(%g: tensor<2x4x1x1xf32>, %x: tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32> {
+  // expected-error @+1 {{'accel.adaptive_avg_pool2d_grad' op grad 'tensor<2x4x1x1xf32>' is not an adaptive_avg_pool2d result for input 'tensor<2x8x4x4xf32>'}}
+  %0 = accel.adaptive_avg_pool2d_grad %g, %x : (tensor<2x4x1x1xf32>, tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32>
+  return %0 : tensor<2x8x4x4xf32>
+}
+
+// -----
+
+func.func @embedding_grad_shape(%g: tensor<2x5xf32>, %i: tensor<2x3xi64>) -> tensor<16x5xf32> {
+  // expected-error @+1 {{'accel.embedding_grad' op grad 'tensor<2x5xf32>' must be the indices' shape plus one dimension, indices 'tensor<2x3xi64>'}}
+  %0 = accel.embedding_grad %g, %i {num_embeddings = 16 : i64} : (tensor<2x5xf32>, tensor<2x3xi64>) -> tensor<16x5xf32>
+  return %0 : tensor<16x5xf32>
+}
+
+// -----
+
+func.func @embedding_grad_rows(%g: tensor<2x3x5xf32>, %i: tensor<2x3xi64>) -> tensor<0x5xf32> {
+  // expected-error @+1 {{'accel.embedding_grad' op num_embeddings must be positive, got 0}}
+  %0 = accel.embedding_grad %g, %i {num_embeddings = 0 : i64} : (tensor<2x3x5xf32>, tensor<2x3xi64>) -> tensor<0x5xf32>
+  return %0 : tensor<0x5xf32>
+}
+
+// -----
+
+func.func @softmax_grad_types(%g: tensor<4x8xf32>, %y: tensor<4x7xf32>) -> tensor<4x7xf32> {
+  // expected-error @+1 {{'accel.softmax_grad' op grad 'tensor<4x8xf32>' and output 'tensor<4x7xf32>' must have the same type}}
+  %0 = accel.softmax_grad %g, %y {dim = 1 : i64} : (tensor<4x8xf32>, tensor<4x7xf32>) -> tensor<4x7xf32>
+  return %0 : tensor<4x7xf32>
+}
+
+// -----
+
+func.func @log_softmax_grad_dim(%g: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'accel.log_softmax_grad' op dim 2 is out of range [0, 2)}}
+  %0 = accel.log_softmax_grad %g, %g {dim = 2 : i64} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @cross_entropy_grad_logits(%s: tensor<f32>, %x: tensor<8xf32>, %y: tensor<8xi64>) -> tensor<8xf32> {
+  // expected-error @+1 {{'accel.cross_entropy_grad' op expects [N, C] logits, got 'tensor<8xf32>'}}
+  %0 = accel.cross_entropy_grad %s, %x, %y : (tensor<f32>, tensor<8xf32>, tensor<8xi64>) -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+func.func @cross_entropy_grad_target(%s: tensor<f32>, %x: tensor<4x8xf32>, %y: tensor<5xi64>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'accel.cross_entropy_grad' op target must have shape [4], got 'tensor<5xi64>'}}
+  %0 = accel.cross_entropy_grad %s, %x, %y : (tensor<f32>, tensor<4x8xf32>, tensor<5xi64>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @cross_entropy_grad_loss(%g: tensor<4xf32>, %x: tensor<4x8xf32>, %y: tensor<4xi64>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'accel.cross_entropy_grad' op grad 'tensor<4xf32>' must be the loss's type 'tensor<f32>'}}
+  %0 = accel.cross_entropy_grad %g, %x, %y : (tensor<4xf32>, tensor<4x8xf32>, tensor<4xi64>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @amax_grad_shape(%g: tensor<8xf32>, %x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'accel.amax_grad' op grad 'tensor<8xf32>' is not amax's result 'tensor<4xf32>'}}
+  %0 = accel.amax_grad %g, %x {dims = array<i64: 1>} : (tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @amax_grad_dims(%g: tensor<4xf32>, %x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'accel.amax_grad' op reduction dimension 1 is repeated}}
+  %0 = accel.amax_grad %g, %x {dims = array<i64: 1, 1>} : (tensor<4xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @slice_grad_rank(%g: tensor<4xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'accel.slice_grad' op grad 'tensor<4xf32>' and result 'tensor<4x8xf32>' must have one element type and rank}}
+  %0 = accel.slice_grad %g {dim = 1 : i64, start = 0 : i64, end = 4 : i64} : (tensor<4xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @slice_grad_dim(%g: tensor<4x4xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'accel.slice_grad' op dim 2 is out of range [0, 2)}}
+  %0 = accel.slice_grad %g {dim = 2 : i64, start = 0 : i64, end = 4 : i64} : (tensor<4x4xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @slice_grad_bounds(%g: tensor<4x4xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'accel.slice_grad' op start 6, end 10, step 1 must satisfy 0 <= start <= end <= 8 and step >= 1}}
+  %0 = accel.slice_grad %g {dim = 1 : i64, start = 6 : i64, end = 10 : i64} : (tensor<4x4xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @slice_grad_shape(%g: tensor<4x3xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'accel.slice_grad' op grad 'tensor<4x3xf32>' is not the slice of 'tensor<4x8xf32>'}}
+  %0 = accel.slice_grad %g {dim = 1 : i64, start = 0 : i64, end = 4 : i64} : (tensor<4x3xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}

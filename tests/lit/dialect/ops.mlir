@@ -169,3 +169,48 @@ func.func @reductions_and_losses(%x: tensor<8x10xf32>, %y: tensor<8xi64>, %t: te
   %6 = accel.mse_loss %x, %t {reduction = #accel<reduction sum>} : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<f32>
   return %2, %0, %4, %3, %5, %1, %6 : tensor<f32>, tensor<8xf32>, tensor<f32>, tensor<8x10xf32>, tensor<8xf32>, tensor<1x10xf32>, tensor<f32>
 }
+
+// The gradient ops that vector-Jacobian products use.
+// CHECK-LABEL: func.func @gradients
+func.func @gradients(%g4: tensor<4x8xf32>, %x4: tensor<4x8xf32>,
+                     %gc: tensor<2x8x4x4xf32>, %xc: tensor<2x3x9x9xf32>, %wc: tensor<8x3x3x3xf32>,
+                     %c: tensor<8xf32>, %gp: tensor<2x8x2x2xf32>, %xp: tensor<2x8x4x4xf32>,
+                     %ge: tensor<2x3x5xf32>, %idx: tensor<2x3xi64>, %s: tensor<f32>, %y: tensor<4xi64>,
+                     %g1: tensor<4xf32>, %gs: tensor<4x2xf32>) {
+  // CHECK: accel.broadcast_to %{{.*}} : tensor<4xf32> -> tensor<8x4xf32>
+  %0 = accel.broadcast_to %g1 : tensor<4xf32> -> tensor<8x4xf32>
+  // CHECK: accel.relu_grad %{{.*}}, %{{.*}} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %1 = accel.relu_grad %g4, %x4 : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: accel.gelu_grad %{{.*}}, %{{.*}} {approximate = #accel<gelu_approximation tanh>}
+  %2 = accel.gelu_grad %g4, %x4 {approximate = #accel<gelu_approximation tanh>} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  // 9x9, kernel 3, stride 2: 4x4 (an 10x10 input would give 4x4 too).
+  // CHECK: accel.conv2d_grad_input %{{.*}}, %{{.*}} {stride = array<i64: 2, 2>} : (tensor<2x8x4x4xf32>, tensor<8x3x3x3xf32>) -> tensor<2x3x9x9xf32>
+  %3 = accel.conv2d_grad_input %gc, %wc {stride = array<i64: 2, 2>} : (tensor<2x8x4x4xf32>, tensor<8x3x3x3xf32>) -> tensor<2x3x9x9xf32>
+  // CHECK: accel.conv2d_grad_weight %{{.*}}, %{{.*}} {stride = array<i64: 2, 2>} : (tensor<2x8x4x4xf32>, tensor<2x3x9x9xf32>) -> tensor<8x3x3x3xf32>
+  %4 = accel.conv2d_grad_weight %gc, %xc {stride = array<i64: 2, 2>} : (tensor<2x8x4x4xf32>, tensor<2x3x9x9xf32>) -> tensor<8x3x3x3xf32>
+  // CHECK: accel.batch_norm_grad {{.*}} {training} : (tensor<2x8x4x4xf32>, tensor<2x8x4x4xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<2x8x4x4xf32>, tensor<8xf32>, tensor<8xf32>)
+  %5:3 = accel.batch_norm_grad %xp, %xp, %c, %c, %c {training} : (tensor<2x8x4x4xf32>, tensor<2x8x4x4xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<2x8x4x4xf32>, tensor<8xf32>, tensor<8xf32>)
+  // CHECK: accel.layer_norm_grad %{{.*}}, %{{.*}} weight(%{{.*}}) {normalized_shape = array<i64: 8>} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>)
+  %6:3 = accel.layer_norm_grad %g4, %x4 weight(%c) {normalized_shape = array<i64: 8>} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>)
+  // CHECK: accel.max_pool2d_grad %{{.*}}, %{{.*}} {kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>} : (tensor<2x8x2x2xf32>, tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32>
+  %7 = accel.max_pool2d_grad %gp, %xp {kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>} : (tensor<2x8x2x2xf32>, tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32>
+  // CHECK: accel.avg_pool2d_grad %{{.*}}, %{{.*}} {count_include_pad, kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>}
+  %8 = accel.avg_pool2d_grad %gp, %xp {kernel_size = array<i64: 2, 2>, stride = array<i64: 2, 2>, count_include_pad} : (tensor<2x8x2x2xf32>, tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32>
+  // CHECK: accel.adaptive_avg_pool2d_grad %{{.*}}, %{{.*}} : (tensor<2x8x2x2xf32>, tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32>
+  %9 = accel.adaptive_avg_pool2d_grad %gp, %xp : (tensor<2x8x2x2xf32>, tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32>
+  // CHECK: accel.embedding_grad %{{.*}}, %{{.*}} {num_embeddings = 16 : i64} : (tensor<2x3x5xf32>, tensor<2x3xi64>) -> tensor<16x5xf32>
+  %10 = accel.embedding_grad %ge, %idx {num_embeddings = 16 : i64} : (tensor<2x3x5xf32>, tensor<2x3xi64>) -> tensor<16x5xf32>
+  // CHECK: accel.softmax_grad %{{.*}}, %{{.*}} {dim = 1 : i64}
+  %11 = accel.softmax_grad %g4, %x4 {dim = 1 : i64} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: accel.log_softmax_grad %{{.*}}, %{{.*}} {dim = 0 : i64}
+  %12 = accel.log_softmax_grad %g4, %x4 {dim = 0 : i64} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: accel.cross_entropy_grad %{{.*}}, %{{.*}}, %{{.*}} : (tensor<f32>, tensor<4x8xf32>, tensor<4xi64>) -> tensor<4x8xf32>
+  %13 = accel.cross_entropy_grad %s, %x4, %y : (tensor<f32>, tensor<4x8xf32>, tensor<4xi64>) -> tensor<4x8xf32>
+  // CHECK: accel.cross_entropy_grad {{.*}}reduction = #accel<reduction none>{{.*}} : (tensor<4xf32>, tensor<4x8xf32>, tensor<4xi64>) -> tensor<4x8xf32>
+  %14 = accel.cross_entropy_grad %g1, %x4, %y {reduction = #accel<reduction none>} : (tensor<4xf32>, tensor<4x8xf32>, tensor<4xi64>) -> tensor<4x8xf32>
+  // CHECK: accel.amax_grad %{{.*}}, %{{.*}} {dims = array<i64: 1>} : (tensor<4xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %15 = accel.amax_grad %g1, %x4 {dims = array<i64: 1>} : (tensor<4xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: accel.slice_grad %{{.*}} {dim = 1 : i64, end = 8 : i64, start = 1 : i64, step = 4 : i64} : (tensor<4x2xf32>) -> tensor<4x8xf32>
+  %16 = accel.slice_grad %gs {dim = 1 : i64, start = 1 : i64, end = 8 : i64, step = 4 : i64} : (tensor<4x2xf32>) -> tensor<4x8xf32>
+  return
+}
