@@ -88,7 +88,8 @@ llvm::Expected<at::ScalarType> scalarTypeFor(Type elementType) {
 }
 
 llvm::Expected<std::vector<at::Tensor>>
-interpret(func::FuncOp function, ArrayRef<at::Tensor> arguments) {
+interpret(func::FuncOp function, ArrayRef<at::Tensor> arguments,
+          const InterpretOptions &options) {
   if (arguments.size() != function.getNumArguments())
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
@@ -114,6 +115,8 @@ interpret(func::FuncOp function, ArrayRef<at::Tensor> arguments) {
               llvm::Expected<at::Tensor> t = constantTensor(c);
               if (!t)
                 return t.takeError();
+              if (options.floatsInDouble && t->is_floating_point())
+                return std::vector<at::Tensor>{t->to(at::kDouble)};
               return std::vector<at::Tensor>{*t};
             })
             .Case([&](arith::AddIOp o) {
@@ -153,6 +156,10 @@ interpret(func::FuncOp function, ArrayRef<at::Tensor> arguments) {
               return std::vector<at::Tensor>{at::neg(in(o.getInput()))};
             })
             .Case([&](CastOp o) -> llvm::Expected<std::vector<at::Tensor>> {
+              at::Tensor x = in(o.getInput());
+              if (options.floatsInDouble && x.is_floating_point() &&
+                  isa<FloatType>(o.getType().getElementType()))
+                return std::vector<at::Tensor>{x};
               llvm::Expected<at::ScalarType> dtype =
                   scalarTypeFor(o.getType().getElementType());
               if (!dtype)

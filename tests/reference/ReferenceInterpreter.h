@@ -23,10 +23,20 @@
 
 namespace accel::reference {
 
+struct InterpretOptions {
+  /// Evaluate every floating-point value in f64, whatever its type in the
+  /// IR: constants are made f64 and casts between float types are the
+  /// identity. For finite-difference gradient checks, where f32 rounding
+  /// would drown the differences.
+  bool floatsInDouble = false;
+};
+
 /// Evaluates `function` on `arguments` (one per function argument, with the
-/// argument's shape and dtype) and returns its results.
+/// argument's shape and dtype, or f64 for floats with floatsInDouble) and
+/// returns its results.
 llvm::Expected<std::vector<at::Tensor>>
-interpret(mlir::func::FuncOp function, llvm::ArrayRef<at::Tensor> arguments);
+interpret(mlir::func::FuncOp function, llvm::ArrayRef<at::Tensor> arguments,
+          const InterpretOptions &options = {});
 
 /// The LibTorch dtype of an accel element type (f32, bf16, f16, i64, i1).
 llvm::Expected<at::ScalarType> scalarTypeFor(mlir::Type elementType);
