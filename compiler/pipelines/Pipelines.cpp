@@ -15,11 +15,41 @@ void buildForwardPipeline(mlir::OpPassManager &pm,
   pm.addPass(mlir::createCSEPass());
 }
 
+void buildTrainPipeline(mlir::OpPassManager &pm,
+                        const TrainPipelineOptions &options) {
+  ForwardPipelineOptions forward;
+  forward.entry = options.entry;
+  buildForwardPipeline(pm, forward);
+  pm.addPass(createAutoDiffPass(AutoDiffPassOptions{options.entry}));
+  OptimizerPassOptions optimizer;
+  optimizer.entry = options.entry;
+  optimizer.kind = options.kind;
+  optimizer.lr = options.lr;
+  optimizer.momentum = options.momentum;
+  optimizer.dampening = options.dampening;
+  optimizer.nesterov = options.nesterov;
+  optimizer.beta1 = options.beta1;
+  optimizer.beta2 = options.beta2;
+  optimizer.eps = options.eps;
+  optimizer.weightDecay = options.weightDecay;
+  optimizer.clipNorm = options.clipNorm;
+  optimizer.gradAccum = options.gradAccum;
+  pm.addPass(createOptimizerPass(optimizer));
+  // The backward pass leaves values the update does not read.
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+}
+
 void registerAccelPipelines() {
   mlir::PassPipelineRegistration<ForwardPipelineOptions>(
       "accel-forward-pipeline",
       "Check an imported forward function and simplify it",
       buildForwardPipeline);
+  mlir::PassPipelineRegistration<TrainPipelineOptions>(
+      "accel-train-pipeline",
+      "Build the training step of a forward function: verify, simplify, "
+      "autodiff, optimizer",
+      buildTrainPipeline);
 }
 
 } // namespace accel

@@ -27,6 +27,45 @@ struct ForwardPipelineOptions
 void buildForwardPipeline(mlir::OpPassManager &pm,
                           const ForwardPipelineOptions &options);
 
+struct TrainPipelineOptions
+    : public mlir::PassPipelineOptions<TrainPipelineOptions> {
+  Option<std::string> entry{*this, "entry",
+                            llvm::cl::desc("Name of the forward function"),
+                            llvm::cl::init("forward")};
+  Option<std::string> kind{*this, "kind",
+                           llvm::cl::desc("Optimizer: sgd, adam or adamw"),
+                           llvm::cl::init("adamw")};
+  Option<double> lr{*this, "lr", llvm::cl::desc("Default learning rate"),
+                    llvm::cl::init(1e-3)};
+  Option<double> momentum{*this, "momentum", llvm::cl::desc("SGD momentum"),
+                          llvm::cl::init(0.0)};
+  Option<double> dampening{*this, "dampening",
+                           llvm::cl::desc("SGD dampening"), llvm::cl::init(0.0)};
+  Option<bool> nesterov{*this, "nesterov", llvm::cl::desc("SGD Nesterov"),
+                        llvm::cl::init(false)};
+  Option<double> beta1{*this, "beta1", llvm::cl::desc("Adam beta1"),
+                       llvm::cl::init(0.9)};
+  Option<double> beta2{*this, "beta2", llvm::cl::desc("Adam beta2"),
+                       llvm::cl::init(0.999)};
+  Option<double> eps{*this, "eps", llvm::cl::desc("Adam epsilon"),
+                     llvm::cl::init(1e-8)};
+  Option<double> weightDecay{
+      *this, "weight-decay",
+      llvm::cl::desc("Weight decay (negative: torch.optim's default)"),
+      llvm::cl::init(-1.0)};
+  Option<double> clipNorm{*this, "clip-norm",
+                          llvm::cl::desc("Global L2 norm to clip to (0: off)"),
+                          llvm::cl::init(0.0)};
+  Option<int64_t> gradAccum{*this, "grad-accum",
+                            llvm::cl::desc("Micro-batches per step"),
+                            llvm::cl::init(1)};
+};
+
+/// From an imported forward function to @train_step: the forward contract,
+/// simplification, autodiff and the optimizer update.
+void buildTrainPipeline(mlir::OpPassManager &pm,
+                        const TrainPipelineOptions &options);
+
 /// Registers every named accel pipeline with the global pass registry.
 void registerAccelPipelines();
 

@@ -93,4 +93,66 @@ def AutoDiffPass : Pass<"accel-autodiff", "::mlir::ModuleOp"> {
   ];
 }
 
+def OptimizerPass : Pass<"accel-optimizer", "::mlir::ModuleOp"> {
+  let summary = "Build the training step: gradients, clipping, accumulation and a torch.optim update";
+  let description = [{
+    Adds `@train_step`, one optimizer step on one batch, built on the
+    gradient function of `accel-autodiff` (`@<entry>_grad`):
+
+    ```
+    @train_step(params..., buffers..., inputs..., [seed], opt_state..., step, lr)
+        -> (loss, params'..., buffers'..., opt_state'...)
+    ```
+
+    Arguments keep the forward's roles and names; optimizer state is one
+    argument per parameter and slot (`accel.opt_state = "<param>.exp_avg"`,
+    `"<param>.exp_avg_sq"` for Adam and AdamW, `"<param>.momentum_buffer"`
+    for SGD with momentum), zero before the first step. `step` (`accel.step`,
+    `tensor<i64>`) is the 1-based number of the step being taken and `lr`
+    (`accel.lr`, `tensor<f32>`) its learning rate; the `lr` option is
+    recorded as the function's `accel.default_lr` for runners that do not
+    schedule it. Results carry the name of the state they replace, so a
+    runtime can update state in place.
+
+    The update is torch.optim's, in its order of operations:
+    SGD (weight decay added to the gradient; momentum buffer initialised to
+    the first gradient, then `momentum * buf + (1 - dampening) * g`;
+    Nesterov), Adam (L2 weight decay in the gradient; bias corrections
+    `1 - beta^step`; `eps` added after dividing by the corrected second
+    moment's square root) and AdamW (decoupled decay `p *= 1 - lr * wd`
+    first). With `clip-norm`, gradients are scaled as
+    `torch.nn.utils.clip_grad_norm_` does (by `max_norm / (total + 1e-6)`
+    when that is below one). With `grad-accum = K`, every input has a new
+    leading dimension of K micro-batches; the gradients and the loss are the
+    mean over them (as `(loss / K).backward()` accumulates), buffers are
+    updated micro-batch after micro-batch, and micro-batch k draws dropout
+    masks from seed `K * seed + k`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
+           "Name of the forward function (its gradient is @<entry>_grad)">,
+    Option<"kind", "kind", "std::string", /*default=*/"\"adamw\"",
+           "Optimizer: sgd, adam or adamw">,
+    Option<"lr", "lr", "double", /*default=*/"1e-3",
+           "Default learning rate, recorded as accel.default_lr">,
+    Option<"momentum", "momentum", "double", /*default=*/"0.0",
+           "SGD momentum">,
+    Option<"dampening", "dampening", "double", /*default=*/"0.0",
+           "SGD dampening">,
+    Option<"nesterov", "nesterov", "bool", /*default=*/"false",
+           "SGD Nesterov momentum">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9", "Adam beta1">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.999", "Adam beta2">,
+    Option<"eps", "eps", "double", /*default=*/"1e-8", "Adam epsilon">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"-1.0",
+           "Weight decay; negative means torch.optim's default (0 for SGD "
+           "and Adam, 0.01 for AdamW)">,
+    Option<"clipNorm", "clip-norm", "double", /*default=*/"0.0",
+           "Clip gradients to this global L2 norm (0: no clipping)">,
+    Option<"gradAccum", "grad-accum", "int64_t", /*default=*/"1",
+           "Number of micro-batches per step">,
+  ];
+}
+
 #endif // ACCEL_COMPILER_TRANSFORMS_PASSES_TD

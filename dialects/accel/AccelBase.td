@@ -39,10 +39,21 @@ def Accel_Dialect : Dialect {
       which dropout derives its masks; the training step supplies it (from
       the step number and the rank), not the dataset.
 
+    A training step (`accel-optimizer`) adds three more:
+
+    * `accel.opt_state = "<param>.<slot>"`: optimizer state of a parameter
+      (`fc.weight.exp_avg`, `fc.weight.momentum_buffer`), named as it is
+      checkpointed.
+    * `accel.step = "step"`: the 1-based number of the step being taken, a
+      `tensor<i64>`.
+    * `accel.lr = "lr"`: the learning rate of this step, a `tensor<f32>`.
+
     A result may carry `accel.buffer = "<module path>"` to say that it is the
-    new value of that buffer (a BatchNorm running statistic, say), or
+    new value of that buffer (a BatchNorm running statistic, say),
     `accel.grad = "<module path>"` to say that it is the gradient of the loss
-    with respect to that parameter (as `accel-autodiff` returns them).
+    with respect to that parameter (as `accel-autodiff` returns them), or
+    `accel.param` / `accel.opt_state` for the updated value of that state
+    (as a training step returns them).
 
     ```mlir
     func.func @forward(%w: tensor<10x784xf32> {accel.param = "0.weight"},
@@ -69,6 +80,12 @@ def Accel_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kInputAttrName = "accel.input";
     /// Result attribute naming the parameter a gradient belongs to.
     static constexpr ::llvm::StringLiteral kGradAttrName = "accel.grad";
+    /// Argument and result attribute naming a piece of optimizer state.
+    static constexpr ::llvm::StringLiteral kOptStateAttrName = "accel.opt_state";
+    /// Argument attribute marking the 1-based step number (tensor<i64>).
+    static constexpr ::llvm::StringLiteral kStepAttrName = "accel.step";
+    /// Argument attribute marking the learning rate (tensor<f32>).
+    static constexpr ::llvm::StringLiteral kLrAttrName = "accel.lr";
     /// Argument attribute marking the step's random seed (tensor<i64>).
     static constexpr ::llvm::StringLiteral kSeedAttrName = "accel.seed";
   }];

@@ -29,8 +29,16 @@ void AccelDialect::initialize() {
 
 /// The argument attributes that name persistent state or batch inputs.
 static constexpr llvm::StringLiteral kArgumentRoles[] = {
+    AccelDialect::kParamAttrName,    AccelDialect::kBufferAttrName,
+    AccelDialect::kInputAttrName,    AccelDialect::kSeedAttrName,
+    AccelDialect::kOptStateAttrName, AccelDialect::kStepAttrName,
+    AccelDialect::kLrAttrName};
+
+/// The roles a function result may carry: the new value of a piece of
+/// state, or a gradient.
+static constexpr llvm::StringLiteral kResultRoles[] = {
     AccelDialect::kParamAttrName, AccelDialect::kBufferAttrName,
-    AccelDialect::kInputAttrName, AccelDialect::kSeedAttrName};
+    AccelDialect::kOptStateAttrName, AccelDialect::kGradAttrName};
 
 /// Verifies `accel.param`, `accel.buffer`, `accel.input` and `accel.seed`
 /// (a rank-0 i64 tensor): a non-empty
@@ -59,10 +67,14 @@ LogicalResult AccelDialect::verifyRegionArgAttribute(Operation *op,
                             << "' must be a statically shaped tensor, got "
                             << func.getArgumentTypes()[argIndex];
 
-  if (role == kSeedAttrName &&
-      type != RankedTensorType::get({}, IntegerType::get(op->getContext(), 64)))
+  Builder b(op->getContext());
+  if ((role == kSeedAttrName || role == kStepAttrName) &&
+      type != RankedTensorType::get({}, b.getI64Type()))
     return func.emitError() << "argument #" << argIndex << " with '" << role
                             << "' must be tensor<i64>, got " << type;
+  if (role == kLrAttrName && type != RankedTensorType::get({}, b.getF32Type()))
+    return func.emitError() << "argument #" << argIndex << " with '" << role
+                            << "' must be tensor<f32>, got " << type;
 
   for (StringRef other : kArgumentRoles)
     if (other != role && func.getArgAttr(argIndex, other))
@@ -84,18 +96,20 @@ LogicalResult AccelDialect::verifyRegionArgAttribute(Operation *op,
   return success();
 }
 
-/// A result may carry `accel.buffer`, the new value of the buffer argument
-/// of that name (checked against the arguments by accel-verify-forward), or
-/// `accel.grad`, the gradient of the parameter of that name.
+/// A result may carry the name of the state it is the new value of
+/// (`accel.param`, `accel.buffer`, `accel.opt_state`; checked against the
+/// arguments by the passes that rely on it) or of the parameter it is the
+/// gradient of (`accel.grad`).
 LogicalResult AccelDialect::verifyRegionResultAttribute(
     Operation *op, unsigned regionIndex, unsigned resultIndex,
     NamedAttribute attribute) {
   StringRef role = attribute.getName().getValue();
-  if (role != kBufferAttrName && role != kGradAttrName)
+  if (!llvm::is_contained(kResultRoles, role))
     return op->emitError() << "'" << role
                            << "' is not valid on a result; only '"
-                           << kBufferAttrName << "' and '" << kGradAttrName
-                           << "' are";
+                           << kParamAttrName << "', '" << kBufferAttrName
+                           << "', '" << kOptStateAttrName << "' and '"
+                           << kGradAttrName << "' are";
   auto name = dyn_cast<StringAttr>(attribute.getValue());
   if (!name || name.getValue().empty())
     return op->emitError() << "'" << role << "' of result #" << resultIndex

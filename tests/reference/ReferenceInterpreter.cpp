@@ -119,6 +119,25 @@ interpret(func::FuncOp function, ArrayRef<at::Tensor> arguments,
                 return std::vector<at::Tensor>{t->to(at::kDouble)};
               return std::vector<at::Tensor>{*t};
             })
+            .Case([&](func::CallOp call) -> llvm::Expected<std::vector<at::Tensor>> {
+              auto callee =
+                  function->getParentOfType<ModuleOp>().lookupSymbol<func::FuncOp>(
+                      call.getCallee());
+              if (!callee)
+                return error(call, "unknown callee");
+              std::vector<at::Tensor> operands;
+              for (Value v : call.getOperands())
+                operands.push_back(in(v));
+              return interpret(callee, operands, options);
+            })
+            .Case([&](arith::CmpIOp o) -> llvm::Expected<std::vector<at::Tensor>> {
+              if (o.getPredicate() != arith::CmpIPredicate::eq)
+                return error(o, "only the eq predicate is supported");
+              return std::vector<at::Tensor>{at::eq(in(o.getLhs()), in(o.getRhs()))};
+            })
+            .Case([&](arith::MulIOp o) {
+              return std::vector<at::Tensor>{in(o.getLhs()) * in(o.getRhs())};
+            })
             .Case([&](arith::AddIOp o) {
               return std::vector<at::Tensor>{in(o.getLhs()) + in(o.getRhs())};
             })

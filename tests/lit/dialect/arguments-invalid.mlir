@@ -44,8 +44,8 @@ func.func @duplicate_names(%a: tensor<4xf32> {accel.param = "fc.weight"},
 
 // -----
 
-// expected-error @+1 {{'accel.param' is not valid on a result; only 'accel.buffer' and 'accel.grad' are}}
-func.func @result_param(%w: tensor<4xf32>) -> (tensor<4xf32> {accel.param = "w"}) {
+// expected-error @+1 {{'accel.input' is not valid on a result; only 'accel.param', 'accel.buffer', 'accel.opt_state' and 'accel.grad' are}}
+func.func @result_input(%w: tensor<4xf32>) -> (tensor<4xf32> {accel.input = "w"}) {
   return %w : tensor<4xf32>
 }
 
@@ -60,5 +60,19 @@ func.func @result_buffer_unit(%w: tensor<4xf32>) -> (tensor<4xf32> {accel.buffer
 
 // expected-error @+1 {{argument #0 with 'accel.seed' must be tensor<i64>, got 'tensor<2xi64>'}}
 func.func @seed_shape(%s: tensor<2xi64> {accel.seed = "seed"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{argument #0 with 'accel.lr' must be tensor<f32>, got 'tensor<f64>'}}
+func.func @lr_type(%lr: tensor<f64> {accel.lr = "lr"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{argument #0 with 'accel.step' must be tensor<i64>, got 'tensor<f32>'}}
+func.func @step_type(%s: tensor<f32> {accel.step = "step"}) {
   return
 }

@@ -1,0 +1,333 @@
+//===- Optimizer.cpp - accel-optimizer ------------------------------------===//
+//
+// Builds @train_step around @<entry>_grad: micro-batch accumulation,
+// gradient clipping and a torch.optim update, with optimizer state as
+// explicit, named arguments and results.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/transforms/Passes.h"
+#include "dialects/accel/AccelOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include <cmath>
+
+namespace accel {
+#define GEN_PASS_DEF_OPTIMIZERPASS
+#include "compiler/transforms/Passes.h.inc"
+} // namespace accel
+
+using namespace mlir;
+using namespace accel;
+
+namespace {
+
+/// Elementwise arithmetic on tensors with rank-0 constants, for writing the
+/// update rules as formulas. Every op here is well-typed by construction.
+class Arith {
+public:
+  Arith(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+
+  Value c(double v, Type element) {
+    auto type = RankedTensorType::get({}, element);
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, b.getFloatAttr(element, v)));
+  }
+  Value c(double v, Value like) { return c(v, elementOf(like)); }
+  Value add(Value x, Value y) { return make<AddOp>(x, y); }
+  Value sub(Value x, Value y) { return make<SubOp>(x, y); }
+  Value mul(Value x, Value y) { return make<MulOp>(x, y); }
+  Value div(Value x, Value y) { return make<DivOp>(x, y); }
+  Value mul(Value x, double k) { return mul(x, c(k, x)); }
+  Value sqrt(Value x) { return SqrtOp::create(b, loc, x); }
+  Value exp(Value x) { return ExpOp::create(b, loc, x); }
+  Value relu(Value x) { return ReluOp::create(b, loc, x); }
+  Value convert(Value x, Type element) {
+    auto type = convertedType(x, element);
+    return x.getType() == type ? x : CastOp::create(b, loc, type, x).getResult();
+  }
+  /// Σ x² over every element, as a scalar.
+  Value sumOfSquares(Value x) {
+    auto type = cast<RankedTensorType>(x.getType());
+    SmallVector<int64_t> dims;
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      dims.push_back(i);
+    Value sq = mul(x, x);
+    if (dims.empty())
+      return sq;
+    return *createChecked<SumOp>(
+        b, loc, {sq}, {b.getNamedAttr("dims", b.getDenseI64ArrayAttr(dims))});
+  }
+  static Type elementOf(Value v) {
+    return cast<RankedTensorType>(v.getType()).getElementType();
+  }
+
+private:
+  template <typename OpTy> Value make(Value x, Value y) {
+    return (*createChecked<OpTy>(b, loc, {x, y}))->getResult(0);
+  }
+  static RankedTensorType convertedType(Value x, Type element) {
+    return RankedTensorType::get(cast<RankedTensorType>(x.getType()).getShape(),
+                                 element);
+  }
+  OpBuilder &b;
+  Location loc;
+};
+
+struct Param {
+  std::string name;
+  Value value;   // current value (the argument)
+  Value grad;    // accumulated gradient
+  SmallVector<std::pair<std::string, Value>> state; // slot name -> argument
+};
+
+struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    // Options first: they are wrong whatever the module holds.
+    if (kind != "sgd" && kind != "adam" && kind != "adamw") {
+      module.emitError() << "unknown optimizer kind '" << kind
+                         << "' (sgd, adam or adamw)";
+      return signalPassFailure();
+    }
+    if (gradAccum < 1) {
+      module.emitError() << "grad-accum must be at least 1, got "
+                         << static_cast<int64_t>(gradAccum);
+      return signalPassFailure();
+    }
+    auto gradFn = module.lookupSymbol<func::FuncOp>(entry + "_grad");
+    if (!gradFn) {
+      module.emitError() << "no '@" << entry
+                         << "_grad' to build the training step on; run "
+                            "accel-autodiff first";
+      return signalPassFailure();
+    }
+    if (module.lookupSymbol("train_step")) {
+      module.emitError() << "'@train_step' already exists";
+      return signalPassFailure();
+    }
+    if (failed(build(module, gradFn)))
+      return signalPassFailure();
+  }
+
+  double decay() const {
+    return weightDecay >= 0 ? weightDecay : (kind == "adamw" ? 1e-2 : 0.0);
+  }
+
+  SmallVector<std::string> slots() const {
+    if (kind == "sgd")
+      return momentum != 0.0 ? SmallVector<std::string>{"momentum_buffer"}
+                             : SmallVector<std::string>{};
+    return {"exp_avg", "exp_avg_sq"};
+  }
+
+  LogicalResult build(ModuleOp module, func::FuncOp gradFn) {
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(ctx);
+    Location loc = gradFn.getLoc();
+    int64_t k = gradAccum;
+
+    // The step's arguments: the forward's (inputs with a micro-batch
+    // dimension), then optimizer state, step and lr.
+    SmallVector<Type> argTypes;
+    SmallVector<DictionaryAttr> argAttrs;
+    for (unsigned i = 0; i < gradFn.getNumArguments(); ++i) {
+      auto type = cast<RankedTensorType>(gradFn.getArgumentTypes()[i]);
+      if (k > 1 && gradFn.getArgAttr(i, AccelDialect::kInputAttrName)) {
+        SmallVector<int64_t> shape = {k};
+        llvm::append_range(shape, type.getShape());
+        type = RankedTensorType::get(shape, type.getElementType());
+      }
+      argTypes.push_back(type);
+      argAttrs.push_back(gradFn.getArgAttrDict(i));
+    }
+    SmallVector<std::pair<unsigned, std::string>> paramArgs;
+    for (unsigned i = 0; i < gradFn.getNumArguments(); ++i)
+      if (auto name = gradFn.getArgAttrOfType<StringAttr>(
+              i, AccelDialect::kParamAttrName))
+        paramArgs.push_back({i, name.str()});
+    SmallVector<std::string> slotNames = slots();
+    for (auto &[i, name] : paramArgs)
+      for (const std::string &slot : slotNames) {
+        argTypes.push_back(gradFn.getArgumentTypes()[i]);
+        argAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
+            AccelDialect::kOptStateAttrName,
+            b.getStringAttr(name + "." + slot))));
+      }
+    unsigned stepIndex = argTypes.size();
+    argTypes.push_back(RankedTensorType::get({}, b.getI64Type()));
+    argAttrs.push_back(b.getDictionaryAttr(
+        b.getNamedAttr(AccelDialect::kStepAttrName, b.getStringAttr("step"))));
+    argTypes.push_back(RankedTensorType::get({}, b.getF32Type()));
+    argAttrs.push_back(b.getDictionaryAttr(
+        b.getNamedAttr(AccelDialect::kLrAttrName, b.getStringAttr("lr"))));
+
+    b.setInsertionPointToEnd(module.getBody());
+    auto step = func::FuncOp::create(b, loc, "train_step",
+                                     b.getFunctionType(argTypes, {}));
+    step->setAttr("accel.default_lr", b.getF64FloatAttr(lr));
+    Block *body = step.addEntryBlock();
+    b.setInsertionPointToStart(body);
+    Arith a(b, loc);
+
+    // Micro-batches: slice the inputs, call the gradient function, carry
+    // the buffers forward, sum losses and gradients.
+    unsigned gradArgs = gradFn.getNumArguments();
+    SmallVector<Value> current(body->getArguments().take_front(gradArgs));
+    Value lossSum;
+    SmallVector<Value> gradSums(paramArgs.size());
+    SmallVector<std::pair<std::string, Value>> bufferUpdates;
+    for (int64_t m = 0; m < k; ++m) {
+      SmallVector<Value> callArgs;
+      for (unsigned i = 0; i < gradArgs; ++i) {
+        Value arg = body->getArgument(i);
+        if (k > 1 && gradFn.getArgAttr(i, AccelDialect::kInputAttrName)) {
+          Value slice = *createChecked<SliceOp>(
+              b, loc, {arg},
+              {b.getNamedAttr("dim", b.getI64IntegerAttr(0)),
+               b.getNamedAttr("start", b.getI64IntegerAttr(m)),
+               b.getNamedAttr("end", b.getI64IntegerAttr(m + 1))});
+          arg = ReshapeOp::create(b, loc, gradFn.getArgumentTypes()[i], slice);
+        } else if (k > 1 && gradFn.getArgAttr(i, AccelDialect::kSeedAttrName)) {
+          // Distinct masks per micro-batch: seed K * s + m.
+          auto i64 = RankedTensorType::get({}, b.getI64Type());
+          auto cst = [&](int64_t v) {
+            return arith::ConstantOp::create(
+                b, loc, DenseElementsAttr::get(i64, b.getI64IntegerAttr(v)));
+          };
+          arg = arith::AddIOp::create(
+              b, loc, arith::MulIOp::create(b, loc, arg, cst(k)), cst(m));
+        } else {
+          arg = current[i];
+        }
+        callArgs.push_back(arg);
+      }
+      auto call = func::CallOp::create(b, loc, gradFn, callArgs);
+      lossSum = lossSum ? a.add(lossSum, call.getResult(0)) : call.getResult(0);
+      for (unsigned r = 1; r < call.getNumResults(); ++r) {
+        if (auto g = gradFn.getResultAttrOfType<StringAttr>(
+                r, AccelDialect::kGradAttrName)) {
+          auto it = llvm::find_if(paramArgs, [&](auto &p) { return p.second == g.str(); });
+          unsigned p = it - paramArgs.begin();
+          gradSums[p] = gradSums[p] ? a.add(gradSums[p], call.getResult(r))
+                                    : call.getResult(r);
+        } else if (auto buf = gradFn.getResultAttrOfType<StringAttr>(
+                       r, AccelDialect::kBufferAttrName)) {
+          for (unsigned i = 0; i < gradArgs; ++i)
+            if (gradFn.getArgAttrOfType<StringAttr>(
+                    i, AccelDialect::kBufferAttrName) == buf)
+              current[i] = call.getResult(r);
+          if (m == k - 1)
+            bufferUpdates.push_back({buf.str(), call.getResult(r)});
+        }
+      }
+    }
+    Value loss = lossSum;
+    if (k > 1) {
+      loss = a.mul(lossSum, 1.0 / k);
+      for (Value &g : gradSums)
+        g = a.mul(g, 1.0 / k);
+    }
+
+    // torch.nn.utils.clip_grad_norm_: scale by min(1, max / (‖g‖ + 1e-6)).
+    if (clipNorm > 0 && !gradSums.empty()) {
+      Value total;
+      for (Value g : gradSums) {
+        Value s = a.convert(a.sumOfSquares(g), b.getF32Type());
+        total = total ? a.add(total, s) : s;
+      }
+      Value norm = a.sqrt(total);
+      Value coef = a.div(a.c(clipNorm, norm), a.add(norm, a.c(1e-6, norm)));
+      // min(coef, 1) = coef - relu(coef - 1): exact for coef < 1, where
+      // 1 - relu(1 - coef) would cancel catastrophically for a tiny coef.
+      Value one = a.c(1.0, coef);
+      Value clamped = a.sub(coef, a.relu(a.sub(coef, one)));
+      for (Value &g : gradSums)
+        g = a.mul(g, a.convert(clamped, Arith::elementOf(g)));
+    }
+
+    // The update.
+    Value lrArg = body->getArgument(stepIndex + 1);
+    Value stepF = a.convert(body->getArgument(stepIndex), b.getF32Type());
+    SmallVector<Value> results = {loss};
+    SmallVector<DictionaryAttr> resultAttrs = {b.getDictionaryAttr({})};
+    SmallVector<std::pair<std::string, Value>> stateResults;
+    unsigned stateArg = gradArgs;
+    for (auto [p, entry] : llvm::enumerate(paramArgs)) {
+      auto &[argIndex, name] = entry;
+      Value param = body->getArgument(argIndex);
+      Value g = gradSums[p];
+      SmallVector<Value> state;
+      for (size_t s = 0; s < slotNames.size(); ++s)
+        state.push_back(body->getArgument(stateArg++));
+      Type element = Arith::elementOf(param);
+      Value lrT = a.convert(lrArg, element);
+      double wd = decay();
+      Value newParam;
+      SmallVector<Value> newState;
+      if (kind == "sgd") {
+        Value d = wd != 0 ? a.add(g, a.mul(param, wd)) : g;
+        if (momentum != 0) {
+          // The buffer starts as the first step's gradient.
+          auto i64 = RankedTensorType::get({}, b.getI64Type());
+          Value one = arith::ConstantOp::create(
+              b, loc, DenseElementsAttr::get(i64, b.getI64IntegerAttr(1)));
+          Value isFirst = arith::CmpIOp::create(
+              b, loc, arith::CmpIPredicate::eq, body->getArgument(stepIndex), one);
+          Value first = a.convert(isFirst, element);
+          Value later = a.add(a.mul(state[0], momentum), a.mul(d, 1.0 - dampening));
+          Value buf = a.add(a.mul(first, d),
+                            a.mul(a.sub(a.c(1.0, element), first), later));
+          newState.push_back(buf);
+          d = nesterov ? a.add(d, a.mul(buf, momentum)) : buf;
+        }
+        newParam = a.sub(param, a.mul(lrT, d));
+      } else {
+        if (kind == "adamw" && wd != 0)
+          param = a.mul(param, a.sub(a.c(1.0, element), a.mul(lrT, wd)));
+        if (kind == "adam" && wd != 0)
+          g = a.add(g, a.mul(param, wd));
+        Value m = a.add(a.mul(state[0], beta1), a.mul(g, 1.0 - beta1));
+        Value v = a.add(a.mul(state[1], beta2), a.mul(a.mul(g, g), 1.0 - beta2));
+        // 1 - beta^step, as exp(step * ln beta).
+        auto correction = [&](double beta) {
+          return a.sub(a.c(1.0, stepF),
+                       a.exp(a.mul(stepF, a.c(std::log(beta), stepF))));
+        };
+        Value stepSize = a.convert(a.div(a.convert(lrArg, b.getF32Type()),
+                                      correction(beta1)),
+                                element);
+        Value bc2Sqrt = a.convert(a.sqrt(correction(beta2)), element);
+        Value denom = a.add(a.div(a.sqrt(v), bc2Sqrt), a.c(eps, element));
+        newParam = a.sub(param, a.mul(stepSize, a.div(m, denom)));
+        newState = {m, v};
+      }
+      results.push_back(newParam);
+      resultAttrs.push_back(b.getDictionaryAttr(
+          b.getNamedAttr(AccelDialect::kParamAttrName, b.getStringAttr(name))));
+      for (auto [s, value] : llvm::enumerate(newState))
+        stateResults.push_back({name + "." + slotNames[s], value});
+    }
+    for (auto &[name, value] : bufferUpdates) {
+      results.push_back(value);
+      resultAttrs.push_back(b.getDictionaryAttr(
+          b.getNamedAttr(AccelDialect::kBufferAttrName, b.getStringAttr(name))));
+    }
+    for (auto &[name, value] : stateResults) {
+      results.push_back(value);
+      resultAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
+          AccelDialect::kOptStateAttrName, b.getStringAttr(name))));
+    }
+    func::ReturnOp::create(b, loc, results);
+    step.setFunctionType(
+        b.getFunctionType(argTypes, ValueRange(results).getTypes()));
+    step.setAllArgAttrs(argAttrs);
+    step.setAllResultAttrs(resultAttrs);
+    return success();
+  }
+};
+
+} // namespace
