@@ -75,6 +75,19 @@ ACCEL_BROADCAST_BINARY(MulOp)
 ACCEL_BROADCAST_BINARY(DivOp)
 #undef ACCEL_BROADCAST_BINARY
 
+OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
+  auto isOne = [](Attribute a) {
+    auto splat = dyn_cast_or_null<SplatElementsAttr>(a);
+    return splat && isa<FloatType>(splat.getElementType()) &&
+           splat.getSplatValue<APFloat>().isExactlyValue(1.0);
+  };
+  if (isOne(adaptor.getRhs()) && getLhs().getType() == getType())
+    return getLhs();
+  if (isOne(adaptor.getLhs()) && getRhs().getType() == getType())
+    return getRhs();
+  return {};
+}
+
 LogicalResult MaskedFillOp::inferReturnTypes(MLIRContext *,
                                              std::optional<Location> loc,
                                              Adaptor adaptor,

@@ -157,7 +157,11 @@ class Accel_BinaryOp<string mnemonic, string formula, list<Trait> traits = []> :
 
 def Accel_AddOp : Accel_BinaryOp<"add", "lhs + rhs", [Commutative]>;
 def Accel_SubOp : Accel_BinaryOp<"sub", "lhs - rhs">;
-def Accel_MulOp : Accel_BinaryOp<"mul", "lhs * rhs", [Commutative]>;
+def Accel_MulOp : Accel_BinaryOp<"mul", "lhs * rhs", [Commutative]> {
+  // x * 1 is x exactly in IEEE arithmetic (when the 1 does not broadcast x
+  // to a larger shape).
+  let hasFolder = 1;
+}
 def Accel_DivOp : Accel_BinaryOp<"div", "lhs / rhs">;
 
 def Accel_MaskedFillOp : Accel_InferredOp<"masked_fill", [Accel_Differentiable]> {

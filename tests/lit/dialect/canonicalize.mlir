@@ -185,3 +185,19 @@ func.func @concat_single(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
   %0 = accel.concat %x {dim = 0 : i64} : (tensor<2x8xf32>) -> tensor<2x8xf32>
   return %0 : tensor<2x8xf32>
 }
+
+// -----
+
+// x * 1 folds unless the 1 broadcasts x to a larger shape.
+// CHECK-LABEL: func.func @mul_one
+// CHECK-SAME: (%[[X:.+]]: tensor<4xf32>, %[[S:.+]]: tensor<f32>)
+// CHECK: %[[B:.+]] = accel.mul %[[S]], %{{.+}} : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+// CHECK: return %[[X]], %[[X]], %[[B]]
+func.func @mul_one(%x: tensor<4xf32>, %s: tensor<f32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %one = arith.constant dense<1.0> : tensor<f32>
+  %ones = arith.constant dense<1.0> : tensor<4xf32>
+  %0 = accel.mul %x, %one : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %1 = accel.mul %one, %x : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  %2 = accel.mul %s, %ones : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0, %1, %2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}
