@@ -71,9 +71,6 @@ void GraphImporter::bind(const torch::jit::Value *v, const Binding &binding) {
 bool GraphImporter::isTensor(const torch::jit::Value *v) const {
   return tensors.count(v);
 }
-bool GraphImporter::isConstant(const torch::jit::Value *v) const {
-  return constants.count(v);
-}
 const c10::IValue *GraphImporter::constant(const torch::jit::Value *v) const {
   auto it = constants.find(v);
   return it == constants.end() ? nullptr : &it->second;

@@ -60,7 +60,6 @@ public:
   void setTensorList(const torch::jit::Value *v,
                      std::vector<mlir::Value> values);
   bool isTensor(const torch::jit::Value *v) const;
-  bool isConstant(const torch::jit::Value *v) const;
   const c10::IValue *constant(const torch::jit::Value *v) const;
   const std::vector<mlir::Value> *tensorList(const torch::jit::Value *v) const;
 

@@ -18,6 +18,7 @@
 #include "compiler/import/TorchScriptImporter.h"
 #include "dialects/accel/AccelDialect.h"
 #include "runtime/io/Safetensors.h"
+#include "tests/parity/Tensors.h"
 #include "tests/reference/ReferenceInterpreter.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -54,37 +55,6 @@ static int fail(const Twine &message) {
   return 1;
 }
 
-static at::Tensor draw(const accel::InputSpec &spec) {
-  if (spec.elementType == "i64")
-    return at::randint(0, intBound, spec.shape, at::kLong);
-  if (spec.elementType == "i1")
-    return at::randint(0, 2, spec.shape, at::kLong).to(at::kBool);
-  at::Tensor t = at::randn(spec.shape);
-  if (spec.elementType == "bf16")
-    return t.to(at::kBFloat16);
-  if (spec.elementType == "f16")
-    return t.to(at::kHalf);
-  return t;
-}
-
-static at::Tensor fromSafetensors(const accel::io::SafetensorsFile::Tensor &t) {
-  static const std::map<accel::io::DType, at::ScalarType> dtypes = {
-      {accel::io::DType::F32, at::kFloat}, {accel::io::DType::BF16, at::kBFloat16},
-      {accel::io::DType::F16, at::kHalf},  {accel::io::DType::I64, at::kLong},
-      {accel::io::DType::Bool, at::kBool}};
-  return at::from_blob(const_cast<uint8_t *>(t.bytes.data()), t.shape,
-                       dtypes.at(t.dtype))
-      .clone();
-}
-
-/// max|a - b| / max|b|, in double.
-static double relativeError(const at::Tensor &actual, const at::Tensor &expected) {
-  at::Tensor a = actual.to(at::kDouble), e = expected.to(at::kDouble);
-  double scale = e.abs().max().item<double>();
-  double diff = (a - e).abs().max().item<double>();
-  return diff / std::max(scale, 1e-30);
-}
-
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::ParseCommandLineOptions(argc, argv, "imported IR vs. LibTorch\n");
@@ -96,7 +66,7 @@ int main(int argc, char **argv) {
     Expected<accel::InputSpec> spec = accel::InputSpec::parse(text);
     if (!spec)
       return fail(toString(spec.takeError()));
-    values[spec->name] = draw(*spec);
+    values[spec->name] = accel::parity::draw(*spec, intBound);
     inputOrder.push_back(spec->name);
   }
   std::optional<std::string> targetName;
@@ -104,7 +74,7 @@ int main(int argc, char **argv) {
     Expected<accel::InputSpec> spec = accel::InputSpec::parse(target);
     if (!spec)
       return fail(toString(spec.takeError()));
-    values[spec->name] = draw(*spec);
+    values[spec->name] = accel::parity::draw(*spec, intBound);
     targetName = spec->name;
   }
 
@@ -130,7 +100,7 @@ int main(int argc, char **argv) {
                            accel::AccelDialect::kBufferAttrName})
       if (auto attr = forward.getArgAttrOfType<mlir::StringAttr>(i, role))
         if (const auto *t = state->find(attr.getValue()))
-          args.push_back(fromSafetensors(*t));
+          args.push_back(accel::parity::fromSafetensors(*t));
     if (auto attr = forward.getArgAttrOfType<mlir::StringAttr>(
             i, accel::AccelDialect::kInputAttrName))
       args.push_back(values.at(attr.getValue().str()));
@@ -180,7 +150,7 @@ int main(int argc, char **argv) {
       ok = false;
       return;
     }
-    double err = relativeError(a, e);
+    double err = accel::parity::relativeError(a, e);
     bool pass = err <= rtol;
     ok &= pass;
     outs() << (pass ? "ok   " : "FAIL ") << what << ": relative error "

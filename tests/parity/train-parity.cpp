@@ -20,6 +20,7 @@
 #include "compiler/import/TorchScriptImporter.h"
 #include "dialects/accel/AccelDialect.h"
 #include "runtime/io/Safetensors.h"
+#include "tests/parity/Tensors.h"
 #include "tests/reference/ReferenceInterpreter.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -64,18 +65,6 @@ static int fail(const Twine &message) {
   return 1;
 }
 
-static at::Tensor draw(const accel::InputSpec &spec) {
-  if (spec.elementType == "i64")
-    return at::randint(0, intBound, spec.shape, at::kLong);
-  return at::randn(spec.shape);
-}
-
-static double relativeError(const at::Tensor &a, const at::Tensor &e) {
-  double scale = e.to(at::kDouble).abs().max().item<double>();
-  double diff = (a.to(at::kDouble) - e.to(at::kDouble)).abs().max().item<double>();
-  return diff / std::max(scale, 1e-30);
-}
-
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::ParseCommandLineOptions(argc, argv, "training steps vs. torch.optim\n");
@@ -102,7 +91,7 @@ int main(int argc, char **argv) {
     for (int64_t m = 0; m < gradAccum; ++m) {
       std::map<std::string, at::Tensor> micro;
       for (const accel::InputSpec &s : specs)
-        micro[s.name] = draw(s);
+        micro[s.name] = accel::parity::draw(s, intBound);
       step.push_back(micro);
     }
 
@@ -123,11 +112,7 @@ int main(int argc, char **argv) {
     return fail(toString(file.takeError()));
   std::map<std::string, at::Tensor> state;
   for (const std::string &name : file->names()) {
-    const auto *t = file->find(name);
-    at::ScalarType dtype = t->dtype == accel::io::DType::I64 ? at::kLong : at::kFloat;
-    state[name] = at::from_blob(const_cast<uint8_t *>(t->bytes.data()), t->shape,
-                                dtype)
-                      .clone();
+    state[name] = accel::parity::fromSafetensors(*file->find(name));
   }
   using accel::AccelDialect;
   std::vector<double> accelLosses;
@@ -266,7 +251,7 @@ int main(int argc, char **argv) {
              << format("%.3g", 2 * lr * steps) << ")\n";
       continue;
     }
-    double err = relativeError(state.at(name), value.detach());
+    double err = accel::parity::relativeError(state.at(name), value.detach());
     if (err > worstParam) {
       worstParam = err;
       worstName = name;
@@ -279,7 +264,7 @@ int main(int argc, char **argv) {
          << worstName << (worstName.empty() ? "" : ")") << "\n";
   for (const auto &b : reference.named_buffers(/*recurse=*/true))
     if (state.count(b.name) && b.value.is_floating_point()) {
-      double err = relativeError(state.at(b.name), b.value);
+      double err = accel::parity::relativeError(state.at(b.name), b.value);
       if (err > rtol) {
         ok = false;
         outs() << "FAIL buffer " << b.name << ": relative error "
