@@ -130,26 +130,38 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     Location loc = gradFn.getLoc();
     int64_t k = gradAccum;
 
-    // The step's arguments: the forward's (inputs with a micro-batch
-    // dimension), then optimizer state, step and lr.
+    // The step's arguments, as the design's signature orders them: model
+    // state (parameters, buffers), optimizer state, the batch (inputs with a
+    // micro-batch dimension, the seed), then step and lr. gradArgPos maps
+    // each argument of @<entry>_grad to its position here.
     SmallVector<Type> argTypes;
     SmallVector<DictionaryAttr> argAttrs;
-    for (unsigned i = 0; i < gradFn.getNumArguments(); ++i) {
+    SmallVector<unsigned> gradArgPos(gradFn.getNumArguments());
+    auto isState = [&](unsigned i) {
+      return gradFn.getArgAttr(i, AccelDialect::kParamAttrName) ||
+             gradFn.getArgAttr(i, AccelDialect::kBufferAttrName);
+    };
+    auto addGradArg = [&](unsigned i) {
       auto type = cast<RankedTensorType>(gradFn.getArgumentTypes()[i]);
       if (k > 1 && gradFn.getArgAttr(i, AccelDialect::kInputAttrName)) {
         SmallVector<int64_t> shape = {k};
         llvm::append_range(shape, type.getShape());
         type = RankedTensorType::get(shape, type.getElementType());
       }
+      gradArgPos[i] = argTypes.size();
       argTypes.push_back(type);
       argAttrs.push_back(gradFn.getArgAttrDict(i));
-    }
+    };
+    for (unsigned i = 0; i < gradFn.getNumArguments(); ++i)
+      if (isState(i))
+        addGradArg(i);
     SmallVector<std::pair<unsigned, std::string>> paramArgs;
     for (unsigned i = 0; i < gradFn.getNumArguments(); ++i)
       if (auto name = gradFn.getArgAttrOfType<StringAttr>(
               i, AccelDialect::kParamAttrName))
         paramArgs.push_back({i, name.str()});
     SmallVector<std::string> slotNames = slots();
+    unsigned firstStateArg = argTypes.size();
     for (auto &[i, name] : paramArgs)
       for (const std::string &slot : slotNames) {
         argTypes.push_back(gradFn.getArgumentTypes()[i]);
@@ -157,6 +169,9 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
             AccelDialect::kOptStateAttrName,
             b.getStringAttr(name + "." + slot))));
       }
+    for (unsigned i = 0; i < gradFn.getNumArguments(); ++i)
+      if (!isState(i))
+        addGradArg(i);
     unsigned stepIndex = argTypes.size();
     argTypes.push_back(RankedTensorType::get({}, b.getI64Type()));
     argAttrs.push_back(b.getDictionaryAttr(
@@ -176,14 +191,16 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     // Micro-batches: slice the inputs, call the gradient function, carry
     // the buffers forward, sum losses and gradients.
     unsigned gradArgs = gradFn.getNumArguments();
-    SmallVector<Value> current(body->getArguments().take_front(gradArgs));
+    SmallVector<Value> current;
+    for (unsigned i = 0; i < gradArgs; ++i)
+      current.push_back(body->getArgument(gradArgPos[i]));
     Value lossSum;
     SmallVector<Value> gradSums(paramArgs.size());
     SmallVector<std::pair<std::string, Value>> bufferUpdates;
     for (int64_t m = 0; m < k; ++m) {
       SmallVector<Value> callArgs;
       for (unsigned i = 0; i < gradArgs; ++i) {
-        Value arg = body->getArgument(i);
+        Value arg = body->getArgument(gradArgPos[i]);
         if (k > 1 && gradFn.getArgAttr(i, AccelDialect::kInputAttrName)) {
           Value slice = *createChecked<SliceOp>(
               b, loc, {arg},
@@ -255,10 +272,10 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     SmallVector<Value> results = {loss};
     SmallVector<DictionaryAttr> resultAttrs = {b.getDictionaryAttr({})};
     SmallVector<std::pair<std::string, Value>> stateResults;
-    unsigned stateArg = gradArgs;
+    unsigned stateArg = firstStateArg;
     for (auto [p, entry] : llvm::enumerate(paramArgs)) {
       auto &[argIndex, name] = entry;
-      Value param = body->getArgument(argIndex);
+      Value param = body->getArgument(gradArgPos[argIndex]);
       Value g = gradSums[p];
       SmallVector<Value> state;
       for (size_t s = 0; s < slotNames.size(); ++s)

@@ -100,7 +100,7 @@ def OptimizerPass : Pass<"accel-optimizer", "::mlir::ModuleOp"> {
     gradient function of `accel-autodiff` (`@<entry>_grad`):
 
     ```
-    @train_step(params..., buffers..., inputs..., [seed], opt_state..., step, lr)
+    @train_step(params..., buffers..., opt_state..., inputs..., [seed], step, lr)
         -> (loss, params'..., buffers'..., opt_state'...)
     ```
 

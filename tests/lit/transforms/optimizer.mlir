@@ -6,8 +6,8 @@
 // With SGD, one momentum buffer per parameter, started at the first gradient.
 // SGD-LABEL: func.func @train_step(
 // SGD-SAME: %[[W:[^:]+]]: tensor<3xf32> {accel.param = "w"}
-// SGD-SAME: %[[X:[^:]+]]: tensor<3xf32> {accel.input = "x"}
 // SGD-SAME: %[[BUF:[^:]+]]: tensor<3xf32> {accel.opt_state = "w.momentum_buffer"}
+// SGD-SAME: %[[X:[^:]+]]: tensor<3xf32> {accel.input = "x"}
 // SGD-SAME: %[[STEP:[^:]+]]: tensor<i64> {accel.step = "step"}
 // SGD-SAME: %[[LR:[^:]+]]: tensor<f32> {accel.lr = "lr"}
 // SGD-SAME: -> (tensor<f32>, tensor<3xf32> {accel.param = "w"}, tensor<3xf32> {accel.opt_state = "w.momentum_buffer"})
@@ -30,6 +30,7 @@ func.func @forward_grad(%w: tensor<3xf32> {accel.param = "w"}, %x: tensor<3xf32>
 // ADAM-SAME: {accel.buffer = "b"}
 // ADAM-SAME: {accel.opt_state = "w.exp_avg"}
 // ADAM-SAME: {accel.opt_state = "w.exp_avg_sq"}
+// ADAM-SAME: {accel.input = "x"}
 // ADAM-SAME: -> (tensor<f32>, tensor<3xf32> {accel.param = "w"}, tensor<3xf32> {accel.buffer = "b"}, tensor<3xf32> {accel.opt_state = "w.exp_avg"}, tensor<3xf32> {accel.opt_state = "w.exp_avg_sq"})
 // ADAM-SAME: accel.default_lr = 1.000000e-02
 // ADAM: accel.cast %{{.+}} : tensor<i64> -> tensor<f32>
