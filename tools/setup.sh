@@ -14,8 +14,8 @@ PACKAGES=(
   libtorch-dev python3-torch python3-torchvision
   # CPU math and multi-process.
   libopenblas-dev libopenmpi-dev openmpi-bin
-  # Real data.
-  dataset-fashion-mnist
+  # Real data (IDX files, gzip-compressed: read with zlib).
+  dataset-fashion-mnist zlib1g-dev
   # OpenCL on the CPU (second plugin device kind).
   pocl-opencl-icd ocl-icd-opencl-dev
 )

@@ -1,0 +1,155 @@
+//===- DatasetsTest.cpp - IDX files and Fashion-MNIST ---------------------===//
+//
+// The real Fashion-MNIST of Debian's dataset-fashion-mnist (installed by
+// tools/setup.sh), checked against the dataset's published properties, and
+// one malformed file per validation rule.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/io/FashionMnist.h"
+#include "runtime/io/Idx.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <numeric>
+
+namespace {
+
+constexpr const char *kFashionMnist = "/usr/share/datasets/fashion-mnist";
+
+TEST(FashionMnist, TrainSplitHasThePublishedShapeAndStatistics) {
+  llvm::Expected<accel::io::ImageDataset> train =
+      accel::io::loadFashionMnist(kFashionMnist, accel::io::Split::Train);
+  ASSERT_TRUE(static_cast<bool>(train)) << llvm::toString(train.takeError());
+  EXPECT_EQ(train->count, 60000);
+  EXPECT_EQ(train->height, 28);
+  EXPECT_EQ(train->width, 28);
+  ASSERT_EQ(train->images.size(), 60000u * 784u);
+  // Balanced: 6000 samples of each of the 10 classes.
+  std::vector<int> perClass(10);
+  for (int64_t l : train->labels)
+    ++perClass[l];
+  EXPECT_EQ(perClass, std::vector<int>(10, 6000));
+  // The first samples are an ankle boot, two T-shirts, a dress, ...
+  EXPECT_EQ(std::vector<int64_t>(train->labels.begin(), train->labels.begin() + 4),
+            (std::vector<int64_t>{9, 0, 0, 3}));
+  // Pixels scale to [0, 1]; their mean is the published 0.2860.
+  double mean = std::accumulate(train->images.begin(), train->images.end(), 0.0) /
+                train->images.size();
+  EXPECT_NEAR(mean, 0.2860, 1e-4);
+  auto [lo, hi] = std::minmax_element(train->images.begin(), train->images.end());
+  EXPECT_EQ(*lo, 0.0f);
+  EXPECT_EQ(*hi, 1.0f);
+}
+
+TEST(FashionMnist, TestSplit) {
+  llvm::Expected<accel::io::ImageDataset> test =
+      accel::io::loadFashionMnist(kFashionMnist, accel::io::Split::Test);
+  ASSERT_TRUE(static_cast<bool>(test)) << llvm::toString(test.takeError());
+  EXPECT_EQ(test->count, 10000);
+  std::vector<int> perClass(10);
+  for (int64_t l : test->labels)
+    ++perClass[l];
+  EXPECT_EQ(perClass, std::vector<int>(10, 1000));
+}
+
+std::vector<uint8_t> idx(std::vector<uint32_t> shape, size_t dataBytes,
+                         uint8_t type = 0x08) {
+  std::vector<uint8_t> b = {0, 0, type, static_cast<uint8_t>(shape.size())};
+  for (uint32_t s : shape)
+    for (int i = 3; i >= 0; --i)
+      b.push_back(static_cast<uint8_t>(s >> (8 * i)));
+  b.resize(b.size() + dataBytes, 7);
+  return b;
+}
+
+std::string parseError(const std::vector<uint8_t> &bytes) {
+  llvm::Expected<accel::io::IdxBytes> a = accel::io::parseIdxBytes(bytes, "x.idx");
+  return a ? "(accepted)" : llvm::toString(a.takeError());
+}
+
+TEST(Idx, RejectsEachMalformedFile) {
+  EXPECT_EQ(parseError(idx({2, 3}, 6)), "(accepted)");
+  EXPECT_EQ(parseError({1, 0, 8, 1}), "x.idx: not an IDX file (bad magic number)");
+  EXPECT_EQ(parseError(idx({4}, 16, 0x0D)),
+            "x.idx: IDX element type 0xd is not unsigned bytes (0x8)");
+  EXPECT_EQ(parseError({0, 0, 8, 2, 0, 0}), "x.idx: IDX header is truncated");
+  EXPECT_EQ(parseError(idx({2, 3}, 5)),
+            "x.idx: IDX sizes give 6 elements but the file holds 5");
+}
+
+class IdxFiles : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("idx", dir));
+  }
+  void TearDown() override { llvm::sys::fs::remove_directories(dir); }
+  std::string write(llvm::StringRef name, const std::vector<uint8_t> &bytes,
+                    bool compress) {
+    llvm::SmallString<128> path(dir);
+    llvm::sys::path::append(path, name);
+    if (compress) {
+      gzFile f = gzopen(path.c_str(), "wb");
+      gzwrite(f, bytes.data(), bytes.size());
+      gzclose(f);
+    } else {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(path, ec);
+      os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
+    }
+    return std::string(path);
+  }
+  llvm::SmallString<128> dir;
+};
+
+TEST_F(IdxFiles, ReadsGzipAndRejectsCorruptCompression) {
+  std::vector<uint8_t> bytes = idx({3, 2}, 6);
+  llvm::Expected<accel::io::IdxBytes> plain =
+      accel::io::readIdxBytes(write("plain.idx", bytes, false));
+  ASSERT_TRUE(static_cast<bool>(plain)) << llvm::toString(plain.takeError());
+  std::string gz = write("a.idx.gz", bytes, true);
+  llvm::Expected<accel::io::IdxBytes> packed = accel::io::readIdxBytes(gz);
+  ASSERT_TRUE(static_cast<bool>(packed)) << llvm::toString(packed.takeError());
+  EXPECT_EQ(packed->shape, (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(packed->data, plain->data);
+
+  // Keep the gzip magic, cut the stream short.
+  auto buffer = llvm::MemoryBuffer::getFile(gz);
+  std::vector<uint8_t> truncated((*buffer)->getBufferStart(),
+                                 (*buffer)->getBufferStart() + 12);
+  llvm::Expected<accel::io::IdxBytes> cut =
+      accel::io::readIdxBytes(write("cut.idx.gz", truncated, false));
+  ASSERT_FALSE(static_cast<bool>(cut));
+  EXPECT_NE(llvm::toString(cut.takeError()).find("corrupt or truncated gzip"),
+            std::string::npos);
+}
+
+TEST_F(IdxFiles, DatasetChecksLabels) {
+  std::vector<uint8_t> images = idx({2, 2, 2}, 8);
+  std::vector<uint8_t> labels = idx({3}, 3);
+  write("train-images-idx3-ubyte.gz", images, true);
+  write("train-labels-idx1-ubyte.gz", labels, true);
+  llvm::Expected<accel::io::ImageDataset> d =
+      accel::io::loadFashionMnist(dir, accel::io::Split::Train);
+  ASSERT_FALSE(static_cast<bool>(d));
+  EXPECT_NE(llvm::toString(d.takeError()).find("2 images but 3 labels"),
+            std::string::npos);
+  labels = idx({2}, 2); // bytes are 7: valid classes
+  labels.back() = 12;
+  write("train-labels-idx1-ubyte.gz", labels, true);
+  d = accel::io::loadFashionMnist(dir, accel::io::Split::Train);
+  ASSERT_FALSE(static_cast<bool>(d));
+  EXPECT_NE(llvm::toString(d.takeError()).find("label 12 of sample 1 is not a class 0-9"),
+            std::string::npos);
+  d = accel::io::loadFashionMnist(dir, accel::io::Split::Test);
+  ASSERT_FALSE(static_cast<bool>(d));
+  EXPECT_NE(llvm::toString(d.takeError()).find("cannot read"), std::string::npos);
+}
+
+} // namespace
