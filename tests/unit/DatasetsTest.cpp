@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/io/Dataset.h"
 #include "runtime/io/FashionMnist.h"
 #include "runtime/io/Idx.h"
 
@@ -17,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <numeric>
 
 namespace {
@@ -150,6 +152,85 @@ TEST_F(IdxFiles, DatasetChecksLabels) {
   d = accel::io::loadFashionMnist(dir, accel::io::Split::Test);
   ASSERT_FALSE(static_cast<bool>(d));
   EXPECT_NE(llvm::toString(d.takeError()).find("cannot read"), std::string::npos);
+}
+
+} // namespace
+
+namespace {
+
+TEST(EpochOrder, IsASeededPermutation) {
+  using accel::io::epochOrder;
+  std::vector<int64_t> identity = epochOrder(10, 42, 0, /*shuffle=*/false);
+  EXPECT_EQ(identity, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  std::vector<int64_t> a = epochOrder(1000, 42, 0, true);
+  std::vector<int64_t> sorted = a;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, epochOrder(1000, 42, 0, false));
+  EXPECT_NE(a, sorted);
+  EXPECT_EQ(a, epochOrder(1000, 42, 0, true));  // reproducible
+  EXPECT_NE(a, epochOrder(1000, 42, 1, true));  // a new order each epoch
+  EXPECT_NE(a, epochOrder(1000, 43, 0, true));  // and each seed
+  EXPECT_EQ(epochOrder(1, 7, 3, true), std::vector<int64_t>{0});
+}
+
+TEST(Dataset, FashionMnistColumnsAndBatches) {
+  llvm::Expected<accel::io::Dataset> data = accel::io::Dataset::fromFashionMnist(
+      kFashionMnist, accel::io::Split::Test, "x", "y");
+  ASSERT_TRUE(static_cast<bool>(data)) << llvm::toString(data.takeError());
+  EXPECT_EQ(data->size(), 10000);
+  const accel::io::Column *y = data->find("y");
+  ASSERT_NE(y, nullptr);
+  EXPECT_EQ(y->dtype, accel::io::DType::I64);
+  EXPECT_EQ(data->find("x")->sampleShape, (std::vector<int64_t>{28, 28}));
+  // Without shuffling, batch i is samples i*B .. (i+1)*B - 1.
+  std::vector<int64_t> order = accel::io::epochOrder(data->size(), 0, 0, false);
+  std::vector<int64_t> labels(4);
+  accel::io::gatherBatch(*y, order, /*batch=*/0, 4,
+                         {reinterpret_cast<uint8_t *>(labels.data()), 32});
+  EXPECT_EQ(labels, (std::vector<int64_t>{9, 2, 1, 1}));
+  accel::io::gatherBatch(*y, order, /*batch=*/1, 4,
+                         {reinterpret_cast<uint8_t *>(labels.data()), 32});
+  EXPECT_EQ(labels, (std::vector<int64_t>{6, 1, 4, 6}));
+}
+
+TEST_F(IdxFiles, SafetensorsDatasets) {
+  llvm::SmallString<128> path(dir);
+  llvm::sys::path::append(path, "data.safetensors");
+  std::vector<float> x(6 * 2);
+  std::iota(x.begin(), x.end(), 0.0f);
+  std::vector<int64_t> y = {5, 4, 3, 2, 1, 0};
+  auto bytes = [](const auto &v) {
+    return llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(v.data()),
+                                   v.size() * sizeof(v[0]));
+  };
+  ASSERT_FALSE(llvm::errorToBool(accel::io::writeSafetensors(
+      path, {{"x", accel::io::DType::F32, {6, 2}, bytes(x)},
+             {"y", accel::io::DType::I64, {6}, bytes(y)}})));
+  llvm::Expected<accel::io::Dataset> data = accel::io::Dataset::fromSafetensors(path);
+  ASSERT_TRUE(static_cast<bool>(data)) << llvm::toString(data.takeError());
+  EXPECT_EQ(data->size(), 6);
+  std::vector<int64_t> order = {5, 0, 3, 1, 2, 4};
+  std::vector<float> batch(2 * 2);
+  accel::io::gatherBatch(*data->find("x"), order, 1, 2,
+                         {reinterpret_cast<uint8_t *>(batch.data()), 16});
+  EXPECT_EQ(batch, (std::vector<float>{6, 7, 2, 3}));
+
+  std::vector<int64_t> five = {1, 2, 3, 4, 5};
+  ASSERT_FALSE(llvm::errorToBool(accel::io::writeSafetensors(
+      path, {{"x", accel::io::DType::F32, {6, 2}, bytes(x)},
+             {"y", accel::io::DType::I64, {5}, bytes(five)}})));
+  data = accel::io::Dataset::fromSafetensors(path);
+  ASSERT_FALSE(static_cast<bool>(data));
+  EXPECT_NE(llvm::toString(data.takeError())
+                .find("tensor \"y\" has 5 samples but \"x\" has 6"),
+            std::string::npos);
+  std::vector<float> one = {1.0f};
+  ASSERT_FALSE(llvm::errorToBool(accel::io::writeSafetensors(
+      path, {{"s", accel::io::DType::F32, {}, bytes(one)}})));
+  data = accel::io::Dataset::fromSafetensors(path);
+  ASSERT_FALSE(static_cast<bool>(data));
+  EXPECT_NE(llvm::toString(data.takeError()).find("is a scalar"),
+            std::string::npos);
 }
 
 } // namespace
