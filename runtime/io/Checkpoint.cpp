@@ -1,0 +1,188 @@
+//===- Checkpoint.cpp - atomic training checkpoints -----------------------===//
+
+#include "runtime/io/Checkpoint.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace accel::io {
+namespace {
+
+llvm::Error error(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// fsyncs a file or directory by path.
+llvm::Error syncPath(llvm::StringRef path) {
+  int fd = ::open(path.str().c_str(), O_RDONLY);
+  if (fd < 0)
+    return error("cannot open '" + path + "' to sync it");
+  int status = ::fsync(fd);
+  ::close(fd);
+  if (status != 0)
+    return error("fsync of '" + path + "' failed");
+  return llvm::Error::success();
+}
+
+/// Writes `text` to `path` via a synced temporary file and a rename.
+llvm::Error writeTextAtomically(llvm::StringRef path, llvm::StringRef text) {
+  llvm::SmallString<256> temp(path);
+  temp += ".tmp";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(temp, ec);
+    if (ec)
+      return error("cannot write '" + temp + "': " + ec.message());
+    os << text;
+    os.flush();
+    if (os.has_error())
+      return error("cannot write '" + temp + "'");
+  }
+  if (llvm::Error e = syncPath(temp))
+    return e;
+  if (std::error_code ec = llvm::sys::fs::rename(temp, path))
+    return error("cannot rename '" + temp + "': " + ec.message());
+  return syncPath(llvm::sys::path::parent_path(path));
+}
+
+std::string stepName(int64_t step) {
+  std::string name;
+  llvm::raw_string_ostream(name)
+      << llvm::format("step-%09lld", static_cast<long long>(step));
+  return name;
+}
+
+} // namespace
+
+llvm::Error writeCheckpoint(llvm::StringRef directory,
+                            llvm::ArrayRef<TensorRef> tensors,
+                            const CheckpointManifest &manifest) {
+  if (std::error_code ec = llvm::sys::fs::create_directories(directory))
+    return error("cannot create '" + directory + "': " + ec.message());
+  std::string name = stepName(manifest.step);
+  llvm::SmallString<256> finalDir(directory), tempDir(directory);
+  llvm::sys::path::append(finalDir, name);
+  llvm::sys::path::append(tempDir, "." + name + ".tmp");
+  // Killed writers leave their temporary directories; one writer owns a
+  // checkpoint directory, so any found now is stale.
+  {
+    std::error_code ec;
+    for (llvm::sys::fs::directory_iterator it(directory, ec), end;
+         it != end && !ec; it.increment(ec)) {
+      llvm::StringRef entry = llvm::sys::path::filename(it->path());
+      if (entry.starts_with(".step-") && entry.ends_with(".tmp"))
+        llvm::sys::fs::remove_directories(it->path());
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::create_directory(tempDir))
+    return error("cannot create '" + tempDir + "': " + ec.message());
+
+  llvm::SmallString<256> statePath(tempDir), manifestPath(tempDir);
+  llvm::sys::path::append(statePath, "state.safetensors");
+  llvm::sys::path::append(manifestPath, "manifest.json");
+  if (llvm::Error e = writeSafetensors(statePath, tensors))
+    return e;
+  llvm::json::Object json{{"step", manifest.step},
+                          {"epoch", manifest.epoch},
+                          {"batch_in_epoch", manifest.batchInEpoch},
+                          {"seed", static_cast<int64_t>(manifest.seed)},
+                          {"state", "state.safetensors"}};
+  if (!manifest.extra.empty())
+    json["extra"] = llvm::json::Object(manifest.extra);
+  std::string text;
+  llvm::raw_string_ostream(text) << llvm::formatv("{0:2}", llvm::json::Value(std::move(json)));
+  if (llvm::Error e = writeTextAtomically(manifestPath, text))
+    return e;
+  if (llvm::Error e = syncPath(tempDir))
+    return e;
+
+  // Publish under a name no checkpoint has: an older checkpoint of the same
+  // step (a rerun after resuming) stays intact, and possibly `latest`, until
+  // the new one is complete and `latest` points at it.
+  std::string published = name;
+  for (int k = 1; llvm::sys::fs::exists(finalDir); ++k) {
+    published = name + "." + std::to_string(k);
+    finalDir = directory;
+    llvm::sys::path::append(finalDir, published);
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(tempDir, finalDir))
+    return error("cannot rename '" + tempDir + "': " + ec.message());
+  if (llvm::Error e = syncPath(directory))
+    return e;
+  llvm::SmallString<256> latest(directory);
+  llvm::sys::path::append(latest, "latest");
+  if (llvm::Error e = writeTextAtomically(latest, published + "\n"))
+    return e;
+  // Only now may the superseded checkpoints of this step go.
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(directory, ec), end;
+       it != end && !ec; it.increment(ec)) {
+    llvm::StringRef entry = llvm::sys::path::filename(it->path());
+    if (entry != published &&
+        (entry == name || entry.starts_with(name + ".")))
+      llvm::sys::fs::remove_directories(it->path());
+  }
+  return llvm::Error::success();
+}
+
+llvm::Expected<Checkpoint> readLatestCheckpoint(llvm::StringRef directory) {
+  llvm::SmallString<256> latest(directory);
+  llvm::sys::path::append(latest, "latest");
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> pointer =
+      llvm::MemoryBuffer::getFile(latest);
+  if (!pointer)
+    return error("no checkpoint in '" + directory + "' (cannot read '" +
+                 latest + "': " + pointer.getError().message() + ")");
+  llvm::StringRef name = (*pointer)->getBuffer().trim();
+  if (!name.starts_with("step-") || name.contains('/'))
+    return error("'" + latest + "' does not name a checkpoint");
+  Checkpoint checkpoint;
+  llvm::SmallString<256> stepDir(directory);
+  llvm::sys::path::append(stepDir, name);
+  checkpoint.path = std::string(stepDir);
+
+  llvm::SmallString<256> manifestPath(stepDir);
+  llvm::sys::path::append(manifestPath, "manifest.json");
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> text =
+      llvm::MemoryBuffer::getFile(manifestPath);
+  if (!text)
+    return error("cannot read '" + manifestPath + "': " +
+                 text.getError().message());
+  llvm::Expected<llvm::json::Value> json =
+      llvm::json::parse((*text)->getBuffer());
+  if (!json)
+    return error("'" + manifestPath + "' is not valid JSON: " +
+                 llvm::toString(json.takeError()));
+  const llvm::json::Object *root = json->getAsObject();
+  std::optional<int64_t> step = root ? root->getInteger("step") : std::nullopt;
+  std::optional<int64_t> epoch = root ? root->getInteger("epoch") : std::nullopt;
+  std::optional<int64_t> batch =
+      root ? root->getInteger("batch_in_epoch") : std::nullopt;
+  std::optional<int64_t> seed = root ? root->getInteger("seed") : std::nullopt;
+  if (!step || !epoch || !batch || !seed)
+    return error("'" + manifestPath +
+                 "' lacks step, epoch, batch_in_epoch or seed");
+  checkpoint.manifest.step = *step;
+  checkpoint.manifest.epoch = *epoch;
+  checkpoint.manifest.batchInEpoch = *batch;
+  checkpoint.manifest.seed = static_cast<uint64_t>(*seed);
+  if (const llvm::json::Object *extra = root->getObject("extra"))
+    checkpoint.manifest.extra = *extra;
+
+  llvm::SmallString<256> statePath(stepDir);
+  llvm::sys::path::append(statePath, "state.safetensors");
+  llvm::Expected<SafetensorsFile> state = SafetensorsFile::read(statePath);
+  if (!state)
+    return state.takeError();
+  checkpoint.state = std::move(*state);
+  return checkpoint;
+}
+
+} // namespace accel::io

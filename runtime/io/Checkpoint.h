@@ -1,0 +1,56 @@
+//===- Checkpoint.h - atomic training checkpoints ---------------*- C++ -*-===//
+//
+// A checkpoint is a directory DIR/step-<N>/ holding state.safetensors (every
+// named tensor of the training state: parameters, buffers, optimizer state)
+// and manifest.json (step, epoch, position in the epoch, seed, and anything
+// else the runner records), plus DIR/latest naming the newest one.
+//
+// Writing is crash-safe: the step directory is filled under a temporary
+// name, every file and the directory are fsynced, then it is renamed into
+// place and DIR is fsynced; `latest` is replaced the same way. A writer
+// killed at any point leaves the previous checkpoint loadable, and readers
+// never see a half-written one.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ACCEL_RUNTIME_IO_CHECKPOINT_H
+#define ACCEL_RUNTIME_IO_CHECKPOINT_H
+
+#include "runtime/io/Safetensors.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+
+#include <cstdint>
+#include <string>
+
+namespace accel::io {
+
+struct CheckpointManifest {
+  int64_t step = 0;
+  int64_t epoch = 0;
+  int64_t batchInEpoch = 0; // the next batch to draw in `epoch`
+  uint64_t seed = 0;
+  /// Anything else the runner keeps (learning-rate schedule, metrics).
+  llvm::json::Object extra;
+};
+
+/// Writes the checkpoint of `manifest.step` under `directory` (created if
+/// needed) and points `latest` at it.
+llvm::Error writeCheckpoint(llvm::StringRef directory,
+                            llvm::ArrayRef<TensorRef> tensors,
+                            const CheckpointManifest &manifest);
+
+struct Checkpoint {
+  std::string path; // the step directory
+  CheckpointManifest manifest;
+  SafetensorsFile state;
+};
+
+/// Reads the checkpoint `latest` names, validating the state file.
+llvm::Expected<Checkpoint> readLatestCheckpoint(llvm::StringRef directory);
+
+} // namespace accel::io
+
+#endif // ACCEL_RUNTIME_IO_CHECKPOINT_H
