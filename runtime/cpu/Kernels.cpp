@@ -1,0 +1,300 @@
+//===- Kernels.cpp - CPU kernels of the training step ---------------------===//
+
+#include "runtime/cpu/Kernels.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace accel::rt::cpu {
+
+// Elementwise loops are split into chunks of at least this many elements:
+// smaller ones cost more to hand out than to compute.
+constexpr int64_t kElementGrain = 1 << 14;
+
+void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
+          float alpha, const float *a, const float *b, float beta, float *c) {
+  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+              transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a,
+              transA ? m : k, b, transB ? k : n, beta, c, n);
+}
+
+namespace {
+
+template <typename F>
+void forEach(ThreadPool &pool, int64_t n, F f) {
+  pool.parallelFor(n, kElementGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      f(i);
+  });
+}
+
+/// Element strides of `shape` aligned to `out` (rank padded on the left),
+/// with 0 where the dimension broadcasts.
+std::vector<int64_t> broadcastStrides(llvm::ArrayRef<int64_t> shape,
+                                      llvm::ArrayRef<int64_t> out) {
+  std::vector<int64_t> strides(out.size(), 0);
+  int64_t stride = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    size_t d = shape.size() - 1 - i, o = out.size() - 1 - i;
+    strides[o] = shape[d] == 1 ? 0 : stride;
+    stride *= shape[d];
+  }
+  return strides;
+}
+
+template <typename Op>
+void binaryLoop(ThreadPool &pool, Op op, const float *a,
+                llvm::ArrayRef<int64_t> aShape, const float *b,
+                llvm::ArrayRef<int64_t> bShape, float *out,
+                llvm::ArrayRef<int64_t> outShape) {
+  int64_t n = 1;
+  for (int64_t d : outShape)
+    n *= d;
+  if (aShape == outShape && bShape == outShape) {
+    forEach(pool, n, [&](int64_t i) { out[i] = op(a[i], b[i]); });
+    return;
+  }
+  int64_t countB = 1;
+  for (int64_t d : bShape)
+    countB *= d;
+  if (aShape == outShape && countB == 1) {
+    float s = b[0];
+    forEach(pool, n, [&](int64_t i) { out[i] = op(a[i], s); });
+    return;
+  }
+  // General case: walk the output, mapping each index to the operands.
+  std::vector<int64_t> sa = broadcastStrides(aShape, outShape);
+  std::vector<int64_t> sb = broadcastStrides(bShape, outShape);
+  int64_t inner = outShape.empty() ? 1 : outShape.back();
+  int64_t rows = inner == 0 ? 0 : n / inner;
+  int64_t ia = sa.empty() ? 0 : sa.back(), ib = sb.empty() ? 0 : sb.back();
+  pool.parallelFor(rows, std::max<int64_t>(1, kElementGrain / std::max<int64_t>(inner, 1)),
+                   [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      int64_t offA = 0, offB = 0, rest = r;
+      for (int64_t d = static_cast<int64_t>(outShape.size()) - 2; d >= 0; --d) {
+        int64_t idx = rest % outShape[d];
+        rest /= outShape[d];
+        offA += idx * sa[d];
+        offB += idx * sb[d];
+      }
+      float *o = out + r * inner;
+      for (int64_t j = 0; j < inner; ++j)
+        o[j] = op(a[offA + j * ia], b[offB + j * ib]);
+    }
+  });
+}
+
+} // namespace
+
+void broadcastBinary(ThreadPool &pool, BinaryKind kind, const float *a,
+                     llvm::ArrayRef<int64_t> aShape, const float *b,
+                     llvm::ArrayRef<int64_t> bShape, float *out,
+                     llvm::ArrayRef<int64_t> outShape) {
+  switch (kind) {
+  case BinaryKind::Add:
+    return binaryLoop(pool, [](float x, float y) { return x + y; }, a, aShape,
+                      b, bShape, out, outShape);
+  case BinaryKind::Sub:
+    return binaryLoop(pool, [](float x, float y) { return x - y; }, a, aShape,
+                      b, bShape, out, outShape);
+  case BinaryKind::Mul:
+    return binaryLoop(pool, [](float x, float y) { return x * y; }, a, aShape,
+                      b, bShape, out, outShape);
+  case BinaryKind::Div:
+    return binaryLoop(pool, [](float x, float y) { return x / y; }, a, aShape,
+                      b, bShape, out, outShape);
+  }
+}
+
+void unary(ThreadPool &pool, UnaryKind kind, const float *x, float *y,
+           int64_t n) {
+  switch (kind) {
+  case UnaryKind::Relu:
+    return forEach(pool, n, [&](int64_t i) { y[i] = x[i] > 0.0f ? x[i] : 0.0f; });
+  case UnaryKind::Tanh:
+    return forEach(pool, n, [&](int64_t i) { y[i] = std::tanh(x[i]); });
+  case UnaryKind::Sigmoid:
+    return forEach(pool, n,
+                   [&](int64_t i) { y[i] = 1.0f / (1.0f + std::exp(-x[i])); });
+  case UnaryKind::Exp:
+    return forEach(pool, n, [&](int64_t i) { y[i] = std::exp(x[i]); });
+  case UnaryKind::Log:
+    return forEach(pool, n, [&](int64_t i) { y[i] = std::log(x[i]); });
+  case UnaryKind::Sqrt:
+    return forEach(pool, n, [&](int64_t i) { y[i] = std::sqrt(x[i]); });
+  case UnaryKind::Rsqrt:
+    return forEach(pool, n, [&](int64_t i) { y[i] = 1.0f / std::sqrt(x[i]); });
+  case UnaryKind::Neg:
+    return forEach(pool, n, [&](int64_t i) { y[i] = -x[i]; });
+  case UnaryKind::Gelu:
+    return forEach(pool, n, [&](int64_t i) {
+      y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * static_cast<float>(M_SQRT1_2)));
+    });
+  case UnaryKind::GeluTanh:
+    return forEach(pool, n, [&](int64_t i) {
+      constexpr float kBeta = 0.7978845608028654f; // sqrt(2 / pi)
+      float v = x[i];
+      y[i] = 0.5f * v * (1.0f + std::tanh(kBeta * (v + 0.044715f * v * v * v)));
+    });
+  }
+}
+
+void reluGrad(ThreadPool &pool, const float *grad, const float *input,
+              float *out, int64_t n) {
+  forEach(pool, n,
+          [&](int64_t i) { out[i] = input[i] > 0.0f ? grad[i] : 0.0f; });
+}
+
+void sum(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
+         llvm::ArrayRef<int64_t> dims, float *out) {
+  // View the input as [outer..., reduced..., inner...] only when the
+  // reduced dimensions are contiguous; otherwise fall back to an index walk.
+  std::vector<bool> reduced(shape.size());
+  for (int64_t d : dims)
+    reduced[d] = true;
+  int64_t total = 1;
+  for (int64_t d : shape)
+    total *= d;
+  int64_t first = static_cast<int64_t>(shape.size()), last = -1;
+  for (int64_t d : dims) {
+    first = std::min(first, d);
+    last = std::max(last, d);
+  }
+  bool contiguous = last - first + 1 == static_cast<int64_t>(dims.size());
+  if (contiguous) {
+    int64_t outer = 1, mid = 1, inner = 1;
+    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d)
+      (d < first ? outer : d <= last ? mid : inner) *= shape[d];
+    if (inner == 1) {
+      // Row sums, in double so long rows do not lose the small terms.
+      pool.parallelFor(outer, 16, [&](int64_t begin, int64_t end) {
+        for (int64_t o = begin; o < end; ++o) {
+          double s = 0;
+          const float *row = x + o * mid;
+          for (int64_t j = 0; j < mid; ++j)
+            s += row[j];
+          out[o] = static_cast<float>(s);
+        }
+      });
+      return;
+    }
+    // Column sums: accumulate rows of `inner` values.
+    pool.parallelFor(outer * inner, kElementGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        int64_t o = i / inner, in = i % inner;
+        double s = 0;
+        const float *col = x + o * mid * inner + in;
+        for (int64_t j = 0; j < mid; ++j)
+          s += col[j * inner];
+        out[i] = static_cast<float>(s);
+      }
+    });
+    return;
+  }
+  int64_t outCount = 1;
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (!reduced[d])
+      outCount *= shape[d];
+  std::vector<double> acc(outCount, 0.0);
+  for (int64_t i = 0; i < total; ++i) {
+    int64_t rest = i, o = 0, scale = 1;
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+      int64_t idx = rest % shape[d];
+      rest /= shape[d];
+      if (!reduced[d]) {
+        o += idx * scale;
+        scale *= shape[d];
+      }
+    }
+    acc[o] += x[i];
+  }
+  for (int64_t o = 0; o < outCount; ++o)
+    out[o] = static_cast<float>(acc[o]);
+}
+
+namespace {
+/// Row i's log-sum-exp, and the smoothed target's weight per class.
+struct RowStats {
+  float max, logSumExp;
+};
+RowStats rowStats(const float *row, int64_t classes) {
+  float m = *std::max_element(row, row + classes);
+  double s = 0;
+  for (int64_t c = 0; c < classes; ++c)
+    s += std::exp(static_cast<double>(row[c] - m));
+  return {m, static_cast<float>(std::log(s))};
+}
+} // namespace
+
+void crossEntropy(ThreadPool &pool, const float *logits, const int64_t *target,
+                  int64_t n, int64_t classes, LossReduction reduction,
+                  int64_t ignoreIndex, float labelSmoothing, float *out) {
+  std::vector<double> perSample(n, 0.0);
+  pool.parallelFor(n, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      if (target[i] == ignoreIndex)
+        continue;
+      const float *row = logits + i * classes;
+      RowStats st = rowStats(row, classes);
+      // -log p_c = max + logsumexp - logit_c
+      double nll = st.max + st.logSumExp - row[target[i]];
+      double smooth = 0;
+      if (labelSmoothing > 0) {
+        for (int64_t c = 0; c < classes; ++c)
+          smooth += st.max + st.logSumExp - row[c];
+        smooth /= classes;
+      }
+      perSample[i] = (1.0 - labelSmoothing) * nll + labelSmoothing * smooth;
+    }
+  });
+  if (reduction == LossReduction::None) {
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = static_cast<float>(perSample[i]);
+    return;
+  }
+  double total = 0;
+  int64_t counted = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    total += perSample[i];
+    counted += target[i] != ignoreIndex;
+  }
+  out[0] = static_cast<float>(
+      reduction == LossReduction::Mean ? total / static_cast<double>(counted)
+                                       : total);
+}
+
+void crossEntropyGrad(ThreadPool &pool, const float *grad, const float *logits,
+                      const int64_t *target, int64_t n, int64_t classes,
+                      LossReduction reduction, int64_t ignoreIndex,
+                      float labelSmoothing, float *out) {
+  int64_t counted = 0;
+  for (int64_t i = 0; i < n; ++i)
+    counted += target[i] != ignoreIndex;
+  pool.parallelFor(n, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      float *o = out + i * classes;
+      if (target[i] == ignoreIndex) {
+        std::fill(o, o + classes, 0.0f);
+        continue;
+      }
+      float g = reduction == LossReduction::None ? grad[i]
+                : reduction == LossReduction::Mean
+                    ? grad[0] / static_cast<float>(counted)
+                    : grad[0];
+      const float *row = logits + i * classes;
+      RowStats st = rowStats(row, classes);
+      float uniform = labelSmoothing / static_cast<float>(classes);
+      for (int64_t c = 0; c < classes; ++c) {
+        float p = std::exp(row[c] - st.max - st.logSumExp);
+        float y = uniform + (c == target[i] ? 1.0f - labelSmoothing : 0.0f);
+        o[c] = g * (p - y);
+      }
+    }
+  });
+}
+
+} // namespace accel::rt::cpu

@@ -1,0 +1,67 @@
+//===- Kernels.h - CPU kernels of the training step -------------*- C++ -*-===//
+//
+// The computations the CPU driver runs, on contiguous row-major f32 buffers
+// (i64 for class indices). Matrix products go to OpenBLAS; the rest are
+// loops the compiler vectorises, split across the thread pool by rows or
+// elements. Each kernel is checked against LibTorch in
+// tests/unit/CpuKernelsTest.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ACCEL_RUNTIME_CPU_KERNELS_H
+#define ACCEL_RUNTIME_CPU_KERNELS_H
+
+#include "runtime/cpu/ThreadPool.h"
+
+#include "llvm/ADT/ArrayRef.h"
+
+#include <cstdint>
+
+namespace accel::rt::cpu {
+
+/// C = alpha * op(A) op(B) + beta * C, row-major, op(A) is M x K and op(B)
+/// is K x N (OpenBLAS sgemm, which threads itself).
+void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
+          float alpha, const float *a, const float *b, float beta, float *c);
+
+enum class BinaryKind { Add, Sub, Mul, Div };
+
+/// out = a (op) b with NumPy broadcasting; `outShape` is the broadcast of
+/// the two shapes.
+void broadcastBinary(ThreadPool &pool, BinaryKind kind, const float *a,
+                     llvm::ArrayRef<int64_t> aShape, const float *b,
+                     llvm::ArrayRef<int64_t> bShape, float *out,
+                     llvm::ArrayRef<int64_t> outShape);
+
+enum class UnaryKind { Relu, Tanh, Sigmoid, Exp, Log, Sqrt, Rsqrt, Neg, Gelu, GeluTanh };
+
+void unary(ThreadPool &pool, UnaryKind kind, const float *x, float *y,
+           int64_t n);
+
+/// grad where input > 0, else 0.
+void reluGrad(ThreadPool &pool, const float *grad, const float *input,
+              float *out, int64_t n);
+
+/// Sums `x` (of `shape`) over `dims` into `out` (the remaining dimensions,
+/// in order).
+void sum(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
+         llvm::ArrayRef<int64_t> dims, float *out);
+
+enum class LossReduction { None, Mean, Sum };
+
+/// torch.nn.functional.cross_entropy on [n, classes] logits: `out` is one
+/// value (mean, sum) or n values (none).
+void crossEntropy(ThreadPool &pool, const float *logits, const int64_t *target,
+                  int64_t n, int64_t classes, LossReduction reduction,
+                  int64_t ignoreIndex, float labelSmoothing, float *out);
+
+/// The gradient with respect to the logits, given the loss's gradient
+/// `grad` (one value, or n for reduction none).
+void crossEntropyGrad(ThreadPool &pool, const float *grad, const float *logits,
+                      const int64_t *target, int64_t n, int64_t classes,
+                      LossReduction reduction, int64_t ignoreIndex,
+                      float labelSmoothing, float *out);
+
+} // namespace accel::rt::cpu
+
+#endif // ACCEL_RUNTIME_CPU_KERNELS_H
