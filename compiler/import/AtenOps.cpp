@@ -81,8 +81,13 @@ Converter addLike() {
     if (failed(rhs))
       return failure();
     if (isa<IntegerType>(typeOf(*lhs).getElementType())) {
-      if (n->inputs().size() > 2 && *g.doubleArg(n, 2) != 1.0)
-        return g.error(n, "integer add/sub with alpha is not supported");
+      if (n->inputs().size() > 2) {
+        FailureOr<double> alpha = g.doubleArg(n, 2);
+        if (failed(alpha))
+          return failure();
+        if (*alpha != 1.0)
+          return g.error(n, "integer add/sub with alpha is not supported");
+      }
       return std::is_same_v<OpTy, AddOp>
                  ? integerArith<arith::AddIOp>(g, n, *lhs, *rhs)
                  : integerArith<arith::SubIOp>(g, n, *lhs, *rhs);
