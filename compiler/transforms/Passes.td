@@ -155,4 +155,35 @@ def OptimizerPass : Pass<"accel-optimizer", "::mlir::ModuleOp"> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// Lowering
+//===----------------------------------------------------------------------===//
+
+def PlanMemoryPass : Pass<"accel-plan-memory", "::mlir::ModuleOp"> {
+  let summary = "Assign every intermediate tensor an offset in one static arena";
+  let description = [{
+    For the function `entry` (`@train_step` by default; calls must be inlined
+    first, e.g. with `--inline`), every tensor an op produces gets a byte
+    offset in one arena, reusing the bytes of tensors that are no longer
+    live (greedy by size, first fit; see compiler/planning/ArenaPlanner.h).
+    Arguments (state, batch) live outside the arena and constants in their
+    own pool. The function gets `accel.arena_bytes`; each op gets
+    `accel.arena_offsets`, one per result. A remark reports the arena size
+    against the lower bound set by the most bytes live at once, so peak
+    step memory is known before anything runs.
+
+    ```mlir
+    func.func @train_step(...) attributes {accel.arena_bytes = 8192 : i64} {
+      %0 = accel.linear %x, %w {accel.arena_offsets = array<i64: 0>} : ...
+      %1 = accel.relu %0 {accel.arena_offsets = array<i64: 4096>} : ...
+    ```
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"train_step\"",
+           "Name of the function to plan">,
+    Option<"alignment", "alignment", "int64_t", /*default=*/"64",
+           "Byte alignment of every buffer (a power of two)">,
+  ];
+}
+
 #endif // ACCEL_COMPILER_TRANSFORMS_PASSES_TD

@@ -5,6 +5,7 @@
 #include "dialects/accel/AccelOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Transforms/InliningUtils.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -16,7 +17,19 @@ using namespace accel;
 #define GET_ATTRDEF_CLASSES
 #include "dialects/accel/AccelOpsAttrDefs.cpp.inc"
 
+namespace {
+/// Every accel op is a pure function of its operands, so calls to functions
+/// of accel ops (@train_step calling @forward_grad) can be inlined.
+struct AccelInlinerInterface : DialectInlinerInterface {
+  using DialectInlinerInterface::DialectInlinerInterface;
+  bool isLegalToInline(Operation *, Region *, bool, IRMapping &) const final {
+    return true;
+  }
+};
+} // namespace
+
 void AccelDialect::initialize() {
+  addInterfaces<AccelInlinerInterface>();
   addOperations<
 #define GET_OP_LIST
 #include "dialects/accel/AccelOps.cpp.inc"

@@ -1,0 +1,94 @@
+//===- PlanMemory.cpp - accel-plan-memory ---------------------------------===//
+
+#include "compiler/planning/ArenaPlanner.h"
+#include "compiler/transforms/Passes.h"
+#include "dialects/accel/AccelOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace accel {
+#define GEN_PASS_DEF_PLANMEMORYPASS
+#include "compiler/transforms/Passes.h.inc"
+} // namespace accel
+
+using namespace mlir;
+
+namespace {
+
+/// Bytes of a tensor; booleans take a byte each.
+uint64_t byteSize(RankedTensorType type) {
+  unsigned bits = type.getElementTypeBitWidth();
+  return static_cast<uint64_t>(type.getNumElements()) * ((bits + 7) / 8);
+}
+
+struct PlanMemoryPass : accel::impl::PlanMemoryPassBase<PlanMemoryPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (alignment <= 0 || (alignment & (alignment - 1)) != 0) {
+      module.emitError() << "alignment must be a power of two, got "
+                         << static_cast<int64_t>(alignment);
+      return signalPassFailure();
+    }
+    auto func = module.lookupSymbol<func::FuncOp>(entry);
+    if (!func || func.isExternal()) {
+      module.emitError() << "no function '@" << entry << "' to plan";
+      return signalPassFailure();
+    }
+    if (!func.getBody().hasOneBlock()) {
+      func.emitError() << "memory planning needs a single-block function";
+      return signalPassFailure();
+    }
+    Block &body = func.getBody().front();
+
+    // Live ranges over the op sequence; returned values stay live to the end.
+    DenseMap<Operation *, int64_t> position;
+    for (auto [i, op] : llvm::enumerate(body))
+      position[&op] = static_cast<int64_t>(i);
+    std::vector<accel::planning::BufferRequest> requests;
+    SmallVector<Value> values;
+    for (Operation &op : body) {
+      if (isa<CallOpInterface>(op)) {
+        op.emitOpError() << "must be inlined before memory planning "
+                            "(run --inline first)";
+        return signalPassFailure();
+      }
+      if (isa<arith::ConstantOp>(op))
+        continue; // constants live in their own pool
+      for (Value result : op.getResults()) {
+        auto type = dyn_cast<RankedTensorType>(result.getType());
+        if (!type)
+          continue;
+        int64_t first = position[&op], last = first;
+        for (Operation *user : result.getUsers())
+          last = std::max(last, position[body.findAncestorOpInBlock(*user)]);
+        requests.push_back({byteSize(type), first, last});
+        values.push_back(result);
+      }
+    }
+    accel::planning::ArenaPlan plan =
+        accel::planning::planArena(requests, static_cast<uint64_t>(alignment));
+
+    OpBuilder b(&getContext());
+    DenseMap<Value, int64_t> offsetOf;
+    for (auto [value, offset] : llvm::zip(values, plan.offsets))
+      offsetOf[value] = static_cast<int64_t>(offset);
+    for (Operation &op : body) {
+      SmallVector<int64_t> offsets;
+      for (Value result : op.getResults())
+        if (offsetOf.count(result))
+          offsets.push_back(offsetOf[result]);
+      if (!offsets.empty())
+        op.setAttr("accel.arena_offsets", b.getDenseI64ArrayAttr(offsets));
+    }
+    func->setAttr("accel.arena_bytes",
+                  b.getI64IntegerAttr(static_cast<int64_t>(plan.arenaBytes)));
+ // At the function's location, without printing the whole function.
+    emitRemark(func.getLoc()) << "arena of " << plan.arenaBytes << " bytes for "
+                      << requests.size() << " buffers (at least "
+                      << plan.liveLowerBound << " bytes are live at once)";
+  }
+};
+
+} // namespace
