@@ -80,30 +80,27 @@ Converter addLike() {
     FailureOr<Value> rhs = g.tensor(n, n->input(1), lhs->getType());
     if (failed(rhs))
       return failure();
+    double alpha = 1.0;
+    if (n->inputs().size() > 2) {
+      FailureOr<double> a = g.doubleArg(n, 2);
+      if (failed(a))
+        return failure();
+      alpha = *a;
+    }
     if (isa<IntegerType>(typeOf(*lhs).getElementType())) {
-      if (n->inputs().size() > 2) {
-        FailureOr<double> alpha = g.doubleArg(n, 2);
-        if (failed(alpha))
-          return failure();
-        if (*alpha != 1.0)
-          return g.error(n, "integer add/sub with alpha is not supported");
-      }
+      if (alpha != 1.0)
+        return g.error(n, "integer add/sub with alpha is not supported");
       return std::is_same_v<OpTy, AddOp>
                  ? integerArith<arith::AddIOp>(g, n, *lhs, *rhs)
                  : integerArith<arith::SubIOp>(g, n, *lhs, *rhs);
     }
-    if (n->inputs().size() > 2) {
-      FailureOr<double> alpha = g.doubleArg(n, 2);
-      if (failed(alpha))
+    if (alpha != 1.0) {
+      Value a = g.scalar(g.loc(n), alpha, typeOf(*rhs).getElementType());
+      FailureOr<MulOp> scaled =
+          createChecked<MulOp>(g.builder(), g.loc(n), {*rhs, a});
+      if (failed(scaled))
         return failure();
-      if (*alpha != 1.0) {
-        Value a = g.scalar(g.loc(n), *alpha, typeOf(*rhs).getElementType());
-        FailureOr<MulOp> scaled =
-            createChecked<MulOp>(g.builder(), g.loc(n), {*rhs, a});
-        if (failed(scaled))
-          return failure();
-        rhs = scaled->getResult();
-      }
+      rhs = scaled->getResult();
     }
     if (failed(emit<OpTy>(g, n, {*lhs, *rhs})))
       return failure();

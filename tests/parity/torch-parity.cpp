@@ -61,13 +61,11 @@ int main(int argc, char **argv) {
   at::manual_seed(seed);
 
   std::map<std::string, at::Tensor> values;
-  std::vector<std::string> inputOrder;
   for (const std::string &text : inputs) {
     Expected<accel::InputSpec> spec = accel::InputSpec::parse(text);
     if (!spec)
       return fail(toString(spec.takeError()));
     values[spec->name] = accel::parity::draw(*spec, intBound);
-    inputOrder.push_back(spec->name);
   }
   std::optional<std::string> targetName;
   if (!target.empty()) {
