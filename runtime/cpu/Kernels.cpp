@@ -297,4 +297,119 @@ void crossEntropyGrad(ThreadPool &pool, const float *grad, const float *logits,
   });
 }
 
+void batchedMatmul(const float *a, llvm::ArrayRef<int64_t> aShape,
+                   const float *b, llvm::ArrayRef<int64_t> bShape, float *out,
+                   llvm::ArrayRef<int64_t> outShape) {
+  int64_t m = aShape[aShape.size() - 2], k = aShape.back(), n = bShape.back();
+  llvm::ArrayRef<int64_t> batch = outShape.drop_back(2);
+  llvm::ArrayRef<int64_t> aBatch = aShape.drop_back(2), bBatch = bShape.drop_back(2);
+  std::vector<int64_t> sa = broadcastStrides(aBatch, batch);
+  std::vector<int64_t> sb = broadcastStrides(bBatch, batch);
+  int64_t count = 1;
+  for (int64_t d : batch)
+    count *= d;
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t rest = i, ia = 0, ib = 0;
+    for (int64_t d = static_cast<int64_t>(batch.size()) - 1; d >= 0; --d) {
+      int64_t idx = rest % batch[d];
+      rest /= batch[d];
+      ia += idx * sa[d];
+      ib += idx * sb[d];
+    }
+    gemm(false, false, m, n, k, 1.0f, a + ia * m * k, b + ib * k * n, 0.0f,
+         out + i * m * n);
+  }
+}
+
+void permute(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
+             llvm::ArrayRef<int64_t> perm, float *out) {
+  size_t rank = shape.size();
+  std::vector<int64_t> inStrides(rank, 1), outShape(rank);
+  for (int64_t d = static_cast<int64_t>(rank) - 2; d >= 0; --d)
+    inStrides[d] = inStrides[d + 1] * shape[d + 1];
+  // Input stride of each output dimension.
+  std::vector<int64_t> strides(rank);
+  int64_t n = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    outShape[d] = shape[perm[d]];
+    strides[d] = inStrides[perm[d]];
+    n *= outShape[d];
+  }
+  forEach(pool, n, [&](int64_t i) {
+    int64_t rest = i, src = 0;
+    for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; --d) {
+      src += (rest % outShape[d]) * strides[d];
+      rest /= outShape[d];
+    }
+    out[i] = x[src];
+  });
+}
+
+void softmax(ThreadPool &pool, const float *x, int64_t rows, int64_t cols,
+             bool log, float *out) {
+  pool.parallelFor(rows, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *row = x + r * cols;
+      float *o = out + r * cols;
+      RowStats st = rowStats(row, cols);
+      for (int64_t c = 0; c < cols; ++c)
+        o[c] = log ? row[c] - st.max - st.logSumExp
+                   : std::exp(row[c] - st.max - st.logSumExp);
+    }
+  });
+}
+
+void softmaxGrad(ThreadPool &pool, const float *grad, const float *y,
+                 int64_t rows, int64_t cols, bool log, float *out) {
+  pool.parallelFor(rows, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *g = grad + r * cols, *yr = y + r * cols;
+      float *o = out + r * cols;
+      double s = 0;
+      if (log) {
+        // d log_softmax: g - exp(y) * Σ g
+        for (int64_t c = 0; c < cols; ++c)
+          s += g[c];
+        for (int64_t c = 0; c < cols; ++c)
+          o[c] = g[c] - std::exp(yr[c]) * static_cast<float>(s);
+      } else {
+        // d softmax: y * (g - Σ g y)
+        for (int64_t c = 0; c < cols; ++c)
+          s += static_cast<double>(g[c]) * yr[c];
+        for (int64_t c = 0; c < cols; ++c)
+          o[c] = yr[c] * (g[c] - static_cast<float>(s));
+      }
+    }
+  });
+}
+
+void geluGrad(ThreadPool &pool, const float *grad, const float *x, bool tanh,
+              float *out, int64_t n) {
+  if (tanh) {
+    forEach(pool, n, [&](int64_t i) {
+      constexpr float kBeta = 0.7978845608028654f, kKappa = 0.044715f;
+      float v = x[i], inner = kBeta * (v + kKappa * v * v * v);
+      float t = std::tanh(inner);
+      float dInner = kBeta * (1.0f + 3.0f * kKappa * v * v);
+      out[i] = grad[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * dInner);
+    });
+    return;
+  }
+  forEach(pool, n, [&](int64_t i) {
+    constexpr float kAlpha = static_cast<float>(M_2_SQRTPI * M_SQRT1_2 * 0.5);
+    float v = x[i];
+    float cdf = 0.5f * (1.0f + std::erf(v * static_cast<float>(M_SQRT1_2)));
+    float pdf = kAlpha * std::exp(-0.5f * v * v);
+    out[i] = grad[i] * (cdf + v * pdf);
+  });
+}
+
+void intToFloat(ThreadPool &pool, const int64_t *x, float *out, int64_t n) {
+  forEach(pool, n, [&](int64_t i) { out[i] = static_cast<float>(x[i]); });
+}
+
+void boolToFloat(ThreadPool &pool, const uint8_t *x, float *out, int64_t n) {
+  forEach(pool, n, [&](int64_t i) { out[i] = x[i] ? 1.0f : 0.0f; });
+}
+
 } // namespace accel::rt::cpu

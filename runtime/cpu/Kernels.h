@@ -47,6 +47,31 @@ void reluGrad(ThreadPool &pool, const float *grad, const float *input,
 void sum(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
          llvm::ArrayRef<int64_t> dims, float *out);
 
+/// Batched matrix product with broadcast batch dimensions, as accel.matmul:
+/// a is [..., m, k], b is [..., k, n], out is [batch..., m, n].
+void batchedMatmul(const float *a, llvm::ArrayRef<int64_t> aShape,
+                   const float *b, llvm::ArrayRef<int64_t> bShape, float *out,
+                   llvm::ArrayRef<int64_t> outShape);
+
+/// out[i_perm] = x[i]: result dimension d is input dimension perm[d].
+void permute(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
+             llvm::ArrayRef<int64_t> perm, float *out);
+
+/// softmax (or log-softmax) over the last dimension of [rows, cols].
+void softmax(ThreadPool &pool, const float *x, int64_t rows, int64_t cols,
+             bool log, float *out);
+/// Their gradients, from the forward's output y.
+void softmaxGrad(ThreadPool &pool, const float *grad, const float *y,
+                 int64_t rows, int64_t cols, bool log, float *out);
+
+/// grad * gelu'(x), exact (erf) or tanh-approximated.
+void geluGrad(ThreadPool &pool, const float *grad, const float *x, bool tanh,
+              float *out, int64_t n);
+
+/// Element conversion to f32 from i64 or i1 (stored as one byte).
+void intToFloat(ThreadPool &pool, const int64_t *x, float *out, int64_t n);
+void boolToFloat(ThreadPool &pool, const uint8_t *x, float *out, int64_t n);
+
 enum class LossReduction { None, Mean, Sum };
 
 /// torch.nn.functional.cross_entropy on [n, classes] logits: `out` is one

@@ -141,3 +141,69 @@ TEST_P(CpuKernels, CrossEntropyAndGradient) {
 INSTANTIATE_TEST_SUITE_P(Threads, CpuKernels, ::testing::Values(1, 2));
 
 } // namespace
+
+namespace {
+
+class MoreCpuKernels : public ::testing::TestWithParam<int> {
+protected:
+  void SetUp() override { at::manual_seed(1); }
+  ThreadPool pool{GetParam()};
+};
+
+TEST_P(MoreCpuKernels, BatchedMatmul) {
+  const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> cases = {
+      {{5, 7}, {7, 3}}, {{2, 4, 5, 7}, {4, 7, 3}}, {{1, 5, 7}, {6, 7, 3}}};
+  for (auto &[as, bs] : cases) {
+    at::Tensor a = at::randn(as), b = at::randn(bs);
+    at::Tensor expected = at::matmul(a, b);
+    at::Tensor out = at::empty(expected.sizes());
+    batchedMatmul(data(a), as, data(b), bs, data(out), expected.sizes().vec());
+    EXPECT_LE(relError(out, expected), 1e-5);
+  }
+}
+
+TEST_P(MoreCpuKernels, Permute) {
+  at::Tensor x = at::randn({2, 3, 4, 5});
+  for (std::vector<int64_t> perm : std::vector<std::vector<int64_t>>{
+           {0, 1, 2, 3}, {3, 2, 1, 0}, {0, 2, 1, 3}, {1, 3, 0, 2}}) {
+    at::Tensor expected = x.permute(perm).contiguous();
+    at::Tensor out = at::empty(expected.sizes());
+    permute(pool, data(x), {2, 3, 4, 5}, perm, data(out));
+    EXPECT_EQ(relError(out, expected), 0);
+  }
+}
+
+TEST_P(MoreCpuKernels, SoftmaxAndGradients) {
+  at::Tensor x = at::randn({33, 17}) * 4.0, g = at::randn({33, 17});
+  for (bool log : {false, true}) {
+    at::Tensor y = log ? at::log_softmax(x, 1) : at::softmax(x, 1);
+    at::Tensor out = at::empty_like(x);
+    softmax(pool, data(x), 33, 17, log, data(out));
+    EXPECT_LE(relError(out, y), 1e-6) << log;
+    at::Tensor expected = log ? at::_log_softmax_backward_data(g, y, 1, at::kFloat)
+                              : at::_softmax_backward_data(g, y, 1, at::kFloat);
+    softmaxGrad(pool, data(g), data(y), 33, 17, log, data(out));
+    EXPECT_LE(relError(out, expected), 1e-5) << log;
+  }
+}
+
+TEST_P(MoreCpuKernels, GeluGradAndConversions) {
+  at::Tensor x = at::randn({10000}), g = at::randn({10000});
+  at::Tensor out = at::empty_like(x);
+  for (bool tanh : {false, true}) {
+    geluGrad(pool, data(g), data(x), tanh, data(out), x.numel());
+    EXPECT_LE(relError(out, at::gelu_backward(g, x, tanh ? "tanh" : "none")), 1e-5)
+        << tanh;
+  }
+  at::Tensor i = at::randint(-1000, 1000, {100}, at::kLong);
+  at::Tensor f = at::empty({100});
+  intToFloat(pool, i.data_ptr<int64_t>(), data(f), 100);
+  EXPECT_EQ(relError(f, i.to(at::kFloat)), 0);
+  at::Tensor m = at::randint(0, 2, {100}, at::kLong).to(at::kBool);
+  boolToFloat(pool, reinterpret_cast<const uint8_t *>(m.data_ptr<bool>()), data(f), 100);
+  EXPECT_EQ(relError(f, m.to(at::kFloat)), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, MoreCpuKernels, ::testing::Values(1, 2));
+
+} // namespace
