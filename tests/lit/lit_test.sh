@@ -8,6 +8,7 @@ export FILECHECK_OPTS=--enable-var-scope
 exec "$root/llvm/bin/lit" --verbose \
   --path "$root/accel/tools/accel-opt" \
   --path "$root/accel/tools/accel-import" \
+  --path "$root/accel/tools/accel-run" \
   --path "$root/accel/tests/parity" \
   --path "$root/llvm/bin" \
   "$root/accel/$1"

@@ -1,0 +1,179 @@
+//===- Executor.cpp - runs a lowered training step on the CPU -------------===//
+
+#include "runtime/executor/Executor.h"
+
+#include "runtime/cpu/Kernels.h"
+
+#include <cstring>
+
+namespace accel::rt {
+
+size_t elementBytes(ElementType type) {
+  switch (type) {
+  case ElementType::F32:
+    return 4;
+  case ElementType::I64:
+    return 8;
+  case ElementType::I1:
+    return 1;
+  }
+  return 1;
+}
+
+int64_t BufferDesc::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+Executor::Executor(Program program, int threads)
+    : prog(std::move(program)), pool(threads), arena(prog.arenaBytes),
+      owned(prog.buffers.size()), pointers(prog.buffers.size()) {
+  for (size_t i = 0; i < prog.buffers.size(); ++i) {
+    const BufferDesc &b = prog.buffers[i];
+    if (b.role == BufferDesc::Role::Arena) {
+      pointers[i] = arena.data() + b.offset;
+      continue;
+    }
+    owned[i] = b.role == BufferDesc::Role::Constant
+                   ? b.constant
+                   : std::vector<uint8_t>(std::max<size_t>(b.bytes(), 1));
+    pointers[i] = owned[i].data();
+  }
+  for (const ProgramResult &r : prog.results) {
+    int target = -1;
+    for (size_t i = 0; i < prog.buffers.size() && !r.name.empty(); ++i)
+      if (prog.buffers[i].role == r.role && prog.buffers[i].name == r.name)
+        target = static_cast<int>(i);
+    stateTarget.push_back(target);
+  }
+}
+
+void Executor::commitState() {
+  for (size_t r = 0; r < prog.results.size(); ++r)
+    if (stateTarget[r] >= 0)
+      std::memcpy(pointers[stateTarget[r]], pointers[prog.results[r].buffer],
+                  prog.buffers[stateTarget[r]].bytes());
+}
+
+void Executor::run() {
+  using cpu::BinaryKind;
+  using cpu::UnaryKind;
+  for (const Instruction &in : prog.code) {
+    auto f = [&](size_t i) { return as<float>(in.operands[i]); };
+    auto shape = [&](size_t i) -> const std::vector<int64_t> & {
+      return prog.buffers[in.operands[i]].shape;
+    };
+    const BufferDesc &out = prog.buffers[in.results[0]];
+    float *o = as<float>(in.results[0]);
+    int64_t n = out.numElements();
+    auto binary = [&](BinaryKind k) {
+      cpu::broadcastBinary(pool, k, f(0), shape(0), f(1), shape(1), o, out.shape);
+    };
+    auto unary = [&](UnaryKind k) { cpu::unary(pool, k, f(0), o, n); };
+    switch (in.kernel) {
+    case Kernel::Linear: {
+      // y[M, N] = x[M, K] w[N, K]^T (+ b)
+      int64_t nOut = shape(1)[0], k = shape(1)[1], m = n / nOut;
+      cpu::gemm(false, true, m, nOut, k, 1.0f, f(0), f(1), 0.0f, o);
+      if (in.operands.size() > 2)
+        cpu::broadcastBinary(pool, BinaryKind::Add, o, {m, nOut}, f(2), {nOut},
+                             o, {m, nOut});
+      break;
+    }
+    case Kernel::BatchedMatmul:
+      cpu::batchedMatmul(f(0), shape(0), f(1), shape(1), o, out.shape);
+      break;
+    case Kernel::Permute:
+      cpu::permute(pool, f(0), shape(0), in.ints, o);
+      break;
+    case Kernel::Copy:
+      std::memcpy(o, data(in.operands[0]), out.bytes());
+      break;
+    case Kernel::BroadcastTo: {
+      float zero = 0.0f;
+      cpu::broadcastBinary(pool, BinaryKind::Add, f(0), shape(0), &zero, {}, o,
+                           out.shape);
+      break;
+    }
+    case Kernel::Add: binary(BinaryKind::Add); break;
+    case Kernel::Sub: binary(BinaryKind::Sub); break;
+    case Kernel::Mul: binary(BinaryKind::Mul); break;
+    case Kernel::Div: binary(BinaryKind::Div); break;
+    case Kernel::Relu: unary(UnaryKind::Relu); break;
+    case Kernel::Tanh: unary(UnaryKind::Tanh); break;
+    case Kernel::Sigmoid: unary(UnaryKind::Sigmoid); break;
+    case Kernel::Exp: unary(UnaryKind::Exp); break;
+    case Kernel::Log: unary(UnaryKind::Log); break;
+    case Kernel::Sqrt: unary(UnaryKind::Sqrt); break;
+    case Kernel::Rsqrt: unary(UnaryKind::Rsqrt); break;
+    case Kernel::Neg: unary(UnaryKind::Neg); break;
+    case Kernel::Gelu: unary(UnaryKind::Gelu); break;
+    case Kernel::GeluTanh: unary(UnaryKind::GeluTanh); break;
+    case Kernel::ReluGrad:
+      cpu::reluGrad(pool, f(0), f(1), o, n);
+      break;
+    case Kernel::GeluGrad:
+    case Kernel::GeluTanhGrad:
+      cpu::geluGrad(pool, f(0), f(1), in.kernel == Kernel::GeluTanhGrad, o, n);
+      break;
+    case Kernel::IntToFloat:
+      cpu::intToFloat(pool, as<int64_t>(in.operands[0]), o, n);
+      break;
+    case Kernel::BoolToFloat:
+      cpu::boolToFloat(pool, data(in.operands[0]), o, n);
+      break;
+    case Kernel::Sum:
+    case Kernel::Mean: {
+      cpu::sum(pool, f(0), shape(0), in.ints, o);
+      if (in.kernel == Kernel::Mean) {
+        float scale = static_cast<float>(n) /
+                      static_cast<float>(prog.buffers[in.operands[0]].numElements());
+        for (int64_t i = 0; i < n; ++i)
+          o[i] *= scale;
+      }
+      break;
+    }
+    case Kernel::Softmax:
+    case Kernel::LogSoftmax: {
+      int64_t cols = shape(0).back();
+      cpu::softmax(pool, f(0), n / cols, cols, in.kernel == Kernel::LogSoftmax, o);
+      break;
+    }
+    case Kernel::SoftmaxGrad:
+    case Kernel::LogSoftmaxGrad: {
+      int64_t cols = shape(0).back();
+      cpu::softmaxGrad(pool, f(0), f(1), n / cols, cols,
+                       in.kernel == Kernel::LogSoftmaxGrad, o);
+      break;
+    }
+    case Kernel::CrossEntropy:
+      cpu::crossEntropy(pool, f(0), as<int64_t>(in.operands[1]), shape(0)[0],
+                        shape(0)[1], static_cast<cpu::LossReduction>(in.ints[0]),
+                        in.ints[1], static_cast<float>(in.floats[0]), o);
+      break;
+    case Kernel::CrossEntropyGrad:
+      cpu::crossEntropyGrad(pool, f(0), f(1), as<int64_t>(in.operands[2]),
+                            shape(1)[0], shape(1)[1],
+                            static_cast<cpu::LossReduction>(in.ints[0]),
+                            in.ints[1], static_cast<float>(in.floats[0]), o);
+      break;
+    case Kernel::AddInt:
+    case Kernel::MulInt:
+    case Kernel::EqualInt: {
+      const int64_t *a = as<int64_t>(in.operands[0]), *b = as<int64_t>(in.operands[1]);
+      for (int64_t i = 0; i < n; ++i) {
+        if (in.kernel == Kernel::EqualInt)
+          data(in.results[0])[i] = a[i] == b[i];
+        else
+          as<int64_t>(in.results[0])[i] =
+              in.kernel == Kernel::AddInt ? a[i] + b[i] : a[i] * b[i];
+      }
+      break;
+    }
+    }
+  }
+}
+
+} // namespace accel::rt

@@ -1,0 +1,45 @@
+//===- Executor.h - runs a lowered training step on the CPU -----*- C++ -*-===//
+
+#ifndef ACCEL_RUNTIME_EXECUTOR_EXECUTOR_H
+#define ACCEL_RUNTIME_EXECUTOR_EXECUTOR_H
+
+#include "runtime/cpu/ThreadPool.h"
+#include "runtime/executor/Program.h"
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace accel::rt {
+
+class Executor {
+public:
+  /// Allocates every buffer once.
+  Executor(Program program, int threads);
+
+  const Program &program() const { return prog; }
+  /// The bytes of buffer `index` (state, inputs and scalars are written
+  /// here by the runner between steps).
+  uint8_t *data(int index) { return pointers[index]; }
+  template <typename T> T *as(int index) {
+    return reinterpret_cast<T *>(pointers[index]);
+  }
+
+  /// Runs the instructions once.
+  void run();
+
+  /// Copies every state result into the state buffer it replaces.
+  void commitState();
+
+private:
+  Program prog;
+  cpu::ThreadPool pool;
+  std::vector<uint8_t> arena;
+  std::vector<std::vector<uint8_t>> owned;
+  std::vector<uint8_t *> pointers;
+  std::vector<int> stateTarget; // per result: the state buffer it replaces
+};
+
+} // namespace accel::rt
+
+#endif // ACCEL_RUNTIME_EXECUTOR_EXECUTOR_H

@@ -1,0 +1,76 @@
+//===- Program.h - a lowered training step ----------------------*- C++ -*-===//
+//
+// What the runtime executes: buffers (state, batch inputs, scalars the
+// runner sets, constants, and views into one planned arena) and a flat list
+// of kernel calls over them, in order. A loader builds it once from the
+// compiled step (accel-run's loader reads the MLIR; the runtime never
+// links MLIR); every step then runs the same instructions on the same
+// pointers, with no allocation and no parsing.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ACCEL_RUNTIME_EXECUTOR_PROGRAM_H
+#define ACCEL_RUNTIME_EXECUTOR_PROGRAM_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace accel::rt {
+
+enum class ElementType { F32, I64, I1 };
+
+size_t elementBytes(ElementType type);
+
+struct BufferDesc {
+  /// Where the bytes live. State, inputs, scalars and constants own their
+  /// storage; arena buffers are views at `offset` into the step's arena.
+  enum class Role { Param, Buffer, OptState, Input, Seed, Step, Lr, Constant, Arena };
+  Role role;
+  std::string name; // the state or input name; empty for arena values
+  ElementType type;
+  std::vector<int64_t> shape;
+  uint64_t offset = 0;             // Arena only
+  std::vector<uint8_t> constant;   // Constant only
+
+  int64_t numElements() const;
+  size_t bytes() const { return numElements() * elementBytes(type); }
+};
+
+enum class Kernel {
+  // Dense algebra.
+  Linear, BatchedMatmul, Permute, Copy, BroadcastTo,
+  // Elementwise.
+  Add, Sub, Mul, Div, Relu, Tanh, Sigmoid, Exp, Log, Sqrt, Rsqrt, Neg, Gelu,
+  GeluTanh, ReluGrad, GeluGrad, GeluTanhGrad, IntToFloat, BoolToFloat,
+  // Reductions and losses.
+  Sum, Mean, Softmax, LogSoftmax, SoftmaxGrad, LogSoftmaxGrad, CrossEntropy,
+  CrossEntropyGrad,
+  // Integer scalars (step counters).
+  AddInt, MulInt, EqualInt,
+};
+
+struct Instruction {
+  Kernel kernel;
+  std::vector<int> operands; // buffer indices
+  std::vector<int> results;
+  std::vector<int64_t> ints;   // kernel parameters (dims, permutation, ...)
+  std::vector<double> floats;  // (label smoothing, ...)
+};
+
+struct ProgramResult {
+  int buffer;
+  BufferDesc::Role role; // Param/Buffer/OptState: the state it replaces
+  std::string name;      // empty for the loss
+};
+
+struct Program {
+  std::vector<BufferDesc> buffers;
+  std::vector<Instruction> code;
+  std::vector<ProgramResult> results; // results[0] is the loss
+  uint64_t arenaBytes = 0;
+};
+
+} // namespace accel::rt
+
+#endif // ACCEL_RUNTIME_EXECUTOR_PROGRAM_H

@@ -1,0 +1,338 @@
+//===- ProgramLoader.cpp - compiled step to runtime program ---------------===//
+
+#include "tools/accel-run/ProgramLoader.h"
+
+#include "compiler/transforms/Passes.h"
+#include "dialects/accel/AccelOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/Extensions/AllExtensions.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <map>
+
+using namespace mlir;
+using accel::rt::BufferDesc;
+using accel::rt::Kernel;
+
+namespace accel::run {
+namespace {
+
+llvm::Error error(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+std::optional<rt::ElementType> elementType(Type type) {
+  if (type.isF32())
+    return rt::ElementType::F32;
+  if (type.isInteger(64))
+    return rt::ElementType::I64;
+  if (type.isInteger(1))
+    return rt::ElementType::I1;
+  return std::nullopt;
+}
+
+std::vector<int64_t> shapeOf(Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  return std::vector<int64_t>(t.getShape().begin(), t.getShape().end());
+}
+
+class Builder {
+public:
+  explicit Builder(rt::Program &program) : program(program) {}
+
+  int add(BufferDesc desc) {
+    program.buffers.push_back(std::move(desc));
+    return static_cast<int>(program.buffers.size()) - 1;
+  }
+
+  LogicalResult argument(func::FuncOp f, unsigned i) {
+    Value arg = f.getArgument(i);
+    auto type = cast<RankedTensorType>(arg.getType());
+    std::optional<rt::ElementType> et = elementType(type.getElementType());
+    if (!et)
+      return emitError(arg.getLoc()) << "argument type " << type
+                                     << " is not supported by the CPU driver";
+    static const std::pair<llvm::StringLiteral, BufferDesc::Role> roles[] = {
+        {AccelDialect::kParamAttrName, BufferDesc::Role::Param},
+        {AccelDialect::kBufferAttrName, BufferDesc::Role::Buffer},
+        {AccelDialect::kOptStateAttrName, BufferDesc::Role::OptState},
+        {AccelDialect::kInputAttrName, BufferDesc::Role::Input},
+        {AccelDialect::kSeedAttrName, BufferDesc::Role::Seed},
+        {AccelDialect::kStepAttrName, BufferDesc::Role::Step},
+        {AccelDialect::kLrAttrName, BufferDesc::Role::Lr}};
+    for (auto [attr, role] : roles)
+      if (auto name = f.getArgAttrOfType<StringAttr>(i, attr)) {
+        ids[arg] = add({role, name.str(), *et, shapeOf(arg)});
+        return success();
+      }
+    return emitError(arg.getLoc()) << "argument #" << i << " has no role";
+  }
+
+  LogicalResult constant(arith::ConstantOp op) {
+    auto attr = dyn_cast<DenseElementsAttr>(op.getValue());
+    std::optional<rt::ElementType> et =
+        attr ? elementType(attr.getElementType()) : std::nullopt;
+    if (!et)
+      return op.emitOpError("is not a dense f32, i64 or i1 tensor constant");
+    BufferDesc desc{BufferDesc::Role::Constant, "", *et, shapeOf(op)};
+    size_t count = desc.numElements();
+    desc.constant.resize(count * rt::elementBytes(*et));
+    if (*et == rt::ElementType::F32) {
+      auto *p = reinterpret_cast<float *>(desc.constant.data());
+      size_t i = 0;
+      for (const APFloat &v : attr.getValues<APFloat>())
+        p[i++] = v.convertToFloat();
+    } else if (*et == rt::ElementType::I64) {
+      auto *p = reinterpret_cast<int64_t *>(desc.constant.data());
+      size_t i = 0;
+      for (int64_t v : attr.getValues<int64_t>())
+        p[i++] = v;
+    } else {
+      size_t i = 0;
+      for (bool v : attr.getValues<bool>())
+        desc.constant[i++] = v;
+    }
+    ids[op.getResult()] = add(std::move(desc));
+    return success();
+  }
+
+  /// Results live in the arena at the planned offsets.
+  LogicalResult results(Operation *op) {
+    auto offsets = op->getAttrOfType<DenseI64ArrayAttr>("accel.arena_offsets");
+    if (!offsets || offsets.size() != static_cast<int64_t>(op->getNumResults()))
+      return op->emitOpError("has no planned arena offsets");
+    for (auto [r, off] : llvm::zip(op->getResults(), offsets.asArrayRef())) {
+      std::optional<rt::ElementType> et =
+          elementType(cast<RankedTensorType>(r.getType()).getElementType());
+      if (!et)
+        return op->emitOpError() << "result type " << r.getType()
+                                 << " is not supported by the CPU driver";
+      ids[r] = add({BufferDesc::Role::Arena, "", *et, shapeOf(r),
+                    static_cast<uint64_t>(off)});
+    }
+    return success();
+  }
+
+  void emit(Kernel k, Operation *op, std::vector<int64_t> ints = {},
+            std::vector<double> floats = {}) {
+    rt::Instruction in{k, {}, {}, std::move(ints), std::move(floats)};
+    for (Value v : op->getOperands())
+      in.operands.push_back(ids.at(v));
+    for (Value v : op->getResults())
+      in.results.push_back(ids.at(v));
+    program.code.push_back(std::move(in));
+  }
+
+  int id(Value v) const { return ids.at(v); }
+
+private:
+  rt::Program &program;
+  llvm::DenseMap<Value, int> ids;
+};
+
+int64_t reductionCode(Reduction r) {
+  // cpu::LossReduction: None, Mean, Sum.
+  return r == Reduction::None ? 0 : r == Reduction::Mean ? 1 : 2;
+}
+
+/// The kernel of one op, or nullopt when the CPU driver has none yet.
+std::optional<std::pair<Kernel, std::pair<std::vector<int64_t>, std::vector<double>>>>
+kernelFor(Operation *op) {
+  using R = std::optional<
+      std::pair<Kernel, std::pair<std::vector<int64_t>, std::vector<double>>>>;
+  auto k = [](Kernel kind, std::vector<int64_t> ints = {},
+              std::vector<double> floats = {}) -> R {
+    return R{{kind, {std::move(ints), std::move(floats)}}};
+  };
+  return llvm::TypeSwitch<Operation *, R>(op)
+      .Case([&](LinearOp) { return k(Kernel::Linear); })
+      .Case([&](MatmulOp) { return k(Kernel::BatchedMatmul); })
+      .Case([&](TransposeOp t) {
+        std::vector<int64_t> perm(shapeOf(t.getInput()).size());
+        for (size_t i = 0; i < perm.size(); ++i)
+          perm[i] = i;
+        std::swap(perm[t.getDim0()], perm[t.getDim1()]);
+        return k(Kernel::Permute, perm);
+      })
+      .Case([&](PermuteOp p) {
+        return k(Kernel::Permute, std::vector<int64_t>(p.getPermutation().begin(),
+                                                       p.getPermutation().end()));
+      })
+      .Case<ReshapeOp, FlattenOp>([&](Operation *) { return k(Kernel::Copy); })
+      .Case([&](BroadcastToOp) { return k(Kernel::BroadcastTo); })
+      .Case([&](AddOp) { return k(Kernel::Add); })
+      .Case([&](SubOp) { return k(Kernel::Sub); })
+      .Case([&](MulOp) { return k(Kernel::Mul); })
+      .Case([&](DivOp) { return k(Kernel::Div); })
+      .Case([&](ReluOp) { return k(Kernel::Relu); })
+      .Case([&](TanhOp) { return k(Kernel::Tanh); })
+      .Case([&](SigmoidOp) { return k(Kernel::Sigmoid); })
+      .Case([&](ExpOp) { return k(Kernel::Exp); })
+      .Case([&](LogOp) { return k(Kernel::Log); })
+      .Case([&](SqrtOp) { return k(Kernel::Sqrt); })
+      .Case([&](RsqrtOp) { return k(Kernel::Rsqrt); })
+      .Case([&](NegOp) { return k(Kernel::Neg); })
+      .Case([&](GeluOp g) {
+        return k(g.getApproximate() == GeluApproximation::Tanh ? Kernel::GeluTanh
+                                                               : Kernel::Gelu);
+      })
+      .Case([&](ReluGradOp) { return k(Kernel::ReluGrad); })
+      .Case([&](GeluGradOp g) {
+        return k(g.getApproximate() == GeluApproximation::Tanh
+                     ? Kernel::GeluTanhGrad
+                     : Kernel::GeluGrad);
+      })
+      .Case([&](CastOp c) -> R {
+        Type from = c.getInput().getType().getElementType();
+        Type to = c.getType().getElementType();
+        if (!to.isF32())
+          return std::nullopt;
+        if (from.isF32())
+          return k(Kernel::Copy);
+        if (from.isInteger(64))
+          return k(Kernel::IntToFloat);
+        if (from.isInteger(1))
+          return k(Kernel::BoolToFloat);
+        return std::nullopt;
+      })
+      .Case([&](SumOp s) -> R {
+        return k(Kernel::Sum,
+                 std::vector<int64_t>(s.getDims().begin(), s.getDims().end()));
+      })
+      .Case([&](MeanOp s) -> R {
+        return k(Kernel::Mean,
+                 std::vector<int64_t>(s.getDims().begin(), s.getDims().end()));
+      })
+      .Case([&](SoftmaxOp s) -> R {
+        if (static_cast<size_t>(s.getDim()) != shapeOf(s.getInput()).size() - 1)
+          return std::nullopt;
+        return k(Kernel::Softmax);
+      })
+      .Case([&](LogSoftmaxOp s) -> R {
+        if (static_cast<size_t>(s.getDim()) != shapeOf(s.getInput()).size() - 1)
+          return std::nullopt;
+        return k(Kernel::LogSoftmax);
+      })
+      .Case([&](SoftmaxGradOp s) -> R {
+        if (static_cast<size_t>(s.getDim()) != shapeOf(s.getOutput()).size() - 1)
+          return std::nullopt;
+        return k(Kernel::SoftmaxGrad);
+      })
+      .Case([&](LogSoftmaxGradOp s) -> R {
+        if (static_cast<size_t>(s.getDim()) != shapeOf(s.getOutput()).size() - 1)
+          return std::nullopt;
+        return k(Kernel::LogSoftmaxGrad);
+      })
+      .Case([&](CrossEntropyOp c) {
+        return k(Kernel::CrossEntropy,
+                 {reductionCode(c.getReduction()),
+                  static_cast<int64_t>(c.getIgnoreIndex())},
+                 {c.getLabelSmoothing().convertToDouble()});
+      })
+      .Case([&](CrossEntropyGradOp c) {
+        return k(Kernel::CrossEntropyGrad,
+                 {reductionCode(c.getReduction()),
+                  static_cast<int64_t>(c.getIgnoreIndex())},
+                 {c.getLabelSmoothing().convertToDouble()});
+      })
+      .Case([&](arith::AddIOp) { return k(Kernel::AddInt); })
+      .Case([&](arith::MulIOp) { return k(Kernel::MulInt); })
+      .Case([&](arith::CmpIOp c) -> R {
+        if (c.getPredicate() != arith::CmpIPredicate::eq)
+          return std::nullopt;
+        return k(Kernel::EqualInt);
+      })
+      .Default([](Operation *) -> R { return std::nullopt; });
+}
+
+} // namespace
+
+llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path) {
+  MLIRContext context;
+  DialectRegistry registry;
+  registry.insert<AccelDialect, func::FuncDialect, arith::ArithDialect>();
+  func::registerAllExtensions(registry);
+  context.appendDialectRegistry(registry);
+  context.loadAllAvailableDialects();
+
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+    if (d.getSeverity() == DiagnosticSeverity::Remark)
+      return success();
+    llvm::raw_string_ostream os(diagnostics);
+    os << "\n" << d.getLocation() << ": " << d.str();
+    return success();
+  });
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(path, &context);
+  if (!module)
+    return error("cannot parse '" + path + "'" + diagnostics);
+  auto step = module->lookupSymbol<func::FuncOp>("train_step");
+  if (!step)
+    return error("'" + path + "' has no @train_step; build one with "
+                 "accel-opt --accel-train-pipeline");
+  // Lower: inline the gradient function, then plan the arena.
+  if (!step->hasAttr("accel.arena_bytes")) {
+    PassManager pm(&context);
+    pm.addPass(createInlinerPass());
+    pm.addPass(accel::createPlanMemoryPass());
+    if (failed(pm.run(*module)))
+      return error("cannot lower '" + path + "'" + diagnostics);
+  }
+
+  rt::Program program;
+  program.arenaBytes = static_cast<uint64_t>(
+      step->getAttrOfType<IntegerAttr>("accel.arena_bytes").getInt());
+  Builder b(program);
+  for (unsigned i = 0; i < step.getNumArguments(); ++i)
+    if (failed(b.argument(step, i)))
+      return error("cannot load '" + path + "'" + diagnostics);
+
+  // Every op must have a kernel; list all that do not before building.
+  std::map<std::string, int> unsupported;
+  for (Operation &op : step.getBody().front())
+    if (!isa<func::ReturnOp, arith::ConstantOp>(op) && !kernelFor(&op))
+      ++unsupported[op.getName().getStringRef().str()];
+  if (!unsupported.empty()) {
+    std::string list;
+    for (auto &[name, count] : unsupported)
+      list += "\n  " + name + " (" + std::to_string(count) + "x)";
+    return error("'" + path + "' uses ops the CPU driver does not run yet:" + list);
+  }
+
+  for (Operation &op : step.getBody().front()) {
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+        rt::ProgramResult r{b.id(v), BufferDesc::Role::Arena, ""};
+        for (auto [attr, role] :
+             {std::pair{AccelDialect::kParamAttrName, BufferDesc::Role::Param},
+              std::pair{AccelDialect::kBufferAttrName, BufferDesc::Role::Buffer},
+              std::pair{AccelDialect::kOptStateAttrName,
+                        BufferDesc::Role::OptState}})
+          if (auto name = step.getResultAttrOfType<StringAttr>(i, attr)) {
+            r.role = role;
+            r.name = name.str();
+          }
+        program.results.push_back(r);
+      }
+      continue;
+    }
+    if (auto c = dyn_cast<arith::ConstantOp>(op)) {
+      if (failed(b.constant(c)))
+        return error("cannot load '" + path + "'" + diagnostics);
+      continue;
+    }
+    auto kernel = kernelFor(&op);
+    if (failed(b.results(&op)))
+      return error("cannot load '" + path + "'" + diagnostics);
+    b.emit(kernel->first, &op, kernel->second.first, kernel->second.second);
+  }
+  return program;
+}
+
+} // namespace accel::run

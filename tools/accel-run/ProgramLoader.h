@@ -1,0 +1,26 @@
+//===- ProgramLoader.h - compiled step to runtime program -------*- C++ -*-===//
+//
+// accel-run's thin bridge from MLIR to the runtime: parses the compiled
+// training step, inlines and plans it when that has not been done, and
+// turns its ops into runtime instructions. It is the only place that sees
+// both worlds.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ACCEL_TOOLS_ACCEL_RUN_PROGRAMLOADER_H
+#define ACCEL_TOOLS_ACCEL_RUN_PROGRAMLOADER_H
+
+#include "runtime/executor/Program.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+namespace accel::run {
+
+/// Loads `@train_step` from an MLIR file into a runtime program. Errors name
+/// the file and, for ops the CPU driver cannot run yet, every such op kind.
+llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path);
+
+} // namespace accel::run
+
+#endif // ACCEL_TOOLS_ACCEL_RUN_PROGRAMLOADER_H

@@ -1,0 +1,250 @@
+//===- accel-run.cpp - train a compiled step ------------------------------===//
+//
+//   accel-run STEP.mlir --params INIT.safetensors --data TRAIN
+//             [--steps N | --epochs E] [--lr X] [--seed S] [--no-shuffle]
+//             [--threads T] [--save-params OUT.safetensors]
+//             [--metrics metrics.jsonl]
+//
+// Loads @train_step (lowering it to the runtime program), the parameters,
+// and the data (a safetensors file whose tensors are named after the step's
+// inputs, or a Fashion-MNIST directory), then runs the steps on the CPU.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/executor/Executor.h"
+#include "runtime/io/Dataset.h"
+#include "runtime/io/Safetensors.h"
+#include "tools/accel-run/ProgramLoader.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+using namespace llvm;
+using accel::rt::BufferDesc;
+
+static cl::OptionCategory category("accel-run options");
+static cl::opt<std::string> stepPath(cl::Positional, cl::Required,
+                                     cl::desc("<step.mlir>"), cl::cat(category));
+static cl::opt<std::string> paramsPath("params", cl::Required,
+                                       cl::desc("Initial parameters and buffers"),
+                                       cl::value_desc("INIT.safetensors"),
+                                       cl::cat(category));
+static cl::opt<std::string>
+    dataPath("data", cl::Required,
+             cl::desc("Training data: a safetensors file with one tensor per "
+                      "input (first dimension = samples), or a Fashion-MNIST "
+                      "directory"),
+             cl::value_desc("TRAIN"), cl::cat(category));
+static cl::opt<int64_t> steps("steps", cl::desc("Number of steps"),
+                              cl::init(0), cl::cat(category));
+static cl::opt<int64_t> epochs("epochs", cl::desc("Number of epochs"),
+                               cl::init(0), cl::cat(category));
+static cl::opt<double> lr("lr", cl::desc("Learning rate (default: the step's)"),
+                          cl::init(-1.0), cl::cat(category));
+static cl::opt<uint64_t> seed("seed", cl::desc("Shuffling and dropout seed"),
+                              cl::init(0), cl::cat(category));
+static cl::opt<bool> noShuffle("no-shuffle",
+                               cl::desc("Take samples in file order"),
+                               cl::cat(category));
+static cl::opt<std::string> saveParams("save-params",
+                                       cl::desc("Write the final parameters"),
+                                       cl::value_desc("OUT.safetensors"),
+                                       cl::cat(category));
+static cl::opt<std::string> metricsPath("metrics",
+                                        cl::desc("Write one JSON line per step"),
+                                        cl::value_desc("metrics.jsonl"),
+                                        cl::cat(category));
+
+static int fail(const Twine &message) {
+  WithColor::error(errs(), "accel-run") << message << "\n";
+  return 1;
+}
+
+static std::optional<accel::io::DType> ioType(accel::rt::ElementType t) {
+  switch (t) {
+  case accel::rt::ElementType::F32:
+    return accel::io::DType::F32;
+  case accel::rt::ElementType::I64:
+    return accel::io::DType::I64;
+  case accel::rt::ElementType::I1:
+    return accel::io::DType::Bool;
+  }
+  return std::nullopt;
+}
+
+/// The linked MLIR library already registers an int `--threads` option, and
+/// LLVM allows one option per name: accel-run adopts it as its own.
+static cl::opt<int> &threadsOption() {
+  cl::Option *option = cl::getRegisteredOptions().lookup("threads");
+  if (!option) {
+    static cl::opt<int> own("threads");
+    option = &own;
+  }
+  return *static_cast<cl::opt<int> *>(option);
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::opt<int> &threads = threadsOption();
+  threads.setDescription("Worker threads (default: one per core)");
+  threads.setValueStr("T");
+  threads.addCategory(category);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv, "accel-run: train a compiled step\n");
+  if ((steps > 0) == (epochs > 0))
+    return fail("give exactly one of --steps and --epochs");
+
+  Expected<accel::rt::Program> program = accel::run::loadTrainStep(stepPath);
+  if (!program)
+    return fail(toString(program.takeError()));
+
+  // State from the parameter file, checked against the step before training.
+  Expected<accel::io::SafetensorsFile> initial =
+      accel::io::SafetensorsFile::read(paramsPath);
+  if (!initial)
+    return fail(toString(initial.takeError()));
+  std::vector<int> inputs;
+  int stepArg = -1, lrArg = -1, seedArg = -1;
+  for (auto [i, b] : llvm::enumerate(program->buffers)) {
+    switch (b.role) {
+    case BufferDesc::Role::Input:
+      inputs.push_back(i);
+      break;
+    case BufferDesc::Role::Step:
+      stepArg = i;
+      break;
+    case BufferDesc::Role::Lr:
+      lrArg = i;
+      break;
+    case BufferDesc::Role::Seed:
+      seedArg = i;
+      break;
+    default:
+      break;
+    }
+  }
+  if (stepArg < 0 || lrArg < 0)
+    return fail("@train_step lacks its step or lr argument");
+
+  // Data: columns named after the inputs, or Fashion-MNIST by dtype.
+  Expected<accel::io::Dataset> data =
+      sys::fs::is_directory(dataPath)
+          ? accel::io::Dataset::fromFashionMnist(dataPath, accel::io::Split::Train,
+                                                 "images", "labels")
+          : accel::io::Dataset::fromSafetensors(dataPath);
+  if (!data)
+    return fail(toString(data.takeError()));
+  std::vector<const accel::io::Column *> columns;
+  int64_t batch = -1;
+  for (int i : inputs) {
+    const BufferDesc &b = program->buffers[i];
+    const accel::io::Column *c = data->find(b.name);
+    if (!c && sys::fs::is_directory(dataPath))
+      c = data->find(b.type == accel::rt::ElementType::I64 ? "labels" : "images");
+    if (!c)
+      return fail("the data has no tensor for input '" + b.name + "'");
+    int64_t sample = 1;
+    for (size_t d = 1; d < b.shape.size(); ++d)
+      sample *= b.shape[d];
+    int64_t have = 1;
+    for (int64_t d : c->sampleShape)
+      have *= d;
+    if (b.shape.empty() || have != sample || ioType(b.type) != c->dtype)
+      return fail("input '" + b.name + "' of the step takes samples of " +
+                  Twine(sample) + " " +
+                  (b.type == accel::rt::ElementType::F32 ? "f32" : "i64") +
+                  " values, the data's '" + c->name + "' has " + Twine(have) +
+                  " " + accel::io::dtypeName(c->dtype));
+    if (batch >= 0 && b.shape[0] != batch)
+      return fail("the step's inputs disagree on the batch size");
+    batch = b.shape[0];
+    columns.push_back(c);
+  }
+  if (batch <= 0 || batch > data->size())
+    return fail("the data has " + Twine(data->size()) +
+                " samples, fewer than one batch of " + Twine(batch));
+  int64_t perEpoch = data->size() / batch;
+  int64_t total = steps > 0 ? steps.getValue() : epochs * perEpoch;
+
+  int workers = threads > 0 ? threads.getValue()
+                            : static_cast<int>(std::max(
+                                  1u, std::thread::hardware_concurrency()));
+  accel::rt::Executor exec(std::move(*program), workers);
+  for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
+    bool isState = b.role == BufferDesc::Role::Param ||
+                   b.role == BufferDesc::Role::Buffer;
+    if (b.role == BufferDesc::Role::OptState) {
+      std::memset(exec.data(i), 0, b.bytes()); // optimizer state starts at 0
+      continue;
+    }
+    if (!isState)
+      continue;
+    const accel::io::SafetensorsFile::Tensor *t = initial->find(b.name);
+    if (!t)
+      return fail("'" + paramsPath + "' has no tensor \"" + b.name + "\"");
+    if (t->shape != b.shape || ioType(b.type) != t->dtype)
+      return fail("\"" + b.name + "\" in '" + paramsPath +
+                  "' does not have the step's shape and dtype");
+    std::memcpy(exec.data(i), t->bytes.data(), b.bytes());
+  }
+
+  std::unique_ptr<raw_fd_ostream> metrics;
+  if (!metricsPath.empty()) {
+    std::error_code ec;
+    metrics = std::make_unique<raw_fd_ostream>(metricsPath, ec);
+    if (ec)
+      return fail("cannot write '" + metricsPath + "': " + ec.message());
+  }
+  float rate = static_cast<float>(lr);
+  if (rate < 0)
+    return fail("give --lr");
+  std::vector<int64_t> order;
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t s = 0; s < total; ++s) {
+    int64_t epoch = s / perEpoch, inEpoch = s % perEpoch;
+    if (inEpoch == 0)
+      order = accel::io::epochOrder(data->size(), seed, epoch, !noShuffle);
+    for (size_t k = 0; k < inputs.size(); ++k)
+      accel::io::gatherBatch(*columns[k], order, inEpoch, batch,
+                             {exec.data(inputs[k]),
+                              exec.program().buffers[inputs[k]].bytes()});
+    *exec.as<int64_t>(stepArg) = s + 1;
+    *exec.as<float>(lrArg) = rate;
+    if (seedArg >= 0)
+      *exec.as<int64_t>(seedArg) = static_cast<int64_t>(seed) * 1000003 + s;
+    exec.run();
+    float loss = *exec.as<float>(exec.program().results[0].buffer);
+    exec.commitState();
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start).count();
+    if (metrics)
+      *metrics << json::Value(json::Object{{"step", s + 1},
+                                           {"epoch", epoch},
+                                           {"loss", loss},
+                                           {"lr", rate},
+                                           {"samples_per_s", (s + 1) * batch / seconds}})
+               << "\n";
+    if ((s + 1) % 50 == 0 || s + 1 == total)
+      outs() << "step " << s + 1 << "/" << total << "  loss " << format("%.4f", loss)
+             << "  " << format("%.0f", (s + 1) * batch / seconds) << " samples/s\n";
+  }
+
+  if (!saveParams.empty()) {
+    std::vector<accel::io::TensorRef> tensors;
+    for (auto [i, b] : llvm::enumerate(exec.program().buffers))
+      if (b.role == BufferDesc::Role::Param || b.role == BufferDesc::Role::Buffer)
+        tensors.push_back({b.name, *ioType(b.type), b.shape,
+                           ArrayRef<uint8_t>(exec.data(i), b.bytes())});
+    if (Error e = accel::io::writeSafetensors(saveParams, tensors))
+      return fail(toString(std::move(e)));
+  }
+  return 0;
+}
