@@ -4,6 +4,7 @@
 //             [--steps N | --epochs E] [--lr X] [--seed S] [--no-shuffle]
 //             [--threads T] [--save-params OUT.safetensors]
 //             [--metrics metrics.jsonl]
+//             [--checkpoint-dir DIR --checkpoint-every K] [--resume]
 //
 // Loads @train_step (lowering it to the runtime program), the parameters,
 // and the data (a safetensors file whose tensors are named after the step's
@@ -12,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/executor/Executor.h"
+#include "runtime/io/Checkpoint.h"
 #include "runtime/io/Dataset.h"
 #include "runtime/io/Safetensors.h"
 #include "tools/accel-run/ProgramLoader.h"
@@ -62,6 +64,19 @@ static cl::opt<std::string> metricsPath("metrics",
                                         cl::desc("Write one JSON line per step"),
                                         cl::value_desc("metrics.jsonl"),
                                         cl::cat(category));
+
+static cl::opt<std::string>
+    checkpointDir("checkpoint-dir",
+                  cl::desc("Write crash-safe checkpoints under this directory"),
+                  cl::value_desc("DIR"), cl::cat(category));
+static cl::opt<int64_t> checkpointEvery("checkpoint-every",
+                                        cl::desc("Steps between checkpoints"),
+                                        cl::init(0), cl::value_desc("K"),
+                                        cl::cat(category));
+static cl::opt<bool> resume("resume",
+                            cl::desc("Continue from the latest checkpoint in "
+                                     "--checkpoint-dir"),
+                            cl::cat(category));
 
 static int fail(const Twine &message) {
   WithColor::error(errs(), "accel-run") << message << "\n";
@@ -196,6 +211,50 @@ int main(int argc, char **argv) {
     std::memcpy(exec.data(i), t->bytes.data(), b.bytes());
   }
 
+  auto isState = [](BufferDesc::Role r) {
+    return r == BufferDesc::Role::Param || r == BufferDesc::Role::Buffer ||
+           r == BufferDesc::Role::OptState;
+  };
+  int64_t first = 0;
+  if (resume) {
+    if (checkpointDir.empty())
+      return fail("--resume needs --checkpoint-dir");
+    Expected<accel::io::Checkpoint> checkpoint =
+        accel::io::readLatestCheckpoint(checkpointDir);
+    if (!checkpoint)
+      return fail(toString(checkpoint.takeError()));
+    if (checkpoint->manifest.seed != seed)
+      return fail("the checkpoint was trained with --seed " +
+                  Twine(checkpoint->manifest.seed) + ", not " + Twine(seed));
+    for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
+      if (!isState(b.role))
+        continue;
+      const accel::io::SafetensorsFile::Tensor *t = checkpoint->state.find(b.name);
+      if (!t || t->shape != b.shape || ioType(b.type) != t->dtype)
+        return fail("checkpoint '" + checkpoint->path + "' has no \"" + b.name +
+                    "\" of the step's shape and dtype");
+      std::memcpy(exec.data(i), t->bytes.data(), b.bytes());
+    }
+    first = checkpoint->manifest.step;
+    outs() << "resuming from " << checkpoint->path << " at step " << first << "\n";
+  }
+  if (checkpointEvery < 0 || (checkpointEvery > 0 && checkpointDir.empty()))
+    return fail("--checkpoint-every needs --checkpoint-dir and a positive K");
+  auto writeCheckpoint = [&](int64_t done) -> Error {
+    std::vector<accel::io::TensorRef> tensors;
+    for (auto [i, b] : llvm::enumerate(exec.program().buffers))
+      if (isState(b.role))
+        tensors.push_back({b.name, *ioType(b.type), b.shape,
+                           ArrayRef<uint8_t>(exec.data(i), b.bytes())});
+    accel::io::CheckpointManifest manifest;
+    manifest.step = done;
+    manifest.epoch = done / perEpoch;
+    manifest.batchInEpoch = done % perEpoch;
+    manifest.seed = seed;
+    manifest.extra["lr"] = static_cast<double>(static_cast<float>(lr));
+    return accel::io::writeCheckpoint(checkpointDir, tensors, manifest);
+  };
+
   std::unique_ptr<raw_fd_ostream> metrics;
   if (!metricsPath.empty()) {
     std::error_code ec;
@@ -208,9 +267,9 @@ int main(int argc, char **argv) {
     return fail("give --lr");
   std::vector<int64_t> order;
   auto start = std::chrono::steady_clock::now();
-  for (int64_t s = 0; s < total; ++s) {
+  for (int64_t s = first; s < total; ++s) {
     int64_t epoch = s / perEpoch, inEpoch = s % perEpoch;
-    if (inEpoch == 0)
+    if (inEpoch == 0 || s == first)
       order = accel::io::epochOrder(data->size(), seed, epoch, !noShuffle);
     for (size_t k = 0; k < inputs.size(); ++k)
       accel::io::gatherBatch(*columns[k], order, inEpoch, batch,
@@ -230,11 +289,16 @@ int main(int argc, char **argv) {
                                            {"epoch", epoch},
                                            {"loss", loss},
                                            {"lr", rate},
-                                           {"samples_per_s", (s + 1) * batch / seconds}})
+                                           {"samples_per_s", (s + 1 - first) * batch / seconds}})
                << "\n";
     if ((s + 1) % 50 == 0 || s + 1 == total)
       outs() << "step " << s + 1 << "/" << total << "  loss " << format("%.4f", loss)
-             << "  " << format("%.0f", (s + 1) * batch / seconds) << " samples/s\n";
+             << "  " << format("%.0f", (s + 1 - first) * batch / seconds)
+             << " samples/s\n";
+    if (!checkpointDir.empty() &&
+        ((checkpointEvery > 0 && (s + 1) % checkpointEvery == 0) || s + 1 == total))
+      if (Error e = writeCheckpoint(s + 1))
+        return fail(toString(std::move(e)));
   }
 
   if (!saveParams.empty()) {
