@@ -253,51 +253,55 @@ kernelFor(Operation *op) {
 
 } // namespace
 
-llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path) {
-  MLIRContext context;
-  DialectRegistry registry;
-  registry.insert<AccelDialect, func::FuncDialect, arith::ArithDialect>();
-  func::registerAllExtensions(registry);
-  context.appendDialectRegistry(registry);
-  context.loadAllAvailableDialects();
+namespace {
 
-  std::string diagnostics;
-  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
-    if (d.getSeverity() == DiagnosticSeverity::Remark)
-      return success();
-    llvm::raw_string_ostream os(diagnostics);
-    os << "\n" << d.getLocation() << ": " << d.str();
-    return success();
-  });
+/// Parses `path` and plans `entry` (inlining calls first) unless it already
+/// carries a plan.
+llvm::Expected<OwningOpRef<ModuleOp>> parseAndPlan(MLIRContext &context,
+                                                   llvm::StringRef path,
+                                                   llvm::StringRef entry,
+                                                   std::string &diagnostics) {
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(path, &context);
   if (!module)
     return error("cannot parse '" + path + "'" + diagnostics);
-  auto step = module->lookupSymbol<func::FuncOp>("train_step");
-  if (!step)
-    return error("'" + path + "' has no @train_step; build one with "
-                 "accel-opt --accel-train-pipeline");
-  // Lower: inline the gradient function, then plan the arena.
-  if (!step->hasAttr("accel.arena_bytes")) {
+  auto f = module->lookupSymbol<func::FuncOp>(entry);
+  if (!f)
+    return error("'" + path + "' has no @" + entry +
+                 "; build one with accel-opt --accel-train-pipeline");
+  if (!f->hasAttr("accel.arena_bytes")) {
     PassManager pm(&context);
     pm.addPass(createInlinerPass());
-    pm.addPass(accel::createPlanMemoryPass());
+    PlanMemoryPassOptions options;
+    options.entry = entry.str();
+    pm.addPass(accel::createPlanMemoryPass(options));
     if (failed(pm.run(*module)))
       return error("cannot lower '" + path + "'" + diagnostics);
   }
+  return module;
+}
 
+/// The runtime program of `f`'s ops up to and including `last` (all of
+/// them when null); the function's results, or `last`'s operand
+/// `resultOperand`, become the program's results.
+llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
+                                  Operation *last, unsigned resultOperand,
+                                  std::string &diagnostics) {
   rt::Program program;
   program.arenaBytes = static_cast<uint64_t>(
-      step->getAttrOfType<IntegerAttr>("accel.arena_bytes").getInt());
+      f->getAttrOfType<IntegerAttr>("accel.arena_bytes").getInt());
   Builder b(program);
-  for (unsigned i = 0; i < step.getNumArguments(); ++i)
-    if (failed(b.argument(step, i)))
+  for (unsigned i = 0; i < f.getNumArguments(); ++i)
+    if (failed(b.argument(f, i)))
       return error("cannot load '" + path + "'" + diagnostics);
 
   // Every op must have a kernel; list all that do not before building.
   std::map<std::string, int> unsupported;
-  for (Operation &op : step.getBody().front())
+  for (Operation &op : f.getBody().front()) {
+    if (&op == last)
+      break;
     if (!isa<func::ReturnOp, arith::ConstantOp>(op) && !kernelFor(&op))
       ++unsupported[op.getName().getStringRef().str()];
+  }
   if (!unsupported.empty()) {
     std::string list;
     for (auto &[name, count] : unsupported)
@@ -305,7 +309,12 @@ llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path) {
     return error("'" + path + "' uses ops the CPU driver does not run yet:" + list);
   }
 
-  for (Operation &op : step.getBody().front()) {
+  for (Operation &op : f.getBody().front()) {
+    if (&op == last) {
+      program.results.push_back(
+          {b.id(op.getOperand(resultOperand)), BufferDesc::Role::Arena, ""});
+      break;
+    }
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
         rt::ProgramResult r{b.id(v), BufferDesc::Role::Arena, ""};
@@ -314,7 +323,7 @@ llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path) {
               std::pair{AccelDialect::kBufferAttrName, BufferDesc::Role::Buffer},
               std::pair{AccelDialect::kOptStateAttrName,
                         BufferDesc::Role::OptState}})
-          if (auto name = step.getResultAttrOfType<StringAttr>(i, attr)) {
+          if (auto name = f.getResultAttrOfType<StringAttr>(i, attr)) {
             r.role = role;
             r.name = name.str();
           }
@@ -333,6 +342,65 @@ llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path) {
     b.emit(kernel->first, &op, kernel->second.first, kernel->second.second);
   }
   return program;
+}
+
+/// An MLIR context with accel's dialects, and a handler that keeps errors.
+struct LoadContext {
+  LoadContext() {
+    DialectRegistry registry;
+    registry.insert<AccelDialect, func::FuncDialect, arith::ArithDialect>();
+    func::registerAllExtensions(registry);
+    context.appendDialectRegistry(registry);
+    context.loadAllAvailableDialects();
+    handler = std::make_unique<ScopedDiagnosticHandler>(&context, [&](Diagnostic &d) {
+      if (d.getSeverity() == DiagnosticSeverity::Remark)
+        return success();
+      llvm::raw_string_ostream os(diagnostics);
+      os << "\n" << d.getLocation() << ": " << d.str();
+      return success();
+    });
+  }
+  MLIRContext context;
+  std::string diagnostics;
+  std::unique_ptr<ScopedDiagnosticHandler> handler;
+};
+
+} // namespace
+
+llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path) {
+  LoadContext load;
+  llvm::Expected<OwningOpRef<ModuleOp>> module =
+      parseAndPlan(load.context, path, "train_step", load.diagnostics);
+  if (!module)
+    return module.takeError();
+  auto step = (*module)->lookupSymbol<func::FuncOp>("train_step");
+  return build(step, path, nullptr, 0, load.diagnostics);
+}
+
+llvm::Expected<EvalProgram> loadClassifier(llvm::StringRef path) {
+  LoadContext load;
+  llvm::Expected<OwningOpRef<ModuleOp>> module =
+      parseAndPlan(load.context, path, "forward", load.diagnostics);
+  if (!module)
+    return module.takeError();
+  auto forward = (*module)->lookupSymbol<func::FuncOp>("forward");
+  auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
+  auto loss = ret.getOperand(0).getDefiningOp<CrossEntropyOp>();
+  auto labels = loss ? dyn_cast<BlockArgument>(loss.getTarget()) : nullptr;
+  if (!loss || !labels)
+    return error("'" + path + "': @forward's loss is not a cross-entropy of "
+                 "an input's labels, so there is no accuracy to evaluate");
+  EvalProgram eval;
+  eval.labelsInput = forward
+                         .getArgAttrOfType<StringAttr>(labels.getArgNumber(),
+                                                       AccelDialect::kInputAttrName)
+                         .str();
+  llvm::Expected<rt::Program> program =
+      build(forward, path, loss, /*logits=*/0, load.diagnostics);
+  if (!program)
+    return program.takeError();
+  eval.program = std::move(*program);
+  return eval;
 }
 
 } // namespace accel::run

@@ -21,6 +21,15 @@ namespace accel::run {
 /// the file and, for ops the CPU driver cannot run yet, every such op kind.
 llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path);
 
+/// For a classifier trained with cross-entropy: `@forward` up to the logits
+/// the loss is computed from. results[0] is the logits buffer, and
+/// `labelsInput` names the input holding the class indices.
+struct EvalProgram {
+  rt::Program program;
+  std::string labelsInput;
+};
+llvm::Expected<EvalProgram> loadClassifier(llvm::StringRef path);
+
 } // namespace accel::run
 
 #endif // ACCEL_TOOLS_ACCEL_RUN_PROGRAMLOADER_H

@@ -5,6 +5,7 @@
 //             [--threads T] [--save-params OUT.safetensors]
 //             [--metrics metrics.jsonl]
 //             [--checkpoint-dir DIR --checkpoint-every K] [--resume]
+//             [--eval-data TEST]
 //
 // Loads @train_step (lowering it to the runtime program), the parameters,
 // and the data (a safetensors file whose tensors are named after the step's
@@ -22,6 +23,8 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -66,6 +69,12 @@ static cl::opt<std::string> metricsPath("metrics",
                                         cl::cat(category));
 
 static cl::opt<std::string>
+    evalData("eval-data",
+             cl::desc("Report classification accuracy on this data after "
+                      "every epoch and at the end (same formats as --data; a "
+                      "Fashion-MNIST directory means its test split)"),
+             cl::value_desc("TEST"), cl::cat(category));
+static cl::opt<std::string>
     checkpointDir("checkpoint-dir",
                   cl::desc("Write crash-safe checkpoints under this directory"),
                   cl::value_desc("DIR"), cl::cat(category));
@@ -106,6 +115,85 @@ static cl::opt<int> &threadsOption() {
   return *static_cast<cl::opt<int> *>(option);
 }
 
+/// Matches the program's inputs to dataset columns (by name, or for
+/// Fashion-MNIST by dtype), checking per-sample sizes and dtypes; returns
+/// the batch size.
+static Expected<int64_t> bindInputs(const accel::rt::Program &program,
+                                    const accel::io::Dataset &data,
+                                    bool fashionMnist, std::vector<int> &inputs,
+                                    std::vector<const accel::io::Column *> &columns) {
+  int64_t batch = -1;
+  for (auto [i, b] : llvm::enumerate(program.buffers)) {
+    if (b.role != BufferDesc::Role::Input)
+      continue;
+    const accel::io::Column *c = data.find(b.name);
+    if (!c && fashionMnist)
+      c = data.find(b.type == accel::rt::ElementType::I64 ? "labels" : "images");
+    if (!c)
+      return createStringError(inconvertibleErrorCode(),
+                               "the data has no tensor for input '" + b.name + "'");
+    int64_t sample = 1;
+    for (size_t d = 1; d < b.shape.size(); ++d)
+      sample *= b.shape[d];
+    int64_t have = 1;
+    for (int64_t d : c->sampleShape)
+      have *= d;
+    if (b.shape.empty() || have != sample || ioType(b.type) != c->dtype)
+      return createStringError(
+          inconvertibleErrorCode(),
+          "input '" + b.name + "' of the step takes samples of " + Twine(sample) +
+              " " + (b.type == accel::rt::ElementType::F32 ? "f32" : "i64") +
+              " values, the data's '" + c->name + "' has " + Twine(have) + " " +
+              accel::io::dtypeName(c->dtype));
+    if (batch >= 0 && b.shape[0] != batch)
+      return createStringError(inconvertibleErrorCode(),
+                               "the step's inputs disagree on the batch size");
+    batch = b.shape[0];
+    inputs.push_back(static_cast<int>(i));
+    columns.push_back(c);
+  }
+  if (batch <= 0 || batch > data.size())
+    return createStringError(inconvertibleErrorCode(),
+                             "the data has " + Twine(data.size()) +
+                                 " samples, fewer than one batch of " +
+                                 Twine(batch));
+  return batch;
+}
+
+static Expected<accel::io::Dataset> openData(StringRef path, accel::io::Split split) {
+  if (sys::fs::is_directory(path))
+    return accel::io::Dataset::fromFashionMnist(path, split, "images", "labels");
+  return accel::io::Dataset::fromSafetensors(path);
+}
+
+/// A loss curve as SVG, next to the metrics.
+static Error writePlot(StringRef path, const std::vector<float> &losses) {
+  std::error_code ec;
+  raw_fd_ostream os(path, ec);
+  if (ec)
+    return createStringError(ec, "cannot write '" + path + "'");
+  float hi = 0;
+  for (float l : losses)
+    hi = std::max(hi, l);
+  const double w = 640, h = 360, m = 40;
+  os << "<svg xmlns='http://www.w3.org/2000/svg' width='" << w << "' height='"
+     << h << "'>\n<rect width='100%' height='100%' fill='white'/>\n"
+     << "<text x='" << m << "' y='20' font-family='sans-serif' font-size='14'>"
+     << "training loss, " << losses.size() << " steps (max "
+     << format("%.3f", hi) << ")</text>\n"
+     << "<line x1='" << m << "' y1='" << h - m << "' x2='" << w - 10 << "' y2='"
+     << h - m << "' stroke='black'/>\n<line x1='" << m << "' y1='30' x2='" << m
+     << "' y2='" << h - m << "' stroke='black'/>\n<polyline fill='none' "
+     << "stroke='steelblue' points='";
+  for (size_t i = 0; i < losses.size(); ++i) {
+    double x = m + (w - m - 10) * i / std::max<size_t>(1, losses.size() - 1);
+    double y = (h - m) - (h - m - 30) * (hi > 0 ? losses[i] / hi : 0);
+    os << format("%.1f,%.1f ", x, y);
+  }
+  os << "'/>\n</svg>\n";
+  return Error::success();
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::opt<int> &threads = threadsOption();
@@ -130,9 +218,6 @@ int main(int argc, char **argv) {
   int stepArg = -1, lrArg = -1, seedArg = -1;
   for (auto [i, b] : llvm::enumerate(program->buffers)) {
     switch (b.role) {
-    case BufferDesc::Role::Input:
-      inputs.push_back(i);
-      break;
     case BufferDesc::Role::Step:
       stepArg = i;
       break;
@@ -150,42 +235,16 @@ int main(int argc, char **argv) {
     return fail("@train_step lacks its step or lr argument");
 
   // Data: columns named after the inputs, or Fashion-MNIST by dtype.
-  Expected<accel::io::Dataset> data =
-      sys::fs::is_directory(dataPath)
-          ? accel::io::Dataset::fromFashionMnist(dataPath, accel::io::Split::Train,
-                                                 "images", "labels")
-          : accel::io::Dataset::fromSafetensors(dataPath);
+  bool fashionMnist = sys::fs::is_directory(dataPath);
+  Expected<accel::io::Dataset> data = openData(dataPath, accel::io::Split::Train);
   if (!data)
     return fail(toString(data.takeError()));
   std::vector<const accel::io::Column *> columns;
-  int64_t batch = -1;
-  for (int i : inputs) {
-    const BufferDesc &b = program->buffers[i];
-    const accel::io::Column *c = data->find(b.name);
-    if (!c && sys::fs::is_directory(dataPath))
-      c = data->find(b.type == accel::rt::ElementType::I64 ? "labels" : "images");
-    if (!c)
-      return fail("the data has no tensor for input '" + b.name + "'");
-    int64_t sample = 1;
-    for (size_t d = 1; d < b.shape.size(); ++d)
-      sample *= b.shape[d];
-    int64_t have = 1;
-    for (int64_t d : c->sampleShape)
-      have *= d;
-    if (b.shape.empty() || have != sample || ioType(b.type) != c->dtype)
-      return fail("input '" + b.name + "' of the step takes samples of " +
-                  Twine(sample) + " " +
-                  (b.type == accel::rt::ElementType::F32 ? "f32" : "i64") +
-                  " values, the data's '" + c->name + "' has " + Twine(have) +
-                  " " + accel::io::dtypeName(c->dtype));
-    if (batch >= 0 && b.shape[0] != batch)
-      return fail("the step's inputs disagree on the batch size");
-    batch = b.shape[0];
-    columns.push_back(c);
-  }
-  if (batch <= 0 || batch > data->size())
-    return fail("the data has " + Twine(data->size()) +
-                " samples, fewer than one batch of " + Twine(batch));
+  Expected<int64_t> batchOr =
+      bindInputs(*program, *data, fashionMnist, inputs, columns);
+  if (!batchOr)
+    return fail(toString(batchOr.takeError()));
+  int64_t batch = *batchOr;
   int64_t perEpoch = data->size() / batch;
   int64_t total = steps > 0 ? steps.getValue() : epochs * perEpoch;
 
@@ -210,6 +269,62 @@ int main(int argc, char **argv) {
                   "' does not have the step's shape and dtype");
     std::memcpy(exec.data(i), t->bytes.data(), b.bytes());
   }
+
+  // Evaluation: @forward up to the logits, on the test data.
+  std::unique_ptr<accel::rt::Executor> evalExec;
+  std::optional<accel::io::Dataset> evalSet;
+  std::vector<int> evalInputs;
+  std::vector<const accel::io::Column *> evalColumns;
+  int64_t evalBatch = 0, labelsColumn = -1;
+  if (!evalData.empty()) {
+    Expected<accel::run::EvalProgram> eval = accel::run::loadClassifier(stepPath);
+    if (!eval)
+      return fail(toString(eval.takeError()));
+    Expected<accel::io::Dataset> set = openData(evalData, accel::io::Split::Test);
+    if (!set)
+      return fail(toString(set.takeError()));
+    evalSet = std::move(*set);
+    Expected<int64_t> b = bindInputs(eval->program, *evalSet,
+                                     sys::fs::is_directory(evalData), evalInputs,
+                                     evalColumns);
+    if (!b)
+      return fail("--eval-data: " + toString(b.takeError()));
+    evalBatch = *b;
+    for (size_t k = 0; k < evalInputs.size(); ++k)
+      if (eval->program.buffers[evalInputs[k]].name == eval->labelsInput)
+        labelsColumn = static_cast<int64_t>(k);
+    evalExec = std::make_unique<accel::rt::Executor>(std::move(eval->program), workers);
+  }
+  // Accuracy over the whole batches of the evaluation data, with the
+  // training executor's current parameters and buffers.
+  auto evaluate = [&]() -> double {
+    for (auto [i, b] : llvm::enumerate(evalExec->program().buffers)) {
+      if (b.role != BufferDesc::Role::Param && b.role != BufferDesc::Role::Buffer)
+        continue;
+      for (auto [j, t] : llvm::enumerate(exec.program().buffers))
+        if (t.role == b.role && t.name == b.name)
+          std::memcpy(evalExec->data(i), exec.data(j), b.bytes());
+    }
+    std::vector<int64_t> order = accel::io::epochOrder(evalSet->size(), 0, 0, false);
+    int64_t correct = 0, seen = 0;
+    const BufferDesc &logits = evalExec->program().buffers[evalExec->program().results[0].buffer];
+    int64_t classes = logits.shape.back();
+    for (int64_t bi = 0; bi < evalSet->size() / evalBatch; ++bi) {
+      for (size_t k = 0; k < evalInputs.size(); ++k)
+        accel::io::gatherBatch(*evalColumns[k], order, bi, evalBatch,
+                               {evalExec->data(evalInputs[k]),
+                                evalExec->program().buffers[evalInputs[k]].bytes()});
+      evalExec->run();
+      const float *out = evalExec->as<float>(evalExec->program().results[0].buffer);
+      const int64_t *labels = evalExec->as<int64_t>(evalInputs[labelsColumn]);
+      for (int64_t r = 0; r < evalBatch; ++r) {
+        const float *row = out + r * classes;
+        correct += std::max_element(row, row + classes) - row == labels[r];
+      }
+      seen += evalBatch;
+    }
+    return static_cast<double>(correct) / std::max<int64_t>(seen, 1);
+  };
 
   auto isState = [](BufferDesc::Role r) {
     return r == BufferDesc::Role::Param || r == BufferDesc::Role::Buffer ||
@@ -266,6 +381,8 @@ int main(int argc, char **argv) {
   if (rate < 0)
     return fail("give --lr");
   std::vector<int64_t> order;
+  std::vector<float> losses;
+  bool terminal = sys::Process::StandardOutIsDisplayed();
   auto start = std::chrono::steady_clock::now();
   for (int64_t s = first; s < total; ++s) {
     int64_t epoch = s / perEpoch, inEpoch = s % perEpoch;
@@ -291,15 +408,45 @@ int main(int argc, char **argv) {
                                            {"lr", rate},
                                            {"samples_per_s", (s + 1 - first) * batch / seconds}})
                << "\n";
-    if ((s + 1) % 50 == 0 || s + 1 == total)
+    losses.push_back(loss);
+    double rateNow = (s + 1 - first) * batch / seconds;
+    double eta = (total - s - 1) * batch / std::max(rateNow, 1e-9);
+    if (terminal)
+      outs() << format("\rstep %lld/%lld  epoch %lld  loss %.4f  %.0f samples/s  ETA %.0fs ",
+                       static_cast<long long>(s + 1), static_cast<long long>(total),
+                       static_cast<long long>(epoch), loss, rateNow, eta);
+    else if ((s + 1) % 50 == 0 || s + 1 == total)
       outs() << "step " << s + 1 << "/" << total << "  loss " << format("%.4f", loss)
-             << "  " << format("%.0f", (s + 1 - first) * batch / seconds)
-             << " samples/s\n";
+             << "  " << format("%.0f", rateNow) << " samples/s\n";
+    outs().flush();
+    if (evalExec && ((s + 1) % perEpoch == 0 || s + 1 == total)) {
+      double accuracy = evaluate();
+      outs() << (terminal ? "\n" : "") << "epoch " << epoch << ": eval accuracy "
+             << format("%.2f%%", 100 * accuracy) << " on "
+             << (evalSet->size() / evalBatch) * evalBatch << " samples\n";
+      if (metrics)
+        *metrics << json::Value(json::Object{{"step", s + 1},
+                                             {"epoch", epoch},
+                                             {"eval_accuracy", accuracy}})
+                 << "\n";
+    }
     if (!checkpointDir.empty() &&
         ((checkpointEvery > 0 && (s + 1) % checkpointEvery == 0) || s + 1 == total))
       if (Error e = writeCheckpoint(s + 1))
         return fail(toString(std::move(e)));
   }
+
+  if (terminal)
+    outs() << "\n";
+  if (metrics) {
+    SmallString<256> plot(metricsPath);
+    sys::path::replace_extension(plot, "svg");
+    if (Error e = writePlot(plot, losses))
+      return fail(toString(std::move(e)));
+    outs() << "metrics: " << metricsPath << "  loss curve: " << plot << "\n";
+  }
+  if (!checkpointDir.empty())
+    outs() << "checkpoint: " << checkpointDir << "/latest\n";
 
   if (!saveParams.empty()) {
     std::vector<accel::io::TensorRef> tensors;
