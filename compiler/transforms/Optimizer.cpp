@@ -184,6 +184,8 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     auto step = func::FuncOp::create(b, loc, "train_step",
                                      b.getFunctionType(argTypes, {}));
     step->setAttr("accel.default_lr", b.getF64FloatAttr(lr));
+    // Inputs hold this many micro-batches (a leading dimension when > 1).
+    step->setAttr("accel.grad_accum", b.getI64IntegerAttr(k));
     Block *body = step.addEntryBlock();
     b.setInsertionPointToStart(body);
     Arith a(b, loc);

@@ -111,8 +111,8 @@ def OptimizerPass : Pass<"accel-optimizer", "::mlir::ModuleOp"> {
     `tensor<i64>`) is the 1-based number of the step being taken and `lr`
     (`accel.lr`, `tensor<f32>`) its learning rate; the `lr` option is
     recorded as the function's `accel.default_lr` for runners that do not
-    schedule it. Results carry the name of the state they replace, so a
-    runtime can update state in place.
+    schedule it, and `grad-accum` as `accel.grad_accum`. Results carry the
+    name of the state they replace, so a runtime can update state in place.
 
     The update is torch.optim's, in its order of operations:
     SGD (weight decay added to the gradient; momentum buffer initialised to

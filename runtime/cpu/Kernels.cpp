@@ -345,6 +345,25 @@ void permute(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
   });
 }
 
+void slice(ThreadPool &pool, const uint8_t *x, llvm::ArrayRef<int64_t> shape,
+           int64_t dim, int64_t start, int64_t end, int64_t step,
+           size_t elementBytes, uint8_t *out) {
+  // Rows of `inner` contiguous elements: [outer, size, inner] -> [outer, taken, inner].
+  int64_t outer = 1, inner = static_cast<int64_t>(elementBytes);
+  for (int64_t d = 0; d < dim; ++d)
+    outer *= shape[d];
+  for (size_t d = dim + 1; d < shape.size(); ++d)
+    inner *= shape[d];
+  int64_t size = shape[dim], taken = (end - start + step - 1) / step;
+  pool.parallelFor(outer, 1, [&](int64_t begin, int64_t last) {
+    for (int64_t o = begin; o < last; ++o)
+      for (int64_t t = 0; t < taken; ++t) {
+        const uint8_t *src = x + (o * size + start + t * step) * inner;
+        std::copy(src, src + inner, out + (o * taken + t) * inner);
+      }
+  });
+}
+
 void softmax(ThreadPool &pool, const float *x, int64_t rows, int64_t cols,
              bool log, float *out) {
   pool.parallelFor(rows, 16, [&](int64_t begin, int64_t end) {

@@ -57,6 +57,12 @@ void batchedMatmul(const float *a, llvm::ArrayRef<int64_t> aShape,
 void permute(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
              llvm::ArrayRef<int64_t> perm, float *out);
 
+/// out = x[..., start:end:step, ...] along `dim` (0 <= start <= end <= size),
+/// for elements of any size (f32 activations, i64 labels).
+void slice(ThreadPool &pool, const uint8_t *x, llvm::ArrayRef<int64_t> shape,
+           int64_t dim, int64_t start, int64_t end, int64_t step,
+           size_t elementBytes, uint8_t *out);
+
 /// softmax (or log-softmax) over the last dimension of [rows, cols].
 void softmax(ThreadPool &pool, const float *x, int64_t rows, int64_t cols,
              bool log, float *out);

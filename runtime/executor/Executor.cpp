@@ -43,7 +43,8 @@ Executor::Executor(Program program, int threads)
   }
   for (const ProgramResult &r : prog.results) {
     int target = -1;
-    for (size_t i = 0; i < prog.buffers.size() && !r.name.empty(); ++i)
+    for (size_t i = 0;
+         i < prog.buffers.size() && r.kind == ProgramResult::Kind::State; ++i)
       if (prog.buffers[i].role == r.role && prog.buffers[i].name == r.name)
         target = static_cast<int>(i);
     stateTarget.push_back(target);
@@ -87,6 +88,11 @@ void Executor::run() {
       break;
     case Kernel::Permute:
       cpu::permute(pool, f(0), shape(0), in.ints, o);
+      break;
+    case Kernel::Slice: // ints: dim, start, end, step
+      cpu::slice(pool, data(in.operands[0]), shape(0), in.ints[0], in.ints[1],
+                 in.ints[2], in.ints[3], elementBytes(out.type),
+                 data(in.results[0]));
       break;
     case Kernel::Copy:
       std::memcpy(o, data(in.operands[0]), out.bytes());

@@ -39,7 +39,7 @@ struct BufferDesc {
 
 enum class Kernel {
   // Dense algebra.
-  Linear, BatchedMatmul, Permute, Copy, BroadcastTo,
+  Linear, BatchedMatmul, Permute, Copy, BroadcastTo, Slice,
   // Elementwise.
   Add, Sub, Mul, Div, Relu, Tanh, Sigmoid, Exp, Log, Sqrt, Rsqrt, Neg, Gelu,
   GeluTanh, ReluGrad, GeluGrad, GeluTanhGrad, IntToFloat, BoolToFloat,
@@ -60,8 +60,12 @@ struct Instruction {
 
 struct ProgramResult {
   int buffer;
-  BufferDesc::Role role; // Param/Buffer/OptState: the state it replaces
-  std::string name;      // empty for the loss
+  /// Param/Buffer/OptState: the state it replaces. Grad: the gradient of
+  /// the parameter `name` (a gradient function's result; replaces nothing).
+  enum class Kind { Value, State, Grad };
+  Kind kind = Kind::Value;
+  BufferDesc::Role role = BufferDesc::Role::Arena;
+  std::string name; // empty for the loss
 };
 
 struct Program {
@@ -69,6 +73,8 @@ struct Program {
   std::vector<Instruction> code;
   std::vector<ProgramResult> results; // results[0] is the loss
   uint64_t arenaBytes = 0;
+  /// Inputs hold this many micro-batches: [K, B, ...] when K > 1.
+  int64_t microBatches = 1;
 };
 
 } // namespace accel::rt

@@ -173,6 +173,24 @@ TEST_P(MoreCpuKernels, Permute) {
   }
 }
 
+TEST_P(MoreCpuKernels, Slice) {
+  at::Tensor x = at::randn({3, 10, 4});
+  for (auto [dim, start, end, step] : std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>>{
+           {0, 1, 3, 1}, {1, 2, 9, 3}, {2, 0, 4, 2}, {1, 5, 6, 1}}) {
+    at::Tensor expected = x.slice(dim, start, end, step).contiguous();
+    at::Tensor out = at::empty(expected.sizes());
+    slice(pool, reinterpret_cast<const uint8_t *>(data(x)), {3, 10, 4}, dim,
+          start, end, step, sizeof(float), reinterpret_cast<uint8_t *>(data(out)));
+    EXPECT_EQ(relError(out, expected), 0) << dim << " " << start;
+  }
+  at::Tensor labels = at::randint(0, 100, {6, 5}, at::kLong);
+  at::Tensor expected = labels.slice(0, 2, 4).contiguous();
+  at::Tensor out = at::empty({2, 5}, at::kLong);
+  slice(pool, reinterpret_cast<const uint8_t *>(labels.data_ptr<int64_t>()), {6, 5},
+        0, 2, 4, 1, sizeof(int64_t), reinterpret_cast<uint8_t *>(out.data_ptr<int64_t>()));
+  EXPECT_TRUE(at::equal(out, expected));
+}
+
 TEST_P(MoreCpuKernels, SoftmaxAndGradients) {
   at::Tensor x = at::randn({33, 17}) * 4.0, g = at::randn({33, 17});
   for (bool log : {false, true}) {

@@ -165,6 +165,12 @@ kernelFor(Operation *op) {
                                                        p.getPermutation().end()));
       })
       .Case<ReshapeOp, FlattenOp>([&](Operation *) { return k(Kernel::Copy); })
+      .Case([&](SliceOp sl) -> R {
+        return k(Kernel::Slice, {static_cast<int64_t>(sl.getDim()),
+                                 static_cast<int64_t>(sl.getStart()),
+                                 static_cast<int64_t>(sl.getEnd()),
+                                 static_cast<int64_t>(sl.getStep())});
+      })
       .Case([&](BroadcastToOp) { return k(Kernel::BroadcastTo); })
       .Case([&](AddOp) { return k(Kernel::Add); })
       .Case([&](SubOp) { return k(Kernel::Sub); })
@@ -289,6 +295,8 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
   rt::Program program;
   program.arenaBytes = static_cast<uint64_t>(
       f->getAttrOfType<IntegerAttr>("accel.arena_bytes").getInt());
+  if (auto k = f->getAttrOfType<IntegerAttr>("accel.grad_accum"))
+    program.microBatches = k.getInt();
   Builder b(program);
   for (unsigned i = 0; i < f.getNumArguments(); ++i)
     if (failed(b.argument(f, i)))
@@ -311,22 +319,30 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
 
   for (Operation &op : f.getBody().front()) {
     if (&op == last) {
-      program.results.push_back(
-          {b.id(op.getOperand(resultOperand)), BufferDesc::Role::Arena, ""});
+      rt::ProgramResult r;
+      r.buffer = b.id(op.getOperand(resultOperand));
+      program.results.push_back(r);
       break;
     }
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
-        rt::ProgramResult r{b.id(v), BufferDesc::Role::Arena, ""};
+        rt::ProgramResult r;
+        r.buffer = b.id(v);
         for (auto [attr, role] :
              {std::pair{AccelDialect::kParamAttrName, BufferDesc::Role::Param},
               std::pair{AccelDialect::kBufferAttrName, BufferDesc::Role::Buffer},
               std::pair{AccelDialect::kOptStateAttrName,
                         BufferDesc::Role::OptState}})
           if (auto name = f.getResultAttrOfType<StringAttr>(i, attr)) {
+            r.kind = rt::ProgramResult::Kind::State;
             r.role = role;
             r.name = name.str();
           }
+        if (auto name =
+                f.getResultAttrOfType<StringAttr>(i, AccelDialect::kGradAttrName)) {
+          r.kind = rt::ProgramResult::Kind::Grad;
+          r.name = name.str();
+        }
         program.results.push_back(r);
       }
       continue;
@@ -367,14 +383,19 @@ struct LoadContext {
 
 } // namespace
 
-llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path) {
+llvm::Expected<rt::Program> loadFunction(llvm::StringRef path,
+                                         llvm::StringRef name) {
   LoadContext load;
   llvm::Expected<OwningOpRef<ModuleOp>> module =
-      parseAndPlan(load.context, path, "train_step", load.diagnostics);
+      parseAndPlan(load.context, path, name, load.diagnostics);
   if (!module)
     return module.takeError();
-  auto step = (*module)->lookupSymbol<func::FuncOp>("train_step");
-  return build(step, path, nullptr, 0, load.diagnostics);
+  auto f = (*module)->lookupSymbol<func::FuncOp>(name);
+  return build(f, path, nullptr, 0, load.diagnostics);
+}
+
+llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path) {
+  return loadFunction(path, "train_step");
 }
 
 llvm::Expected<EvalProgram> loadClassifier(llvm::StringRef path) {

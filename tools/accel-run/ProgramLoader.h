@@ -21,6 +21,11 @@ namespace accel::run {
 /// the file and, for ops the CPU driver cannot run yet, every such op kind.
 llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path);
 
+/// Loads any function of the file the same way (e.g. `forward_grad`, whose
+/// results are the loss and the gradients marked `accel.grad`).
+llvm::Expected<rt::Program> loadFunction(llvm::StringRef path,
+                                         llvm::StringRef name);
+
 /// For a classifier trained with cross-entropy: `@forward` up to the logits
 /// the loss is computed from. results[0] is the logits buffer, and
 /// `labelsInput` names the input holding the class indices.

@@ -5,7 +5,7 @@
 //             [--threads T] [--save-params OUT.safetensors]
 //             [--metrics metrics.jsonl]
 //             [--checkpoint-dir DIR --checkpoint-every K] [--resume]
-//             [--eval-data TEST]
+//             [--eval-data TEST] [--dump-grads GRADS.safetensors]
 //
 // Loads @train_step (lowering it to the runtime program), the parameters,
 // and the data (a safetensors file whose tensors are named after the step's
@@ -75,6 +75,11 @@ static cl::opt<std::string>
                       "Fashion-MNIST directory means its test split)"),
              cl::value_desc("TEST"), cl::cat(category));
 static cl::opt<std::string>
+    dumpGrads("dump-grads",
+              cl::desc("Write the gradients of the first step, named as the "
+                       "parameters"),
+              cl::value_desc("GRADS.safetensors"), cl::cat(category));
+static cl::opt<std::string>
     checkpointDir("checkpoint-dir",
                   cl::desc("Write crash-safe checkpoints under this directory"),
                   cl::value_desc("DIR"), cl::cat(category));
@@ -132,23 +137,26 @@ static Expected<int64_t> bindInputs(const accel::rt::Program &program,
     if (!c)
       return createStringError(inconvertibleErrorCode(),
                                "the data has no tensor for input '" + b.name + "'");
+    // Leading dimensions: [B, ...], or [K, B, ...] with K micro-batches.
+    size_t lead = program.microBatches > 1 ? 2 : 1;
     int64_t sample = 1;
-    for (size_t d = 1; d < b.shape.size(); ++d)
+    for (size_t d = lead; d < b.shape.size(); ++d)
       sample *= b.shape[d];
     int64_t have = 1;
     for (int64_t d : c->sampleShape)
       have *= d;
-    if (b.shape.empty() || have != sample || ioType(b.type) != c->dtype)
+    if (b.shape.size() < lead || have != sample || ioType(b.type) != c->dtype)
       return createStringError(
           inconvertibleErrorCode(),
           "input '" + b.name + "' of the step takes samples of " + Twine(sample) +
               " " + (b.type == accel::rt::ElementType::F32 ? "f32" : "i64") +
               " values, the data's '" + c->name + "' has " + Twine(have) + " " +
               accel::io::dtypeName(c->dtype));
-    if (batch >= 0 && b.shape[0] != batch)
+    int64_t samples = lead == 2 ? b.shape[0] * b.shape[1] : b.shape[0];
+    if (batch >= 0 && samples != batch)
       return createStringError(inconvertibleErrorCode(),
                                "the step's inputs disagree on the batch size");
-    batch = b.shape[0];
+    batch = samples;
     inputs.push_back(static_cast<int>(i));
     columns.push_back(c);
   }
@@ -370,6 +378,49 @@ int main(int argc, char **argv) {
     return accel::io::writeCheckpoint(checkpointDir, tensors, manifest);
   };
 
+  // --dump-grads: @forward_grad on the first step's batch and state.
+  std::unique_ptr<accel::rt::Executor> gradExec;
+  std::vector<int> gradInputs;
+  std::vector<const accel::io::Column *> gradColumns;
+  if (!dumpGrads.empty()) {
+    Expected<accel::rt::Program> grads =
+        accel::run::loadFunction(stepPath, "forward_grad");
+    if (!grads)
+      return fail(toString(grads.takeError()));
+    Expected<int64_t> b =
+        bindInputs(*grads, *data, fashionMnist, gradInputs, gradColumns);
+    if (!b)
+      return fail("--dump-grads: " + toString(b.takeError()));
+    if (*b != batch)
+      return fail("--dump-grads needs a step without gradient accumulation");
+    gradExec = std::make_unique<accel::rt::Executor>(std::move(*grads), workers);
+  }
+  auto writeGrads = [&](const std::vector<int64_t> &order, int64_t inEpoch,
+                        int64_t seedValue) -> Error {
+    for (auto [i, b] : llvm::enumerate(gradExec->program().buffers)) {
+      if (b.role == BufferDesc::Role::Seed)
+        *gradExec->as<int64_t>(i) = seedValue;
+      if (b.role != BufferDesc::Role::Param && b.role != BufferDesc::Role::Buffer)
+        continue;
+      for (auto [j, t] : llvm::enumerate(exec.program().buffers))
+        if (t.role == b.role && t.name == b.name)
+          std::memcpy(gradExec->data(i), exec.data(j), b.bytes());
+    }
+    for (size_t k = 0; k < gradInputs.size(); ++k)
+      accel::io::gatherBatch(*gradColumns[k], order, inEpoch, batch,
+                             {gradExec->data(gradInputs[k]),
+                              gradExec->program().buffers[gradInputs[k]].bytes()});
+    gradExec->run();
+    std::vector<accel::io::TensorRef> tensors;
+    for (const accel::rt::ProgramResult &r : gradExec->program().results)
+      if (r.kind == accel::rt::ProgramResult::Kind::Grad) {
+        const BufferDesc &b = gradExec->program().buffers[r.buffer];
+        tensors.push_back({r.name, *ioType(b.type), b.shape,
+                           ArrayRef<uint8_t>(gradExec->data(r.buffer), b.bytes())});
+      }
+    return accel::io::writeSafetensors(dumpGrads, tensors);
+  };
+
   std::unique_ptr<raw_fd_ostream> metrics;
   if (!metricsPath.empty()) {
     std::error_code ec;
@@ -394,8 +445,12 @@ int main(int argc, char **argv) {
                               exec.program().buffers[inputs[k]].bytes()});
     *exec.as<int64_t>(stepArg) = s + 1;
     *exec.as<float>(lrArg) = rate;
+    int64_t stepSeed = static_cast<int64_t>(seed) * 1000003 + s;
     if (seedArg >= 0)
-      *exec.as<int64_t>(seedArg) = static_cast<int64_t>(seed) * 1000003 + s;
+      *exec.as<int64_t>(seedArg) = stepSeed;
+    if (gradExec && s == first)
+      if (Error e = writeGrads(order, inEpoch, stepSeed))
+        return fail(toString(std::move(e)));
     exec.run();
     float loss = *exec.as<float>(exec.program().results[0].buffer);
     exec.commitState();
