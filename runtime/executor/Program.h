@@ -75,6 +75,8 @@ struct Program {
   uint64_t arenaBytes = 0;
   /// Inputs hold this many micro-batches: [K, B, ...] when K > 1.
   int64_t microBatches = 1;
+  /// The learning rate the step was compiled with (negative: none).
+  double defaultLr = -1;
 };
 
 } // namespace accel::rt

@@ -297,6 +297,8 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
       f->getAttrOfType<IntegerAttr>("accel.arena_bytes").getInt());
   if (auto k = f->getAttrOfType<IntegerAttr>("accel.grad_accum"))
     program.microBatches = k.getInt();
+  if (auto lr = f->getAttrOfType<FloatAttr>("accel.default_lr"))
+    program.defaultLr = lr.getValueAsDouble();
   Builder b(program);
   for (unsigned i = 0; i < f.getNumArguments(); ++i)
     if (failed(b.argument(f, i)))

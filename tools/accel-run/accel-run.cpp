@@ -52,7 +52,9 @@ static cl::opt<int64_t> steps("steps", cl::desc("Number of steps"),
                               cl::init(0), cl::cat(category));
 static cl::opt<int64_t> epochs("epochs", cl::desc("Number of epochs"),
                                cl::init(0), cl::cat(category));
-static cl::opt<double> lr("lr", cl::desc("Learning rate (default: the step's)"),
+static cl::opt<double> lr("lr",
+                          cl::desc("Learning rate (default: the one the step "
+                                   "was compiled with)"),
                           cl::init(-1.0), cl::cat(category));
 static cl::opt<uint64_t> seed("seed", cl::desc("Shuffling and dropout seed"),
                               cl::init(0), cl::cat(category));
@@ -278,6 +280,11 @@ int main(int argc, char **argv) {
     std::memcpy(exec.data(i), t->bytes.data(), b.bytes());
   }
 
+  double chosen = lr >= 0 ? lr.getValue() : exec.program().defaultLr;
+  if (chosen < 0)
+    return fail("the step records no learning rate; give --lr");
+  float rate = static_cast<float>(chosen);
+
   // Evaluation: @forward up to the logits, on the test data.
   std::unique_ptr<accel::rt::Executor> evalExec;
   std::optional<accel::io::Dataset> evalSet;
@@ -374,7 +381,7 @@ int main(int argc, char **argv) {
     manifest.epoch = done / perEpoch;
     manifest.batchInEpoch = done % perEpoch;
     manifest.seed = seed;
-    manifest.extra["lr"] = static_cast<double>(static_cast<float>(lr));
+    manifest.extra["lr"] = static_cast<double>(rate);
     return accel::io::writeCheckpoint(checkpointDir, tensors, manifest);
   };
 
@@ -428,9 +435,6 @@ int main(int argc, char **argv) {
     if (ec)
       return fail("cannot write '" + metricsPath + "': " + ec.message());
   }
-  float rate = static_cast<float>(lr);
-  if (rate < 0)
-    return fail("give --lr");
   std::vector<int64_t> order;
   std::vector<float> losses;
   bool terminal = sys::Process::StandardOutIsDisplayed();
