@@ -176,6 +176,19 @@ static Expected<accel::io::Dataset> openData(StringRef path, accel::io::Split sp
   return accel::io::Dataset::fromSafetensors(path);
 }
 
+/// Copies the model state (parameters and buffers) of `from` into the
+/// buffers of the same role and name in `to` (evaluation and gradient
+/// programs read the training step's current state).
+static void copyModelState(accel::rt::Executor &from, accel::rt::Executor &to) {
+  for (auto [i, b] : llvm::enumerate(to.program().buffers)) {
+    if (b.role != BufferDesc::Role::Param && b.role != BufferDesc::Role::Buffer)
+      continue;
+    for (auto [j, t] : llvm::enumerate(from.program().buffers))
+      if (t.role == b.role && t.name == b.name)
+        std::memcpy(to.data(i), from.data(j), b.bytes());
+  }
+}
+
 /// A loss curve as SVG, next to the metrics.
 static Error writePlot(StringRef path, const std::vector<float> &losses) {
   std::error_code ec;
@@ -313,13 +326,7 @@ int main(int argc, char **argv) {
   // Accuracy over the whole batches of the evaluation data, with the
   // training executor's current parameters and buffers.
   auto evaluate = [&]() -> double {
-    for (auto [i, b] : llvm::enumerate(evalExec->program().buffers)) {
-      if (b.role != BufferDesc::Role::Param && b.role != BufferDesc::Role::Buffer)
-        continue;
-      for (auto [j, t] : llvm::enumerate(exec.program().buffers))
-        if (t.role == b.role && t.name == b.name)
-          std::memcpy(evalExec->data(i), exec.data(j), b.bytes());
-    }
+    copyModelState(exec, *evalExec);
     std::vector<int64_t> order = accel::io::epochOrder(evalSet->size(), 0, 0, false);
     int64_t correct = 0, seen = 0;
     const BufferDesc &logits = evalExec->program().buffers[evalExec->program().results[0].buffer];
@@ -404,15 +411,10 @@ int main(int argc, char **argv) {
   }
   auto writeGrads = [&](const std::vector<int64_t> &order, int64_t inEpoch,
                         int64_t seedValue) -> Error {
-    for (auto [i, b] : llvm::enumerate(gradExec->program().buffers)) {
+    copyModelState(exec, *gradExec);
+    for (auto [i, b] : llvm::enumerate(gradExec->program().buffers))
       if (b.role == BufferDesc::Role::Seed)
         *gradExec->as<int64_t>(i) = seedValue;
-      if (b.role != BufferDesc::Role::Param && b.role != BufferDesc::Role::Buffer)
-        continue;
-      for (auto [j, t] : llvm::enumerate(exec.program().buffers))
-        if (t.role == b.role && t.name == b.name)
-          std::memcpy(gradExec->data(i), exec.data(j), b.bytes());
-    }
     for (size_t k = 0; k < gradInputs.size(); ++k)
       accel::io::gatherBatch(*gradColumns[k], order, inEpoch, batch,
                              {gradExec->data(gradInputs[k]),
