@@ -99,7 +99,10 @@ int main(int argc, char **argv) {
   int64_t n = 0;
   auto accelStep = [&] {
     *exec.as<int64_t>(stepArg) = ++n;
-    exec.run();
+    if (llvm::Error e = exec.run()) {
+      llvm::errs() << "accel step failed: " << llvm::toString(std::move(e)) << "\n";
+      std::exit(1);
+    }
     exec.commitState();
   };
   msPerCall(warmup, accelStep);

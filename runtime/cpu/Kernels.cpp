@@ -2,6 +2,8 @@
 
 #include "runtime/cpu/Kernels.h"
 
+#include "runtime/cpu/Broadcast.h"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -9,10 +11,6 @@
 #include <vector>
 
 namespace accel::rt::cpu {
-
-// Elementwise loops are split into chunks of at least this many elements:
-// smaller ones cost more to hand out than to compute.
-constexpr int64_t kElementGrain = 1 << 14;
 
 void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
           float alpha, const float *a, const float *b, float beta, float *c) {
@@ -29,20 +27,6 @@ void forEach(ThreadPool &pool, int64_t n, F f) {
     for (int64_t i = begin; i < end; ++i)
       f(i);
   });
-}
-
-/// Element strides of `shape` aligned to `out` (rank padded on the left),
-/// with 0 where the dimension broadcasts.
-std::vector<int64_t> broadcastStrides(llvm::ArrayRef<int64_t> shape,
-                                      llvm::ArrayRef<int64_t> out) {
-  std::vector<int64_t> strides(out.size(), 0);
-  int64_t stride = 1;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    size_t d = shape.size() - 1 - i, o = out.size() - 1 - i;
-    strides[o] = shape[d] == 1 ? 0 : stride;
-    stride *= shape[d];
-  }
-  return strides;
 }
 
 template <typename Op>
@@ -74,13 +58,7 @@ void binaryLoop(ThreadPool &pool, Op op, const float *a,
   pool.parallelFor(rows, std::max<int64_t>(1, kElementGrain / std::max<int64_t>(inner, 1)),
                    [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      int64_t offA = 0, offB = 0, rest = r;
-      for (int64_t d = static_cast<int64_t>(outShape.size()) - 2; d >= 0; --d) {
-        int64_t idx = rest % outShape[d];
-        rest /= outShape[d];
-        offA += idx * sa[d];
-        offB += idx * sb[d];
-      }
+      int64_t offA = rowOffset(r, outShape, sa), offB = rowOffset(r, outShape, sb);
       float *o = out + r * inner;
       for (int64_t j = 0; j < inner; ++j)
         o[j] = op(a[offA + j * ia], b[offB + j * ib]);

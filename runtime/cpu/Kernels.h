@@ -93,6 +93,47 @@ void crossEntropyGrad(ThreadPool &pool, const float *grad, const float *logits,
                       LossReduction reduction, int64_t ignoreIndex,
                       float labelSmoothing, float *out);
 
+/// torch.nn.functional.layer_norm over the last `cols` elements of each of
+/// `rows` rows; `weight` and `bias` (of `cols`) may be null.
+void layerNorm(ThreadPool &pool, const float *x, const float *weight,
+               const float *bias, int64_t rows, int64_t cols, double eps,
+               float *out);
+
+/// Its gradients (aten::native_layer_norm_backward), recomputing the row
+/// statistics from `x`. The parameter gradients are summed over fixed row
+/// blocks in `scratch` (layerNormGradScratch(cols) floats), so they do not
+/// depend on the thread count.
+constexpr int64_t kLayerNormGradBlocks = 64;
+int64_t layerNormGradScratch(int64_t cols);
+void layerNormGrad(ThreadPool &pool, const float *grad, const float *x,
+                   const float *weight, int64_t rows, int64_t cols, double eps,
+                   float *gradInput, float *gradWeight, float *gradBias,
+                   float *scratch);
+
+/// out[i] = weight[indices[i]] for `count` indices into a [rows, dim]
+/// table. Returns the position of the first index out of range (its row is
+/// zeroed), or -1.
+int64_t embedding(ThreadPool &pool, const float *weight, int64_t rows,
+                  int64_t dim, const int64_t *indices, int64_t count,
+                  float *out);
+
+/// The table's gradient: the rows of `grad` summed at their indices (which
+/// embedding has checked).
+void embeddingGrad(ThreadPool &pool, const float *grad, const int64_t *indices,
+                   int64_t count, int64_t rows, int64_t dim, float *out);
+
+/// out = mask ? value : x, mask (one byte per element) and x broadcast to
+/// `outShape`.
+void maskedFill(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> xShape,
+                const uint8_t *mask, llvm::ArrayRef<int64_t> maskShape,
+                float value, float *out, llvm::ArrayRef<int64_t> outShape);
+
+/// Inverted dropout with the Philox mask of Philox.h: out = x / (1 - p)
+/// where kept, else 0. Applied to a gradient with the forward's seed and
+/// stream, it is dropout's backward.
+void dropout(ThreadPool &pool, const float *x, int64_t n, double p,
+             uint64_t seed, uint64_t stream, float *out);
+
 } // namespace accel::rt::cpu
 
 #endif // ACCEL_RUNTIME_CPU_KERNELS_H

@@ -4,7 +4,9 @@
 
 #include "runtime/cpu/Kernels.h"
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace accel::rt {
 
@@ -49,6 +51,13 @@ Executor::Executor(Program program, int threads)
         target = static_cast<int>(i);
     stateTarget.push_back(target);
   }
+  int64_t scratchFloats = 0;
+  for (const Instruction &in : prog.code)
+    if (in.kernel == Kernel::LayerNormGrad)
+      scratchFloats = std::max(scratchFloats,
+                               cpu::layerNormGradScratch(
+                                   prog.buffers[in.results[1]].numElements()));
+  scratch.resize(scratchFloats);
 }
 
 void Executor::commitState() {
@@ -58,7 +67,7 @@ void Executor::commitState() {
                   prog.buffers[stateTarget[r]].bytes());
 }
 
-void Executor::run() {
+llvm::Error Executor::run() {
   using cpu::BinaryKind;
   using cpu::UnaryKind;
   for (const Instruction &in : prog.code) {
@@ -165,6 +174,51 @@ void Executor::run() {
                             static_cast<cpu::LossReduction>(in.ints[0]),
                             in.ints[1], static_cast<float>(in.floats[0]), o);
       break;
+    case Kernel::LayerNorm: { // ints: has weight, has bias, normalised size
+      int64_t cols = in.ints[2]; // floats: eps
+      const float *w = in.ints[0] ? f(1) : nullptr;
+      const float *b = in.ints[1] ? f(1 + in.ints[0]) : nullptr;
+      cpu::layerNorm(pool, f(0), w, b, n / cols, cols, in.floats[0], o);
+      break;
+    }
+    case Kernel::LayerNormGrad: { // operands: grad, input, [weight], [bias]
+      int64_t cols = in.ints[2];
+      const float *w = in.ints[0] ? f(2) : nullptr;
+      cpu::layerNormGrad(pool, f(0), f(1), w, n / cols, cols, in.floats[0], o,
+                         as<float>(in.results[1]), as<float>(in.results[2]),
+                         scratch.data());
+      break;
+    }
+    case Kernel::Embedding: {
+      int64_t rows = shape(0)[0], dim = shape(0)[1];
+      int64_t bad = cpu::embedding(pool, f(0), rows, dim,
+                                   as<int64_t>(in.operands[1]), n / dim, o);
+      if (bad >= 0)
+        return llvm::createStringError(
+            llvm::inconvertibleErrorCode(),
+            "embedding index " +
+                std::to_string(as<int64_t>(in.operands[1])[bad]) +
+                " at position " + std::to_string(bad) +
+                " is out of range for a table of " + std::to_string(rows) +
+                " rows");
+      break;
+    }
+    case Kernel::EmbeddingGrad: {
+      int64_t dim = out.shape[1];
+      cpu::embeddingGrad(pool, f(0), as<int64_t>(in.operands[1]),
+                         prog.buffers[in.operands[1]].numElements(),
+                         out.shape[0], dim, o);
+      break;
+    }
+    case Kernel::MaskedFill:
+      cpu::maskedFill(pool, f(0), shape(0), data(in.operands[1]), shape(1),
+                      static_cast<float>(in.floats[0]), o, out.shape);
+      break;
+    case Kernel::Dropout: // ints: stream; floats: p
+      cpu::dropout(pool, f(0), n, in.floats[0],
+                   static_cast<uint64_t>(*as<int64_t>(in.operands[1])),
+                   static_cast<uint64_t>(in.ints[0]), o);
+      break;
     case Kernel::AddInt:
     case Kernel::MulInt:
     case Kernel::EqualInt: {
@@ -180,6 +234,7 @@ void Executor::run() {
     }
     }
   }
+  return llvm::Error::success();
 }
 
 } // namespace accel::rt

@@ -6,6 +6,8 @@
 #include "runtime/cpu/ThreadPool.h"
 #include "runtime/executor/Program.h"
 
+#include "llvm/Support/Error.h"
+
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -25,8 +27,9 @@ public:
     return reinterpret_cast<T *>(pointers[index]);
   }
 
-  /// Runs the instructions once.
-  void run();
+  /// Runs the instructions once. Fails only on data the compiler cannot
+  /// check (an embedding index out of range), naming the op's position.
+  llvm::Error run();
 
   /// Copies every state result into the state buffer it replaces.
   void commitState();
@@ -37,6 +40,7 @@ private:
   std::vector<uint8_t> arena;
   std::vector<std::vector<uint8_t>> owned;
   std::vector<uint8_t *> pointers;
+  std::vector<float> scratch; // kernel workspace, sized once
   std::vector<int> stateTarget; // per result: the state buffer it replaces
 };
 

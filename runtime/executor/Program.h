@@ -13,6 +13,7 @@
 #define ACCEL_RUNTIME_EXECUTOR_PROGRAM_H
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,8 @@ enum class Kernel {
   // Reductions and losses.
   Sum, Mean, Softmax, LogSoftmax, SoftmaxGrad, LogSoftmaxGrad, CrossEntropy,
   CrossEntropyGrad,
+  // Transformer pieces.
+  LayerNorm, LayerNormGrad, Embedding, EmbeddingGrad, MaskedFill, Dropout,
   // Integer scalars (step counters).
   AddInt, MulInt, EqualInt,
 };
@@ -68,6 +71,16 @@ struct ProgramResult {
   std::string name; // empty for the loss
 };
 
+/// An integer input used as an index (embedding rows, class labels): every
+/// value must lie in [0, limit) or equal `exempt` (cross-entropy's
+/// ignore_index). Runners check whole datasets against it before training.
+struct IndexBound {
+  std::string input;
+  int64_t limit;
+  std::optional<int64_t> exempt;
+  std::string use; // what indexes with it, for messages
+};
+
 struct Program {
   std::vector<BufferDesc> buffers;
   std::vector<Instruction> code;
@@ -77,6 +90,7 @@ struct Program {
   int64_t microBatches = 1;
   /// The learning rate the step was compiled with (negative: none).
   double defaultLr = -1;
+  std::vector<IndexBound> indexBounds;
 };
 
 } // namespace accel::rt

@@ -247,6 +247,31 @@ kernelFor(Operation *op) {
                   static_cast<int64_t>(c.getIgnoreIndex())},
                  {c.getLabelSmoothing().convertToDouble()});
       })
+      .Case([&](LayerNormOp l) {
+        int64_t cols = 1;
+        for (int64_t d : l.getNormalizedShape())
+          cols *= d;
+        return k(Kernel::LayerNorm,
+                 {l.getWeight() != nullptr, l.getBias() != nullptr, cols},
+                 {l.getEps().convertToDouble()});
+      })
+      .Case([&](LayerNormGradOp l) {
+        int64_t cols = 1;
+        for (int64_t d : l.getNormalizedShape())
+          cols *= d;
+        return k(Kernel::LayerNormGrad,
+                 {l.getWeight() != nullptr, l.getBias() != nullptr, cols},
+                 {l.getEps().convertToDouble()});
+      })
+      .Case([&](EmbeddingOp) { return k(Kernel::Embedding); })
+      .Case([&](EmbeddingGradOp) { return k(Kernel::EmbeddingGrad); })
+      .Case([&](MaskedFillOp m) {
+        return k(Kernel::MaskedFill, {}, {m.getValue().convertToDouble()});
+      })
+      .Case([&](DropoutOp d) {
+        return k(Kernel::Dropout, {static_cast<int64_t>(d.getStream())},
+                 {d.getP().convertToDouble()});
+      })
       .Case([&](arith::AddIOp) { return k(Kernel::AddInt); })
       .Case([&](arith::MulIOp) { return k(Kernel::MulInt); })
       .Case([&](arith::CmpIOp c) -> R {
@@ -255,6 +280,39 @@ kernelFor(Operation *op) {
         return k(Kernel::EqualInt);
       })
       .Default([](Operation *) -> R { return std::nullopt; });
+}
+
+/// The step input `v` is taken from, through slices (micro-batches) and
+/// reshapes, if any.
+std::optional<std::string> inputName(func::FuncOp f, Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isa<SliceOp, ReshapeOp, FlattenOp>(def))
+      return std::nullopt;
+    v = def->getOperand(0);
+  }
+  auto arg = cast<BlockArgument>(v);
+  if (auto name = f.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                 AccelDialect::kInputAttrName))
+    return name.str();
+  return std::nullopt;
+}
+
+/// The ranges the step's integer inputs must respect (see rt::IndexBound).
+std::vector<rt::IndexBound> indexBounds(func::FuncOp f) {
+  std::vector<rt::IndexBound> bounds;
+  f.walk([&](Operation *op) {
+    if (auto e = dyn_cast<EmbeddingOp>(op)) {
+      if (auto name = inputName(f, e.getIndices()))
+        bounds.push_back({*name, shapeOf(e.getWeight())[0], std::nullopt,
+                          "an embedding table"});
+    } else if (auto c = dyn_cast<CrossEntropyOp>(op)) {
+      if (auto name = inputName(f, c.getTarget()))
+        bounds.push_back({*name, shapeOf(c.getLogits()).back(),
+                          static_cast<int64_t>(c.getIgnoreIndex()),
+                          "the cross-entropy's classes"});
+    }
+  });
+  return bounds;
 }
 
 } // namespace
@@ -299,6 +357,7 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
     program.microBatches = k.getInt();
   if (auto lr = f->getAttrOfType<FloatAttr>("accel.default_lr"))
     program.defaultLr = lr.getValueAsDouble();
+  program.indexBounds = indexBounds(f);
   Builder b(program);
   for (unsigned i = 0; i < f.getNumArguments(); ++i)
     if (failed(b.argument(f, i)))

@@ -161,6 +161,21 @@ static Expected<int64_t> bindInputs(const accel::rt::Program &program,
     batch = samples;
     inputs.push_back(static_cast<int>(i));
     columns.push_back(c);
+    // Index data is checked whole, so a bad sample deep in an epoch cannot
+    // stop training halfway (or read outside a table).
+    for (const accel::rt::IndexBound &bound : program.indexBounds) {
+      if (bound.input != b.name)
+        continue;
+      const auto *values = reinterpret_cast<const int64_t *>(c->data.data());
+      for (size_t v = 0; v < c->data.size() / sizeof(int64_t); ++v)
+        if ((values[v] < 0 || values[v] >= bound.limit) && values[v] != bound.exempt)
+          return createStringError(
+              inconvertibleErrorCode(),
+              "the data's '" + c->name + "' holds " + Twine(values[v]) +
+                  " at sample " + Twine(v / std::max<int64_t>(have, 1)) +
+                  ", outside the " + Twine(bound.limit) + " entries of " +
+                  bound.use + " it indexes");
+    }
   }
   if (batch <= 0 || batch > data.size())
     return createStringError(inconvertibleErrorCode(),
@@ -325,7 +340,7 @@ int main(int argc, char **argv) {
   }
   // Accuracy over the whole batches of the evaluation data, with the
   // training executor's current parameters and buffers.
-  auto evaluate = [&]() -> double {
+  auto evaluate = [&]() -> Expected<double> {
     copyModelState(exec, *evalExec);
     std::vector<int64_t> order = accel::io::epochOrder(evalSet->size(), 0, 0, false);
     int64_t correct = 0, seen = 0;
@@ -336,7 +351,8 @@ int main(int argc, char **argv) {
         accel::io::gatherBatch(*evalColumns[k], order, bi, evalBatch,
                                {evalExec->data(evalInputs[k]),
                                 evalExec->program().buffers[evalInputs[k]].bytes()});
-      evalExec->run();
+      if (Error e = evalExec->run())
+        return std::move(e);
       const float *out = evalExec->as<float>(evalExec->program().results[0].buffer);
       const int64_t *labels = evalExec->as<int64_t>(evalInputs[labelsColumn]);
       for (int64_t r = 0; r < evalBatch; ++r) {
@@ -419,7 +435,8 @@ int main(int argc, char **argv) {
       accel::io::gatherBatch(*gradColumns[k], order, inEpoch, batch,
                              {gradExec->data(gradInputs[k]),
                               gradExec->program().buffers[gradInputs[k]].bytes()});
-    gradExec->run();
+    if (Error e = gradExec->run())
+      return e;
     std::vector<accel::io::TensorRef> tensors;
     for (const accel::rt::ProgramResult &r : gradExec->program().results)
       if (r.kind == accel::rt::ProgramResult::Kind::Grad) {
@@ -457,7 +474,8 @@ int main(int argc, char **argv) {
     if (gradExec && s == first)
       if (Error e = writeGrads(order, inEpoch, stepSeed))
         return fail(toString(std::move(e)));
-    exec.run();
+    if (Error e = exec.run())
+      return fail("step " + Twine(s + 1) + ": " + toString(std::move(e)));
     float loss = *exec.as<float>(exec.program().results[0].buffer);
     exec.commitState();
     double seconds = std::chrono::duration<double>(
@@ -481,7 +499,10 @@ int main(int argc, char **argv) {
              << "  " << format("%.0f", rateNow) << " samples/s\n";
     outs().flush();
     if (evalExec && ((s + 1) % perEpoch == 0 || s + 1 == total)) {
-      double accuracy = evaluate();
+      Expected<double> evaluated = evaluate();
+      if (!evaluated)
+        return fail("evaluation: " + toString(evaluated.takeError()));
+      double accuracy = *evaluated;
       outs() << (terminal ? "\n" : "") << "epoch " << epoch << ": eval accuracy "
              << format("%.2f%%", 100 * accuracy) << " on "
              << (evalSet->size() / evalBatch) * evalBatch << " samples\n";
