@@ -11,9 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/executor/Executor.h"
-#include "runtime/io/Safetensors.h"
-#include "tools/accel-run/ProgramLoader.h"
+#include "bench/BenchSupport.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -22,24 +20,15 @@
 #include <cblas.h>
 #include <torch/torch.h>
 
-#include <chrono>
-#include <cstring>
 
 using namespace llvm;
-using accel::rt::BufferDesc;
 
 static cl::opt<std::string> stepPath("step", cl::Required);
 static cl::opt<std::string> paramsPath("params", cl::Required);
 static cl::opt<int> steps("steps", cl::init(50));
 static cl::opt<int> warmup("warmup", cl::init(5));
 
-template <typename F> static double msPerCall(int n, F f) {
-  auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < n; ++i)
-    f();
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now() - start).count() / n;
-}
+using accel::bench::msPerCall;
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
@@ -63,48 +52,12 @@ int main(int argc, char **argv) {
   double gemmGflops = 2.0 * 1024 * 1024 * 1024 / (gemmMs * 1e6);
 
   // accel.
-  Expected<accel::rt::Program> program = accel::run::loadTrainStep(stepPath);
-  if (!program) {
-    errs() << toString(program.takeError()) << "\n";
-    return 1;
-  }
-  Expected<accel::io::SafetensorsFile> params =
-      accel::io::SafetensorsFile::read(paramsPath);
-  if (!params) {
-    errs() << toString(params.takeError()) << "\n";
-    return 1;
-  }
-  accel::rt::Executor exec(std::move(*program), threads);
   torch::manual_seed(0);
   at::Tensor x = torch::rand({batch, 784});
   at::Tensor y = torch::randint(0, 10, {batch}, torch::kLong);
-  int64_t paramCount = 0;
-  for (auto [i, buf] : llvm::enumerate(exec.program().buffers)) {
-    if (buf.role == BufferDesc::Role::Param) {
-      std::memcpy(exec.data(i), params->find(buf.name)->bytes.data(), buf.bytes());
-      paramCount += buf.numElements();
-    } else if (buf.role == BufferDesc::Role::OptState) {
-      std::memset(exec.data(i), 0, buf.bytes());
-    } else if (buf.role == BufferDesc::Role::Input) {
-      const at::Tensor &t = buf.type == accel::rt::ElementType::I64 ? y : x;
-      std::memcpy(exec.data(i), t.data_ptr(), buf.bytes());
-    } else if (buf.role == BufferDesc::Role::Lr) {
-      *exec.as<float>(i) = 1e-3f;
-    }
-  }
-  int stepArg = -1;
-  for (auto [i, buf] : llvm::enumerate(exec.program().buffers))
-    if (buf.role == BufferDesc::Role::Step)
-      stepArg = i;
-  int64_t n = 0;
-  auto accelStep = [&] {
-    *exec.as<int64_t>(stepArg) = ++n;
-    if (llvm::Error e = exec.run()) {
-      llvm::errs() << "accel step failed: " << llvm::toString(std::move(e)) << "\n";
-      std::exit(1);
-    }
-    exec.commitState();
-  };
+  accel::bench::AccelStep accelStep(stepPath, paramsPath, {{"input", x}, {"y", y}},
+                                    1e-3f, threads);
+  int64_t paramCount = accelStep.parameters();
   msPerCall(warmup, accelStep);
   double accelMs = msPerCall(steps, accelStep);
 

@@ -5,6 +5,7 @@
 #include "runtime/cpu/Kernels.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
 
@@ -20,6 +21,96 @@ size_t elementBytes(ElementType type) {
     return 1;
   }
   return 1;
+}
+
+const char *kernelName(Kernel kernel) {
+  switch (kernel) {
+  case Kernel::Linear:
+    return "Linear";
+  case Kernel::BatchedMatmul:
+    return "BatchedMatmul";
+  case Kernel::Permute:
+    return "Permute";
+  case Kernel::Copy:
+    return "Copy";
+  case Kernel::BroadcastTo:
+    return "BroadcastTo";
+  case Kernel::Slice:
+    return "Slice";
+  case Kernel::Add:
+    return "Add";
+  case Kernel::Sub:
+    return "Sub";
+  case Kernel::Mul:
+    return "Mul";
+  case Kernel::Div:
+    return "Div";
+  case Kernel::Relu:
+    return "Relu";
+  case Kernel::Tanh:
+    return "Tanh";
+  case Kernel::Sigmoid:
+    return "Sigmoid";
+  case Kernel::Exp:
+    return "Exp";
+  case Kernel::Log:
+    return "Log";
+  case Kernel::Sqrt:
+    return "Sqrt";
+  case Kernel::Rsqrt:
+    return "Rsqrt";
+  case Kernel::Neg:
+    return "Neg";
+  case Kernel::Gelu:
+    return "Gelu";
+  case Kernel::GeluTanh:
+    return "GeluTanh";
+  case Kernel::ReluGrad:
+    return "ReluGrad";
+  case Kernel::GeluGrad:
+    return "GeluGrad";
+  case Kernel::GeluTanhGrad:
+    return "GeluTanhGrad";
+  case Kernel::IntToFloat:
+    return "IntToFloat";
+  case Kernel::BoolToFloat:
+    return "BoolToFloat";
+  case Kernel::Sum:
+    return "Sum";
+  case Kernel::Mean:
+    return "Mean";
+  case Kernel::Softmax:
+    return "Softmax";
+  case Kernel::LogSoftmax:
+    return "LogSoftmax";
+  case Kernel::SoftmaxGrad:
+    return "SoftmaxGrad";
+  case Kernel::LogSoftmaxGrad:
+    return "LogSoftmaxGrad";
+  case Kernel::CrossEntropy:
+    return "CrossEntropy";
+  case Kernel::CrossEntropyGrad:
+    return "CrossEntropyGrad";
+  case Kernel::LayerNorm:
+    return "LayerNorm";
+  case Kernel::LayerNormGrad:
+    return "LayerNormGrad";
+  case Kernel::Embedding:
+    return "Embedding";
+  case Kernel::EmbeddingGrad:
+    return "EmbeddingGrad";
+  case Kernel::MaskedFill:
+    return "MaskedFill";
+  case Kernel::Dropout:
+    return "Dropout";
+  case Kernel::AddInt:
+    return "AddInt";
+  case Kernel::MulInt:
+    return "MulInt";
+  case Kernel::EqualInt:
+    return "EqualInt";
+  }
+  return "?";
 }
 
 int64_t BufferDesc::numElements() const {
@@ -70,7 +161,10 @@ void Executor::commitState() {
 llvm::Error Executor::run() {
   using cpu::BinaryKind;
   using cpu::UnaryKind;
-  for (const Instruction &in : prog.code) {
+  for (size_t pc = 0; pc < prog.code.size(); ++pc) {
+    const Instruction &in = prog.code[pc];
+    auto started = profiling ? std::chrono::steady_clock::now()
+                             : std::chrono::steady_clock::time_point();
     auto f = [&](size_t i) { return as<float>(in.operands[i]); };
     auto shape = [&](size_t i) -> const std::vector<int64_t> & {
       return prog.buffers[in.operands[i]].shape;
@@ -233,6 +327,10 @@ llvm::Error Executor::run() {
       break;
     }
     }
+    if (profiling)
+      seconds[pc] += std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - started)
+                         .count();
   }
   return llvm::Error::success();
 }

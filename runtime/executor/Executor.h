@@ -31,6 +31,14 @@ public:
   /// check (an embedding index out of range), naming the op's position.
   llvm::Error run();
 
+  /// With profiling on, run() adds each instruction's wall time to
+  /// profile()[instruction index].
+  void setProfiling(bool on) {
+    profiling = on;
+    seconds.assign(prog.code.size(), 0.0);
+  }
+  const std::vector<double> &profile() const { return seconds; }
+
   /// Copies every state result into the state buffer it replaces.
   void commitState();
 
@@ -41,6 +49,8 @@ private:
   std::vector<std::vector<uint8_t>> owned;
   std::vector<uint8_t *> pointers;
   std::vector<float> scratch; // kernel workspace, sized once
+  bool profiling = false;
+  std::vector<double> seconds;
   std::vector<int> stateTarget; // per result: the state buffer it replaces
 };
 

@@ -53,6 +53,9 @@ enum class Kernel {
   AddInt, MulInt, EqualInt,
 };
 
+/// The kernel's name, for profiles and messages.
+const char *kernelName(Kernel kernel);
+
 struct Instruction {
   Kernel kernel;
   std::vector<int> operands; // buffer indices

@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <thread>
 
 using namespace llvm;
@@ -58,6 +59,10 @@ static cl::opt<double> lr("lr",
                           cl::init(-1.0), cl::cat(category));
 static cl::opt<uint64_t> seed("seed", cl::desc("Shuffling and dropout seed"),
                               cl::init(0), cl::cat(category));
+static cl::opt<bool> profile(
+    "profile",
+    cl::desc("Time every kernel and print where the step's time goes"),
+    cl::cat(category));
 static cl::opt<bool> noShuffle("no-shuffle",
                                cl::desc("Take samples in file order"),
                                cl::cat(category));
@@ -232,6 +237,28 @@ static Error writePlot(StringRef path, const std::vector<float> &losses) {
   return Error::success();
 }
 
+/// Time per step by kernel kind, largest first, with the instruction count.
+static void printProfile(const accel::rt::Executor &exec, int64_t steps) {
+  std::map<std::string, std::pair<double, int>> byKernel;
+  double total = 0;
+  for (auto [pc, seconds] : llvm::enumerate(exec.profile())) {
+    auto &entry = byKernel[accel::rt::kernelName(exec.program().code[pc].kernel)];
+    entry.first += seconds;
+    ++entry.second;
+    total += seconds;
+  }
+  std::vector<std::pair<std::string, std::pair<double, int>>> rows(byKernel.begin(),
+                                                                   byKernel.end());
+  llvm::sort(rows, [](auto &a, auto &b) { return a.second.first > b.second.first; });
+  double perStep = 1e3 / std::max<int64_t>(steps, 1);
+  outs() << format("profile: %.2f ms/step in %zu instructions\n", total * perStep,
+                   exec.profile().size());
+  for (auto &[name, entry] : rows)
+    outs() << format("  %-18s %8.3f ms/step %5.1f%%  (%d instructions)\n",
+                     name.c_str(), entry.first * perStep,
+                     100 * entry.first / std::max(total, 1e-12), entry.second);
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::opt<int> &threads = threadsOption();
@@ -290,6 +317,7 @@ int main(int argc, char **argv) {
                             : static_cast<int>(std::max(
                                   1u, std::thread::hardware_concurrency()));
   accel::rt::Executor exec(std::move(*program), workers);
+  exec.setProfiling(profile);
   for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
     bool isState = b.role == BufferDesc::Role::Param ||
                    b.role == BufferDesc::Role::Buffer;
@@ -530,6 +558,8 @@ int main(int argc, char **argv) {
   if (!checkpointDir.empty())
     outs() << "checkpoint: " << checkpointDir << "/latest\n";
 
+  if (profile)
+    printProfile(exec, total - first);
   if (!saveParams.empty()) {
     std::vector<accel::io::TensorRef> tensors;
     for (auto [i, b] : llvm::enumerate(exec.program().buffers))

@@ -1,0 +1,105 @@
+//===- BenchSupport.h - shared pieces of the step benchmarks ----*- C++ -*-===//
+
+#ifndef ACCEL_BENCH_BENCHSUPPORT_H
+#define ACCEL_BENCH_BENCHSUPPORT_H
+
+#include "runtime/executor/Executor.h"
+#include "runtime/io/Safetensors.h"
+#include "tools/accel-run/ProgramLoader.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace accel::bench {
+
+/// Milliseconds per call of `f`, averaged over `n` calls.
+template <typename F> double msPerCall(int n, F &&f) {
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; ++i)
+    f();
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - start)
+             .count() /
+         n;
+}
+
+[[noreturn]] inline void die(const llvm::Twine &message) {
+  llvm::errs() << message << "\n";
+  std::exit(1);
+}
+
+/// accel's compiled @train_step, with parameters from a safetensors file,
+/// zero optimizer state, and the batch tensors bound by input name.
+class AccelStep {
+public:
+  AccelStep(const std::string &stepPath, const std::string &paramsPath,
+            const std::map<std::string, at::Tensor> &batch, float lr, int threads) {
+    llvm::Expected<rt::Program> program = run::loadTrainStep(stepPath);
+    if (!program)
+      die(llvm::toString(program.takeError()));
+    llvm::Expected<io::SafetensorsFile> params = io::SafetensorsFile::read(paramsPath);
+    if (!params)
+      die(llvm::toString(params.takeError()));
+    exec = std::make_unique<rt::Executor>(std::move(*program), threads);
+    for (auto [i, buf] : llvm::enumerate(exec->program().buffers)) {
+      using Role = rt::BufferDesc::Role;
+      switch (buf.role) {
+      case Role::Param:
+      case Role::Buffer:
+        std::memcpy(exec->data(i), params->find(buf.name)->bytes.data(), buf.bytes());
+        if (buf.role == Role::Param)
+          paramCount += buf.numElements();
+        break;
+      case Role::OptState:
+        std::memset(exec->data(i), 0, buf.bytes());
+        break;
+      case Role::Input: {
+        auto it = batch.find(buf.name);
+        if (it == batch.end() || it->second.nbytes() != buf.bytes())
+          die("no batch tensor of the right size for input '" + buf.name + "'");
+        std::memcpy(exec->data(i), it->second.data_ptr(), buf.bytes());
+        break;
+      }
+      case Role::Lr:
+        *exec->as<float>(i) = lr;
+        break;
+      case Role::Seed:
+        seedArg = static_cast<int>(i);
+        break;
+      case Role::Step:
+        stepArg = static_cast<int>(i);
+        break;
+      default:
+        break;
+      }
+    }
+  }
+
+  /// One training step, state committed.
+  void operator()() {
+    *exec->as<int64_t>(stepArg) = ++steps;
+    if (seedArg >= 0)
+      *exec->as<int64_t>(seedArg) = steps;
+    if (llvm::Error e = exec->run())
+      die("accel step failed: " + llvm::toString(std::move(e)));
+    exec->commitState();
+  }
+
+  int64_t parameters() const { return paramCount; }
+
+private:
+  std::unique_ptr<rt::Executor> exec;
+  int stepArg = -1, seedArg = -1;
+  int64_t steps = 0, paramCount = 0;
+};
+
+} // namespace accel::bench
+
+#endif // ACCEL_BENCH_BENCHSUPPORT_H
