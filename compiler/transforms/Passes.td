@@ -159,6 +159,43 @@ def OptimizerPass : Pass<"accel-optimizer", "::mlir::ModuleOp"> {
 // Lowering
 //===----------------------------------------------------------------------===//
 
+def FuseElementwisePass : Pass<"accel-fuse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Fuse chains of elementwise ops into single-pass accel.fused ops";
+  let description = [{
+    A training step is mostly elementwise work between matrix products: an
+    activation's gradient, and an optimizer update of a dozen ops per
+    parameter. Run one op at a time, each is a pass over memory; fused, the
+    chain reads its inputs and writes its results once.
+
+    Fusible ops are the elementwise accel ops (add, sub, mul, div, neg,
+    relu, tanh, sigmoid, exp, log, sqrt, rsqrt, gelu, relu_grad, gelu_grad)
+    whose operands each have the result's static shape or hold one element.
+    Walking the function in order, an op joins the open group of the latest
+    operand producer of its shape; a value used outside its group closes
+    the group, so the fused op, placed at its last member, dominates every
+    use. Groups of two or more ops (and at most `max-values` inputs and
+    ops together) become `accel.fused`; values used outside a group become
+    its results. Scalar (one-element) chains stay as they are.
+
+    ```mlir
+    %a = accel.mul %g, %lr : (tensor<64x32xf32>, tensor<f32>) -> tensor<64x32xf32>
+    %p2 = accel.sub %p, %a : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+    // becomes
+    %p2 = accel.fused(%g, %lr, %p) : (tensor<64x32xf32>, tensor<f32>, tensor<64x32xf32>)
+        -> tensor<64x32xf32> {
+    ^bb0(%ge: tensor<f32>, %lre: tensor<f32>, %pe: tensor<f32>):
+      %ae = accel.mul %ge, %lre : (tensor<f32>, tensor<f32>) -> tensor<f32>
+      %pe2 = accel.sub %pe, %ae : (tensor<f32>, tensor<f32>) -> tensor<f32>
+      accel.yield %pe2 : tensor<f32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"maxValues", "max-values", "int64_t", /*default=*/"64",
+           "Most inputs plus ops in one fused op (bounds a driver's registers)">,
+  ];
+}
+
 def PlanMemoryPass : Pass<"accel-plan-memory", "::mlir::ModuleOp"> {
   let summary = "Assign every intermediate tensor an offset in one static arena";
   let description = [{

@@ -598,5 +598,6 @@ def Accel_MseLossOp : Accel_InferredOp<"mse_loss", [Accel_Differentiable]> {
 }
 
 include "dialects/accel/AccelGradOps.td"
+include "dialects/accel/AccelFusionOps.td"
 
 #endif // ACCEL_DIALECT_ACCELOPS_TD

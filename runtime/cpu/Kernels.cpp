@@ -3,6 +3,7 @@
 #include "runtime/cpu/Kernels.h"
 
 #include "runtime/cpu/Broadcast.h"
+#include "runtime/cpu/ElementOps.h"
 
 #include <cblas.h>
 
@@ -90,41 +91,34 @@ void broadcastBinary(ThreadPool &pool, BinaryKind kind, const float *a,
 
 void unary(ThreadPool &pool, UnaryKind kind, const float *x, float *y,
            int64_t n) {
+  auto apply = [&](auto f) { forEach(pool, n, [&](int64_t i) { y[i] = f(x[i]); }); };
   switch (kind) {
   case UnaryKind::Relu:
-    return forEach(pool, n, [&](int64_t i) { y[i] = x[i] > 0.0f ? x[i] : 0.0f; });
+    return apply(element::relu);
   case UnaryKind::Tanh:
-    return forEach(pool, n, [&](int64_t i) { y[i] = std::tanh(x[i]); });
+    return apply([](float v) { return std::tanh(v); });
   case UnaryKind::Sigmoid:
-    return forEach(pool, n,
-                   [&](int64_t i) { y[i] = 1.0f / (1.0f + std::exp(-x[i])); });
+    return apply(element::sigmoid);
   case UnaryKind::Exp:
-    return forEach(pool, n, [&](int64_t i) { y[i] = std::exp(x[i]); });
+    return apply([](float v) { return std::exp(v); });
   case UnaryKind::Log:
-    return forEach(pool, n, [&](int64_t i) { y[i] = std::log(x[i]); });
+    return apply([](float v) { return std::log(v); });
   case UnaryKind::Sqrt:
-    return forEach(pool, n, [&](int64_t i) { y[i] = std::sqrt(x[i]); });
+    return apply([](float v) { return std::sqrt(v); });
   case UnaryKind::Rsqrt:
-    return forEach(pool, n, [&](int64_t i) { y[i] = 1.0f / std::sqrt(x[i]); });
+    return apply(element::rsqrt);
   case UnaryKind::Neg:
-    return forEach(pool, n, [&](int64_t i) { y[i] = -x[i]; });
+    return apply([](float v) { return -v; });
   case UnaryKind::Gelu:
-    return forEach(pool, n, [&](int64_t i) {
-      y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * static_cast<float>(M_SQRT1_2)));
-    });
+    return apply(element::gelu);
   case UnaryKind::GeluTanh:
-    return forEach(pool, n, [&](int64_t i) {
-      constexpr float kBeta = 0.7978845608028654f; // sqrt(2 / pi)
-      float v = x[i];
-      y[i] = 0.5f * v * (1.0f + std::tanh(kBeta * (v + 0.044715f * v * v * v)));
-    });
+    return apply(element::geluTanh);
   }
 }
 
 void reluGrad(ThreadPool &pool, const float *grad, const float *input,
               float *out, int64_t n) {
-  forEach(pool, n,
-          [&](int64_t i) { out[i] = input[i] > 0.0f ? grad[i] : 0.0f; });
+  forEach(pool, n, [&](int64_t i) { out[i] = element::reluGrad(grad[i], input[i]); });
 }
 
 void sum(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
@@ -382,23 +376,10 @@ void softmaxGrad(ThreadPool &pool, const float *grad, const float *y,
 
 void geluGrad(ThreadPool &pool, const float *grad, const float *x, bool tanh,
               float *out, int64_t n) {
-  if (tanh) {
-    forEach(pool, n, [&](int64_t i) {
-      constexpr float kBeta = 0.7978845608028654f, kKappa = 0.044715f;
-      float v = x[i], inner = kBeta * (v + kKappa * v * v * v);
-      float t = std::tanh(inner);
-      float dInner = kBeta * (1.0f + 3.0f * kKappa * v * v);
-      out[i] = grad[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * dInner);
-    });
-    return;
-  }
-  forEach(pool, n, [&](int64_t i) {
-    constexpr float kAlpha = static_cast<float>(M_2_SQRTPI * M_SQRT1_2 * 0.5);
-    float v = x[i];
-    float cdf = 0.5f * (1.0f + std::erf(v * static_cast<float>(M_SQRT1_2)));
-    float pdf = kAlpha * std::exp(-0.5f * v * v);
-    out[i] = grad[i] * (cdf + v * pdf);
-  });
+  if (tanh)
+    forEach(pool, n, [&](int64_t i) { out[i] = element::geluTanhGrad(grad[i], x[i]); });
+  else
+    forEach(pool, n, [&](int64_t i) { out[i] = element::geluGrad(grad[i], x[i]); });
 }
 
 void intToFloat(ThreadPool &pool, const int64_t *x, float *out, int64_t n) {

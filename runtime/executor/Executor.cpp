@@ -3,6 +3,7 @@
 #include "runtime/executor/Executor.h"
 
 #include "runtime/cpu/Kernels.h"
+#include "runtime/executor/FusedKernel.h"
 
 #include <algorithm>
 #include <chrono>
@@ -103,6 +104,8 @@ const char *kernelName(Kernel kernel) {
     return "MaskedFill";
   case Kernel::Dropout:
     return "Dropout";
+  case Kernel::Fused:
+    return "Fused";
   case Kernel::AddInt:
     return "AddInt";
   case Kernel::MulInt:
@@ -153,7 +156,7 @@ Executor::Executor(Program program, int threads)
 
 void Executor::commitState() {
   for (size_t r = 0; r < prog.results.size(); ++r)
-    if (stateTarget[r] >= 0)
+    if (stateTarget[r] >= 0 && stateTarget[r] != prog.results[r].buffer)
       std::memcpy(pointers[stateTarget[r]], pointers[prog.results[r].buffer],
                   prog.buffers[stateTarget[r]].bytes());
 }
@@ -313,6 +316,26 @@ llvm::Error Executor::run() {
                    static_cast<uint64_t>(*as<int64_t>(in.operands[1])),
                    static_cast<uint64_t>(in.ints[0]), o);
       break;
+    case Kernel::Fused: {
+      // At most kFusedMaxRegisters operands and results (the loader checks).
+      const float *inputs[kFusedMaxRegisters];
+      bool scalar[kFusedMaxRegisters];
+      float *outputs[kFusedMaxRegisters];
+      size_t numIn = in.operands.size(), numOut = in.results.size();
+      for (size_t i = 0; i < numIn; ++i) {
+        inputs[i] = f(i);
+        scalar[i] = prog.buffers[in.operands[i]].numElements() == 1;
+      }
+      for (size_t r = 0; r < numOut; ++r)
+        outputs[r] = as<float>(in.results[r]);
+      // Spelled out: a braced {bool *, size} would be an initializer list
+      // of two bools.
+      runFused(pool, prog.fusedBodies[in.ints[0]],
+               llvm::ArrayRef<const float *>(inputs, numIn),
+               llvm::ArrayRef<bool>(scalar, numIn),
+               llvm::ArrayRef<float *>(outputs, numOut), n);
+      break;
+    }
     case Kernel::AddInt:
     case Kernel::MulInt:
     case Kernel::EqualInt: {

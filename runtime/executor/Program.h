@@ -49,6 +49,8 @@ enum class Kernel {
   CrossEntropyGrad,
   // Transformer pieces.
   LayerNorm, LayerNormGrad, Embedding, EmbeddingGrad, MaskedFill, Dropout,
+  // A fused elementwise chain (ints[0]: its FusedBody).
+  Fused,
   // Integer scalars (step counters).
   AddInt, MulInt, EqualInt,
 };
@@ -62,6 +64,22 @@ struct Instruction {
   std::vector<int> results;
   std::vector<int64_t> ints;   // kernel parameters (dims, permutation, ...)
   std::vector<double> floats;  // (label smoothing, ...)
+};
+
+/// The per-element program of a Fused instruction. Registers 0..n-1 hold
+/// the instruction's n operands' elements (one-element operands broadcast);
+/// step i computes register n + i from one or two earlier registers with
+/// an elementwise kernel (Add, Sub, Mul, Div, Neg, Relu, Tanh, Sigmoid,
+/// Exp, Log, Sqrt, Rsqrt, Gelu, GeluTanh, ReluGrad, GeluGrad,
+/// GeluTanhGrad); result j is register results[j].
+struct FusedStep {
+  Kernel kernel;
+  int lhs;
+  int rhs = -1;
+};
+struct FusedBody {
+  std::vector<FusedStep> steps;
+  std::vector<int> results;
 };
 
 struct ProgramResult {
@@ -94,6 +112,7 @@ struct Program {
   /// The learning rate the step was compiled with (negative: none).
   double defaultLr = -1;
   std::vector<IndexBound> indexBounds;
+  std::vector<FusedBody> fusedBodies;
 };
 
 } // namespace accel::rt

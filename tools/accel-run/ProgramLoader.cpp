@@ -3,6 +3,7 @@
 #include "tools/accel-run/ProgramLoader.h"
 
 #include "compiler/transforms/Passes.h"
+#include "runtime/executor/FusedKernel.h"
 #include "dialects/accel/AccelOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/Extensions/AllExtensions.h"
@@ -272,6 +273,7 @@ kernelFor(Operation *op) {
         return k(Kernel::Dropout, {static_cast<int64_t>(d.getStream())},
                  {d.getP().convertToDouble()});
       })
+      .Case([&](FusedOp) { return k(Kernel::Fused); })
       .Case([&](arith::AddIOp) { return k(Kernel::AddInt); })
       .Case([&](arith::MulIOp) { return k(Kernel::MulInt); })
       .Case([&](arith::CmpIOp c) -> R {
@@ -280,6 +282,84 @@ kernelFor(Operation *op) {
         return k(Kernel::EqualInt);
       })
       .Default([](Operation *) -> R { return std::nullopt; });
+}
+
+/// The per-element program of `op`'s body, or the names of the body ops the
+/// runtime cannot fuse.
+llvm::Expected<rt::FusedBody> fusedBody(FusedOp op) {
+  Block &body = op.getBody().front();
+  if (body.getNumArguments() + body.getOperations().size() - 1 >
+      static_cast<size_t>(rt::kFusedMaxRegisters))
+    return error("an accel.fused with more than " +
+                 llvm::Twine(rt::kFusedMaxRegisters) +
+                 " inputs and ops together (fuse with a smaller max-values)");
+  llvm::DenseMap<Value, int> reg;
+  for (BlockArgument arg : body.getArguments()) {
+    if (!cast<RankedTensorType>(arg.getType()).getElementType().isF32())
+      return error("an accel.fused with a non-f32 input");
+    reg[arg] = static_cast<int>(arg.getArgNumber());
+  }
+  rt::FusedBody program;
+  for (Operation &inner : body.without_terminator()) {
+    auto kernel = kernelFor(&inner);
+    int arity = kernel ? rt::fusedStepArity(kernel->first) : 0;
+    if (arity == 0 || static_cast<int>(inner.getNumOperands()) != arity)
+      return error("an accel.fused containing " +
+                   inner.getName().getStringRef());
+    rt::FusedStep step{kernel->first, reg.at(inner.getOperand(0))};
+    if (arity == 2)
+      step.rhs = reg.at(inner.getOperand(1));
+    reg[inner.getResult(0)] =
+        static_cast<int>(body.getNumArguments() + program.steps.size());
+    program.steps.push_back(step);
+  }
+  for (Value v : body.getTerminator()->getOperands())
+    program.results.push_back(reg.at(v));
+  return program;
+}
+
+/// Writes state updates in place: when a fused (elementwise) instruction
+/// computes a state's new value and nothing after it reads the old one, it
+/// writes straight into the state's buffer (reading each element before
+/// writing it), later readers of the new value read it there, and the copy
+/// back after the step disappears. Other producers keep their arena result.
+void donateState(rt::Program &program) {
+  for (rt::ProgramResult &r : program.results) {
+    if (r.kind != rt::ProgramResult::Kind::State)
+      continue;
+    int state = -1;
+    for (size_t i = 0; i < program.buffers.size(); ++i)
+      if (program.buffers[i].role == r.role && program.buffers[i].name == r.name)
+        state = static_cast<int>(i);
+    if (state < 0 || program.buffers[r.buffer].role != BufferDesc::Role::Arena)
+      continue;
+    // The instruction producing the new value, and the last reader of the
+    // old one.
+    int producer = -1, lastRead = -1;
+    for (size_t pc = 0; pc < program.code.size(); ++pc) {
+      const rt::Instruction &in = program.code[pc];
+      if (llvm::is_contained(in.results, r.buffer))
+        producer = static_cast<int>(pc);
+      if (llvm::is_contained(in.operands, state))
+        lastRead = static_cast<int>(pc);
+    }
+    if (producer < 0 || program.code[producer].kernel != Kernel::Fused ||
+        lastRead > producer)
+      continue;
+    for (size_t pc = producer; pc < program.code.size(); ++pc) {
+      rt::Instruction &in = program.code[pc];
+      for (int &v : in.operands)
+        if (v == r.buffer && static_cast<int>(pc) > producer)
+          v = state;
+      if (static_cast<int>(pc) == producer)
+        for (int &v : in.results)
+          if (v == r.buffer)
+            v = state;
+    }
+    for (rt::ProgramResult &other : program.results)
+      if (other.buffer == r.buffer)
+        other.buffer = state;
+  }
 }
 
 /// The step input `v` is taken from, through slices (micro-batches) and
@@ -335,6 +415,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> parseAndPlan(MLIRContext &context,
   if (!f->hasAttr("accel.arena_bytes")) {
     PassManager pm(&context);
     pm.addPass(createInlinerPass());
+    pm.addNestedPass<func::FuncOp>(accel::createFuseElementwisePass());
     PlanMemoryPassOptions options;
     options.entry = entry.str();
     pm.addPass(accel::createPlanMemoryPass(options));
@@ -368,6 +449,11 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
   for (Operation &op : f.getBody().front()) {
     if (&op == last)
       break;
+    if (auto fused = dyn_cast<FusedOp>(op)) {
+      if (llvm::Expected<rt::FusedBody> body = fusedBody(fused); !body)
+        ++unsupported[llvm::toString(body.takeError())];
+      continue;
+    }
     if (!isa<func::ReturnOp, arith::ConstantOp>(op) && !kernelFor(&op))
       ++unsupported[op.getName().getStringRef().str()];
   }
@@ -416,8 +502,15 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
     auto kernel = kernelFor(&op);
     if (failed(b.results(&op)))
       return error("cannot load '" + path + "'" + diagnostics);
+    if (auto fused = dyn_cast<FusedOp>(op)) {
+      b.emit(Kernel::Fused, &op,
+             {static_cast<int64_t>(program.fusedBodies.size())});
+      program.fusedBodies.push_back(cantFail(fusedBody(fused)));
+      continue;
+    }
     b.emit(kernel->first, &op, kernel->second.first, kernel->second.second);
   }
+  donateState(program);
   return program;
 }
 

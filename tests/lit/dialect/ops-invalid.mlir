@@ -867,3 +867,111 @@ func.func @slice_grad_shape(%g: tensor<4x3xf32>) -> tensor<4x8xf32> {
   %0 = accel.slice_grad %g {dim = 1 : i64, start = 0 : i64, end = 4 : i64} : (tensor<4x3xf32>) -> tensor<4x8xf32>
   return %0 : tensor<4x8xf32>
 }
+
+// -----
+
+func.func @fused_no_results(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'accel.fused' op needs at least one result}}
+  accel.fused(%x) : (tensor<4xf32>) -> () {
+  ^bb0(%e: tensor<f32>):
+    accel.yield
+  }
+  return
+}
+
+// -----
+
+func.func @fused_dynamic(%x: tensor<?xf32>) -> tensor<?xf32> {
+  // expected-error @+1 {{'accel.fused' op needs a static iteration shape, got 'tensor<?xf32>'}}
+  %0 = accel.fused(%x) : (tensor<?xf32>) -> tensor<?xf32> {
+  ^bb0(%e: tensor<f32>):
+    accel.yield %e : tensor<f32>
+  }
+  return %0 : tensor<?xf32>
+}
+
+// -----
+
+func.func @fused_result_shapes(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<2x2xf32>) {
+  // expected-error @+1 {{'accel.fused' op results must share one shape: 'tensor<4xf32>' and 'tensor<2x2xf32>'}}
+  %0:2 = accel.fused(%x) : (tensor<4xf32>) -> (tensor<4xf32>, tensor<2x2xf32>) {
+  ^bb0(%e: tensor<f32>):
+    accel.yield %e, %e : tensor<f32>, tensor<f32>
+  }
+  return %0#0, %0#1 : tensor<4xf32>, tensor<2x2xf32>
+}
+
+// -----
+
+func.func @fused_input_shape(%x: tensor<4xf32>, %b: tensor<2xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.fused' op input #1 of type 'tensor<2xf32>' neither has the iteration shape nor holds one element}}
+  %0 = accel.fused(%x, %b) : (tensor<4xf32>, tensor<2xf32>) -> tensor<4xf32> {
+  ^bb0(%e: tensor<f32>, %f: tensor<f32>):
+    accel.yield %e : tensor<f32>
+  }
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @fused_arguments(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.fused' op body takes 2 arguments for 1 inputs}}
+  %0 = accel.fused(%x) : (tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%e: tensor<f32>, %f: tensor<f32>):
+    accel.yield %e : tensor<f32>
+  }
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @fused_argument_type(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.fused' op body argument #0 must be 'tensor<f32>', got 'tensor<4xf32>'}}
+  %0 = accel.fused(%x) : (tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%e: tensor<4xf32>):
+    %n = accel.neg %e : tensor<4xf32>
+    accel.yield %n : tensor<4xf32>
+  }
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @fused_body_rank(%x: tensor<4xf32>, %w: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = accel.fused(%x) : (tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%e: tensor<f32>):
+    // expected-error @+1 {{'accel.broadcast_to' op inside accel.fused must compute on rank-0 tensors and hold no regions}}
+    %b = accel.broadcast_to %e : tensor<f32> -> tensor<4xf32>
+    accel.yield %e : tensor<f32>
+  }
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @fused_yield_count(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = accel.fused(%x) : (tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%e: tensor<f32>):
+    // expected-error @+1 {{'accel.yield' op yields 2 values for 1 results}}
+    accel.yield %e, %e : tensor<f32>, tensor<f32>
+  }
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @fused_yield_type(%x: tensor<4xf32>, %i: tensor<4xi64>) -> tensor<4xi64> {
+  %0 = accel.fused(%x) : (tensor<4xf32>) -> tensor<4xi64> {
+  ^bb0(%e: tensor<f32>):
+    // expected-error @+1 {{'accel.yield' op value of type 'tensor<f32>' for a result of type 'tensor<4xi64>' (expected 'tensor<i64>')}}
+    accel.yield %e : tensor<f32>
+  }
+  return %0 : tensor<4xi64>
+}
+
+// -----
+
+func.func @yield_outside(%x: tensor<f32>) {
+  // expected-error @+1 {{'accel.yield' op expects parent op 'accel.fused'}}
+  accel.yield %x : tensor<f32>
+}

@@ -214,3 +214,21 @@ func.func @gradients(%g4: tensor<4x8xf32>, %x4: tensor<4x8xf32>,
   %16 = accel.slice_grad %gs {dim = 1 : i64, start = 1 : i64, end = 8 : i64, step = 4 : i64} : (tensor<4x2xf32>) -> tensor<4x8xf32>
   return
 }
+
+// A fused elementwise op: a scalar input, two results.
+// CHECK-LABEL: func.func @fused
+// CHECK: %[[F:.*]]:2 = accel.fused(%arg0, %arg1) : (tensor<4x8xf32>, tensor<f32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+// CHECK-NEXT: ^bb0(%[[X:.*]]: tensor<f32>, %[[S:.*]]: tensor<f32>):
+// CHECK-NEXT:   %[[M:.*]] = accel.mul %[[X]], %[[S]] : (tensor<f32>, tensor<f32>) -> tensor<f32>
+// CHECK-NEXT:   %[[R:.*]] = accel.relu %[[M]] : tensor<f32>
+// CHECK-NEXT:   accel.yield %[[M]], %[[R]] : tensor<f32>, tensor<f32>
+// CHECK-NEXT: }
+func.func @fused(%x: tensor<4x8xf32>, %s: tensor<f32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %0:2 = accel.fused(%x, %s) : (tensor<4x8xf32>, tensor<f32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  ^bb0(%xe: tensor<f32>, %se: tensor<f32>):
+    %m = accel.mul %xe, %se : (tensor<f32>, tensor<f32>) -> tensor<f32>
+    %r = accel.relu %m : tensor<f32>
+    accel.yield %m, %r : tensor<f32>, tensor<f32>
+  }
+  return %0#0, %0#1 : tensor<4x8xf32>, tensor<4x8xf32>
+}
