@@ -11,7 +11,10 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
+#include <vector>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -28,6 +31,27 @@ template <typename F> double msPerCall(int n, F &&f) {
              std::chrono::steady_clock::now() - start)
              .count() /
          n;
+}
+
+/// Median ms/step of two step functions, timed in alternating rounds of
+/// `steps` calls (after `warmup` calls each), so that a noisy neighbour or
+/// a frequency change hits both alike.
+inline std::pair<double, double> alternatingMedians(int rounds, int steps, int warmup,
+                                                    const std::function<void()> &a,
+                                                    const std::function<void()> &b) {
+  msPerCall(warmup, a);
+  msPerCall(warmup, b);
+  std::vector<double> ta, tb;
+  for (int r = 0; r < rounds; ++r) {
+    ta.push_back(msPerCall(steps, a));
+    tb.push_back(msPerCall(steps, b));
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2]
+                        : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  };
+  return {median(ta), median(tb)};
 }
 
 [[noreturn]] inline void die(const llvm::Twine &message) {

@@ -2,13 +2,14 @@
 //
 //   gpt_step_bench --model GPT.pt --step STEP.mlir --params INIT.safetensors
 //                  --batch B --block T --vocab V [--threads N] [--steps S]
+//                  [--rounds R]
 //
 // Times the AdamW training step of the GPT example (examples/gpt/model.py,
 // exported as TorchScript): accel's compiled @train_step on the CPU
 // executor, and LibTorch running the same TorchScript module op by op
 // (graph optimisation off, so no fusion: the eager kernels) with autograd
-// and torch::optim::AdamW, same thread count, same run, same machine.
-// Prints ms/step and the ratio. Not a test: numbers vary by machine.
+// and torch::optim::AdamW, same thread count, same run, same machine, in R
+// alternating rounds of S steps. Prints the median ms/step and the ratio. Not a test: numbers vary by machine.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,8 +32,9 @@ static cl::opt<std::string> paramsPath("params", cl::Required);
 static cl::opt<int64_t> batch("batch", cl::Required);
 static cl::opt<int64_t> block("block", cl::Required);
 static cl::opt<int64_t> vocab("vocab", cl::Required);
-static cl::opt<int> steps("steps", cl::init(30));
+static cl::opt<int> steps("steps", cl::desc("Steps per timing round"), cl::init(10));
 static cl::opt<int> warmup("warmup", cl::init(5));
+static cl::opt<int> rounds("rounds", cl::desc("Alternating timing rounds (the median is reported)"), cl::init(5));
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
@@ -52,8 +54,6 @@ int main(int argc, char **argv) {
   accel::bench::AccelStep accelStep(stepPath, paramsPath,
                                     {{"idx", idx}, {"targets", targets}}, 1e-3f,
                                     threads);
-  msPerCall(warmup, accelStep);
-  double accelMs = msPerCall(steps, accelStep);
 
   torch::jit::setGraphExecutorOptimize(false);
   torch::jit::Module model = torch::jit::load(modelPath);
@@ -72,8 +72,8 @@ int main(int argc, char **argv) {
     loss.backward();
     opt.step();
   };
-  msPerCall(warmup, torchStep);
-  double torchMs = msPerCall(steps, torchStep);
+  auto [accelMs, torchMs] = accel::bench::alternatingMedians(
+      rounds, steps, warmup, [&] { accelStep(); }, torchStep);
 
   outs() << "GPT (" << accelStep.parameters() << " parameters), batch " << batch
          << " x " << block << " tokens, AdamW, " << threads << " thread(s)\n";

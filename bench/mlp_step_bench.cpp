@@ -1,13 +1,14 @@
 //===- mlp_step_bench.cpp - accel's training step vs. LibTorch eager ------===//
 //
 //   mlp_step_bench --step STEP.mlir --params INIT.safetensors [--threads T]
-//                  [--steps N]
+//                  [--steps N] [--rounds R]
 //
 // Times the AdamW training step of the 784-1024-1024-10 MLP at batch 128:
 // accel's compiled @train_step on the CPU executor, and LibTorch C++ eager
 // (torch::nn + torch::optim::AdamW) with the same thread count, in one run
-// on the same machine. Also measures OpenBLAS sgemm's rate as the ceiling.
-// Prints ms/step, the ratio and GFLOP/s. Not a test: numbers vary by machine.
+// on the same machine, in R alternating rounds of N steps (medians
+// reported). Also measures OpenBLAS sgemm's rate as the ceiling. Prints
+// ms/step, the ratio and GFLOP/s. Not a test: numbers vary by machine.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,8 +26,9 @@ using namespace llvm;
 
 static cl::opt<std::string> stepPath("step", cl::Required);
 static cl::opt<std::string> paramsPath("params", cl::Required);
-static cl::opt<int> steps("steps", cl::init(50));
+static cl::opt<int> steps("steps", cl::desc("Steps per timing round"), cl::init(20));
 static cl::opt<int> warmup("warmup", cl::init(5));
+static cl::opt<int> rounds("rounds", cl::desc("Alternating timing rounds (the median is reported)"), cl::init(5));
 
 using accel::bench::msPerCall;
 
@@ -58,8 +60,6 @@ int main(int argc, char **argv) {
   accel::bench::AccelStep accelStep(stepPath, paramsPath, {{"input", x}, {"y", y}},
                                     1e-3f, threads);
   int64_t paramCount = accelStep.parameters();
-  msPerCall(warmup, accelStep);
-  double accelMs = msPerCall(steps, accelStep);
 
   // LibTorch eager.
   torch::nn::Sequential model(torch::nn::Linear(784, 1024), torch::nn::ReLU(),
@@ -72,8 +72,8 @@ int main(int argc, char **argv) {
     loss.backward();
     opt.step();
   };
-  msPerCall(warmup, torchStep);
-  double torchMs = msPerCall(steps, torchStep);
+  auto [accelMs, torchMs] = accel::bench::alternatingMedians(
+      rounds, steps, warmup, [&] { accelStep(); }, torchStep);
 
   // Forward 2·B·P, backward ~4·B·P (weights and activations) FLOPs.
   double flops = 6.0 * batch * paramCount;

@@ -154,15 +154,24 @@ void sum(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
       });
       return;
     }
-    // Column sums: accumulate rows of `inner` values.
-    pool.parallelFor(outer * inner, kElementGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        int64_t o = i / inner, in = i % inner;
-        double s = 0;
-        const float *col = x + o * mid * inner + in;
+    // Column sums: blocks of columns accumulate whole rows in double,
+    // reading memory in order (a bias gradient sums a [batch, features]
+    // matrix over the batch).
+    constexpr int64_t kBlock = 256;
+    int64_t blocksPerOuter = (inner + kBlock - 1) / kBlock;
+    pool.parallelFor(outer * blocksPerOuter, std::max<int64_t>(1, kElementGrain / (kBlock * mid)),
+                     [&](int64_t begin, int64_t end) {
+      double acc[kBlock];
+      for (int64_t t = begin; t < end; ++t) {
+        int64_t o = t / blocksPerOuter, c0 = (t % blocksPerOuter) * kBlock;
+        int64_t width = std::min(kBlock, inner - c0);
+        std::fill(acc, acc + width, 0.0);
+        const float *base = x + o * mid * inner + c0;
         for (int64_t j = 0; j < mid; ++j)
-          s += col[j * inner];
-        out[i] = static_cast<float>(s);
+          for (int64_t c = 0; c < width; ++c)
+            acc[c] += base[j * inner + c];
+        for (int64_t c = 0; c < width; ++c)
+          out[o * inner + c0 + c] = static_cast<float>(acc[c]);
       }
     });
     return;
@@ -269,10 +278,12 @@ void crossEntropyGrad(ThreadPool &pool, const float *grad, const float *logits,
   });
 }
 
-void batchedMatmul(const float *a, llvm::ArrayRef<int64_t> aShape,
-                   const float *b, llvm::ArrayRef<int64_t> bShape, float *out,
-                   llvm::ArrayRef<int64_t> outShape) {
-  int64_t m = aShape[aShape.size() - 2], k = aShape.back(), n = bShape.back();
+void batchedMatmul(const float *a, llvm::ArrayRef<int64_t> aShape, bool transA,
+                   const float *b, llvm::ArrayRef<int64_t> bShape, bool transB,
+                   float *out, llvm::ArrayRef<int64_t> outShape) {
+  int64_t aRows = aShape[aShape.size() - 2], aCols = aShape.back();
+  int64_t m = transA ? aCols : aRows, k = transA ? aRows : aCols;
+  int64_t n = transB ? bShape[bShape.size() - 2] : bShape.back();
   llvm::ArrayRef<int64_t> batch = outShape.drop_back(2);
   llvm::ArrayRef<int64_t> aBatch = aShape.drop_back(2), bBatch = bShape.drop_back(2);
   std::vector<int64_t> sa = broadcastStrides(aBatch, batch);
@@ -288,7 +299,7 @@ void batchedMatmul(const float *a, llvm::ArrayRef<int64_t> aShape,
       ia += idx * sa[d];
       ib += idx * sb[d];
     }
-    gemm(false, false, m, n, k, 1.0f, a + ia * m * k, b + ib * k * n, 0.0f,
+    gemm(transA, transB, m, n, k, 1.0f, a + ia * m * k, b + ib * k * n, 0.0f,
          out + i * m * n);
   }
 }
@@ -296,24 +307,35 @@ void batchedMatmul(const float *a, llvm::ArrayRef<int64_t> aShape,
 void permute(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
              llvm::ArrayRef<int64_t> perm, float *out) {
   size_t rank = shape.size();
+  if (rank == 0) {
+    out[0] = x[0];
+    return;
+  }
   std::vector<int64_t> inStrides(rank, 1), outShape(rank);
   for (int64_t d = static_cast<int64_t>(rank) - 2; d >= 0; --d)
     inStrides[d] = inStrides[d + 1] * shape[d + 1];
   // Input stride of each output dimension.
   std::vector<int64_t> strides(rank);
-  int64_t n = 1;
   for (size_t d = 0; d < rank; ++d) {
     outShape[d] = shape[perm[d]];
     strides[d] = inStrides[perm[d]];
-    n *= outShape[d];
   }
-  forEach(pool, n, [&](int64_t i) {
-    int64_t rest = i, src = 0;
-    for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; --d) {
-      src += (rest % outShape[d]) * strides[d];
-      rest /= outShape[d];
+  // Output rows (the last output dimension): one index decomposition per
+  // row, then a strided (or, when the last dimension stays last,
+  // contiguous) copy.
+  int64_t inner = outShape.back(), step = strides.back();
+  int64_t rows = inner == 0 ? 0 : product(outShape) / inner;
+  pool.parallelFor(rows, std::max<int64_t>(1, kElementGrain / std::max<int64_t>(inner, 1)),
+                   [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *src = x + rowOffset(r, outShape, strides);
+      float *dst = out + r * inner;
+      if (step == 1)
+        std::copy(src, src + inner, dst);
+      else
+        for (int64_t j = 0; j < inner; ++j)
+          dst[j] = src[j * step];
     }
-    out[i] = x[src];
   });
 }
 

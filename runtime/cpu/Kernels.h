@@ -48,10 +48,12 @@ void sum(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
          llvm::ArrayRef<int64_t> dims, float *out);
 
 /// Batched matrix product with broadcast batch dimensions, as accel.matmul:
-/// a is [..., m, k], b is [..., k, n], out is [batch..., m, n].
-void batchedMatmul(const float *a, llvm::ArrayRef<int64_t> aShape,
-                   const float *b, llvm::ArrayRef<int64_t> bShape, float *out,
-                   llvm::ArrayRef<int64_t> outShape);
+/// op(a) is [..., m, k], op(b) is [..., k, n], out is [batch..., m, n],
+/// where op transposes the last two dimensions of the stored operand when
+/// its flag is set (so a transpose feeding a product costs nothing).
+void batchedMatmul(const float *a, llvm::ArrayRef<int64_t> aShape, bool transA,
+                   const float *b, llvm::ArrayRef<int64_t> bShape, bool transB,
+                   float *out, llvm::ArrayRef<int64_t> outShape);
 
 /// out[i_perm] = x[i]: result dimension d is input dimension perm[d].
 void permute(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,

@@ -190,7 +190,9 @@ llvm::Error Executor::run() {
       break;
     }
     case Kernel::BatchedMatmul:
-      cpu::batchedMatmul(f(0), shape(0), f(1), shape(1), o, out.shape);
+      // ints: transpose lhs, transpose rhs (absorbed transposes).
+      cpu::batchedMatmul(f(0), shape(0), !in.ints.empty() && in.ints[0], f(1),
+                         shape(1), !in.ints.empty() && in.ints[1], o, out.shape);
       break;
     case Kernel::Permute:
       cpu::permute(pool, f(0), shape(0), in.ints, o);

@@ -157,8 +157,15 @@ TEST_P(MoreCpuKernels, BatchedMatmul) {
     at::Tensor a = at::randn(as), b = at::randn(bs);
     at::Tensor expected = at::matmul(a, b);
     at::Tensor out = at::empty(expected.sizes());
-    batchedMatmul(data(a), as, data(b), bs, data(out), expected.sizes().vec());
+    batchedMatmul(data(a), as, false, data(b), bs, false, data(out),
+                  expected.sizes().vec());
     EXPECT_LE(relError(out, expected), 1e-5);
+    // The same product from stored transposes.
+    at::Tensor at_ = a.transpose(-2, -1).contiguous(), bt = b.transpose(-2, -1).contiguous();
+    at::Tensor out2 = at::empty(expected.sizes());
+    batchedMatmul(data(at_), at_.sizes().vec(), true, data(bt), bt.sizes().vec(),
+                  true, data(out2), expected.sizes().vec());
+    EXPECT_EQ(relError(out2, out), 0);
   }
 }
 

@@ -132,6 +132,9 @@ public:
 
   int id(Value v) const { return ids.at(v); }
 
+  /// `v` reads `source`'s buffer (a transpose a product absorbs).
+  void alias(Value v, Value source) { ids[v] = ids.at(source); }
+
 private:
   rt::Program &program;
   llvm::DenseMap<Value, int> ids;
@@ -318,6 +321,22 @@ llvm::Expected<rt::FusedBody> fusedBody(FusedOp op) {
   return program;
 }
 
+/// A transpose of the last two dimensions whose every user is a matrix
+/// product: the products read its input with a transpose flag instead
+/// (BLAS does it for free), and the transpose itself is not run.
+TransposeOp absorbedTranspose(Value v) {
+  auto t = v.getDefiningOp<TransposeOp>();
+  if (!t)
+    return nullptr;
+  int64_t rank = static_cast<int64_t>(shapeOf(t.getInput()).size());
+  int64_t d0 = static_cast<int64_t>(t.getDim0()), d1 = static_cast<int64_t>(t.getDim1());
+  if (rank < 2 || std::min(d0, d1) != rank - 2 || std::max(d0, d1) != rank - 1)
+    return nullptr;
+  if (!llvm::all_of(t->getUsers(), [](Operation *u) { return isa<MatmulOp>(u); }))
+    return nullptr;
+  return t;
+}
+
 /// Writes state updates in place: when a fused (elementwise) instruction
 /// computes a state's new value and nothing after it reads the old one, it
 /// writes straight into the state's buffer (reading each element before
@@ -502,6 +521,16 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
     auto kernel = kernelFor(&op);
     if (failed(b.results(&op)))
       return error("cannot load '" + path + "'" + diagnostics);
+    if (auto t = dyn_cast<TransposeOp>(op); t && absorbedTranspose(t)) {
+      b.alias(t.getResult(), t.getInput());
+      continue;
+    }
+    if (auto mm = dyn_cast<MatmulOp>(op)) {
+      b.emit(Kernel::BatchedMatmul, &op,
+             {absorbedTranspose(mm.getLhs()) != nullptr,
+              absorbedTranspose(mm.getRhs()) != nullptr});
+      continue;
+    }
     if (auto fused = dyn_cast<FusedOp>(op)) {
       b.emit(Kernel::Fused, &op,
              {static_cast<int64_t>(program.fusedBodies.size())});
