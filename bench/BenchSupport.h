@@ -3,7 +3,7 @@
 #ifndef ACCEL_BENCH_BENCHSUPPORT_H
 #define ACCEL_BENCH_BENCHSUPPORT_H
 
-#include "runtime/executor/Executor.h"
+#include "runtime/hal/Hal.h"
 #include "runtime/io/Safetensors.h"
 #include "tools/accel-run/ProgramLoader.h"
 
@@ -71,7 +71,12 @@ public:
     llvm::Expected<io::SafetensorsFile> params = io::SafetensorsFile::read(paramsPath);
     if (!params)
       die(llvm::toString(params.takeError()));
-    exec = std::make_unique<rt::Executor>(std::move(*program), threads);
+    rt::hal::registerBuiltinDrivers();
+    llvm::Expected<std::unique_ptr<rt::hal::Executable>> loaded =
+        rt::hal::loadOn("cpu", {threads}, std::move(*program));
+    if (!loaded)
+      die(llvm::toString(loaded.takeError()));
+    exec = std::move(*loaded);
     for (auto [i, buf] : llvm::enumerate(exec->program().buffers)) {
       using Role = rt::BufferDesc::Role;
       switch (buf.role) {
@@ -119,7 +124,7 @@ public:
   int64_t parameters() const { return paramCount; }
 
 private:
-  std::unique_ptr<rt::Executor> exec;
+  std::unique_ptr<rt::hal::Executable> exec;
   int stepArg = -1, seedArg = -1;
   int64_t steps = 0, paramCount = 0;
 };

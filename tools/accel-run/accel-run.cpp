@@ -13,7 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/executor/Executor.h"
+#include "runtime/hal/Hal.h"
 #include "runtime/io/Checkpoint.h"
 #include "runtime/io/Dataset.h"
 #include "runtime/io/Safetensors.h"
@@ -34,6 +34,7 @@
 #include <thread>
 
 using namespace llvm;
+using accel::rt::hal::Executable;
 using accel::rt::BufferDesc;
 
 static cl::OptionCategory category("accel-run options");
@@ -59,6 +60,9 @@ static cl::opt<double> lr("lr",
                           cl::init(-1.0), cl::cat(category));
 static cl::opt<uint64_t> seed("seed", cl::desc("Shuffling and dropout seed"),
                               cl::init(0), cl::cat(category));
+static cl::opt<std::string> device(
+    "device", cl::desc("Runtime driver to train on (default: cpu)"),
+    cl::value_desc("driver"), cl::init("cpu"), cl::cat(category));
 static cl::opt<bool> profile(
     "profile",
     cl::desc("Time every kernel and print where the step's time goes"),
@@ -199,7 +203,7 @@ static Expected<accel::io::Dataset> openData(StringRef path, accel::io::Split sp
 /// Copies the model state (parameters and buffers) of `from` into the
 /// buffers of the same role and name in `to` (evaluation and gradient
 /// programs read the training step's current state).
-static void copyModelState(accel::rt::Executor &from, accel::rt::Executor &to) {
+static void copyModelState(Executable &from, Executable &to) {
   for (auto [i, b] : llvm::enumerate(to.program().buffers)) {
     if (b.role != BufferDesc::Role::Param && b.role != BufferDesc::Role::Buffer)
       continue;
@@ -238,7 +242,7 @@ static Error writePlot(StringRef path, const std::vector<float> &losses) {
 }
 
 /// Time per step by kernel kind, largest first, with the instruction count.
-static void printProfile(const accel::rt::Executor &exec, int64_t steps) {
+static void printProfile(const Executable &exec, int64_t steps) {
   std::map<std::string, std::pair<double, int>> byKernel;
   double total = 0;
   for (auto [pc, seconds] : llvm::enumerate(exec.profile())) {
@@ -269,6 +273,11 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv, "accel-run: train a compiled step\n");
   if ((steps > 0) == (epochs > 0))
     return fail("give exactly one of --steps and --epochs");
+  accel::rt::hal::registerBuiltinDrivers();
+  if (Expected<std::unique_ptr<accel::rt::hal::Driver>> d =
+          accel::rt::hal::DriverRegistry::global().create(device);
+      !d)
+    return fail("--device: " + toString(d.takeError()));
 
   Expected<accel::rt::Program> program = accel::run::loadTrainStep(stepPath);
   if (!program)
@@ -316,7 +325,13 @@ int main(int argc, char **argv) {
   int workers = threads > 0 ? threads.getValue()
                             : static_cast<int>(std::max(
                                   1u, std::thread::hardware_concurrency()));
-  accel::rt::Executor exec(std::move(*program), workers);
+  auto load = [&](accel::rt::Program p) {
+    return accel::rt::hal::loadOn(device, {workers}, std::move(p));
+  };
+  Expected<std::unique_ptr<Executable>> loaded = load(std::move(*program));
+  if (!loaded)
+    return fail(toString(loaded.takeError()));
+  Executable &exec = **loaded;
   exec.setProfiling(profile);
   for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
     bool isState = b.role == BufferDesc::Role::Param ||
@@ -342,7 +357,7 @@ int main(int argc, char **argv) {
   float rate = static_cast<float>(chosen);
 
   // Evaluation: @forward up to the logits, on the test data.
-  std::unique_ptr<accel::rt::Executor> evalExec;
+  std::unique_ptr<Executable> evalExec;
   std::optional<accel::io::Dataset> evalSet;
   std::vector<int> evalInputs;
   std::vector<const accel::io::Column *> evalColumns;
@@ -364,7 +379,10 @@ int main(int argc, char **argv) {
     for (size_t k = 0; k < evalInputs.size(); ++k)
       if (eval->program.buffers[evalInputs[k]].name == eval->labelsInput)
         labelsColumn = static_cast<int64_t>(k);
-    evalExec = std::make_unique<accel::rt::Executor>(std::move(eval->program), workers);
+    Expected<std::unique_ptr<Executable>> e = load(std::move(eval->program));
+    if (!e)
+      return fail(toString(e.takeError()));
+    evalExec = std::move(*e);
   }
   // Accuracy over the whole batches of the evaluation data, with the
   // training executor's current parameters and buffers.
@@ -437,7 +455,7 @@ int main(int argc, char **argv) {
   };
 
   // --dump-grads: @forward_grad on the first step's batch and state.
-  std::unique_ptr<accel::rt::Executor> gradExec;
+  std::unique_ptr<Executable> gradExec;
   std::vector<int> gradInputs;
   std::vector<const accel::io::Column *> gradColumns;
   if (!dumpGrads.empty()) {
@@ -451,7 +469,10 @@ int main(int argc, char **argv) {
       return fail("--dump-grads: " + toString(b.takeError()));
     if (*b != batch)
       return fail("--dump-grads needs a step without gradient accumulation");
-    gradExec = std::make_unique<accel::rt::Executor>(std::move(*grads), workers);
+    Expected<std::unique_ptr<Executable>> g = load(std::move(*grads));
+    if (!g)
+      return fail(toString(g.takeError()));
+    gradExec = std::move(*g);
   }
   auto writeGrads = [&](const std::vector<int64_t> &order, int64_t inEpoch,
                         int64_t seedValue) -> Error {

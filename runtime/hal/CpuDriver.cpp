@@ -1,0 +1,69 @@
+//===- CpuDriver.cpp - the `cpu` driver -----------------------------------===//
+//
+// Host memory, OpenBLAS and the thread pool: the Executor is the cpu
+// driver's Executable.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/executor/Executor.h"
+#include "runtime/hal/Hal.h"
+
+#include <algorithm>
+#include <thread>
+
+namespace accel::rt::hal {
+namespace {
+
+class CpuExecutable final : public Executable {
+public:
+  CpuExecutable(Program program, int threads)
+      : executor(std::move(program), threads) {}
+
+  const Program &program() const override { return executor.program(); }
+  uint8_t *data(int index) override { return executor.data(index); }
+  llvm::Error run() override { return executor.run(); }
+  void commitState() override { executor.commitState(); }
+  void setProfiling(bool on) override { executor.setProfiling(on); }
+  const std::vector<double> &profile() const override {
+    return executor.profile();
+  }
+
+private:
+  Executor executor;
+};
+
+class CpuDevice final : public Device {
+public:
+  explicit CpuDevice(int threads) : threads(threads) {}
+  std::string name() const override { return "cpu"; }
+  llvm::Expected<std::unique_ptr<Executable>> load(Program program) override {
+    return std::make_unique<CpuExecutable>(std::move(program), threads);
+  }
+
+private:
+  int threads;
+};
+
+class CpuDriver final : public Driver {
+public:
+  llvm::Expected<std::unique_ptr<Device>>
+  createDevice(const DeviceOptions &options) override {
+    int threads = options.threads > 0
+                      ? options.threads
+                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return std::make_unique<CpuDevice>(threads);
+  }
+};
+
+} // namespace
+
+void registerBuiltinDrivers() {
+  static bool once = [] {
+    llvm::cantFail(DriverRegistry::global().add(
+        "cpu", [] { return std::make_unique<CpuDriver>(); }));
+    return true;
+  }();
+  (void)once;
+}
+
+} // namespace accel::rt::hal

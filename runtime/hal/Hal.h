@@ -1,0 +1,108 @@
+//===- Hal.h - devices, executables and the driver registry -----*- C++ -*-===//
+//
+// The runtime's hardware abstraction: a Driver (found by name in the
+// DriverRegistry) opens a Device, which loads a lowered Program into an
+// Executable. Runners (accel-run, the benchmarks) see only these
+// interfaces, so a new back end is a new Driver: the `cpu` driver here,
+// CUDA and plugin drivers later, each registering under its own name.
+//
+// Buffers are host-visible through Executable::data: state, batch inputs
+// and scalars are written there between steps and results read back. A
+// driver whose memory is not host-visible stages them around run().
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ACCEL_RUNTIME_HAL_HAL_H
+#define ACCEL_RUNTIME_HAL_HAL_H
+
+#include "runtime/executor/Program.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace accel::rt::hal {
+
+/// A Program loaded on a device, with every buffer allocated once.
+class Executable {
+public:
+  virtual ~Executable() = default;
+
+  virtual const Program &program() const = 0;
+
+  /// The bytes of buffer `index` of the program, host-visible.
+  virtual uint8_t *data(int index) = 0;
+  template <typename T> T *as(int index) {
+    return reinterpret_cast<T *>(data(index));
+  }
+
+  /// Runs the program once.
+  virtual llvm::Error run() = 0;
+
+  /// Makes every state result the new value of the state it replaces.
+  virtual void commitState() = 0;
+
+  /// With profiling on, run() accumulates each instruction's wall time in
+  /// profile()[instruction index].
+  virtual void setProfiling(bool on) = 0;
+  virtual const std::vector<double> &profile() const = 0;
+};
+
+struct DeviceOptions {
+  /// Worker threads (CPU) or host threads feeding the device; 0: the
+  /// driver's default.
+  int threads = 0;
+};
+
+class Device {
+public:
+  virtual ~Device() = default;
+  /// "cpu", "cuda:0", ...
+  virtual std::string name() const = 0;
+  /// Allocates the program's buffers on this device. Fails when the
+  /// program uses a kernel the driver does not have.
+  virtual llvm::Expected<std::unique_ptr<Executable>> load(Program program) = 0;
+};
+
+class Driver {
+public:
+  virtual ~Driver() = default;
+  virtual llvm::Expected<std::unique_ptr<Device>>
+  createDevice(const DeviceOptions &options) = 0;
+};
+
+/// Drivers by name. Built-in drivers register through
+/// registerBuiltinDrivers(); a driver added later registers itself the same
+/// way with its own name.
+class DriverRegistry {
+public:
+  using Factory = std::function<std::unique_ptr<Driver>()>;
+
+  static DriverRegistry &global();
+
+  /// Adds a driver; a second driver of the same name is an error.
+  llvm::Error add(llvm::StringRef name, Factory factory);
+  /// The driver called `name`, or an error listing the registered ones.
+  llvm::Expected<std::unique_ptr<Driver>> create(llvm::StringRef name) const;
+  std::vector<std::string> names() const;
+
+private:
+  std::map<std::string, Factory> factories;
+};
+
+/// Registers the drivers compiled into this build ("cpu"); idempotent.
+void registerBuiltinDrivers();
+
+/// The usual path: registry -> driver -> device -> executable.
+llvm::Expected<std::unique_ptr<Executable>>
+loadOn(llvm::StringRef driver, const DeviceOptions &options, Program program);
+
+} // namespace accel::rt::hal
+
+#endif // ACCEL_RUNTIME_HAL_HAL_H

@@ -1,0 +1,62 @@
+//===- HalTest.cpp - the driver registry and the cpu driver ---------------===//
+
+#include "runtime/hal/Hal.h"
+
+#include <gtest/gtest.h>
+
+using namespace accel::rt;
+
+namespace {
+
+TEST(Hal, RegistryNamesDriversAndRejectsUnknownOnes) {
+  hal::registerBuiltinDrivers();
+  hal::registerBuiltinDrivers(); // idempotent
+  EXPECT_EQ(hal::DriverRegistry::global().names(), std::vector<std::string>{"cpu"});
+  llvm::Expected<std::unique_ptr<hal::Driver>> missing =
+      hal::DriverRegistry::global().create("tpu");
+  ASSERT_FALSE(static_cast<bool>(missing));
+  EXPECT_EQ(llvm::toString(missing.takeError()),
+            "no driver named 'tpu' (registered: cpu)");
+
+  hal::DriverRegistry local;
+  auto factory = [] { return std::unique_ptr<hal::Driver>(); };
+  EXPECT_FALSE(static_cast<bool>(local.add("x", factory)));
+  llvm::Error again = local.add("x", factory);
+  EXPECT_EQ(llvm::toString(std::move(again)), "a driver named 'x' is already registered");
+}
+
+TEST(Hal, CpuDeviceRunsAProgramAndCommitsState) {
+  // p' = p + x, returned as the new value of state "p".
+  Program program;
+  program.buffers = {
+      {BufferDesc::Role::Param, "p", ElementType::F32, {3}},
+      {BufferDesc::Role::Input, "x", ElementType::F32, {3}},
+      {BufferDesc::Role::Arena, "", ElementType::F32, {3}, /*offset=*/0},
+  };
+  program.arenaBytes = 12;
+  program.code = {{Kernel::Add, {0, 1}, {2}, {}, {}}};
+  ProgramResult result;
+  result.buffer = 2;
+  result.kind = ProgramResult::Kind::State;
+  result.role = BufferDesc::Role::Param;
+  result.name = "p";
+  program.results = {result};
+
+  hal::registerBuiltinDrivers();
+  llvm::Expected<std::unique_ptr<hal::Executable>> exec =
+      hal::loadOn("cpu", {/*threads=*/2}, program);
+  ASSERT_TRUE(static_cast<bool>(exec)) << llvm::toString(exec.takeError());
+  float *p = (*exec)->as<float>(0), *x = (*exec)->as<float>(1);
+  for (int i = 0; i < 3; ++i) {
+    p[i] = static_cast<float>(i);
+    x[i] = 10.0f;
+  }
+  for (int step = 0; step < 2; ++step) {
+    ASSERT_FALSE(static_cast<bool>((*exec)->run()));
+    (*exec)->commitState();
+  }
+  EXPECT_EQ(p[0], 20.0f);
+  EXPECT_EQ(p[2], 22.0f);
+}
+
+} // namespace
