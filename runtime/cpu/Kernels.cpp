@@ -213,8 +213,9 @@ RowStats rowStats(const float *row, int64_t classes) {
 
 void crossEntropy(ThreadPool &pool, const float *logits, const int64_t *target,
                   int64_t n, int64_t classes, LossReduction reduction,
-                  int64_t ignoreIndex, float labelSmoothing, float *out) {
-  std::vector<double> perSample(n, 0.0);
+                  int64_t ignoreIndex, float labelSmoothing, float *out,
+                  double *perSample) {
+  std::fill(perSample, perSample + n, 0.0);
   pool.parallelFor(n, 16, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       if (target[i] == ignoreIndex)

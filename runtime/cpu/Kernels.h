@@ -83,10 +83,12 @@ void boolToFloat(ThreadPool &pool, const uint8_t *x, float *out, int64_t n);
 enum class LossReduction { None, Mean, Sum };
 
 /// torch.nn.functional.cross_entropy on [n, classes] logits: `out` is one
-/// value (mean, sum) or n values (none).
+/// value (mean, sum) or n values (none). `perSample` is n doubles of
+/// workspace (the losses are summed in sample order, whatever the threads).
 void crossEntropy(ThreadPool &pool, const float *logits, const int64_t *target,
                   int64_t n, int64_t classes, LossReduction reduction,
-                  int64_t ignoreIndex, float labelSmoothing, float *out);
+                  int64_t ignoreIndex, float labelSmoothing, float *out,
+                  double *perSample);
 
 /// The gradient with respect to the logits, given the loss's gradient
 /// `grad` (one value, or n for reduction none).

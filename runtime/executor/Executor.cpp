@@ -152,6 +152,11 @@ Executor::Executor(Program program, int threads)
                                cpu::layerNormGradScratch(
                                    prog.buffers[in.results[1]].numElements()));
   scratch.resize(scratchFloats);
+  int64_t samples = 0;
+  for (const Instruction &in : prog.code)
+    if (in.kernel == Kernel::CrossEntropy)
+      samples = std::max(samples, prog.buffers[in.operands[0]].shape[0]);
+  sampleScratch.resize(samples);
 }
 
 void Executor::commitState() {
@@ -265,7 +270,8 @@ llvm::Error Executor::run() {
     case Kernel::CrossEntropy:
       cpu::crossEntropy(pool, f(0), as<int64_t>(in.operands[1]), shape(0)[0],
                         shape(0)[1], static_cast<cpu::LossReduction>(in.ints[0]),
-                        in.ints[1], static_cast<float>(in.floats[0]), o);
+                        in.ints[1], static_cast<float>(in.floats[0]), o,
+                        sampleScratch.data());
       break;
     case Kernel::CrossEntropyGrad:
       cpu::crossEntropyGrad(pool, f(0), f(1), as<int64_t>(in.operands[2]),

@@ -48,7 +48,8 @@ private:
   std::vector<uint8_t> arena;
   std::vector<std::vector<uint8_t>> owned;
   std::vector<uint8_t *> pointers;
-  std::vector<float> scratch; // kernel workspace, sized once
+  std::vector<float> scratch; // kernel workspaces, sized once
+  std::vector<double> sampleScratch;
   bool profiling = false;
   std::vector<double> seconds;
   std::vector<int> stateTarget; // per result: the state buffer it replaces

@@ -29,6 +29,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <thread>
@@ -221,7 +222,8 @@ static Error writePlot(StringRef path, const std::vector<float> &losses) {
     return createStringError(ec, "cannot write '" + path + "'");
   float hi = 0;
   for (float l : losses)
-    hi = std::max(hi, l);
+    if (std::isfinite(l))
+      hi = std::max(hi, l);
   const double w = 640, h = 360, m = 40;
   os << "<svg xmlns='http://www.w3.org/2000/svg' width='" << w << "' height='"
      << h << "'>\n<rect width='100%' height='100%' fill='white'/>\n"
@@ -233,6 +235,8 @@ static Error writePlot(StringRef path, const std::vector<float> &losses) {
      << "' y2='" << h - m << "' stroke='black'/>\n<polyline fill='none' "
      << "stroke='steelblue' points='";
   for (size_t i = 0; i < losses.size(); ++i) {
+    if (!std::isfinite(losses[i]))
+      continue; // a diverged step has no point
     double x = m + (w - m - 10) * i / std::max<size_t>(1, losses.size() - 1);
     double y = (h - m) - (h - m - 30) * (hi > 0 ? losses[i] / hi : 0);
     os << format("%.1f,%.1f ", x, y);
@@ -532,7 +536,11 @@ int main(int argc, char **argv) {
     if (metrics)
       *metrics << json::Value(json::Object{{"step", s + 1},
                                            {"epoch", epoch},
-                                           {"loss", loss},
+                                           // JSON has no NaN: a diverged
+                                           // step's loss is null.
+                                           {"loss", std::isfinite(loss)
+                                                        ? json::Value(loss)
+                                                        : json::Value(nullptr)},
                                            {"lr", rate},
                                            {"samples_per_s", (s + 1 - first) * batch / seconds}})
                << "\n";
