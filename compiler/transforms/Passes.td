@@ -207,7 +207,9 @@ def PlanMemoryPass : Pass<"accel-plan-memory", "::mlir::ModuleOp"> {
     own pool. The function gets `accel.arena_bytes`; each op gets
     `accel.arena_offsets`, one per result. A remark reports the arena size
     against the lower bound set by the most bytes live at once, so peak
-    step memory is known before anything runs.
+    step memory is known before anything runs; with `print-plan`, a remark
+    at each producing op gives its buffers' sizes, offsets and live ranges
+    (positions in the function body).
 
     ```mlir
     func.func @train_step(...) attributes {accel.arena_bytes = 8192 : i64} {
@@ -220,6 +222,9 @@ def PlanMemoryPass : Pass<"accel-plan-memory", "::mlir::ModuleOp"> {
            "Name of the function to plan">,
     Option<"alignment", "alignment", "int64_t", /*default=*/"64",
            "Byte alignment of every buffer (a power of two)">,
+    Option<"printPlan", "print-plan", "bool", /*default=*/"false",
+           "Also report every buffer (bytes, offset, live range) as a remark "
+           "at the op that produces it">,
   ];
 }
 

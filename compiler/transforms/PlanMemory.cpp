@@ -74,6 +74,13 @@ struct PlanMemoryPass : accel::impl::PlanMemoryPassBase<PlanMemoryPass> {
     DenseMap<Value, int64_t> offsetOf;
     for (auto [value, offset] : llvm::zip(values, plan.offsets))
       offsetOf[value] = static_cast<int64_t>(offset);
+    if (printPlan)
+      for (auto [value, request, offset] : llvm::zip(values, requests, plan.offsets))
+        emitRemark(value.getLoc())
+            << "result #" << cast<OpResult>(value).getResultNumber() << ": "
+            << request.bytes << " bytes at offset " << offset
+            << ", live over ops [" << request.firstUse << ", " << request.lastUse
+            << "]";
     for (Operation &op : body) {
       SmallVector<int64_t> offsets;
       for (Value result : op.getResults())

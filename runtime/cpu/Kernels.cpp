@@ -365,10 +365,25 @@ void softmax(ThreadPool &pool, const float *x, int64_t rows, int64_t cols,
     for (int64_t r = begin; r < end; ++r) {
       const float *row = x + r * cols;
       float *o = out + r * cols;
-      RowStats st = rowStats(row, cols);
+      // As ATen: exp(x - max) once per element (in f32), summed in double;
+      // softmax scales by 1 / sum, log_softmax subtracts max + log(sum).
+      float m = *std::max_element(row, row + cols);
+      double s = 0;
+      if (log) {
+        for (int64_t c = 0; c < cols; ++c)
+          s += std::exp(row[c] - m);
+        float shift = m + static_cast<float>(std::log(s));
+        for (int64_t c = 0; c < cols; ++c)
+          o[c] = row[c] - shift;
+        continue;
+      }
+      for (int64_t c = 0; c < cols; ++c) {
+        o[c] = std::exp(row[c] - m);
+        s += o[c];
+      }
+      float inverse = static_cast<float>(1.0 / s);
       for (int64_t c = 0; c < cols; ++c)
-        o[c] = log ? row[c] - st.max - st.logSumExp
-                   : std::exp(row[c] - st.max - st.logSumExp);
+        o[c] *= inverse;
     }
   });
 }
