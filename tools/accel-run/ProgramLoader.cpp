@@ -449,7 +449,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> parseAndPlan(MLIRContext &context,
 /// `resultOperand`, become the program's results.
 llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
                                   Operation *last, unsigned resultOperand,
-                                  std::string &diagnostics) {
+                                  std::string &diagnostics,
+                                  bool inference = false) {
   rt::Program program;
   program.arenaBytes = static_cast<uint64_t>(
       f->getAttrOfType<IntegerAttr>("accel.arena_bytes").getInt());
@@ -525,6 +526,11 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
       b.alias(t.getResult(), t.getInput());
       continue;
     }
+    if (inference && isa<DropoutOp>(op)) {
+      b.emit(Kernel::Copy, &op); // evaluation runs without dropout
+      program.code.back().operands.resize(1);
+      continue;
+    }
     if (auto mm = dyn_cast<MatmulOp>(op)) {
       b.emit(Kernel::BatchedMatmul, &op,
              {absorbedTranspose(mm.getLhs()) != nullptr,
@@ -590,17 +596,19 @@ llvm::Expected<EvalProgram> loadClassifier(llvm::StringRef path) {
   auto forward = (*module)->lookupSymbol<func::FuncOp>("forward");
   auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
   auto loss = ret.getOperand(0).getDefiningOp<CrossEntropyOp>();
-  auto labels = loss ? dyn_cast<BlockArgument>(loss.getTarget()) : nullptr;
+  // The labels may be an input reshaped (a language model's [B, T] targets
+  // flattened with its [B*T, vocab] logits).
+  std::optional<std::string> labels =
+      loss ? inputName(forward, loss.getTarget()) : std::nullopt;
   if (!loss || !labels)
     return error("'" + path + "': @forward's loss is not a cross-entropy of "
                  "an input's labels, so there is no accuracy to evaluate");
   EvalProgram eval;
-  eval.labelsInput = forward
-                         .getArgAttrOfType<StringAttr>(labels.getArgNumber(),
-                                                       AccelDialect::kInputAttrName)
-                         .str();
+  eval.labelsInput = *labels;
+  eval.ignoreIndex = static_cast<int64_t>(loss.getIgnoreIndex());
   llvm::Expected<rt::Program> program =
-      build(forward, path, loss, /*logits=*/0, load.diagnostics);
+      build(forward, path, loss, /*logits=*/0, load.diagnostics,
+            /*inference=*/true);
   if (!program)
     return program.takeError();
   eval.program = std::move(*program);

@@ -27,11 +27,15 @@ llvm::Expected<rt::Program> loadFunction(llvm::StringRef path,
                                          llvm::StringRef name);
 
 /// For a classifier trained with cross-entropy: `@forward` up to the logits
-/// the loss is computed from. results[0] is the logits buffer, and
-/// `labelsInput` names the input holding the class indices.
+/// the loss is computed from, in inference mode (dropout is the identity).
+/// results[0] is the logits buffer ([predictions, classes]); `labelsInput`
+/// names the input holding the class indices (one per prediction, possibly
+/// reshaped, as a language model's targets), `ignoreIndex` the label that
+/// does not count.
 struct EvalProgram {
   rt::Program program;
   std::string labelsInput;
+  int64_t ignoreIndex = -100;
 };
 llvm::Expected<EvalProgram> loadClassifier(llvm::StringRef path);
 

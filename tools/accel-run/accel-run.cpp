@@ -365,7 +365,7 @@ int main(int argc, char **argv) {
   std::optional<accel::io::Dataset> evalSet;
   std::vector<int> evalInputs;
   std::vector<const accel::io::Column *> evalColumns;
-  int64_t evalBatch = 0, labelsColumn = -1;
+  int64_t evalBatch = 0, labelsColumn = -1, ignoreIndex = -100;
   if (!evalData.empty()) {
     Expected<accel::run::EvalProgram> eval = accel::run::loadClassifier(stepPath);
     if (!eval)
@@ -380,6 +380,7 @@ int main(int argc, char **argv) {
     if (!b)
       return fail("--eval-data: " + toString(b.takeError()));
     evalBatch = *b;
+    ignoreIndex = eval->ignoreIndex;
     for (size_t k = 0; k < evalInputs.size(); ++k)
       if (eval->program.buffers[evalInputs[k]].name == eval->labelsInput)
         labelsColumn = static_cast<int64_t>(k);
@@ -393,7 +394,7 @@ int main(int argc, char **argv) {
   auto evaluate = [&]() -> Expected<double> {
     copyModelState(exec, *evalExec);
     std::vector<int64_t> order = accel::io::epochOrder(evalSet->size(), 0, 0, false);
-    int64_t correct = 0, seen = 0;
+    int64_t correct = 0, predictions = 0;
     const BufferDesc &logits = evalExec->program().buffers[evalExec->program().results[0].buffer];
     int64_t classes = logits.shape.back();
     for (int64_t bi = 0; bi < evalSet->size() / evalBatch; ++bi) {
@@ -405,13 +406,15 @@ int main(int argc, char **argv) {
         return std::move(e);
       const float *out = evalExec->as<float>(evalExec->program().results[0].buffer);
       const int64_t *labels = evalExec->as<int64_t>(evalInputs[labelsColumn]);
-      for (int64_t r = 0; r < evalBatch; ++r) {
+      for (int64_t r = 0; r < logits.numElements() / classes; ++r) {
+        if (labels[r] == ignoreIndex)
+          continue;
         const float *row = out + r * classes;
         correct += std::max_element(row, row + classes) - row == labels[r];
+        ++predictions;
       }
-      seen += evalBatch;
     }
-    return static_cast<double>(correct) / std::max<int64_t>(seen, 1);
+    return static_cast<double>(correct) / std::max<int64_t>(predictions, 1);
   };
 
   auto isState = [](BufferDesc::Role r) {
