@@ -138,6 +138,75 @@ void maskedFill(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> xShape
 void dropout(ThreadPool &pool, const float *x, int64_t n, double p,
              uint64_t seed, uint64_t stream, float *out);
 
+//===----------------------------------------------------------------------===//
+// Convolution, pooling, batch norm (ConvKernels.cpp)
+//===----------------------------------------------------------------------===//
+
+/// A 2-d convolution: input [batch, channels, height, width], weight
+/// [outChannels, channels / groups, kernelH, kernelW], output
+/// [batch, outChannels, outH, outW].
+struct Conv2dGeometry {
+  int64_t batch, channels, height, width;
+  int64_t outChannels, kernelH, kernelW, outH, outW;
+  int64_t strideH, strideW, padH, padW, dilationH, dilationW, groups;
+  /// Floats of im2col workspace the kernels need.
+  int64_t columnFloats() const;
+};
+
+/// torch.nn.functional.conv2d (bias may be null) via im2col and OpenBLAS.
+void conv2d(const Conv2dGeometry &g, const float *input, const float *weight,
+            const float *bias, float *out, float *columns);
+/// Its gradients with respect to the input and the weight.
+void conv2dGradInput(const Conv2dGeometry &g, const float *grad,
+                     const float *weight, float *gradInput, float *columns);
+void conv2dGradWeight(const Conv2dGeometry &g, const float *grad,
+                      const float *input, float *gradWeight, float *columns);
+
+/// Pooling over the last two dimensions of `planes` planes.
+struct Pool2dGeometry {
+  int64_t planes, height, width, outH, outW;
+  int64_t kernelH = 1, kernelW = 1, strideH = 1, strideW = 1, padH = 0,
+          padW = 0, dilationH = 1, dilationW = 1;
+  bool countIncludePad = false;
+};
+
+/// max_pool2d (implicit -inf padding; the first maximum of a window wins,
+/// as in ATen) and its gradient, which routes to that element.
+void maxPool2d(ThreadPool &pool, const Pool2dGeometry &g, const float *input,
+               float *out);
+void maxPool2dGrad(ThreadPool &pool, const Pool2dGeometry &g, const float *grad,
+                   const float *input, float *gradInput);
+/// avg_pool2d with ATen's divisor rules (count_include_pad) and its gradient.
+void avgPool2d(ThreadPool &pool, const Pool2dGeometry &g, const float *input,
+               float *out);
+void avgPool2dGrad(ThreadPool &pool, const Pool2dGeometry &g, const float *grad,
+                   float *gradInput);
+/// adaptive_avg_pool2d (bins [floor(o*in/out), ceil((o+1)*in/out))) and
+/// its gradient.
+void adaptiveAvgPool2d(ThreadPool &pool, const Pool2dGeometry &g,
+                       const float *input, float *out);
+void adaptiveAvgPool2dGrad(ThreadPool &pool, const Pool2dGeometry &g,
+                           const float *grad, float *gradInput);
+
+/// Batch norm over [batch, channels, inner...].
+struct BatchNormGeometry {
+  int64_t batch, channels, inner;
+  double eps, momentum;
+  bool training;
+};
+/// torch.nn.functional.batch_norm: in training the batch statistics
+/// normalise and the running ones move by `momentum` (unbiased variance);
+/// otherwise the running statistics normalise and are returned unchanged.
+void batchNorm(ThreadPool &pool, const BatchNormGeometry &g, const float *x,
+               const float *weight, const float *bias, const float *runningMean,
+               const float *runningVar, float *out, float *newMean,
+               float *newVar);
+/// aten::native_batch_norm_backward.
+void batchNormGrad(ThreadPool &pool, const BatchNormGeometry &g,
+                   const float *grad, const float *x, const float *weight,
+                   const float *runningMean, const float *runningVar,
+                   float *gradInput, float *gradWeight, float *gradBias);
+
 } // namespace accel::rt::cpu
 
 #endif // ACCEL_RUNTIME_CPU_KERNELS_H

@@ -106,6 +106,28 @@ const char *kernelName(Kernel kernel) {
     return "Dropout";
   case Kernel::Fused:
     return "Fused";
+  case Kernel::Conv2d:
+    return "Conv2d";
+  case Kernel::Conv2dGradInput:
+    return "Conv2dGradInput";
+  case Kernel::Conv2dGradWeight:
+    return "Conv2dGradWeight";
+  case Kernel::MaxPool2d:
+    return "MaxPool2d";
+  case Kernel::MaxPool2dGrad:
+    return "MaxPool2dGrad";
+  case Kernel::AvgPool2d:
+    return "AvgPool2d";
+  case Kernel::AvgPool2dGrad:
+    return "AvgPool2dGrad";
+  case Kernel::AdaptiveAvgPool2d:
+    return "AdaptiveAvgPool2d";
+  case Kernel::AdaptiveAvgPool2dGrad:
+    return "AdaptiveAvgPool2dGrad";
+  case Kernel::BatchNorm:
+    return "BatchNorm";
+  case Kernel::BatchNormGrad:
+    return "BatchNormGrad";
   case Kernel::AddInt:
     return "AddInt";
   case Kernel::MulInt:
@@ -115,6 +137,80 @@ const char *kernelName(Kernel kernel) {
   }
   return "?";
 }
+
+namespace {
+
+/// The convolution an instruction computes. ints: stride (2), padding (2),
+/// dilation (2), groups. Shapes come from the buffers: Conv2d (input,
+/// weight) -> out; Conv2dGradInput (grad, weight) -> input;
+/// Conv2dGradWeight (grad, input) -> weight. Unbatched [C, H, W] is a batch
+/// of one.
+cpu::Conv2dGeometry convGeometry(const Program &prog, const Instruction &in) {
+  auto shape = [&](int buffer) -> const std::vector<int64_t> & {
+    return prog.buffers[buffer].shape;
+  };
+  const std::vector<int64_t> *input = nullptr, *weight = nullptr, *out = nullptr;
+  switch (in.kernel) {
+  case Kernel::Conv2d:
+    input = &shape(in.operands[0]);
+    weight = &shape(in.operands[1]);
+    out = &shape(in.results[0]);
+    break;
+  case Kernel::Conv2dGradInput:
+    out = &shape(in.operands[0]);
+    weight = &shape(in.operands[1]);
+    input = &shape(in.results[0]);
+    break;
+  default: // Conv2dGradWeight
+    out = &shape(in.operands[0]);
+    input = &shape(in.operands[1]);
+    weight = &shape(in.results[0]);
+    break;
+  }
+  bool batched = input->size() == 4;
+  size_t c = batched ? 1 : 0;
+  return {batched ? (*input)[0] : 1, (*input)[c], (*input)[c + 1], (*input)[c + 2],
+          (*weight)[0], (*weight)[2], (*weight)[3], (*out)[c + 1], (*out)[c + 2],
+          in.ints[0], in.ints[1], in.ints[2], in.ints[3], in.ints[4], in.ints[5],
+          in.ints[6]};
+}
+
+/// The pooling an instruction computes over its input's last two
+/// dimensions. ints: kernel (2), stride (2), padding (2), dilation (2),
+/// count_include_pad; adaptive pools have none.
+cpu::Pool2dGeometry poolGeometry(const std::vector<int64_t> &input,
+                                 const std::vector<int64_t> &out,
+                                 const std::vector<int64_t> &ints) {
+  int64_t h = input[input.size() - 2], w = input.back();
+  int64_t planes = 1;
+  for (size_t d = 0; d + 2 < input.size(); ++d)
+    planes *= input[d];
+  cpu::Pool2dGeometry g{planes, h, w, out[out.size() - 2], out.back()};
+  if (!ints.empty()) {
+    g.kernelH = ints[0];
+    g.kernelW = ints[1];
+    g.strideH = ints[2];
+    g.strideW = ints[3];
+    g.padH = ints[4];
+    g.padW = ints[5];
+    g.dilationH = ints[6];
+    g.dilationW = ints[7];
+    g.countIncludePad = ints[8] != 0;
+  }
+  return g;
+}
+
+/// Batch norm over [N, C, ...]. ints: training; floats: eps, momentum.
+cpu::BatchNormGeometry batchNormGeometry(const std::vector<int64_t> &shape,
+                                         const Instruction &in) {
+  int64_t inner = 1;
+  for (size_t d = 2; d < shape.size(); ++d)
+    inner *= shape[d];
+  return {shape[0], shape[1], inner, in.floats[0],
+          in.floats.size() > 1 ? in.floats[1] : 0.0, in.ints[0] != 0};
+}
+
+} // namespace
 
 int64_t BufferDesc::numElements() const {
   int64_t n = 1;
@@ -151,6 +247,10 @@ Executor::Executor(Program program, int threads)
       scratchFloats = std::max(scratchFloats,
                                cpu::layerNormGradScratch(
                                    prog.buffers[in.results[1]].numElements()));
+  for (const Instruction &in : prog.code)
+    if (in.kernel == Kernel::Conv2d || in.kernel == Kernel::Conv2dGradInput ||
+        in.kernel == Kernel::Conv2dGradWeight)
+      scratchFloats = std::max(scratchFloats, convGeometry(prog, in).columnFloats());
   scratch.resize(scratchFloats);
   int64_t samples = 0;
   for (const Instruction &in : prog.code)
@@ -323,6 +423,50 @@ llvm::Error Executor::run() {
       cpu::dropout(pool, f(0), n, in.floats[0],
                    static_cast<uint64_t>(*as<int64_t>(in.operands[1])),
                    static_cast<uint64_t>(in.ints[0]), o);
+      break;
+    case Kernel::Conv2d:
+      cpu::conv2d(convGeometry(prog, in), f(0), f(1),
+                  in.operands.size() > 2 ? f(2) : nullptr, o, scratch.data());
+      break;
+    case Kernel::Conv2dGradInput:
+      cpu::conv2dGradInput(convGeometry(prog, in), f(0), f(1), o, scratch.data());
+      break;
+    case Kernel::Conv2dGradWeight:
+      cpu::conv2dGradWeight(convGeometry(prog, in), f(0), f(1), o, scratch.data());
+      break;
+    case Kernel::MaxPool2d:
+      cpu::maxPool2d(pool, poolGeometry(shape(0), out.shape, in.ints), f(0), o);
+      break;
+    case Kernel::MaxPool2dGrad: // operands: grad, input
+      cpu::maxPool2dGrad(pool, poolGeometry(shape(1), shape(0), in.ints), f(0),
+                         f(1), o);
+      break;
+    case Kernel::AvgPool2d:
+    case Kernel::AdaptiveAvgPool2d: {
+      cpu::Pool2dGeometry g = poolGeometry(shape(0), out.shape, in.ints);
+      if (in.kernel == Kernel::AvgPool2d)
+        cpu::avgPool2d(pool, g, f(0), o);
+      else
+        cpu::adaptiveAvgPool2d(pool, g, f(0), o);
+      break;
+    }
+    case Kernel::AvgPool2dGrad:
+    case Kernel::AdaptiveAvgPool2dGrad: { // operands: grad, input
+      cpu::Pool2dGeometry g = poolGeometry(shape(1), shape(0), in.ints);
+      if (in.kernel == Kernel::AvgPool2dGrad)
+        cpu::avgPool2dGrad(pool, g, f(0), o);
+      else
+        cpu::adaptiveAvgPool2dGrad(pool, g, f(0), o);
+      break;
+    }
+    case Kernel::BatchNorm: // operands: input, weight, bias, mean, var
+      cpu::batchNorm(pool, batchNormGeometry(shape(0), in), f(0), f(1), f(2), f(3),
+                     f(4), o, as<float>(in.results[1]), as<float>(in.results[2]));
+      break;
+    case Kernel::BatchNormGrad: // operands: grad, input, weight, mean, var
+      cpu::batchNormGrad(pool, batchNormGeometry(shape(1), in), f(0), f(1), f(2),
+                         f(3), f(4), o, as<float>(in.results[1]),
+                         as<float>(in.results[2]));
       break;
     case Kernel::Fused: {
       // At most kFusedMaxRegisters operands and results (the loader checks).

@@ -49,6 +49,10 @@ enum class Kernel {
   CrossEntropyGrad,
   // Transformer pieces.
   LayerNorm, LayerNormGrad, Embedding, EmbeddingGrad, MaskedFill, Dropout,
+  // Convolutional networks.
+  Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad,
+  AvgPool2d, AvgPool2dGrad, AdaptiveAvgPool2d, AdaptiveAvgPool2dGrad,
+  BatchNorm, BatchNormGrad,
   // A fused elementwise chain (ints[0]: its FusedBody).
   Fused,
   // Integer scalars (step counters).

@@ -276,6 +276,53 @@ kernelFor(Operation *op) {
         return k(Kernel::Dropout, {static_cast<int64_t>(d.getStream())},
                  {d.getP().convertToDouble()});
       })
+      .Case<Conv2dOp, Conv2dGradInputOp, Conv2dGradWeightOp>([&](Operation *c) {
+        auto ints = [](auto conv) {
+          std::vector<int64_t> v;
+          for (ArrayRef<int64_t> pair :
+               {conv.getStride(), conv.getPadding(), conv.getDilation()})
+            v.insert(v.end(), pair.begin(), pair.end());
+          v.push_back(static_cast<int64_t>(conv.getGroups()));
+          return v;
+        };
+        if (auto conv = dyn_cast<Conv2dOp>(c))
+          return k(Kernel::Conv2d, ints(conv));
+        if (auto conv = dyn_cast<Conv2dGradInputOp>(c))
+          return k(Kernel::Conv2dGradInput, ints(conv));
+        return k(Kernel::Conv2dGradWeight, ints(cast<Conv2dGradWeightOp>(c)));
+      })
+      .Case<MaxPool2dOp, MaxPool2dGradOp, AvgPool2dOp, AvgPool2dGradOp>(
+          [&](Operation *p) {
+            auto ints = [](auto pool, ArrayRef<int64_t> dilation, bool includePad) {
+              std::vector<int64_t> v;
+              for (ArrayRef<int64_t> pair :
+                   {pool.getKernelSize(), pool.getStride(), pool.getPadding(), dilation})
+                v.insert(v.end(), pair.begin(), pair.end());
+              v.push_back(includePad);
+              return v;
+            };
+            static const int64_t one[2] = {1, 1};
+            if (auto m = dyn_cast<MaxPool2dOp>(p))
+              return k(Kernel::MaxPool2d, ints(m, m.getDilation(), false));
+            if (auto m = dyn_cast<MaxPool2dGradOp>(p))
+              return k(Kernel::MaxPool2dGrad, ints(m, m.getDilation(), false));
+            if (auto a = dyn_cast<AvgPool2dOp>(p))
+              return k(Kernel::AvgPool2d, ints(a, one, a.getCountIncludePad()));
+            auto a = cast<AvgPool2dGradOp>(p);
+            return k(Kernel::AvgPool2dGrad, ints(a, one, a.getCountIncludePad()));
+          })
+      .Case([&](AdaptiveAvgPool2dOp) { return k(Kernel::AdaptiveAvgPool2d); })
+      .Case([&](AdaptiveAvgPool2dGradOp) {
+        return k(Kernel::AdaptiveAvgPool2dGrad);
+      })
+      .Case([&](BatchNormOp b) {
+        return k(Kernel::BatchNorm, {b.getTraining()},
+                 {b.getEps().convertToDouble(), b.getMomentum().convertToDouble()});
+      })
+      .Case([&](BatchNormGradOp b) {
+        return k(Kernel::BatchNormGrad, {b.getTraining()},
+                 {b.getEps().convertToDouble()});
+      })
       .Case([&](FusedOp) { return k(Kernel::Fused); })
       .Case([&](arith::AddIOp) { return k(Kernel::AddInt); })
       .Case([&](arith::MulIOp) { return k(Kernel::MulInt); })
@@ -524,6 +571,12 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
       return error("cannot load '" + path + "'" + diagnostics);
     if (auto t = dyn_cast<TransposeOp>(op); t && absorbedTranspose(t)) {
       b.alias(t.getResult(), t.getInput());
+      continue;
+    }
+    if (auto bn = dyn_cast<BatchNormOp>(op); inference && bn) {
+      // Evaluation normalises with the running statistics.
+      b.emit(Kernel::BatchNorm, &op, {0},
+             {bn.getEps().convertToDouble(), bn.getMomentum().convertToDouble()});
       continue;
     }
     if (inference && isa<DropoutOp>(op)) {

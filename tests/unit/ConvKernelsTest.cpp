@@ -1,0 +1,157 @@
+//===- ConvKernelsTest.cpp - convolution, pooling, batch norm vs LibTorch -===//
+//
+// Each kernel against the ATen function it implements, over the options the
+// importer accepts (stride, padding, dilation, groups, ceil_mode,
+// count_include_pad, training or not). Tolerance 1e-5 relative to the
+// largest magnitude: products and sums run in other orders than ATen's.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cpu/Kernels.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+using namespace accel::rt::cpu;
+
+namespace {
+
+double relError(const at::Tensor &a, const at::Tensor &e) {
+  double scale = std::max(e.abs().max().item<double>(), 1e-30);
+  return (a.to(at::kDouble) - e.to(at::kDouble)).abs().max().item<double>() / scale;
+}
+
+float *data(at::Tensor &t) { return t.data_ptr<float>(); }
+
+struct ConvCase {
+  int64_t channels, outChannels, kernel, stride, pad, dilation, groups;
+  bool bias;
+};
+
+TEST(ConvKernels, Conv2dAndGradients) {
+  at::manual_seed(3);
+  for (const ConvCase &c : std::vector<ConvCase>{{3, 8, 3, 1, 1, 1, 1, true},
+                                                 {8, 8, 3, 1, 2, 2, 2, false},
+                                                 {8, 8, 3, 2, 1, 1, 8, true},
+                                                 {4, 6, 1, 2, 0, 1, 1, true},
+                                                 {6, 4, 5, 1, 2, 1, 2, false}}) {
+    at::Tensor x = at::randn({3, c.channels, 11, 9}).requires_grad_();
+    at::Tensor w = at::randn({c.outChannels, c.channels / c.groups, c.kernel, c.kernel})
+                       .requires_grad_();
+    at::Tensor b = at::randn({c.outChannels});
+    at::Tensor y = at::conv2d(x, w, c.bias ? b : at::Tensor(), {c.stride, c.stride},
+                              {c.pad, c.pad}, {c.dilation, c.dilation}, c.groups);
+    Conv2dGeometry g{3, c.channels, 11, 9, c.outChannels, c.kernel, c.kernel,
+                     y.size(2), y.size(3), c.stride, c.stride, c.pad, c.pad,
+                     c.dilation, c.dilation, c.groups};
+    std::vector<float> columns(g.columnFloats());
+    at::Tensor out = at::empty(y.sizes());
+    at::Tensor xd = x.detach().contiguous(), wd = w.detach().contiguous();
+    conv2d(g, data(xd), data(wd), c.bias ? data(b) : nullptr, data(out), columns.data());
+    EXPECT_LE(relError(out, y.detach()), 1e-5) << c.groups << " " << c.dilation;
+
+    at::Tensor gy = at::randn(y.sizes());
+    y.backward(gy);
+    at::Tensor dx = at::empty(x.sizes()), dw = at::empty(w.sizes());
+    conv2dGradInput(g, data(gy), data(wd), data(dx), columns.data());
+    conv2dGradWeight(g, data(gy), data(xd), data(dw), columns.data());
+    EXPECT_LE(relError(dx, x.grad()), 1e-5) << c.groups;
+    EXPECT_LE(relError(dw, w.grad()), 1e-5) << c.groups;
+  }
+}
+
+struct PoolCase {
+  int64_t kernel, stride, pad, dilation;
+  bool ceil, includePad;
+};
+
+TEST(ConvKernels, PoolingAndGradients) {
+  at::manual_seed(4);
+  ThreadPool pool(2);
+  for (const PoolCase &c : std::vector<PoolCase>{{3, 2, 1, 1, true, false},
+                                                 {2, 2, 0, 1, false, true},
+                                                 {3, 1, 1, 2, false, true},
+                                                 {3, 2, 1, 1, false, true},
+                                                 {2, 1, 0, 1, true, false}}) {
+    at::Tensor x = at::randn({2, 3, 10, 11}).requires_grad_();
+    at::Tensor xd = x.detach().contiguous();
+    at::Tensor gOut;
+    {
+      at::Tensor y = at::max_pool2d(x, {c.kernel, c.kernel}, {c.stride, c.stride},
+                                    {c.pad, c.pad}, {c.dilation, c.dilation}, c.ceil);
+      Pool2dGeometry g{6, 10, 11, y.size(2), y.size(3), c.kernel, c.kernel, c.stride,
+                       c.stride, c.pad, c.pad, c.dilation, c.dilation, false};
+      at::Tensor out = at::empty(y.sizes());
+      maxPool2d(pool, g, data(xd), data(out));
+      EXPECT_EQ(relError(out, y.detach()), 0);
+      gOut = at::randn(y.sizes());
+      y.backward(gOut);
+      at::Tensor dx = at::empty(x.sizes());
+      maxPool2dGrad(pool, g, data(gOut), data(xd), data(dx));
+      EXPECT_LE(relError(dx, x.grad()), 1e-6);
+      x.grad().zero_();
+    }
+    if (c.dilation == 1) {
+      at::Tensor y = at::avg_pool2d(x, {c.kernel, c.kernel}, {c.stride, c.stride},
+                                    {c.pad, c.pad}, c.ceil, c.includePad);
+      Pool2dGeometry g{6, 10, 11, y.size(2), y.size(3), c.kernel, c.kernel, c.stride,
+                       c.stride, c.pad, c.pad, 1, 1, c.includePad};
+      at::Tensor out = at::empty(y.sizes());
+      avgPool2d(pool, g, data(xd), data(out));
+      EXPECT_LE(relError(out, y.detach()), 1e-6) << c.ceil << c.includePad;
+      at::Tensor gy = at::randn(y.sizes());
+      y.backward(gy);
+      at::Tensor dx = at::empty(x.sizes());
+      avgPool2dGrad(pool, g, data(gy), data(dx));
+      EXPECT_LE(relError(dx, x.grad()), 1e-6) << c.ceil << c.includePad;
+      x.grad().zero_();
+    }
+  }
+  for (auto [oh, ow] : std::vector<std::pair<int64_t, int64_t>>{{2, 2}, {3, 4}, {10, 11}, {1, 1}}) {
+    at::Tensor x = at::randn({2, 3, 10, 11}).requires_grad_();
+    at::Tensor xd = x.detach().contiguous();
+    at::Tensor y = at::adaptive_avg_pool2d(x, {oh, ow});
+    Pool2dGeometry g{6, 10, 11, oh, ow};
+    at::Tensor out = at::empty(y.sizes());
+    adaptiveAvgPool2d(pool, g, data(xd), data(out));
+    EXPECT_LE(relError(out, y.detach()), 1e-6) << oh << "x" << ow;
+    at::Tensor gy = at::randn(y.sizes());
+    y.backward(gy);
+    at::Tensor dx = at::empty(x.sizes());
+    adaptiveAvgPool2dGrad(pool, g, data(gy), data(dx));
+    EXPECT_LE(relError(dx, x.grad()), 1e-6) << oh << "x" << ow;
+  }
+}
+
+TEST(ConvKernels, BatchNormAndGradient) {
+  at::manual_seed(5);
+  ThreadPool pool(2);
+  for (bool training : {true, false})
+    for (std::vector<int64_t> shape : {std::vector<int64_t>{4, 6, 5, 7}, {16, 6}}) {
+      at::Tensor x = (at::randn(shape) * 2 + 3).requires_grad_();
+      at::Tensor w = at::randn({6}).requires_grad_(), b = at::randn({6}).requires_grad_();
+      at::Tensor rm = at::randn({6}), rv = at::rand({6}) + 0.5;
+      at::Tensor rmTorch = rm.clone(), rvTorch = rv.clone();
+      at::Tensor y = at::batch_norm(x, w, b, rmTorch, rvTorch, training, 0.1, 1e-5, false);
+      int64_t inner = shape.size() > 2 ? shape[2] * shape[3] : 1;
+      BatchNormGeometry g{shape[0], 6, inner, 1e-5, 0.1, training};
+      at::Tensor xd = x.detach().contiguous(), wd = w.detach(), bd = b.detach();
+      at::Tensor out = at::empty(shape), nm = at::empty({6}), nv = at::empty({6});
+      batchNorm(pool, g, data(xd), data(wd), data(bd), data(rm), data(rv), data(out),
+                data(nm), data(nv));
+      EXPECT_LE(relError(out, y.detach()), 1e-5) << training;
+      EXPECT_LE(relError(nm, rmTorch), 1e-6) << training;
+      EXPECT_LE(relError(nv, rvTorch), 1e-6) << training;
+
+      at::Tensor gy = at::randn(shape);
+      y.backward(gy);
+      at::Tensor dx = at::empty(shape), dw = at::empty({6}), db = at::empty({6});
+      batchNormGrad(pool, g, data(gy), data(xd), data(wd), data(rm), data(rv),
+                    data(dx), data(dw), data(db));
+      EXPECT_LE(relError(dx, x.grad()), 1e-5) << training;
+      EXPECT_LE(relError(dw, w.grad()), 1e-5) << training;
+      EXPECT_LE(relError(db, b.grad()), 1e-5) << training;
+    }
+}
+
+} // namespace
