@@ -221,17 +221,18 @@ int64_t BufferDesc::numElements() const {
 
 Executor::Executor(Program program, int threads)
     : prog(std::move(program)), pool(threads), arena(prog.arenaBytes),
-      owned(prog.buffers.size()), pointers(prog.buffers.size()) {
+      pointers(prog.buffers.size()) {
+  owned.reserve(prog.buffers.size());
   for (size_t i = 0; i < prog.buffers.size(); ++i) {
     const BufferDesc &b = prog.buffers[i];
     if (b.role == BufferDesc::Role::Arena) {
       pointers[i] = arena.data() + b.offset;
       continue;
     }
-    owned[i] = b.role == BufferDesc::Role::Constant
-                   ? b.constant
-                   : std::vector<uint8_t>(std::max<size_t>(b.bytes(), 1));
-    pointers[i] = owned[i].data();
+    owned.emplace_back(b.bytes());
+    if (b.role == BufferDesc::Role::Constant)
+      std::memcpy(owned.back().data(), b.constant.data(), b.constant.size());
+    pointers[i] = owned.back().data();
   }
   for (const ProgramResult &r : prog.results) {
     int target = -1;

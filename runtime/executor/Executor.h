@@ -4,6 +4,7 @@
 #define ACCEL_RUNTIME_EXECUTOR_EXECUTOR_H
 
 #include "runtime/cpu/ThreadPool.h"
+#include "runtime/executor/HostMemory.h"
 #include "runtime/executor/Program.h"
 
 #include "llvm/Support/Error.h"
@@ -45,8 +46,8 @@ public:
 private:
   Program prog;
   cpu::ThreadPool pool;
-  std::vector<uint8_t> arena;
-  std::vector<std::vector<uint8_t>> owned;
+  HostMemory arena;
+  std::vector<HostMemory> owned; // state, inputs, scalars, constants
   std::vector<uint8_t *> pointers;
   std::vector<float> scratch; // kernel workspaces, sized once
   std::vector<double> sampleScratch;

@@ -32,12 +32,25 @@ private:
   Executor executor;
 };
 
+class CpuBuffer final : public Buffer {
+public:
+  explicit CpuBuffer(size_t bytes) : memory(bytes) {}
+  size_t size() const override { return memory.size(); }
+  uint8_t *host() override { return memory.data(); }
+
+private:
+  HostMemory memory;
+};
+
 class CpuDevice final : public Device {
 public:
   explicit CpuDevice(int threads) : threads(threads) {}
   std::string name() const override { return "cpu"; }
   llvm::Expected<std::unique_ptr<Executable>> load(Program program) override {
     return std::make_unique<CpuExecutable>(std::move(program), threads);
+  }
+  llvm::Expected<std::unique_ptr<Buffer>> allocate(size_t bytes) override {
+    return std::make_unique<CpuBuffer>(bytes);
   }
 
 private:

@@ -29,6 +29,15 @@
 
 namespace accel::rt::hal {
 
+/// Memory on a device. host() is its bytes for a host-visible buffer
+/// (every cpu buffer), null for one the driver must stage.
+class Buffer {
+public:
+  virtual ~Buffer() = default;
+  virtual size_t size() const = 0;
+  virtual uint8_t *host() = 0;
+};
+
 /// A Program loaded on a device, with every buffer allocated once.
 class Executable {
 public:
@@ -68,6 +77,8 @@ public:
   /// Allocates the program's buffers on this device. Fails when the
   /// program uses a kernel the driver does not have.
   virtual llvm::Expected<std::unique_ptr<Executable>> load(Program program) = 0;
+  /// A buffer of `bytes` zeroed bytes (for staging data, collectives, ...).
+  virtual llvm::Expected<std::unique_ptr<Buffer>> allocate(size_t bytes) = 0;
 };
 
 class Driver {

@@ -59,4 +59,22 @@ TEST(Hal, CpuDeviceRunsAProgramAndCommitsState) {
   EXPECT_EQ(p[2], 22.0f);
 }
 
+TEST(Hal, CpuBuffersAreZeroedAndAligned) {
+  hal::registerBuiltinDrivers();
+  llvm::Expected<std::unique_ptr<hal::Driver>> driver =
+      hal::DriverRegistry::global().create("cpu");
+  ASSERT_TRUE(static_cast<bool>(driver));
+  llvm::Expected<std::unique_ptr<hal::Device>> device = (*driver)->createDevice({});
+  ASSERT_TRUE(static_cast<bool>(device));
+  EXPECT_EQ((*device)->name(), "cpu");
+  for (size_t bytes : {0, 1, 100, 4096}) {
+    llvm::Expected<std::unique_ptr<hal::Buffer>> buffer = (*device)->allocate(bytes);
+    ASSERT_TRUE(static_cast<bool>(buffer));
+    EXPECT_EQ((*buffer)->size(), bytes);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>((*buffer)->host()) % 64, 0u);
+    for (size_t i = 0; i < bytes; ++i)
+      ASSERT_EQ((*buffer)->host()[i], 0);
+  }
+}
+
 } // namespace
