@@ -18,6 +18,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 
+#include <cblas.h>
 #include <torch/script.h>
 #include <torch/torch.h>
 
@@ -67,6 +68,8 @@ int main(int argc, char **argv) {
       params.push_back(p);
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-3));
   auto torchStep = [&] {
+    // accel runs OpenBLAS single-threaded; LibTorch gets it as configured.
+    openblas_set_num_threads(threads);
     opt.zero_grad();
     at::Tensor loss = model.forward({idx, targets}).toTensor();
     loss.backward();

@@ -67,6 +67,8 @@ int main(int argc, char **argv) {
                               torch::nn::Linear(1024, 10));
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
   auto torchStep = [&] {
+    // accel runs OpenBLAS single-threaded; LibTorch gets it as configured.
+    openblas_set_num_threads(threads);
     opt.zero_grad();
     torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y);
     loss.backward();

@@ -63,7 +63,7 @@ void col2im(const Conv2dGeometry &g, const float *col, float *image) {
 }
 } // namespace
 
-void conv2d(const Conv2dGeometry &g, const float *input, const float *weight,
+void conv2d(ThreadPool &pool, const Conv2dGeometry &g, const float *input, const float *weight,
             const float *bias, float *out, float *columns) {
   int64_t perGroupIn = g.channels / g.groups, perGroupOut = g.outChannels / g.groups;
   int64_t k = perGroupIn * g.kernelH * g.kernelW, pixels = g.outH * g.outW;
@@ -72,7 +72,7 @@ void conv2d(const Conv2dGeometry &g, const float *input, const float *weight,
       const float *image = input + (n * g.channels + grp * perGroupIn) * g.height * g.width;
       im2col(g, image, columns);
       float *o = out + (n * g.outChannels + grp * perGroupOut) * pixels;
-      gemm(false, false, perGroupOut, pixels, k, 1.0f, weight + grp * perGroupOut * k,
+      gemm(pool, false, false, perGroupOut, pixels, k, 1.0f, weight + grp * perGroupOut * k,
            columns, 0.0f, o);
       if (bias)
         for (int64_t oc = 0; oc < perGroupOut; ++oc) {
@@ -83,7 +83,7 @@ void conv2d(const Conv2dGeometry &g, const float *input, const float *weight,
     }
 }
 
-void conv2dGradInput(const Conv2dGeometry &g, const float *grad,
+void conv2dGradInput(ThreadPool &pool, const Conv2dGeometry &g, const float *grad,
                      const float *weight, float *gradInput, float *columns) {
   int64_t perGroupIn = g.channels / g.groups, perGroupOut = g.outChannels / g.groups;
   int64_t k = perGroupIn * g.kernelH * g.kernelW, pixels = g.outH * g.outW;
@@ -92,14 +92,14 @@ void conv2dGradInput(const Conv2dGeometry &g, const float *grad,
     for (int64_t grp = 0; grp < g.groups; ++grp) {
       const float *dy = grad + (n * g.outChannels + grp * perGroupOut) * pixels;
       // columns (k x pixels) = W_g^T (k x Og) dY_g (Og x pixels)
-      gemm(true, false, k, pixels, perGroupOut, 1.0f, weight + grp * perGroupOut * k,
+      gemm(pool, true, false, k, pixels, perGroupOut, 1.0f, weight + grp * perGroupOut * k,
            dy, 0.0f, columns);
       col2im(g, columns,
              gradInput + (n * g.channels + grp * perGroupIn) * g.height * g.width);
     }
 }
 
-void conv2dGradWeight(const Conv2dGeometry &g, const float *grad,
+void conv2dGradWeight(ThreadPool &pool, const Conv2dGeometry &g, const float *grad,
                       const float *input, float *gradWeight, float *columns) {
   int64_t perGroupIn = g.channels / g.groups, perGroupOut = g.outChannels / g.groups;
   int64_t k = perGroupIn * g.kernelH * g.kernelW, pixels = g.outH * g.outW;
@@ -109,7 +109,7 @@ void conv2dGradWeight(const Conv2dGeometry &g, const float *grad,
              columns);
       const float *dy = grad + (n * g.outChannels + grp * perGroupOut) * pixels;
       // dW_g (Og x k) += dY_g (Og x pixels) columns^T (pixels x k)
-      gemm(false, true, perGroupOut, k, pixels, 1.0f, dy, columns, n == 0 ? 0.0f : 1.0f,
+      gemm(pool, false, true, perGroupOut, k, pixels, 1.0f, dy, columns, n == 0 ? 0.0f : 1.0f,
            gradWeight + grp * perGroupOut * k);
     }
 }

@@ -13,11 +13,56 @@
 
 namespace accel::rt::cpu {
 
-void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
-          float alpha, const float *a, const float *b, float beta, float *c) {
+void gemmSerial(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
+                float alpha, const float *a, const float *b, float beta, float *c) {
   cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
               transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a,
               transA ? m : k, b, transB ? k : n, beta, c, n);
+}
+
+void gemm(ThreadPool &pool, bool transA, bool transB, int64_t m, int64_t n,
+          int64_t k, float alpha, const float *a, const float *b, float beta,
+          float *c) {
+  int parts = pool.size();
+  // Split only products whose bands stay large in both dimensions: small
+  // ones cost more to hand out than to compute, and OpenBLAS picks other
+  // code paths (with other summation orders) for thin matrices, so a thin
+  // band would make results depend on the thread count.
+  constexpr int64_t kMinSide = 64;
+  if (parts == 1 || std::min(m, n) < kMinSide ||
+      std::max(m, n) < parts * kMinSide || m * n * k < (int64_t(1) << 18)) {
+    gemmSerial(transA, transB, m, n, k, alpha, a, b, beta, c);
+    return;
+  }
+  int64_t lda = transA ? m : k, ldb = transB ? k : n;
+  auto call = [&](int64_t rows, int64_t cols, const float *pa, const float *pb,
+                  float *pc) {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                transB ? CblasTrans : CblasNoTrans, rows, cols, k, alpha, pa, lda,
+                pb, ldb, beta, pc, n);
+  };
+  // Each worker computes a band of C: rows of op(A), or columns of op(B),
+  // whichever is longer. Every element is summed over k exactly as one call
+  // would, so the split changes no bit.
+  bool byRows = m >= n;
+  int64_t extent = byRows ? m : n;
+  int64_t band = (extent + parts - 1) / parts;
+  pool.parallelFor(parts, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t part = begin; part < end; ++part) {
+      int64_t lo = part * band, hi = std::min(extent, lo + band);
+      if (lo >= hi)
+        continue;
+      if (byRows)
+        call(hi - lo, n, transA ? a + lo : a + lo * lda, b, c + lo * n);
+      else
+        call(m, hi - lo, a, transB ? b + lo * ldb : b + lo, c + lo);
+    }
+  });
+}
+
+void useCallerThreadsForBlas() {
+  if (openblas_get_num_threads() != 1)
+    openblas_set_num_threads(1);
 }
 
 namespace {
@@ -279,9 +324,9 @@ void crossEntropyGrad(ThreadPool &pool, const float *grad, const float *logits,
   });
 }
 
-void batchedMatmul(const float *a, llvm::ArrayRef<int64_t> aShape, bool transA,
-                   const float *b, llvm::ArrayRef<int64_t> bShape, bool transB,
-                   float *out, llvm::ArrayRef<int64_t> outShape) {
+void batchedMatmul(ThreadPool &pool, const float *a, llvm::ArrayRef<int64_t> aShape,
+                   bool transA, const float *b, llvm::ArrayRef<int64_t> bShape,
+                   bool transB, float *out, llvm::ArrayRef<int64_t> outShape) {
   int64_t aRows = aShape[aShape.size() - 2], aCols = aShape.back();
   int64_t m = transA ? aCols : aRows, k = transA ? aRows : aCols;
   int64_t n = transB ? bShape[bShape.size() - 2] : bShape.back();
@@ -292,7 +337,7 @@ void batchedMatmul(const float *a, llvm::ArrayRef<int64_t> aShape, bool transA,
   int64_t count = 1;
   for (int64_t d : batch)
     count *= d;
-  for (int64_t i = 0; i < count; ++i) {
+  auto product = [&](int64_t i, bool serial) {
     int64_t rest = i, ia = 0, ib = 0;
     for (int64_t d = static_cast<int64_t>(batch.size()) - 1; d >= 0; --d) {
       int64_t idx = rest % batch[d];
@@ -300,9 +345,24 @@ void batchedMatmul(const float *a, llvm::ArrayRef<int64_t> aShape, bool transA,
       ia += idx * sa[d];
       ib += idx * sb[d];
     }
-    gemm(transA, transB, m, n, k, 1.0f, a + ia * m * k, b + ib * k * n, 0.0f,
-         out + i * m * n);
+    if (serial)
+      gemmSerial(transA, transB, m, n, k, 1.0f, a + ia * m * k, b + ib * k * n,
+                 0.0f, out + i * m * n);
+    else
+      gemm(pool, transA, transB, m, n, k, 1.0f, a + ia * m * k, b + ib * k * n,
+           0.0f, out + i * m * n);
+  };
+  // Many small products (attention heads) spread over the workers; a few
+  // large ones are split inside.
+  if (count >= pool.size()) {
+    pool.parallelFor(count, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        product(i, /*serial=*/true);
+    });
+    return;
   }
+  for (int64_t i = 0; i < count; ++i)
+    product(i, /*serial=*/false);
 }
 
 void permute(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,

@@ -20,9 +20,18 @@
 namespace accel::rt::cpu {
 
 /// C = alpha * op(A) op(B) + beta * C, row-major, op(A) is M x K and op(B)
-/// is K x N (OpenBLAS sgemm, which threads itself).
-void gemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
-          float alpha, const float *a, const float *b, float beta, float *c);
+/// is K x N: OpenBLAS sgemm, split into bands of C over the pool's workers.
+/// OpenBLAS itself runs single-threaded (useCallerThreadsForBlas): its own
+/// threads spin after each call and would take the cores the elementwise
+/// kernels need next.
+void gemm(ThreadPool &pool, bool transA, bool transB, int64_t m, int64_t n,
+          int64_t k, float alpha, const float *a, const float *b, float beta,
+          float *c);
+/// The same on the calling thread alone (inside a parallel loop).
+void gemmSerial(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
+                float alpha, const float *a, const float *b, float beta, float *c);
+/// Makes OpenBLAS run each call on the calling thread.
+void useCallerThreadsForBlas();
 
 enum class BinaryKind { Add, Sub, Mul, Div };
 
@@ -51,9 +60,9 @@ void sum(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
 /// op(a) is [..., m, k], op(b) is [..., k, n], out is [batch..., m, n],
 /// where op transposes the last two dimensions of the stored operand when
 /// its flag is set (so a transpose feeding a product costs nothing).
-void batchedMatmul(const float *a, llvm::ArrayRef<int64_t> aShape, bool transA,
-                   const float *b, llvm::ArrayRef<int64_t> bShape, bool transB,
-                   float *out, llvm::ArrayRef<int64_t> outShape);
+void batchedMatmul(ThreadPool &pool, const float *a, llvm::ArrayRef<int64_t> aShape,
+                   bool transA, const float *b, llvm::ArrayRef<int64_t> bShape,
+                   bool transB, float *out, llvm::ArrayRef<int64_t> outShape);
 
 /// out[i_perm] = x[i]: result dimension d is input dimension perm[d].
 void permute(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
@@ -154,12 +163,12 @@ struct Conv2dGeometry {
 };
 
 /// torch.nn.functional.conv2d (bias may be null) via im2col and OpenBLAS.
-void conv2d(const Conv2dGeometry &g, const float *input, const float *weight,
+void conv2d(ThreadPool &pool, const Conv2dGeometry &g, const float *input, const float *weight,
             const float *bias, float *out, float *columns);
 /// Its gradients with respect to the input and the weight.
-void conv2dGradInput(const Conv2dGeometry &g, const float *grad,
+void conv2dGradInput(ThreadPool &pool, const Conv2dGeometry &g, const float *grad,
                      const float *weight, float *gradInput, float *columns);
-void conv2dGradWeight(const Conv2dGeometry &g, const float *grad,
+void conv2dGradWeight(ThreadPool &pool, const Conv2dGeometry &g, const float *grad,
                       const float *input, float *gradWeight, float *columns);
 
 /// Pooling over the last two dimensions of `planes` planes.

@@ -268,6 +268,7 @@ void Executor::commitState() {
 }
 
 llvm::Error Executor::run() {
+  cpu::useCallerThreadsForBlas();
   using cpu::BinaryKind;
   using cpu::UnaryKind;
   for (size_t pc = 0; pc < prog.code.size(); ++pc) {
@@ -289,7 +290,7 @@ llvm::Error Executor::run() {
     case Kernel::Linear: {
       // y[M, N] = x[M, K] w[N, K]^T (+ b)
       int64_t nOut = shape(1)[0], k = shape(1)[1], m = n / nOut;
-      cpu::gemm(false, true, m, nOut, k, 1.0f, f(0), f(1), 0.0f, o);
+      cpu::gemm(pool, false, true, m, nOut, k, 1.0f, f(0), f(1), 0.0f, o);
       if (in.operands.size() > 2)
         cpu::broadcastBinary(pool, BinaryKind::Add, o, {m, nOut}, f(2), {nOut},
                              o, {m, nOut});
@@ -297,7 +298,7 @@ llvm::Error Executor::run() {
     }
     case Kernel::BatchedMatmul:
       // ints: transpose lhs, transpose rhs (absorbed transposes).
-      cpu::batchedMatmul(f(0), shape(0), !in.ints.empty() && in.ints[0], f(1),
+      cpu::batchedMatmul(pool, f(0), shape(0), !in.ints.empty() && in.ints[0], f(1),
                          shape(1), !in.ints.empty() && in.ints[1], o, out.shape);
       break;
     case Kernel::Permute:
@@ -426,14 +427,14 @@ llvm::Error Executor::run() {
                    static_cast<uint64_t>(in.ints[0]), o);
       break;
     case Kernel::Conv2d:
-      cpu::conv2d(convGeometry(prog, in), f(0), f(1),
+      cpu::conv2d(pool, convGeometry(prog, in), f(0), f(1),
                   in.operands.size() > 2 ? f(2) : nullptr, o, scratch.data());
       break;
     case Kernel::Conv2dGradInput:
-      cpu::conv2dGradInput(convGeometry(prog, in), f(0), f(1), o, scratch.data());
+      cpu::conv2dGradInput(pool, convGeometry(prog, in), f(0), f(1), o, scratch.data());
       break;
     case Kernel::Conv2dGradWeight:
-      cpu::conv2dGradWeight(convGeometry(prog, in), f(0), f(1), o, scratch.data());
+      cpu::conv2dGradWeight(pool, convGeometry(prog, in), f(0), f(1), o, scratch.data());
       break;
     case Kernel::MaxPool2d:
       cpu::maxPool2d(pool, poolGeometry(shape(0), out.shape, in.ints), f(0), o);

@@ -30,6 +30,7 @@ struct ConvCase {
 
 TEST(ConvKernels, Conv2dAndGradients) {
   at::manual_seed(3);
+  ThreadPool pool(2);
   for (const ConvCase &c : std::vector<ConvCase>{{3, 8, 3, 1, 1, 1, 1, true},
                                                  {8, 8, 3, 1, 2, 2, 2, false},
                                                  {8, 8, 3, 2, 1, 1, 8, true},
@@ -47,14 +48,14 @@ TEST(ConvKernels, Conv2dAndGradients) {
     std::vector<float> columns(g.columnFloats());
     at::Tensor out = at::empty(y.sizes());
     at::Tensor xd = x.detach().contiguous(), wd = w.detach().contiguous();
-    conv2d(g, data(xd), data(wd), c.bias ? data(b) : nullptr, data(out), columns.data());
+    conv2d(pool, g, data(xd), data(wd), c.bias ? data(b) : nullptr, data(out), columns.data());
     EXPECT_LE(relError(out, y.detach()), 1e-5) << c.groups << " " << c.dilation;
 
     at::Tensor gy = at::randn(y.sizes());
     y.backward(gy);
     at::Tensor dx = at::empty(x.sizes()), dw = at::empty(w.sizes());
-    conv2dGradInput(g, data(gy), data(wd), data(dx), columns.data());
-    conv2dGradWeight(g, data(gy), data(xd), data(dw), columns.data());
+    conv2dGradInput(pool, g, data(gy), data(wd), data(dx), columns.data());
+    conv2dGradWeight(pool, g, data(gy), data(xd), data(dw), columns.data());
     EXPECT_LE(relError(dx, x.grad()), 1e-5) << c.groups;
     EXPECT_LE(relError(dw, w.grad()), 1e-5) << c.groups;
   }

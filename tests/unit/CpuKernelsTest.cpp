@@ -52,9 +52,30 @@ TEST_P(CpuKernels, Gemm) {
       at::Tensor c = at::randn({19, 23});
       at::Tensor expected =
           0.5 * at::mm(ta ? a.t() : a, tb ? b.t() : b) + 2.0 * c;
-      gemm(ta, tb, 19, 23, 37, 0.5f, data(a), data(b), 2.0f, data(c));
+      gemm(pool, ta, tb, 19, 23, 37, 0.5f, data(a), data(b), 2.0f, data(c));
       EXPECT_LE(relError(c, expected), 1e-5) << ta << tb;
     }
+}
+
+TEST_P(CpuKernels, GemmSplitAcrossWorkers) {
+  // Large enough to be split into bands (by rows when m >= n, else by
+  // columns); each element sums over k as a single call does.
+  // Thin products (a ResNet's late convolutions: 128 x 16, 512 x 1) stay
+  // whole: OpenBLAS sums thin bands in another order.
+  for (auto [m, n] : std::vector<std::pair<int64_t, int64_t>>{
+           {301, 97}, {67, 413}, {128, 16}, {512, 1}})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        const int64_t k = m == 512 ? 2304 : m == 128 ? 576 : 129;
+        at::Tensor a = ta ? at::randn({k, m}) : at::randn({m, k});
+        at::Tensor b = tb ? at::randn({n, k}) : at::randn({k, n});
+        at::Tensor c = at::randn({m, n}), serial = c.clone();
+        at::Tensor expected = at::mm(ta ? a.t() : a, tb ? b.t() : b) + 0.5 * c;
+        gemm(pool, ta, tb, m, n, k, 1.0f, data(a), data(b), 0.5f, data(c));
+        gemmSerial(ta, tb, m, n, k, 1.0f, data(a), data(b), 0.5f, data(serial));
+        EXPECT_LE(relError(c, expected), 1e-5) << m << " " << ta << tb;
+        EXPECT_TRUE(at::equal(c, serial)) << m << " " << ta << tb;
+      }
 }
 
 TEST_P(CpuKernels, BroadcastBinary) {
@@ -158,13 +179,13 @@ TEST_P(MoreCpuKernels, BatchedMatmul) {
     at::Tensor a = at::randn(as), b = at::randn(bs);
     at::Tensor expected = at::matmul(a, b);
     at::Tensor out = at::empty(expected.sizes());
-    batchedMatmul(data(a), as, false, data(b), bs, false, data(out),
+    batchedMatmul(pool, data(a), as, false, data(b), bs, false, data(out),
                   expected.sizes().vec());
     EXPECT_LE(relError(out, expected), 1e-5);
     // The same product from stored transposes.
     at::Tensor at_ = a.transpose(-2, -1).contiguous(), bt = b.transpose(-2, -1).contiguous();
     at::Tensor out2 = at::empty(expected.sizes());
-    batchedMatmul(data(at_), at_.sizes().vec(), true, data(bt), bt.sizes().vec(),
+    batchedMatmul(pool, data(at_), at_.sizes().vec(), true, data(bt), bt.sizes().vec(),
                   true, data(out2), expected.sizes().vec());
     EXPECT_EQ(relError(out2, out), 0);
   }
