@@ -45,12 +45,14 @@ int main(int argc, char **argv) {
   openblas_set_num_threads(threads);
   const int64_t batch = 128;
 
-  // OpenBLAS sgemm ceiling.
+  // OpenBLAS sgemm ceiling (with its own threads): the best of 5 rounds.
   std::vector<float> a(1024 * 1024, 1.0f), b(1024 * 1024, 0.5f), c(1024 * 1024);
-  double gemmMs = msPerCall(20, [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1024, 1024, 1024,
-                1.0f, a.data(), 1024, b.data(), 1024, 0.0f, c.data(), 1024);
-  });
+  double gemmMs = 1e30;
+  for (int round = 0; round < 5; ++round)
+    gemmMs = std::min(gemmMs, msPerCall(10, [&] {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1024, 1024, 1024,
+                  1.0f, a.data(), 1024, b.data(), 1024, 0.0f, c.data(), 1024);
+    }));
   double gemmGflops = 2.0 * 1024 * 1024 * 1024 / (gemmMs * 1e6);
 
   // accel.
