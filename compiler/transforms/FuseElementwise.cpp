@@ -69,7 +69,10 @@ struct FuseElementwisePass
       return it->second;
     };
 
-    for (Block &block : func.getBody())
+    for (Block &block : func.getBody()) {
+      // A fused op replaces its members in place: groups stay in a block.
+      for (Group &g : groups)
+        g.open = false;
       for (Operation &op : block) {
         std::optional<ArrayRef<int64_t>> shape = fusibleShape(&op);
         // The open groups of this shape that feed the op merge with it, as
@@ -116,6 +119,7 @@ struct FuseElementwisePass
         groups[target].ops.push_back(&op);
         groupOf[&op] = target;
       }
+    }
 
     for (Group &g : groups)
       if (g.ops.size() >= 2)

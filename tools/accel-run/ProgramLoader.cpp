@@ -3,7 +3,6 @@
 #include "tools/accel-run/ProgramLoader.h"
 
 #include "compiler/transforms/Passes.h"
-#include "runtime/executor/FusedKernel.h"
 #include "dialects/accel/AccelOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/Extensions/AllExtensions.h"
@@ -13,6 +12,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
+#include "runtime/executor/FusedKernel.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <map>

@@ -6,10 +6,12 @@
 //             [--metrics metrics.jsonl]
 //             [--checkpoint-dir DIR --checkpoint-every K] [--resume]
 //             [--eval-data TEST] [--dump-grads GRADS.safetensors]
+//             [--device cpu] [--profile]
 //
 // Loads @train_step (lowering it to the runtime program), the parameters,
 // and the data (a safetensors file whose tensors are named after the step's
-// inputs, or a Fashion-MNIST directory), then runs the steps on the CPU.
+// inputs, or a Fashion-MNIST directory), then runs the steps on a runtime
+// driver (runtime/hal; `cpu` in this build).
 //
 //===----------------------------------------------------------------------===//
 
