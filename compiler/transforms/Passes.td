@@ -204,8 +204,11 @@ def PlanMemoryPass : Pass<"accel-plan-memory", "::mlir::ModuleOp"> {
     offset in one arena, reusing the bytes of tensors that are no longer
     live (greedy by size, first fit; see compiler/planning/ArenaPlanner.h).
     Arguments (state, batch) live outside the arena and constants in their
-    own pool. The function gets `accel.arena_bytes`; each op gets
-    `accel.arena_offsets`, one per result. A remark reports the arena size
+    own pool. Reshapes and flattens are views (`accel.view`): they take no
+    bytes, share the offset of the value they reshape (none when that is an
+    argument or a constant) and keep it live while they are read. The
+    function gets `accel.arena_bytes`; each op gets `accel.arena_offsets`,
+    one per result. A remark reports the arena size
     against the lower bound set by the most bytes live at once, so peak
     step memory is known before anything runs; with `print-plan`, a remark
     at each producing op gives its buffers' sizes, offsets and live ranges

@@ -42,10 +42,28 @@ struct PlanMemoryPass : accel::impl::PlanMemoryPassBase<PlanMemoryPass> {
     }
     Block &body = func.getBody().front();
 
+    // Reshapes and flattens are views: their result is the bytes of the
+    // value they reshape (its root), which stays live while any view of it
+    // is read.
+    DenseMap<Value, Value> rootOf;
+    auto root = [&](Value v) {
+      auto it = rootOf.find(v);
+      return it == rootOf.end() ? v : it->second;
+    };
     // Live ranges over the op sequence; returned values stay live to the end.
     DenseMap<Operation *, int64_t> position;
-    for (auto [i, op] : llvm::enumerate(body))
+    DenseMap<Value, int64_t> lastUse;
+    for (auto [i, op] : llvm::enumerate(body)) {
       position[&op] = static_cast<int64_t>(i);
+      if (isa<accel::ReshapeOp, accel::FlattenOp>(op))
+        rootOf[op.getResult(0)] = root(op.getOperand(0));
+      op.walk([&](Operation *nested) {
+        for (Value operand : nested->getOperands()) {
+          int64_t &last = lastUse[root(operand)];
+          last = std::max(last, static_cast<int64_t>(i));
+        }
+      });
+    }
     std::vector<accel::planning::BufferRequest> requests;
     SmallVector<Value> values;
     for (Operation &op : body) {
@@ -56,14 +74,17 @@ struct PlanMemoryPass : accel::impl::PlanMemoryPassBase<PlanMemoryPass> {
       }
       if (isa<arith::ConstantOp>(op))
         continue; // constants live in their own pool
+      if (isa<accel::ReshapeOp, accel::FlattenOp>(op)) {
+        op.setAttr("accel.view", UnitAttr::get(&getContext()));
+        continue;
+      }
       for (Value result : op.getResults()) {
         auto type = dyn_cast<RankedTensorType>(result.getType());
         if (!type)
           continue;
-        int64_t first = position[&op], last = first;
-        for (Operation *user : result.getUsers())
-          last = std::max(last, position[body.findAncestorOpInBlock(*user)]);
-        requests.push_back({byteSize(type), first, last});
+        int64_t first = position[&op];
+        requests.push_back({byteSize(type), first,
+                            std::max(first, lastUse.lookup(result))});
         values.push_back(result);
       }
     }
@@ -84,8 +105,8 @@ struct PlanMemoryPass : accel::impl::PlanMemoryPassBase<PlanMemoryPass> {
     for (Operation &op : body) {
       SmallVector<int64_t> offsets;
       for (Value result : op.getResults())
-        if (offsetOf.count(result))
-          offsets.push_back(offsetOf[result]);
+        if (offsetOf.count(root(result)))
+          offsets.push_back(offsetOf[root(result)]);
       if (!offsets.empty())
         op.setAttr("accel.arena_offsets", b.getDenseI64ArrayAttr(offsets));
     }

@@ -229,6 +229,10 @@ Executor::Executor(Program program, int threads)
       pointers[i] = arena.data() + b.offset;
       continue;
     }
+    if (b.role == BufferDesc::Role::View) {
+      pointers[i] = pointers[b.viewOf]; // created before its views
+      continue;
+    }
     owned.emplace_back(b.bytes());
     if (b.role == BufferDesc::Role::Constant)
       std::memcpy(owned.back().data(), b.constant.data(), b.constant.size());
@@ -262,7 +266,8 @@ Executor::Executor(Program program, int threads)
 
 void Executor::commitState() {
   for (size_t r = 0; r < prog.results.size(); ++r)
-    if (stateTarget[r] >= 0 && stateTarget[r] != prog.results[r].buffer)
+    if (stateTarget[r] >= 0 &&
+        pointers[stateTarget[r]] != pointers[prog.results[r].buffer])
       std::memcpy(pointers[stateTarget[r]], pointers[prog.results[r].buffer],
                   prog.buffers[stateTarget[r]].bytes());
 }

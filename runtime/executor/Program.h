@@ -25,14 +25,17 @@ size_t elementBytes(ElementType type);
 
 struct BufferDesc {
   /// Where the bytes live. State, inputs, scalars and constants own their
-  /// storage; arena buffers are views at `offset` into the step's arena.
-  enum class Role { Param, Buffer, OptState, Input, Seed, Step, Lr, Constant, Arena };
+  /// storage; arena buffers are views at `offset` into the step's arena;
+  /// View buffers are buffer `viewOf`'s bytes under another shape (a
+  /// reshape).
+  enum class Role { Param, Buffer, OptState, Input, Seed, Step, Lr, Constant, Arena, View };
   Role role;
   std::string name; // the state or input name; empty for arena values
   ElementType type;
   std::vector<int64_t> shape;
   uint64_t offset = 0;             // Arena only
   std::vector<uint8_t> constant;   // Constant only
+  int viewOf = -1;                 // View only: a buffer that is not a view
 
   int64_t numElements() const;
   size_t bytes() const { return numElements() * elementBytes(type); }

@@ -135,6 +135,18 @@ public:
   /// `v` reads `source`'s buffer (a transpose a product absorbs).
   void alias(Value v, Value source) { ids[v] = ids.at(source); }
 
+  /// `v` is `source`'s bytes under its own shape (a planned reshape).
+  void view(Value v, Value source) {
+    int root = ids.at(source);
+    if (program.buffers[root].role == BufferDesc::Role::View)
+      root = program.buffers[root].viewOf;
+    std::optional<rt::ElementType> et =
+        elementType(cast<RankedTensorType>(v.getType()).getElementType());
+    BufferDesc desc{BufferDesc::Role::View, "", *et, shapeOf(v)};
+    desc.viewOf = root;
+    ids[v] = add(std::move(desc));
+  }
+
 private:
   rt::Program &program;
   llvm::DenseMap<Value, int> ids;
@@ -401,12 +413,17 @@ void donateState(rt::Program &program) {
       continue;
     // The instruction producing the new value, and the last reader of the
     // old one.
+    auto root = [&](int id) {
+      return program.buffers[id].role == BufferDesc::Role::View
+                 ? program.buffers[id].viewOf
+                 : id;
+    };
     int producer = -1, lastRead = -1;
     for (size_t pc = 0; pc < program.code.size(); ++pc) {
       const rt::Instruction &in = program.code[pc];
       if (llvm::is_contained(in.results, r.buffer))
         producer = static_cast<int>(pc);
-      if (llvm::is_contained(in.operands, state))
+      if (llvm::any_of(in.operands, [&](int id) { return root(id) == state; }))
         lastRead = static_cast<int>(pc);
     }
     if (producer < 0 || program.code[producer].kernel != Kernel::Fused ||
@@ -422,6 +439,9 @@ void donateState(rt::Program &program) {
           if (v == r.buffer)
             v = state;
     }
+    for (BufferDesc &b : program.buffers) // views of the new value
+      if (b.role == BufferDesc::Role::View && b.viewOf == r.buffer)
+        b.viewOf = state;
     for (rt::ProgramResult &other : program.results)
       if (other.buffer == r.buffer)
         other.buffer = state;
@@ -564,6 +584,10 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
     if (auto c = dyn_cast<arith::ConstantOp>(op)) {
       if (failed(b.constant(c)))
         return error("cannot load '" + path + "'" + diagnostics);
+      continue;
+    }
+    if (isa<ReshapeOp, FlattenOp>(op) && op.hasAttr("accel.view")) {
+      b.view(op.getResult(0), op.getOperand(0)); // planned as a view: no copy
       continue;
     }
     auto kernel = kernelFor(&op);
