@@ -7,9 +7,12 @@
 #include "runtime/io/Safetensors.h"
 #include "tools/accel-run/ProgramLoader.h"
 
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <ATen/ATen.h>
+#include <cblas.h>
+#include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
@@ -52,6 +55,21 @@ inline std::pair<double, double> alternatingMedians(int rounds, int steps, int w
                         : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
   };
   return {median(ta), median(tb)};
+}
+
+/// Parses the command line and returns --threads (default 2). The flag is
+/// the int option libMLIR registers under that name, as in accel-run; the
+/// thread count is applied to LibTorch and to OpenBLAS (whose own threads
+/// LibTorch uses, and which the sgemm ceiling measures).
+inline int parseCommandLineThreads(int argc, char **argv, const char *overview) {
+  llvm::cl::Option *option = llvm::cl::getRegisteredOptions().lookup("threads");
+  llvm::cl::ParseCommandLineOptions(argc, argv, overview);
+  int threads = option ? static_cast<llvm::cl::opt<int> *>(option)->getValue() : 0;
+  if (threads <= 0)
+    threads = 2;
+  torch::set_num_threads(threads);
+  openblas_set_num_threads(threads);
+  return threads;
 }
 
 [[noreturn]] inline void die(const llvm::Twine &message) {

@@ -39,14 +39,8 @@ static cl::opt<int> rounds("rounds", cl::desc("Alternating timing rounds (the me
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::Option *threadsOption = cl::getRegisteredOptions().lookup("threads");
-  cl::ParseCommandLineOptions(argc, argv, "accel vs. LibTorch GPT training step\n");
-  int threads = threadsOption
-                    ? static_cast<cl::opt<int> *>(threadsOption)->getValue()
-                    : 0;
-  if (threads <= 0)
-    threads = 2;
-  torch::set_num_threads(threads);
+  int threads = accel::bench::parseCommandLineThreads(argc, argv,
+                                                      "accel vs. LibTorch GPT training step\n");
 
   torch::manual_seed(0);
   at::Tensor idx = torch::randint(0, vocab, {batch, block}, torch::kLong);

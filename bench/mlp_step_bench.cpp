@@ -34,15 +34,8 @@ using accel::bench::msPerCall;
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::Option *threadsOption = cl::getRegisteredOptions().lookup("threads");
-  cl::ParseCommandLineOptions(argc, argv, "accel vs. LibTorch training step\n");
-  int threads = threadsOption
-                    ? static_cast<cl::opt<int> *>(threadsOption)->getValue()
-                    : 0;
-  if (threads <= 0)
-    threads = 2;
-  torch::set_num_threads(threads);
-  openblas_set_num_threads(threads);
+  int threads = accel::bench::parseCommandLineThreads(argc, argv,
+                                                      "accel vs. LibTorch training step\n");
   const int64_t batch = 128;
 
   // OpenBLAS sgemm ceiling (with its own threads): the best of 5 rounds.

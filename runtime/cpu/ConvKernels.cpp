@@ -123,6 +123,104 @@ Window window(int64_t o, int64_t stride, int64_t pad, int64_t kernel) {
   int64_t start = o * stride - pad;
   return {start, start + kernel};
 }
+
+/// Where the maximum of max_pool2d's window (oh, ow) is in its plane: the
+/// first maximum, or a NaN (as ATen); -1 if the window is all padding.
+int64_t maxAt(const Pool2dGeometry &g, const float *plane, int64_t oh, int64_t ow) {
+  float best = -std::numeric_limits<float>::infinity();
+  int64_t at = -1;
+  for (int64_t i = 0; i < g.kernelH; ++i) {
+    int64_t h = oh * g.strideH - g.padH + i * g.dilationH;
+    if (h < 0 || h >= g.height)
+      continue;
+    for (int64_t j = 0; j < g.kernelW; ++j) {
+      int64_t w = ow * g.strideW - g.padW + j * g.dilationW;
+      if (w < 0 || w >= g.width)
+        continue;
+      float v = plane[h * g.width + w];
+      if (at < 0 || v > best || std::isnan(v)) {
+        best = v;
+        at = h * g.width + w;
+      }
+    }
+  }
+  return at;
+}
+
+/// An averaging window of the input, [h0, h1) x [w0, w1), and what its sum
+/// is divided by.
+struct AvgWindow {
+  int64_t h0, h1, w0, w1;
+  float divisor;
+};
+
+/// avg_pool2d's window (oh, ow), as ATen computes it: the padded window is
+/// cut at the padded border, then at the input; the divisor counts the
+/// padding with count_include_pad.
+AvgWindow avgWindow(const Pool2dGeometry &g, int64_t oh, int64_t ow) {
+  Window hw = window(oh, g.strideH, g.padH, g.kernelH);
+  Window ww = window(ow, g.strideW, g.padW, g.kernelW);
+  int64_t h1 = std::min(hw.end, g.height + g.padH), w1 = std::min(ww.end, g.width + g.padW);
+  int64_t padded = (h1 - hw.start) * (w1 - ww.start);
+  int64_t h0 = std::max<int64_t>(hw.start, 0), w0 = std::max<int64_t>(ww.start, 0);
+  h1 = std::min(h1, g.height);
+  w1 = std::min(w1, g.width);
+  int64_t inside = (h1 - h0) * (w1 - w0);
+  return {h0, h1, w0, w1, static_cast<float>(g.countIncludePad ? padded : inside)};
+}
+
+/// adaptive_avg_pool2d's bin (oh, ow): [floor(o * in / out),
+/// ceil((o + 1) * in / out)) in each dimension.
+AvgWindow adaptiveBin(const Pool2dGeometry &g, int64_t oh, int64_t ow) {
+  auto start = [](int64_t o, int64_t in, int64_t out) { return (o * in) / out; };
+  auto end = [](int64_t o, int64_t in, int64_t out) {
+    return ((o + 1) * in + out - 1) / out;
+  };
+  AvgWindow a{start(oh, g.height, g.outH), end(oh, g.height, g.outH),
+              start(ow, g.width, g.outW), end(ow, g.width, g.outW), 0};
+  a.divisor = static_cast<float>((a.h1 - a.h0) * (a.w1 - a.w0));
+  return a;
+}
+
+/// Averages over the windows `windowOf` gives.
+template <typename WindowOf>
+void averagePool(ThreadPool &pool, const Pool2dGeometry &g, const float *input,
+                 float *out, WindowOf windowOf) {
+  pool.parallelFor(g.planes, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const float *plane = input + p * g.height * g.width;
+      for (int64_t oh = 0; oh < g.outH; ++oh)
+        for (int64_t ow = 0; ow < g.outW; ++ow) {
+          AvgWindow a = windowOf(g, oh, ow);
+          float sum = 0;
+          for (int64_t h = a.h0; h < a.h1; ++h)
+            for (int64_t w = a.w0; w < a.w1; ++w)
+              sum += plane[h * g.width + w];
+          out[(p * g.outH + oh) * g.outW + ow] = sum / a.divisor;
+        }
+    }
+  });
+}
+
+/// Spreads each output's gradient evenly over its window.
+template <typename WindowOf>
+void averagePoolGrad(ThreadPool &pool, const Pool2dGeometry &g, const float *grad,
+                     float *gradInput, WindowOf windowOf) {
+  pool.parallelFor(g.planes, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      float *dplane = gradInput + p * g.height * g.width;
+      std::fill(dplane, dplane + g.height * g.width, 0.0f);
+      for (int64_t oh = 0; oh < g.outH; ++oh)
+        for (int64_t ow = 0; ow < g.outW; ++ow) {
+          AvgWindow a = windowOf(g, oh, ow);
+          float share = grad[(p * g.outH + oh) * g.outW + ow] / a.divisor;
+          for (int64_t h = a.h0; h < a.h1; ++h)
+            for (int64_t w = a.w0; w < a.w1; ++w)
+              dplane[h * g.width + w] += share;
+        }
+    }
+  });
+}
 } // namespace
 
 void maxPool2d(ThreadPool &pool, const Pool2dGeometry &g, const float *input,
@@ -132,21 +230,9 @@ void maxPool2d(ThreadPool &pool, const Pool2dGeometry &g, const float *input,
       const float *plane = input + p * g.height * g.width;
       for (int64_t oh = 0; oh < g.outH; ++oh)
         for (int64_t ow = 0; ow < g.outW; ++ow) {
-          float best = -std::numeric_limits<float>::infinity();
-          for (int64_t i = 0; i < g.kernelH; ++i) {
-            int64_t h = oh * g.strideH - g.padH + i * g.dilationH;
-            if (h < 0 || h >= g.height)
-              continue;
-            for (int64_t j = 0; j < g.kernelW; ++j) {
-              int64_t w = ow * g.strideW - g.padW + j * g.dilationW;
-              if (w < 0 || w >= g.width)
-                continue;
-              float v = plane[h * g.width + w];
-              if (v > best || std::isnan(v)) // ATen: the first maximum, NaN wins
-                best = v;
-            }
-          }
-          out[(p * g.outH + oh) * g.outW + ow] = best;
+          int64_t at = maxAt(g, plane, oh, ow);
+          out[(p * g.outH + oh) * g.outW + ow] =
+              at < 0 ? -std::numeric_limits<float>::infinity() : plane[at];
         }
     }
   });
@@ -160,133 +246,31 @@ void maxPool2dGrad(ThreadPool &pool, const Pool2dGeometry &g, const float *grad,
       float *dplane = gradInput + p * g.height * g.width;
       std::fill(dplane, dplane + g.height * g.width, 0.0f);
       for (int64_t oh = 0; oh < g.outH; ++oh)
-        for (int64_t ow = 0; ow < g.outW; ++ow) {
-          float best = -std::numeric_limits<float>::infinity();
-          int64_t at = -1;
-          for (int64_t i = 0; i < g.kernelH; ++i) {
-            int64_t h = oh * g.strideH - g.padH + i * g.dilationH;
-            if (h < 0 || h >= g.height)
-              continue;
-            for (int64_t j = 0; j < g.kernelW; ++j) {
-              int64_t w = ow * g.strideW - g.padW + j * g.dilationW;
-              if (w < 0 || w >= g.width)
-                continue;
-              float v = plane[h * g.width + w];
-              if (at < 0 || v > best || std::isnan(v)) {
-                best = v;
-                at = h * g.width + w;
-              }
-            }
-          }
-          if (at >= 0)
+        for (int64_t ow = 0; ow < g.outW; ++ow)
+          if (int64_t at = maxAt(g, plane, oh, ow); at >= 0)
             dplane[at] += grad[(p * g.outH + oh) * g.outW + ow];
-        }
     }
   });
 }
-
-namespace {
-/// avg_pool2d's window and divisor for output (oh, ow), as ATen computes
-/// them: the padded window is cut at the padded border, then at the input.
-struct AvgWindow {
-  int64_t h0, h1, w0, w1;
-  float divisor;
-};
-AvgWindow avgWindow(const Pool2dGeometry &g, int64_t oh, int64_t ow) {
-  Window hw = window(oh, g.strideH, g.padH, g.kernelH);
-  Window ww = window(ow, g.strideW, g.padW, g.kernelW);
-  int64_t h1 = std::min(hw.end, g.height + g.padH), w1 = std::min(ww.end, g.width + g.padW);
-  int64_t padded = (h1 - hw.start) * (w1 - ww.start);
-  int64_t h0 = std::max<int64_t>(hw.start, 0), w0 = std::max<int64_t>(ww.start, 0);
-  h1 = std::min(h1, g.height);
-  w1 = std::min(w1, g.width);
-  int64_t inside = (h1 - h0) * (w1 - w0);
-  return {h0, h1, w0, w1, static_cast<float>(g.countIncludePad ? padded : inside)};
-}
-} // namespace
 
 void avgPool2d(ThreadPool &pool, const Pool2dGeometry &g, const float *input,
                float *out) {
-  pool.parallelFor(g.planes, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      const float *plane = input + p * g.height * g.width;
-      for (int64_t oh = 0; oh < g.outH; ++oh)
-        for (int64_t ow = 0; ow < g.outW; ++ow) {
-          AvgWindow a = avgWindow(g, oh, ow);
-          float sum = 0;
-          for (int64_t h = a.h0; h < a.h1; ++h)
-            for (int64_t w = a.w0; w < a.w1; ++w)
-              sum += plane[h * g.width + w];
-          out[(p * g.outH + oh) * g.outW + ow] = sum / a.divisor;
-        }
-    }
-  });
+  averagePool(pool, g, input, out, avgWindow);
 }
 
 void avgPool2dGrad(ThreadPool &pool, const Pool2dGeometry &g, const float *grad,
                    float *gradInput) {
-  pool.parallelFor(g.planes, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      float *dplane = gradInput + p * g.height * g.width;
-      std::fill(dplane, dplane + g.height * g.width, 0.0f);
-      for (int64_t oh = 0; oh < g.outH; ++oh)
-        for (int64_t ow = 0; ow < g.outW; ++ow) {
-          AvgWindow a = avgWindow(g, oh, ow);
-          float share = grad[(p * g.outH + oh) * g.outW + ow] / a.divisor;
-          for (int64_t h = a.h0; h < a.h1; ++h)
-            for (int64_t w = a.w0; w < a.w1; ++w)
-              dplane[h * g.width + w] += share;
-        }
-    }
-  });
+  averagePoolGrad(pool, g, grad, gradInput, avgWindow);
 }
-
-namespace {
-// adaptive_avg_pool2d's bins: [floor(o * in / out), ceil((o + 1) * in / out)).
-int64_t binStart(int64_t o, int64_t in, int64_t out) { return (o * in) / out; }
-int64_t binEnd(int64_t o, int64_t in, int64_t out) {
-  return ((o + 1) * in + out - 1) / out;
-}
-} // namespace
 
 void adaptiveAvgPool2d(ThreadPool &pool, const Pool2dGeometry &g,
                        const float *input, float *out) {
-  pool.parallelFor(g.planes, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      const float *plane = input + p * g.height * g.width;
-      for (int64_t oh = 0; oh < g.outH; ++oh)
-        for (int64_t ow = 0; ow < g.outW; ++ow) {
-          int64_t h0 = binStart(oh, g.height, g.outH), h1 = binEnd(oh, g.height, g.outH);
-          int64_t w0 = binStart(ow, g.width, g.outW), w1 = binEnd(ow, g.width, g.outW);
-          float sum = 0;
-          for (int64_t h = h0; h < h1; ++h)
-            for (int64_t w = w0; w < w1; ++w)
-              sum += plane[h * g.width + w];
-          out[(p * g.outH + oh) * g.outW + ow] =
-              sum / static_cast<float>((h1 - h0) * (w1 - w0));
-        }
-    }
-  });
+  averagePool(pool, g, input, out, adaptiveBin);
 }
 
 void adaptiveAvgPool2dGrad(ThreadPool &pool, const Pool2dGeometry &g,
                            const float *grad, float *gradInput) {
-  pool.parallelFor(g.planes, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      float *dplane = gradInput + p * g.height * g.width;
-      std::fill(dplane, dplane + g.height * g.width, 0.0f);
-      for (int64_t oh = 0; oh < g.outH; ++oh)
-        for (int64_t ow = 0; ow < g.outW; ++ow) {
-          int64_t h0 = binStart(oh, g.height, g.outH), h1 = binEnd(oh, g.height, g.outH);
-          int64_t w0 = binStart(ow, g.width, g.outW), w1 = binEnd(ow, g.width, g.outW);
-          float share = grad[(p * g.outH + oh) * g.outW + ow] /
-                        static_cast<float>((h1 - h0) * (w1 - w0));
-          for (int64_t h = h0; h < h1; ++h)
-            for (int64_t w = w0; w < w1; ++w)
-              dplane[h * g.width + w] += share;
-        }
-    }
-  });
+  averagePoolGrad(pool, g, grad, gradInput, adaptiveBin);
 }
 
 namespace {

@@ -10,21 +10,18 @@
 
 #include "runtime/cpu/Kernels.h"
 
+#include "tests/unit/KernelTestSupport.h"
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 
 using namespace accel::rt::cpu;
+using accel::testing::data;
+using accel::testing::relError;
 
 namespace {
-
-double relError(const at::Tensor &a, const at::Tensor &e) {
-  double scale = std::max(e.abs().max().item<double>(), 1e-30);
-  return (a.to(at::kDouble) - e.to(at::kDouble)).abs().max().item<double>() / scale;
-}
-
-float *data(at::Tensor &t) { return t.data_ptr<float>(); }
 
 class CpuKernels : public ::testing::TestWithParam<int> {
 protected:

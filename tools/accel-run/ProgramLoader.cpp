@@ -263,21 +263,16 @@ kernelFor(Operation *op) {
                   static_cast<int64_t>(c.getIgnoreIndex())},
                  {c.getLabelSmoothing().convertToDouble()});
       })
-      .Case([&](LayerNormOp l) {
-        int64_t cols = 1;
-        for (int64_t d : l.getNormalizedShape())
-          cols *= d;
-        return k(Kernel::LayerNorm,
-                 {l.getWeight() != nullptr, l.getBias() != nullptr, cols},
-                 {l.getEps().convertToDouble()});
-      })
-      .Case([&](LayerNormGradOp l) {
-        int64_t cols = 1;
-        for (int64_t d : l.getNormalizedShape())
-          cols *= d;
-        return k(Kernel::LayerNormGrad,
-                 {l.getWeight() != nullptr, l.getBias() != nullptr, cols},
-                 {l.getEps().convertToDouble()});
+      .Case<LayerNormOp, LayerNormGradOp>([&](Operation *op) {
+        // ints: has weight, has bias, elements normalised together.
+        auto params = [](auto l) -> std::vector<int64_t> {
+          return {l.getWeight() != nullptr, l.getBias() != nullptr,
+                  mlir::ShapedType::getNumElements(l.getNormalizedShape())};
+        };
+        if (auto l = dyn_cast<LayerNormOp>(op))
+          return k(Kernel::LayerNorm, params(l), {l.getEps().convertToDouble()});
+        auto l = cast<LayerNormGradOp>(op);
+        return k(Kernel::LayerNormGrad, params(l), {l.getEps().convertToDouble()});
       })
       .Case([&](EmbeddingOp) { return k(Kernel::Embedding); })
       .Case([&](EmbeddingGradOp) { return k(Kernel::EmbeddingGrad); })
