@@ -20,7 +20,23 @@ void buildTrainPipeline(mlir::OpPassManager &pm,
   ForwardPipelineOptions forward;
   forward.entry = options.entry;
   buildForwardPipeline(pm, forward);
-  pm.addPass(createAutoDiffPass(AutoDiffPassOptions{options.entry}));
+  // fp32 needs no autocast; any other name goes to accel-autocast, which
+  // rejects unknown ones with the list of choices.
+  bool autocast = options.precision != "fp32";
+  if (autocast) {
+    AutocastPassOptions cast;
+    cast.entry = options.entry;
+    cast.dtype = options.precision;
+    cast.policy = options.autocastPolicy;
+    pm.addPass(createAutocastPass(cast));
+  }
+  std::string lossScale = options.lossScale;
+  if (lossScale == "auto")
+    lossScale = options.precision == "fp16" ? "dynamic" : "none";
+  AutoDiffPassOptions autodiff;
+  autodiff.entry = options.entry;
+  autodiff.lossScale = lossScale != "none";
+  pm.addPass(createAutoDiffPass(autodiff));
   OptimizerPassOptions optimizer;
   optimizer.entry = options.entry;
   optimizer.kind = options.kind;
@@ -34,6 +50,11 @@ void buildTrainPipeline(mlir::OpPassManager &pm,
   optimizer.weightDecay = options.weightDecay;
   optimizer.clipNorm = options.clipNorm;
   optimizer.gradAccum = options.gradAccum;
+  optimizer.lossScale = lossScale;
+  optimizer.initScale = options.initScale;
+  optimizer.growthFactor = options.growthFactor;
+  optimizer.backoffFactor = options.backoffFactor;
+  optimizer.growthInterval = options.growthInterval;
   pm.addPass(createOptimizerPass(optimizer));
   // The backward pass leaves values the update does not read.
   pm.addPass(mlir::createCanonicalizerPass());

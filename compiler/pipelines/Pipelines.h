@@ -59,10 +59,38 @@ struct TrainPipelineOptions
   Option<int64_t> gradAccum{*this, "grad-accum",
                             llvm::cl::desc("Micro-batches per step"),
                             llvm::cl::init(1)};
+  Option<std::string> precision{
+      *this, "precision",
+      llvm::cl::desc("fp32, or bf16 / fp16 mixed precision (accel-autocast)"),
+      llvm::cl::init("fp32")};
+  Option<std::string> autocastPolicy{
+      *this, "autocast-policy",
+      llvm::cl::desc("Autocast op lists: cpu or cuda (default: cpu for bf16, "
+                     "cuda for fp16)"),
+      llvm::cl::init("")};
+  Option<std::string> lossScale{
+      *this, "loss-scale",
+      llvm::cl::desc("none, dynamic or a constant (default: dynamic for "
+                     "fp16, none otherwise)"),
+      llvm::cl::init("auto")};
+  Option<double> initScale{*this, "init-scale",
+                           llvm::cl::desc("Dynamic loss scaling: first scale"),
+                           llvm::cl::init(65536.0)};
+  Option<double> growthFactor{*this, "growth-factor",
+                              llvm::cl::desc("Dynamic loss scaling: growth"),
+                              llvm::cl::init(2.0)};
+  Option<double> backoffFactor{*this, "backoff-factor",
+                               llvm::cl::desc("Dynamic loss scaling: backoff"),
+                               llvm::cl::init(0.5)};
+  Option<int64_t> growthInterval{
+      *this, "growth-interval",
+      llvm::cl::desc("Dynamic loss scaling: clean steps between growths"),
+      llvm::cl::init(2000)};
 };
 
 /// From an imported forward function to @train_step: the forward contract,
-/// simplification, autodiff and the optimizer update.
+/// simplification, autocast (bf16/fp16), autodiff and the optimizer update
+/// (with loss scaling).
 void buildTrainPipeline(mlir::OpPassManager &pm,
                         const TrainPipelineOptions &options);
 

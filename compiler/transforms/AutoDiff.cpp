@@ -104,14 +104,32 @@ struct AutoDiffPass : accel::impl::AutoDiffPassBase<AutoDiffPass> {
     OpBuilder b(ret);
     GradientMap grads(b);
 
-    // d loss / d loss = 1.
+    // d loss / d loss = 1, or with loss scaling d (s * loss) / d loss = s,
+    // so every gradient comes out multiplied by the scale (as
+    // GradScaler.scale(loss).backward() computes them).
     Value loss = ret.getOperand(0);
     auto lossType = cast<RankedTensorType>(loss.getType());
-    Value one = arith::ConstantOp::create(
-        b, loss.getLoc(),
-        DenseElementsAttr::get(lossType,
-                               b.getFloatAttr(lossType.getElementType(), 1.0)));
-    if (failed(grads.accumulate(loss.getLoc(), loss, one)))
+    Value seed;
+    if (lossScale) {
+      auto scaleType = RankedTensorType::get({}, b.getF32Type());
+      unsigned index = func.getNumArguments();
+      if (failed(func.insertArgument(
+              index, scaleType,
+              b.getDictionaryAttr(b.getNamedAttr(
+                  AccelDialect::kLossScaleAttrName,
+                  b.getStringAttr("loss_scale"))),
+              func.getLoc())))
+        return failure();
+      seed = func.getArgument(index);
+      if (scaleType != lossType)
+        seed = CastOp::create(b, loss.getLoc(), lossType, seed);
+    } else {
+      seed = arith::ConstantOp::create(
+          b, loss.getLoc(),
+          DenseElementsAttr::get(lossType,
+                                 b.getFloatAttr(lossType.getElementType(), 1.0)));
+    }
+    if (failed(grads.accumulate(loss.getLoc(), loss, seed)))
       return failure();
 
     // Forward ops, last first; the backward ops go before the return.

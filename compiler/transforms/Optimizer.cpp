@@ -109,9 +109,65 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
       module.emitError() << "'@train_step' already exists";
       return signalPassFailure();
     }
-    if (failed(build(module, gradFn)))
+    if (failed(chooseLossScaling(module, gradFn)) || failed(build(module, gradFn)))
       return signalPassFailure();
   }
+
+  /// Reads `loss-scale` (see the pass description) into `scaling` and
+  /// `constantScale`, and checks the gradient function agrees.
+  LogicalResult chooseLossScaling(ModuleOp module, func::FuncOp gradFn) {
+    StringRef precision;
+    if (auto forward = module.lookupSymbol<func::FuncOp>(entry))
+      if (auto p = forward->getAttrOfType<StringAttr>("accel.precision"))
+        precision = p.getValue();
+    StringRef mode = lossScale;
+    if (mode == "auto")
+      mode = precision == "fp16" ? "dynamic" : "none";
+    double constant = 0;
+    if (mode == "none") {
+      scaling = Scaling::None;
+    } else if (mode == "dynamic") {
+      scaling = Scaling::Dynamic;
+    } else if (!mode.getAsDouble(constant) && std::isfinite(constant) &&
+               constant > 0) {
+      scaling = Scaling::Constant;
+      constantScale = constant;
+    } else {
+      return module.emitError()
+             << "unknown loss-scale '" << lossScale
+             << "' (none, dynamic, auto or a positive number)";
+    }
+    if (scaling == Scaling::Dynamic &&
+        !(initScale > 0 && std::isfinite(initScale) && growthFactor > 1 &&
+          backoffFactor > 0 && backoffFactor < 1 && growthInterval >= 1))
+      return module.emitError()
+             << "dynamic loss scaling needs init-scale > 0, growth-factor > 1, "
+                "0 < backoff-factor < 1 and growth-interval >= 1";
+    lossScaleArg = -1;
+    for (unsigned i = 0; i < gradFn.getNumArguments(); ++i)
+      if (gradFn.getArgAttr(i, AccelDialect::kLossScaleAttrName))
+        lossScaleArg = static_cast<int>(i);
+    if (scaling != Scaling::None && lossScaleArg < 0)
+      return module.emitError()
+             << "loss scaling needs '@" << entry
+             << "_grad' to take the loss scale; run accel-autodiff with "
+                "loss-scale=true";
+    if (scaling == Scaling::None && lossScaleArg >= 0)
+      return module.emitError()
+             << "'@" << entry
+             << "_grad' takes a loss scale but loss-scale is none";
+    if (scaling != Scaling::None && precision != "fp16")
+      module.emitWarning()
+          << "loss scaling a " << (precision.empty() ? "fp32" : precision)
+          << " step: its gradients have f32's range and do not underflow as "
+             "fp16's do; scaling anyway, as asked";
+    return success();
+  }
+
+  enum class Scaling { None, Dynamic, Constant };
+  Scaling scaling = Scaling::None;
+  double constantScale = 1.0;
+  int lossScaleArg = -1; // @<entry>_grad's loss-scale argument, if any
 
   double decay() const {
     return weightDecay >= 0 ? weightDecay : (kind == "adamw" ? 1e-2 : 0.0);
@@ -169,8 +225,25 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
             AccelDialect::kOptStateAttrName,
             b.getStringAttr(name + "." + slot))));
       }
+    // Loss-scaling state: the scale and growth tracker (dynamic), and the
+    // optimizer's own step count, which skipped steps do not advance.
+    auto i64Scalar = RankedTensorType::get({}, b.getI64Type());
+    auto f32Scalar = RankedTensorType::get({}, b.getF32Type());
+    auto addStateArg = [&](Type type, StringRef name) {
+      argTypes.push_back(type);
+      argAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
+          AccelDialect::kOptStateAttrName, b.getStringAttr(name))));
+      return argTypes.size() - 1;
+    };
+    unsigned scaleIndex = 0, trackerIndex = 0, optStepIndex = 0;
+    if (scaling == Scaling::Dynamic) {
+      scaleIndex = addStateArg(f32Scalar, "loss_scale");
+      trackerIndex = addStateArg(i64Scalar, "loss_scale.growth_tracker");
+    }
+    if (scaling != Scaling::None)
+      optStepIndex = addStateArg(i64Scalar, "optimizer.step");
     for (unsigned i = 0; i < gradFn.getNumArguments(); ++i)
-      if (!isState(i))
+      if (!isState(i) && static_cast<int>(i) != lossScaleArg)
         addGradArg(i);
     unsigned stepIndex = argTypes.size();
     argTypes.push_back(RankedTensorType::get({}, b.getI64Type()));
@@ -190,12 +263,36 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     b.setInsertionPointToStart(body);
     Arith a(b, loc);
 
+    auto i64Constant = [&](int64_t v) -> Value {
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(i64Scalar, b.getI64IntegerAttr(v)));
+    };
+    auto boolConstant = [&](bool v) -> Value {
+      auto type = RankedTensorType::get({}, b.getI1Type());
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(type, b.getBoolAttr(v)));
+    };
+    // The scale this step's gradients are computed with: fixed across the
+    // micro-batches; the dynamic one starts at init-scale on step 1.
+    Value scale;
+    if (scaling == Scaling::Constant)
+      scale = a.c(constantScale, b.getF32Type());
+    if (scaling == Scaling::Dynamic) {
+      Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                          body->getArgument(stepIndex),
+                                          i64Constant(1));
+      scale = SelectOp::create(b, loc, first, a.c(initScale, b.getF32Type()),
+                               body->getArgument(scaleIndex));
+    }
+
     // Micro-batches: slice the inputs, call the gradient function, carry
     // the buffers forward, sum losses and gradients.
     unsigned gradArgs = gradFn.getNumArguments();
     SmallVector<Value> current;
     for (unsigned i = 0; i < gradArgs; ++i)
-      current.push_back(body->getArgument(gradArgPos[i]));
+      current.push_back(static_cast<int>(i) == lossScaleArg
+                            ? scale
+                            : body->getArgument(gradArgPos[i]));
     Value lossSum;
     SmallVector<Value> gradSums(paramArgs.size());
     SmallVector<std::pair<std::string, Value>> bufferUpdates;
@@ -219,6 +316,8 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
           };
           arg = arith::AddIOp::create(
               b, loc, arith::MulIOp::create(b, loc, arg, cst(k)), cst(m));
+        } else if (static_cast<int>(i) == lossScaleArg) {
+          arg = scale;
         } else {
           arg = current[i];
         }
@@ -251,6 +350,17 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
         g = a.mul(g, 1.0 / k);
     }
 
+    // GradScaler.unscale_: one check of the scaled gradients for inf/NaN,
+    // then multiplication by 1 / scale (exact for the power-of-two scales
+    // dynamic scaling produces).
+    Value finite;
+    if (scaling != Scaling::None && !gradSums.empty()) {
+      finite = AllFiniteOp::create(b, loc, gradSums);
+      Value inv = a.div(a.c(1.0, scale), scale);
+      for (Value &g : gradSums)
+        g = a.mul(g, a.convert(inv, Arith::elementOf(g)));
+    }
+
     // torch.nn.utils.clip_grad_norm_: scale by min(1, max / (‖g‖ + 1e-6)).
     if (clipNorm > 0 && !gradSums.empty()) {
       Value total;
@@ -270,7 +380,21 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
 
     // The update.
     Value lrArg = body->getArgument(stepIndex + 1);
-    Value stepF = a.convert(body->getArgument(stepIndex), b.getF32Type());
+    // The update's step number: the runner's, or with loss scaling the
+    // optimizer's own count of steps taken (skipped steps do not count).
+    Value stepNumber = body->getArgument(stepIndex), newOptStep;
+    if (scaling != Scaling::None) {
+      newOptStep = arith::AddIOp::create(
+          b, loc, body->getArgument(optStepIndex), i64Constant(1));
+      stepNumber = newOptStep;
+    }
+    Value stepF = a.convert(stepNumber, b.getF32Type());
+    // A skipped step keeps the old bits of every piece of state.
+    auto keepIfSkipped = [&](Value updated, Value old) -> Value {
+      if (!finite)
+        return updated;
+      return SelectOp::create(b, loc, finite, updated, old);
+    };
     SmallVector<Value> results = {loss};
     SmallVector<DictionaryAttr> resultAttrs = {b.getDictionaryAttr({})};
     SmallVector<std::pair<std::string, Value>> stateResults;
@@ -295,7 +419,7 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
           Value one = arith::ConstantOp::create(
               b, loc, DenseElementsAttr::get(i64, b.getI64IntegerAttr(1)));
           Value isFirst = arith::CmpIOp::create(
-              b, loc, arith::CmpIPredicate::eq, body->getArgument(stepIndex), one);
+              b, loc, arith::CmpIPredicate::eq, stepNumber, one);
           Value first = a.convert(isFirst, element);
           Value later = a.add(a.mul(state[0], momentum), a.mul(d, 1.0 - dampening));
           Value buf = a.add(a.mul(first, d),
@@ -324,21 +448,54 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
         newParam = a.sub(param, a.mul(stepSize, a.div(m, denom)));
         newState = {m, v};
       }
-      results.push_back(newParam);
+      results.push_back(
+          keepIfSkipped(newParam, body->getArgument(gradArgPos[argIndex])));
       resultAttrs.push_back(b.getDictionaryAttr(
           b.getNamedAttr(AccelDialect::kParamAttrName, b.getStringAttr(name))));
       for (auto [s, value] : llvm::enumerate(newState))
-        stateResults.push_back({name + "." + slotNames[s], value});
+        stateResults.push_back(
+            {name + "." + slotNames[s], keepIfSkipped(value, state[s])});
     }
     for (auto &[name, value] : bufferUpdates) {
       results.push_back(value);
       resultAttrs.push_back(b.getDictionaryAttr(
           b.getNamedAttr(AccelDialect::kBufferAttrName, b.getStringAttr(name))));
     }
+    if (scaling == Scaling::Dynamic) {
+      // GradScaler.update: back off after an overflow; otherwise count clean
+      // steps and grow (to a finite value only) every growth-interval.
+      Value tracker = body->getArgument(trackerIndex);
+      Value counted = arith::AddIOp::create(b, loc, tracker, i64Constant(1));
+      Value due = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        counted, i64Constant(growthInterval));
+      Value grown = a.mul(scale, a.c(growthFactor, scale));
+      Value grownFinite = AllFiniteOp::create(b, loc, ValueRange{grown});
+      Value cleanScale = SelectOp::create(
+          b, loc, due, SelectOp::create(b, loc, grownFinite, grown, scale), scale);
+      Value cleanTracker = SelectOp::create(b, loc, due, i64Constant(0), counted);
+      Value backedOff = a.mul(scale, a.c(backoffFactor, scale));
+      Value ok = finite ? finite : boolConstant(true);
+      stateResults.push_back(
+          {"loss_scale", SelectOp::create(b, loc, ok, cleanScale, backedOff)});
+      stateResults.push_back(
+          {"loss_scale.growth_tracker",
+           SelectOp::create(b, loc, ok, cleanTracker, i64Constant(0))});
+    }
+    if (scaling != Scaling::None)
+      stateResults.push_back(
+          {"optimizer.step",
+           keepIfSkipped(newOptStep, body->getArgument(optStepIndex))});
     for (auto &[name, value] : stateResults) {
       results.push_back(value);
       resultAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
           AccelDialect::kOptStateAttrName, b.getStringAttr(name))));
+    }
+    if (scaling != Scaling::None) {
+      Value ok = finite ? finite : boolConstant(true);
+      results.push_back(
+          SelectOp::create(b, loc, ok, boolConstant(false), boolConstant(true)));
+      resultAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
+          AccelDialect::kMetricAttrName, b.getStringAttr("skipped"))));
     }
     func::ReturnOp::create(b, loc, results);
     step.setFunctionType(

@@ -42,6 +42,54 @@ def VerifyForwardPass : Pass<"accel-verify-forward", "::mlir::ModuleOp"> {
 // Training
 //===----------------------------------------------------------------------===//
 
+def AutocastPass : Pass<"accel-autocast", "::mlir::ModuleOp"> {
+  let summary = "Mixed precision: cast each op's operands as torch.autocast would";
+  let description = [{
+    Rewrites `@<entry>` so that every op runs in the precision
+    `torch.autocast(device_type=policy, dtype=dtype)` would give it. The op
+    lists are one table, `compiler/precision/AutocastPolicy.def`
+    ([precision-policy.md](precision-policy.md)): products (linear,
+    matmul, conv2d) cast their floating operands down to `dtype`; losses
+    (and, on the `cuda` policy, softmax, log_softmax, layer_norm, sum, exp,
+    log, rsqrt) cast them to `f32`; concat casts to its widest input; every
+    other op runs in its inputs' type, and when those differ the narrower
+    operand is cast up as PyTorch's type promotion does — except a rank-0
+    `f32` scalar meeting a reduced-precision tensor, which keeps its
+    precision (see the binary ops in the dialect reference).
+
+    Parameters stay `f32` (master weights): a parameter is cast once, at
+    the top of the function, however many ops read it (torch's cast
+    cache), so its gradient reaches the optimizer in `f32` through the
+    cast's VJP. Every cast is an explicit `accel.cast`. Each op the pass
+    decides about carries `accel.autocast`, a string saying which rule
+    chose its types (read by `accel-precision-report`), and the function
+    records `accel.precision` and `accel.autocast_policy`. The function's
+    signature does not change: a result that autocast would make narrower
+    is cast back to its declared type.
+
+    Run it on the forward function, before `accel-autodiff`.
+
+    ```mlir
+    // Before:
+    %h = accel.linear %x, %w, %b : (tensor<8x4xf32>, tensor<16x4xf32>, tensor<16xf32>) -> tensor<8x16xf32>
+    // After (dtype=bf16):
+    %wl = accel.cast %w {accel.autocast = "parameter cast"} : tensor<16x4xf32> -> tensor<16x4xbf16>
+    ...
+    %h = accel.linear %xl, %wl, %bl {accel.autocast = "cpu lower_precision_fp: linear"}
+        : (tensor<8x4xbf16>, tensor<16x4xbf16>, tensor<16xbf16>) -> tensor<8x16xbf16>
+    ```
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
+           "Name of the forward function">,
+    Option<"dtype", "dtype", "std::string", /*default=*/"\"bf16\"",
+           "Reduced precision: bf16 or fp16">,
+    Option<"policy", "policy", "std::string", /*default=*/"\"\"",
+           "Op lists to follow: cpu or cuda (default: cpu for bf16, cuda "
+           "for fp16, as torch.autocast's defaults per device)">,
+  ];
+}
+
 def AutoDiffPass : Pass<"accel-autodiff", "::mlir::ModuleOp"> {
   let summary = "Reverse-mode autodiff: the gradient of the loss for every parameter";
   let description = [{
@@ -60,6 +108,13 @@ def AutoDiffPass : Pass<"accel-autodiff", "::mlir::ModuleOp"> {
     integer inputs, masks, seeds and BatchNorm's running statistics take no
     gradient; dropout reuses its forward mask. Only forward values that the
     backward ops read stay alive past their last forward use.
+
+    With `loss-scale`, the gradient function takes one more argument, the
+    loss scale (`tensor<f32> {accel.loss_scale = "loss_scale"}`), and the
+    backward pass starts from it instead of 1: the gradients come out
+    multiplied by the scale, as `GradScaler.scale(loss).backward()` leaves
+    them, while the returned loss stays unscaled. `accel-optimizer` unscales
+    them.
 
     The forward must satisfy the contract of `accel-verify-forward`, and
     every parameter must be floating point.
@@ -90,6 +145,8 @@ def AutoDiffPass : Pass<"accel-autodiff", "::mlir::ModuleOp"> {
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
            "Name of the forward function">,
+    Option<"lossScale", "loss-scale", "bool", /*default=*/"false",
+           "Seed the backward pass with a loss-scale argument">,
   ];
 }
 
@@ -127,6 +184,27 @@ def OptimizerPass : Pass<"accel-optimizer", "::mlir::ModuleOp"> {
     mean over them (as `(loss / K).backward()` accumulates), buffers are
     updated micro-batch after micro-batch, and micro-batch k draws dropout
     masks from seed `K * seed + k`.
+
+    **Loss scaling** (`loss-scale=dynamic`, the default when the forward
+    was autocast to fp16) is `torch.amp.GradScaler`'s: the gradient
+    function is seeded with the scale (`accel-autodiff` with `loss-scale`),
+    the scale stays fixed across micro-batches, the gradients are unscaled
+    by `1 / scale` and checked once for infinities and NaNs
+    (`accel.all_finite` over all of them), clipping sees the unscaled
+    gradients, and a step with a non-finite gradient is skipped with
+    `accel.select`: parameters, optimizer state and the optimizer's own
+    step count (`accel.opt_state = "optimizer.step"`, which replaces the
+    `step` argument in Adam's bias corrections and SGD's first-step rule)
+    keep their bits. The scale (`"loss_scale"`, `init-scale` on step 1)
+    then backs off by `backoff-factor`, and the growth tracker
+    (`"loss_scale.growth_tracker"`) resets; a clean step increments the
+    tracker, and at `growth-interval` the scale grows by `growth-factor`
+    (if the result is finite) and the tracker resets. Scale and tracker are
+    optimizer state, checkpointed with the rest. `loss-scale=<number>`
+    scales by that constant, skipping non-finite steps without changing
+    the scale. The step also returns `accel.metric = "skipped"`. Loss
+    scaling a bf16 or fp32 step is allowed but warned about: their
+    gradients have f32's range and do not underflow as fp16's do.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
   let options = [
@@ -152,6 +230,17 @@ def OptimizerPass : Pass<"accel-optimizer", "::mlir::ModuleOp"> {
            "Clip gradients to this global L2 norm (0: no clipping)">,
     Option<"gradAccum", "grad-accum", "int64_t", /*default=*/"1",
            "Number of micro-batches per step">,
+    Option<"lossScale", "loss-scale", "std::string", /*default=*/"\"auto\"",
+           "none, dynamic, a constant, or auto (dynamic when the forward "
+           "is autocast to fp16, else none)">,
+    Option<"initScale", "init-scale", "double", /*default=*/"65536.0",
+           "Dynamic loss scaling: the scale of the first step">,
+    Option<"growthFactor", "growth-factor", "double", /*default=*/"2.0",
+           "Dynamic loss scaling: factor after growth-interval clean steps">,
+    Option<"backoffFactor", "backoff-factor", "double", /*default=*/"0.5",
+           "Dynamic loss scaling: factor after a step with inf/NaN gradients">,
+    Option<"growthInterval", "growth-interval", "int64_t", /*default=*/"2000",
+           "Dynamic loss scaling: clean steps between growths">,
   ];
 }
 

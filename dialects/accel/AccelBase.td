@@ -47,13 +47,18 @@ def Accel_Dialect : Dialect {
     * `accel.step = "step"`: the 1-based number of the step being taken, a
       `tensor<i64>`.
     * `accel.lr = "lr"`: the learning rate of this step, a `tensor<f32>`.
+    * `accel.loss_scale = "loss_scale"`: with loss scaling, the factor the
+      loss is multiplied by before the backward pass, a `tensor<f32>` (the
+      gradient function's seed; `accel-autodiff` with `loss-scale`).
 
     A result may carry `accel.buffer = "<module path>"` to say that it is the
     new value of that buffer (a BatchNorm running statistic, say),
     `accel.grad = "<module path>"` to say that it is the gradient of the loss
     with respect to that parameter (as `accel-autodiff` returns them), or
     `accel.param` / `accel.opt_state` for the updated value of that state
-    (as a training step returns them).
+    (as a training step returns them), or `accel.metric = "<name>"` for a
+    value the runner reports each step (`"skipped"`: a `tensor<i1>` that is
+    true when dynamic loss scaling discarded the step's update).
 
     ```mlir
     func.func @forward(%w: tensor<10x784xf32> {accel.param = "0.weight"},
@@ -88,6 +93,12 @@ def Accel_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kLrAttrName = "accel.lr";
     /// Argument attribute marking the step's random seed (tensor<i64>).
     static constexpr ::llvm::StringLiteral kSeedAttrName = "accel.seed";
+    /// Argument attribute marking the loss scale that seeds the backward
+    /// pass (tensor<f32>; accel-autodiff with loss-scale).
+    static constexpr ::llvm::StringLiteral kLossScaleAttrName = "accel.loss_scale";
+    /// Result attribute naming a value the runner reports each step
+    /// ("skipped": whether dynamic loss scaling skipped the update).
+    static constexpr ::llvm::StringLiteral kMetricAttrName = "accel.metric";
   }];
 }
 

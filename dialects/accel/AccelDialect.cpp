@@ -45,13 +45,14 @@ static constexpr llvm::StringLiteral kArgumentRoles[] = {
     AccelDialect::kParamAttrName,    AccelDialect::kBufferAttrName,
     AccelDialect::kInputAttrName,    AccelDialect::kSeedAttrName,
     AccelDialect::kOptStateAttrName, AccelDialect::kStepAttrName,
-    AccelDialect::kLrAttrName};
+    AccelDialect::kLrAttrName,       AccelDialect::kLossScaleAttrName};
 
 /// The roles a function result may carry: the new value of a piece of
 /// state, or a gradient.
 static constexpr llvm::StringLiteral kResultRoles[] = {
     AccelDialect::kParamAttrName, AccelDialect::kBufferAttrName,
-    AccelDialect::kOptStateAttrName, AccelDialect::kGradAttrName};
+    AccelDialect::kOptStateAttrName, AccelDialect::kGradAttrName,
+    AccelDialect::kMetricAttrName};
 
 /// Verifies `accel.param`, `accel.buffer`, `accel.input` and `accel.seed`
 /// (a rank-0 i64 tensor): a non-empty
@@ -85,7 +86,8 @@ LogicalResult AccelDialect::verifyRegionArgAttribute(Operation *op,
       type != RankedTensorType::get({}, b.getI64Type()))
     return func.emitError() << "argument #" << argIndex << " with '" << role
                             << "' must be tensor<i64>, got " << type;
-  if (role == kLrAttrName && type != RankedTensorType::get({}, b.getF32Type()))
+  if ((role == kLrAttrName || role == kLossScaleAttrName) &&
+      type != RankedTensorType::get({}, b.getF32Type()))
     return func.emitError() << "argument #" << argIndex << " with '" << role
                             << "' must be tensor<f32>, got " << type;
 
@@ -121,8 +123,9 @@ LogicalResult AccelDialect::verifyRegionResultAttribute(
     return op->emitError() << "'" << role
                            << "' is not valid on a result; only '"
                            << kParamAttrName << "', '" << kBufferAttrName
-                           << "', '" << kOptStateAttrName << "' and '"
-                           << kGradAttrName << "' are";
+                           << "', '" << kOptStateAttrName << "', '"
+                           << kGradAttrName << "' and '" << kMetricAttrName
+                           << "' are";
   auto name = dyn_cast<StringAttr>(attribute.getValue());
   if (!name || name.getValue().empty())
     return op->emitError() << "'" << role << "' of result #" << resultIndex

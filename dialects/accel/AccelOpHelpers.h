@@ -99,12 +99,28 @@ LogicalResult checkShape(std::optional<Location> loc, StringRef what,
   return success();
 }
 
+/// Whether `scalar` is a rank-0 f32 operand combined with an operand of
+/// another float type: PyTorch's reduced-precision binary kernels read such
+/// a scalar at full precision and give the other operand's type
+/// (`x_bf16 / math.sqrt(d)` divides by the float, not by its bf16 rounding).
+inline bool isScalarOperand(RankedTensorType scalar, RankedTensorType other) {
+  return scalar && other && scalar.getRank() == 0 &&
+         scalar.getElementType().isF32() &&
+         isa<FloatType>(other.getElementType()) &&
+         !other.getElementType().isF32();
+}
+
 template <typename OpTy>
 LogicalResult inferBroadcastBinary(std::optional<Location> loc, Value lhs,
                                    Value rhs, SmallVectorImpl<Type> &types) {
+  RankedTensorType l = tensorType(lhs), r = tensorType(rhs);
+  if (isScalarOperand(r, l) || isScalarOperand(l, r)) {
+    RankedTensorType tensor = isScalarOperand(r, l) ? l : r;
+    types.push_back(tensor);
+    return success();
+  }
   if (failed(checkSameElementType<OpTy>(loc, {lhs, rhs})))
     return failure();
-  RankedTensorType l = tensorType(lhs), r = tensorType(rhs);
   std::optional<SmallVector<int64_t>> shape =
       shape::broadcast(l.getShape(), r.getShape());
   if (!shape)

@@ -147,6 +147,13 @@ class Accel_BinaryOp<string mnemonic, string formula, list<Trait> traits = []> :
     type and their shapes broadcast as in PyTorch (align trailing dimensions;
     a dimension of size 1 stretches), which gives the result shape.
 
+    One exception mirrors PyTorch's reduced-precision kernels: a rank-0
+    `f32` operand (a scalar such as `1 / sqrt(d)`) may meet a `bf16`, `f16`
+    or FP8 operand. The scalar keeps its full precision, the arithmetic is
+    done in `f32`, and the result has the other operand's type, rounded
+    once (`x_bf16 / 5.656854` divides by the float, not by its bf16
+    rounding 5.65625).
+
     ```mlir
     %z = accel.}] # mnemonic # [{ %x, %b : (tensor<8x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
     ```
@@ -599,5 +606,6 @@ def Accel_MseLossOp : Accel_InferredOp<"mse_loss", [Accel_Differentiable]> {
 
 include "dialects/accel/AccelGradOps.td"
 include "dialects/accel/AccelFusionOps.td"
+include "dialects/accel/AccelPrecisionOps.td"
 
 #endif // ACCEL_DIALECT_ACCELOPS_TD

@@ -63,10 +63,19 @@ public:
   Value transpose(Value x, int64_t d0, int64_t d1) {
     return make<TransposeOp>({x}, {attr("dim0", d0), attr("dim1", d1)});
   }
-  /// Sums a broadcast gradient back to `target`'s shape.
+  /// Sums a broadcast gradient back to `target`'s shape, then converts it
+  /// to `target`'s element type (a full-precision scalar operand of a
+  /// reduced-precision op gets its gradient summed in the op's type and
+  /// widened, as autograd does).
   Value reduceTo(Value grad, RankedTensorType target) {
     if (!grad)
       return fail();
+    Value summed = sumTo(grad, target);
+    if (!summed || typeOf(summed).getElementType() == target.getElementType())
+      return summed;
+    return CastOp::create(b, loc, target, summed);
+  }
+  Value sumTo(Value grad, RankedTensorType target) {
     RankedTensorType type = typeOf(grad);
     if (type.getShape() == target.getShape())
       return grad;
@@ -79,7 +88,8 @@ public:
     Value summed = make<SumOp>(
         {grad}, {b.getNamedAttr("dims", b.getDenseI64ArrayAttr(dims)),
                  b.getNamedAttr("keepdim", b.getUnitAttr())});
-    return reshape(summed, target);
+    return reshape(summed, RankedTensorType::get(target.getShape(),
+                                                 type.getElementType()));
   }
 
   NamedAttribute attr(StringRef name, int64_t v) {

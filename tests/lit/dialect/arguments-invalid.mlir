@@ -44,7 +44,7 @@ func.func @duplicate_names(%a: tensor<4xf32> {accel.param = "fc.weight"},
 
 // -----
 
-// expected-error @+1 {{'accel.input' is not valid on a result; only 'accel.param', 'accel.buffer', 'accel.opt_state' and 'accel.grad' are}}
+// expected-error @+1 {{'accel.input' is not valid on a result; only 'accel.param', 'accel.buffer', 'accel.opt_state', 'accel.grad' and 'accel.metric' are}}
 func.func @result_input(%w: tensor<4xf32>) -> (tensor<4xf32> {accel.input = "w"}) {
   return %w : tensor<4xf32>
 }
