@@ -2,10 +2,15 @@
 
 #include "runtime/executor/Executor.h"
 
+#include "runtime/cpu/HalfFloat.h"
 #include "runtime/cpu/Kernels.h"
 #include "runtime/executor/FusedKernel.h"
 
+#include "llvm/ADT/STLExtras.h"
+
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -20,6 +25,9 @@ size_t elementBytes(ElementType type) {
     return 8;
   case ElementType::I1:
     return 1;
+  case ElementType::BF16:
+  case ElementType::F16:
+    return 2;
   }
   return 1;
 }
@@ -134,6 +142,12 @@ const char *kernelName(Kernel kernel) {
     return "MulInt";
   case Kernel::EqualInt:
     return "EqualInt";
+  case Kernel::Cast:
+    return "Cast";
+  case Kernel::Select:
+    return "Select";
+  case Kernel::AllFinite:
+    return "AllFinite";
   }
   return "?";
 }
@@ -219,12 +233,127 @@ int64_t BufferDesc::numElements() const {
   return n;
 }
 
+namespace {
+
+bool isReducedFloat(ElementType t) {
+  return t == ElementType::BF16 || t == ElementType::F16;
+}
+
+/// Kernels that move or inspect bytes of any type themselves; every other
+/// kernel computes in f32.
+bool handlesAnyType(Kernel k) {
+  return k == Kernel::Copy || k == Kernel::Slice || k == Kernel::Cast ||
+         k == Kernel::Select || k == Kernel::AllFinite;
+}
+
+/// Converts `n` elements between float storage types.
+void convert(cpu::ThreadPool &pool, ElementType from, const uint8_t *src,
+             ElementType to, uint8_t *dst, int64_t n) {
+  if (from == to) {
+    if (src != dst)
+      std::memcpy(dst, src, n * elementBytes(to));
+    return;
+  }
+  auto load = [from, src](int64_t i) {
+    if (from == ElementType::F32)
+      return reinterpret_cast<const float *>(src)[i];
+    uint16_t h = reinterpret_cast<const uint16_t *>(src)[i];
+    return from == ElementType::BF16 ? cpu::bf16ToFloat(h) : cpu::f16ToFloat(h);
+  };
+  pool.parallelFor(n, 16384, [&](int64_t begin, int64_t end) {
+    if (to == ElementType::F32) {
+      float *d = reinterpret_cast<float *>(dst);
+      for (int64_t i = begin; i < end; ++i)
+        d[i] = load(i);
+      return;
+    }
+    uint16_t *d = reinterpret_cast<uint16_t *>(dst);
+    for (int64_t i = begin; i < end; ++i)
+      d[i] = to == ElementType::BF16 ? cpu::floatToBf16(load(i))
+                                     : cpu::floatToF16(load(i));
+  });
+}
+
+/// Whether every element is finite, for any float storage type.
+bool allFinite(cpu::ThreadPool &pool, ElementType type, const uint8_t *data,
+               int64_t n) {
+  std::atomic<bool> finite{true};
+  pool.parallelFor(n, 65536, [&](int64_t begin, int64_t end) {
+    bool ok = true;
+    if (type == ElementType::F32) {
+      const float *f = reinterpret_cast<const float *>(data);
+      for (int64_t i = begin; i < end; ++i)
+        ok &= std::isfinite(f[i]);
+    } else {
+      // All exponent bits set: infinity or NaN.
+      uint16_t mask = type == ElementType::BF16 ? 0x7f80 : 0x7c00;
+      const uint16_t *h = reinterpret_cast<const uint16_t *>(data);
+      for (int64_t i = begin; i < end; ++i)
+        ok &= (h[i] & mask) != mask;
+    }
+    if (!ok)
+      finite = false;
+  });
+  return finite;
+}
+
+} // namespace
+
+void Executor::planWidening() {
+  widening.assign(prog.code.size(), {});
+  shadowOffset.assign(prog.buffers.size(), -1);
+  uint64_t most = 0;
+  for (size_t pc = 0; pc < prog.code.size(); ++pc) {
+    Instruction &in = prog.code[pc];
+    if (handlesAnyType(in.kernel))
+      continue;
+    uint64_t used = 0;
+    std::vector<std::pair<int, int>> shadows; // buffer -> shadow, this pc
+    auto shadowOf = [&](int buffer) {
+      for (auto [b, s] : shadows)
+        if (b == buffer)
+          return s;
+      BufferDesc desc = prog.buffers[buffer];
+      desc.type = ElementType::F32;
+      desc.role = BufferDesc::Role::Arena;
+      desc.name.clear();
+      desc.viewOf = -1;
+      int s = static_cast<int>(prog.buffers.size());
+      prog.buffers.push_back(std::move(desc));
+      shadowOffset.push_back(static_cast<int64_t>(used));
+      used += (prog.buffers[s].bytes() + 63) / 64 * 64;
+      shadows.push_back({buffer, s});
+      return s;
+    };
+    for (int &operand : in.operands)
+      if (isReducedFloat(prog.buffers[operand].type)) {
+        int s = shadowOf(operand);
+        if (!llvm::is_contained(widening[pc].in, std::pair{operand, s}))
+          widening[pc].in.push_back({operand, s});
+        operand = s;
+      }
+    for (int &result : in.results)
+      if (isReducedFloat(prog.buffers[result].type)) {
+        int s = shadowOf(result);
+        widening[pc].out.push_back({result, s});
+        result = s;
+      }
+    most = std::max(most, used);
+  }
+  widened = HostMemory(most);
+}
+
 Executor::Executor(Program program, int threads)
-    : prog(std::move(program)), pool(threads), arena(prog.arenaBytes),
-      pointers(prog.buffers.size()) {
+    : prog(std::move(program)), pool(threads), arena(prog.arenaBytes) {
+  planWidening();
+  pointers.assign(prog.buffers.size(), nullptr);
   owned.reserve(prog.buffers.size());
   for (size_t i = 0; i < prog.buffers.size(); ++i) {
     const BufferDesc &b = prog.buffers[i];
+    if (shadowOffset[i] >= 0) {
+      pointers[i] = widened.data() + shadowOffset[i];
+      continue;
+    }
     if (b.role == BufferDesc::Role::Arena) {
       pointers[i] = arena.data() + b.offset;
       continue;
@@ -280,6 +409,9 @@ llvm::Error Executor::run() {
     const Instruction &in = prog.code[pc];
     auto started = profiling ? std::chrono::steady_clock::now()
                              : std::chrono::steady_clock::time_point();
+    for (auto [buffer, shadow] : widening[pc].in)
+      convert(pool, prog.buffers[buffer].type, data(buffer), ElementType::F32,
+              data(shadow), prog.buffers[buffer].numElements());
     auto f = [&](size_t i) { return as<float>(in.operands[i]); };
     auto shape = [&](size_t i) -> const std::vector<int64_t> & {
       return prog.buffers[in.operands[i]].shape;
@@ -508,7 +640,29 @@ llvm::Error Executor::run() {
       }
       break;
     }
+    case Kernel::Cast:
+      convert(pool, prog.buffers[in.operands[0]].type, data(in.operands[0]),
+              out.type, data(in.results[0]), n);
+      break;
+    case Kernel::Select: {
+      int chosen = *data(in.operands[0]) ? in.operands[1] : in.operands[2];
+      if (data(chosen) != data(in.results[0]))
+        std::memcpy(data(in.results[0]), data(chosen), out.bytes());
+      break;
     }
+    case Kernel::AllFinite: {
+      bool finite = true;
+      for (int operand : in.operands)
+        finite = finite && allFinite(pool, prog.buffers[operand].type,
+                                     data(operand),
+                                     prog.buffers[operand].numElements());
+      *data(in.results[0]) = finite;
+      break;
+    }
+    }
+    for (auto [buffer, shadow] : widening[pc].out)
+      convert(pool, ElementType::F32, data(shadow), prog.buffers[buffer].type,
+              data(buffer), prog.buffers[buffer].numElements());
     if (profiling)
       seconds[pc] += std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - started)

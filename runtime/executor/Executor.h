@@ -54,6 +54,19 @@ private:
   bool profiling = false;
   std::vector<double> seconds;
   std::vector<int> stateTarget; // per result: the state buffer it replaces
+
+  /// A kernel with bf16/f16 operands or results runs on f32 shadows of
+  /// them: operands are widened (exactly) before it, results rounded to
+  /// their type after it, so each op rounds once, as ATen's
+  /// reduced-precision kernels do. Shadows live in `widened`, shared by
+  /// all instructions (they run one at a time).
+  struct Widening {
+    std::vector<std::pair<int, int>> in, out; // (buffer, its f32 shadow)
+  };
+  void planWidening();
+  std::vector<Widening> widening; // per instruction
+  std::vector<int64_t> shadowOffset; // per buffer: offset in `widened`, or -1
+  HostMemory widened;
 };
 
 } // namespace accel::rt

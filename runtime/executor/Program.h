@@ -19,7 +19,9 @@
 
 namespace accel::rt {
 
-enum class ElementType { F32, I64, I1 };
+/// BF16 and F16 hold activations under mixed precision; kernels compute
+/// them in f32 and round each result once (cpu/HalfFloat.h).
+enum class ElementType { F32, I64, I1, BF16, F16 };
 
 size_t elementBytes(ElementType type);
 
@@ -60,6 +62,10 @@ enum class Kernel {
   Fused,
   // Integer scalars (step counters).
   AddInt, MulInt, EqualInt,
+  // Precision: conversion between float types (round to nearest even),
+  // whole-tensor choice by a flag (results[0] = operands[0] ? operands[1] :
+  // operands[2]), and the all-finite check of loss scaling.
+  Cast, Select, AllFinite,
 };
 
 /// The kernel's name, for profiles and messages.
@@ -93,7 +99,8 @@ struct ProgramResult {
   int buffer;
   /// Param/Buffer/OptState: the state it replaces. Grad: the gradient of
   /// the parameter `name` (a gradient function's result; replaces nothing).
-  enum class Kind { Value, State, Grad };
+  /// Metric: a value the runner reports each step, named `name`.
+  enum class Kind { Value, State, Grad, Metric };
   Kind kind = Kind::Value;
   BufferDesc::Role role = BufferDesc::Role::Arena;
   std::string name; // empty for the loss

@@ -35,6 +35,10 @@ std::optional<rt::ElementType> elementType(Type type) {
     return rt::ElementType::I64;
   if (type.isInteger(1))
     return rt::ElementType::I1;
+  if (type.isBF16())
+    return rt::ElementType::BF16;
+  if (type.isF16())
+    return rt::ElementType::F16;
   return std::nullopt;
 }
 
@@ -80,7 +84,8 @@ public:
     std::optional<rt::ElementType> et =
         attr ? elementType(attr.getElementType()) : std::nullopt;
     if (!et)
-      return op.emitOpError("is not a dense f32, i64 or i1 tensor constant");
+      return op.emitOpError(
+          "is not a dense f32, bf16, f16, i64 or i1 tensor constant");
     BufferDesc desc{BufferDesc::Role::Constant, "", *et, shapeOf(op)};
     size_t count = desc.numElements();
     desc.constant.resize(count * rt::elementBytes(*et));
@@ -89,6 +94,12 @@ public:
       size_t i = 0;
       for (const APFloat &v : attr.getValues<APFloat>())
         p[i++] = v.convertToFloat();
+    } else if (*et == rt::ElementType::BF16 || *et == rt::ElementType::F16) {
+      // The attribute holds the 16-bit value exactly: store its bits.
+      auto *p = reinterpret_cast<uint16_t *>(desc.constant.data());
+      size_t i = 0;
+      for (const APFloat &v : attr.getValues<APFloat>())
+        p[i++] = static_cast<uint16_t>(v.bitcastToAPInt().getZExtValue());
     } else if (*et == rt::ElementType::I64) {
       auto *p = reinterpret_cast<int64_t *>(desc.constant.data());
       size_t i = 0;
@@ -213,16 +224,21 @@ kernelFor(Operation *op) {
       .Case([&](CastOp c) -> R {
         Type from = c.getInput().getType().getElementType();
         Type to = c.getType().getElementType();
+        auto storedFloat = [](Type t) { return t.isF32() || t.isBF16() || t.isF16(); };
+        if (!storedFloat(to))
+          return std::nullopt;
+        if (storedFloat(from))
+          return k(from == to ? Kernel::Copy : Kernel::Cast);
         if (!to.isF32())
           return std::nullopt;
-        if (from.isF32())
-          return k(Kernel::Copy);
         if (from.isInteger(64))
           return k(Kernel::IntToFloat);
         if (from.isInteger(1))
           return k(Kernel::BoolToFloat);
         return std::nullopt;
       })
+      .Case([&](SelectOp) { return k(Kernel::Select); })
+      .Case([&](AllFiniteOp) { return k(Kernel::AllFinite); })
       .Case([&](SumOp s) -> R {
         return k(Kernel::Sum,
                  std::vector<int64_t>(s.getDims().begin(), s.getDims().end()));
@@ -570,6 +586,11 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
         if (auto name =
                 f.getResultAttrOfType<StringAttr>(i, AccelDialect::kGradAttrName)) {
           r.kind = rt::ProgramResult::Kind::Grad;
+          r.name = name.str();
+        }
+        if (auto name = f.getResultAttrOfType<StringAttr>(
+                i, AccelDialect::kMetricAttrName)) {
+          r.kind = rt::ProgramResult::Kind::Metric;
           r.name = name.str();
         }
         program.results.push_back(r);

@@ -106,6 +106,12 @@ static cl::opt<bool> resume("resume",
                                      "--checkpoint-dir"),
                             cl::cat(category));
 
+static cl::opt<int64_t> maxNonFinite(
+    "max-nonfinite-losses",
+    cl::desc("Stop with an error after this many consecutive steps whose "
+             "loss is inf or NaN (0: never; default 20)"),
+    cl::init(20), cl::value_desc("K"), cl::cat(category));
+
 static int fail(const Twine &message) {
   WithColor::error(errs(), "accel-run") << message << "\n";
   return 1;
@@ -119,6 +125,10 @@ static std::optional<accel::io::DType> ioType(accel::rt::ElementType t) {
     return accel::io::DType::I64;
   case accel::rt::ElementType::I1:
     return accel::io::DType::Bool;
+  case accel::rt::ElementType::BF16:
+    return accel::io::DType::BF16;
+  case accel::rt::ElementType::F16:
+    return accel::io::DType::F16;
   }
   return std::nullopt;
 }
@@ -351,9 +361,17 @@ int main(int argc, char **argv) {
     const accel::io::SafetensorsFile::Tensor *t = initial->find(b.name);
     if (!t)
       return fail("'" + paramsPath + "' has no tensor \"" + b.name + "\"");
-    if (t->shape != b.shape || ioType(b.type) != t->dtype)
-      return fail("\"" + b.name + "\" in '" + paramsPath +
-                  "' does not have the step's shape and dtype");
+    if (t->shape != b.shape || ioType(b.type) != t->dtype) {
+      auto describe = [](accel::io::DType dtype, ArrayRef<int64_t> shape) {
+        std::string text = accel::io::dtypeName(dtype).str() + " [";
+        for (auto [d, size] : llvm::enumerate(shape))
+          text += (d ? ", " : "") + std::to_string(size);
+        return text + "]";
+      };
+      return fail("\"" + b.name + "\" in '" + paramsPath + "' is " +
+                  describe(t->dtype, t->shape) + ", but the step takes " +
+                  describe(*ioType(b.type), b.shape));
+    }
     std::memcpy(exec.data(i), t->bytes.data(), b.bytes());
   }
 
@@ -512,6 +530,17 @@ int main(int argc, char **argv) {
     if (ec)
       return fail("cannot write '" + metricsPath + "': " + ec.message());
   }
+  // Loss scaling: the scale (state, after this step's update) and whether
+  // the step was skipped (a metric result), reported per step.
+  int scaleState = -1, skippedResult = -1;
+  for (auto [i, b] : llvm::enumerate(exec.program().buffers))
+    if (b.role == BufferDesc::Role::OptState && b.name == "loss_scale")
+      scaleState = static_cast<int>(i);
+  for (const accel::rt::ProgramResult &r : exec.program().results)
+    if (r.kind == accel::rt::ProgramResult::Kind::Metric && r.name == "skipped")
+      skippedResult = r.buffer;
+  int64_t nonFiniteRun = 0, skippedSteps = 0;
+
   std::vector<int64_t> order;
   std::vector<float> losses;
   bool terminal = sys::Process::StandardOutIsDisplayed();
@@ -535,30 +564,54 @@ int main(int argc, char **argv) {
     if (Error e = exec.run())
       return fail("step " + Twine(s + 1) + ": " + toString(std::move(e)));
     float loss = *exec.as<float>(exec.program().results[0].buffer);
+    bool skipped = skippedResult >= 0 && *exec.data(skippedResult) != 0;
     exec.commitState();
+    float scale = scaleState >= 0 ? *exec.as<float>(scaleState) : 1.0f;
+    skippedSteps += skipped;
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - start).count();
-    if (metrics)
-      *metrics << json::Value(json::Object{{"step", s + 1},
-                                           {"epoch", epoch},
-                                           // JSON has no NaN: a diverged
-                                           // step's loss is null.
-                                           {"loss", std::isfinite(loss)
-                                                        ? json::Value(loss)
-                                                        : json::Value(nullptr)},
-                                           {"lr", rate},
-                                           {"samples_per_s", (s + 1 - first) * batch / seconds}})
-               << "\n";
+    if (metrics) {
+      json::Object line{{"step", s + 1},
+                        {"epoch", epoch},
+                        // JSON has no NaN: a diverged step's loss is null.
+                        {"loss", std::isfinite(loss) ? json::Value(loss)
+                                                     : json::Value(nullptr)},
+                        {"lr", rate},
+                        {"samples_per_s", (s + 1 - first) * batch / seconds}};
+      if (scaleState >= 0)
+        line["loss_scale"] = scale;
+      if (skippedResult >= 0)
+        line["skipped"] = skipped;
+      *metrics << json::Value(std::move(line)) << "\n";
+    }
+    // Loss scaling cannot rescue a forward pass that overflows: GradScaler
+    // would halve the scale forever. Stop and say so.
+    nonFiniteRun = std::isfinite(loss) ? 0 : nonFiniteRun + 1;
+    if (maxNonFinite > 0 && nonFiniteRun >= maxNonFinite) {
+      if (metrics)
+        metrics->flush();
+      return fail("the loss was inf or NaN for " + Twine(nonFiniteRun) +
+                  " consecutive steps (through step " + Twine(s + 1) +
+                  "): the forward pass itself overflows, which loss scaling "
+                  "cannot fix (lower the learning rate, or train in bf16 or "
+                  "fp32); --max-nonfinite-losses sets the limit");
+    }
     losses.push_back(loss);
     double rateNow = (s + 1 - first) * batch / seconds;
     double eta = (total - s - 1) * batch / std::max(rateNow, 1e-9);
+    std::string scaling;
+    if (scaleState >= 0)
+      raw_string_ostream(scaling)
+          << format("  scale %g (%lld skipped)", scale,
+                    static_cast<long long>(skippedSteps));
     if (terminal)
-      outs() << format("\rstep %lld/%lld  epoch %lld  loss %.4f  %.0f samples/s  ETA %.0fs ",
+      outs() << format("\rstep %lld/%lld  epoch %lld  loss %.4f%s  %.0f samples/s  ETA %.0fs ",
                        static_cast<long long>(s + 1), static_cast<long long>(total),
-                       static_cast<long long>(epoch), loss, rateNow, eta);
+                       static_cast<long long>(epoch), loss, scaling.c_str(),
+                       rateNow, eta);
     else if ((s + 1) % 50 == 0 || s + 1 == total)
       outs() << "step " << s + 1 << "/" << total << "  loss " << format("%.4f", loss)
-             << "  " << format("%.0f", rateNow) << " samples/s\n";
+             << scaling << "  " << format("%.0f", rateNow) << " samples/s\n";
     outs().flush();
     if (evalExec && ((s + 1) % perEpoch == 0 || s + 1 == total)) {
       Expected<double> evaluated = evaluate();
