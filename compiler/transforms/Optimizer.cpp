@@ -156,6 +156,12 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
       return module.emitError()
              << "'@" << entry
              << "_grad' takes a loss scale but loss-scale is none";
+    if (scaling != Scaling::None)
+      gradFn->setAttr("accel.initial_loss_scale",
+                      Builder(module.getContext())
+                          .getF64FloatAttr(scaling == Scaling::Dynamic
+                                               ? initScale.getValue()
+                                               : constantScale));
     if (scaling != Scaling::None && precision != "fp16")
       module.emitWarning()
           << "loss scaling a " << (precision.empty() ? "fp32" : precision)

@@ -30,7 +30,8 @@ struct BufferDesc {
   /// storage; arena buffers are views at `offset` into the step's arena;
   /// View buffers are buffer `viewOf`'s bytes under another shape (a
   /// reshape).
-  enum class Role { Param, Buffer, OptState, Input, Seed, Step, Lr, Constant, Arena, View };
+  enum class Role { Param, Buffer, OptState, Input, Seed, Step, Lr, LossScale,
+                    Constant, Arena, View };
   Role role;
   std::string name; // the state or input name; empty for arena values
   ElementType type;
@@ -125,6 +126,9 @@ struct Program {
   int64_t microBatches = 1;
   /// The learning rate the step was compiled with (negative: none).
   double defaultLr = -1;
+  /// A gradient function taking a loss scale (Role::LossScale): the scale
+  /// its training step starts with, for runners that call it directly.
+  double initialLossScale = 1.0;
   std::vector<IndexBound> indexBounds;
   std::vector<FusedBody> fusedBodies;
 };

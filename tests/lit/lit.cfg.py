@@ -17,3 +17,20 @@ config.environment["FILECHECK_OPTS"] = "--enable-var-scope"
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(
     ("%examples", os.path.join(os.path.dirname(__file__), "..", "..", "examples")))
+
+# The reference environment (tools/setup-reference.sh): a current PyTorch
+# from PyPI, for semantics LibTorch 1.13 lacks (CPU fp16 autocast,
+# GradScaler on the CPU). Tests that need it say `REQUIRES: reference` and
+# are reported UNSUPPORTED, with the reason below, where it is absent.
+reference_dir = os.environ.get("ACCEL_REFERENCE_DIR") or os.path.join(
+    os.environ.get("HOME", "/root"), ".cache", "accel", "reference")
+reference_python = os.path.join(reference_dir, "bin", "python")
+if os.access(reference_python, os.X_OK):
+    config.available_features.add("reference")
+else:
+    lit_config.note("no reference environment at " + reference_dir +
+                    " (run tools/setup-reference.sh): tests that REQUIRE "
+                    "reference are skipped")
+config.substitutions.append(("%refpython", reference_python))
+# torch writes caches under HOME; keep them in the test's scratch space.
+config.environment["HOME"] = os.environ.get("TEST_TMPDIR", "/tmp")

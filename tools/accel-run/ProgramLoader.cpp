@@ -70,7 +70,8 @@ public:
         {AccelDialect::kInputAttrName, BufferDesc::Role::Input},
         {AccelDialect::kSeedAttrName, BufferDesc::Role::Seed},
         {AccelDialect::kStepAttrName, BufferDesc::Role::Step},
-        {AccelDialect::kLrAttrName, BufferDesc::Role::Lr}};
+        {AccelDialect::kLrAttrName, BufferDesc::Role::Lr},
+        {AccelDialect::kLossScaleAttrName, BufferDesc::Role::LossScale}};
     for (auto [attr, role] : roles)
       if (auto name = f.getArgAttrOfType<StringAttr>(i, attr)) {
         ids[arg] = add({role, name.str(), *et, shapeOf(arg)});
@@ -536,6 +537,8 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
     program.microBatches = k.getInt();
   if (auto lr = f->getAttrOfType<FloatAttr>("accel.default_lr"))
     program.defaultLr = lr.getValueAsDouble();
+  if (auto scale = f->getAttrOfType<FloatAttr>("accel.initial_loss_scale"))
+    program.initialLossScale = scale.getValueAsDouble();
   program.indexBounds = indexBounds(f);
   Builder b(program);
   for (unsigned i = 0; i < f.getNumArguments(); ++i)

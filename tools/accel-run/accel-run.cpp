@@ -504,9 +504,15 @@ int main(int argc, char **argv) {
   auto writeGrads = [&](const std::vector<int64_t> &order, int64_t inEpoch,
                         int64_t seedValue) -> Error {
     copyModelState(exec, *gradExec);
-    for (auto [i, b] : llvm::enumerate(gradExec->program().buffers))
+    // With loss scaling, the gradients are computed as the first step
+    // computes them (the loss scaled by the initial scale) and unscaled.
+    float scale = static_cast<float>(gradExec->program().initialLossScale);
+    for (auto [i, b] : llvm::enumerate(gradExec->program().buffers)) {
       if (b.role == BufferDesc::Role::Seed)
         *gradExec->as<int64_t>(i) = seedValue;
+      if (b.role == BufferDesc::Role::LossScale)
+        *gradExec->as<float>(i) = scale;
+    }
     for (size_t k = 0; k < gradInputs.size(); ++k)
       accel::io::gatherBatch(*gradColumns[k], order, inEpoch, batch,
                              {gradExec->data(gradInputs[k]),
@@ -517,6 +523,12 @@ int main(int argc, char **argv) {
     for (const accel::rt::ProgramResult &r : gradExec->program().results)
       if (r.kind == accel::rt::ProgramResult::Kind::Grad) {
         const BufferDesc &b = gradExec->program().buffers[r.buffer];
+        if (scale != 1.0f && b.type == accel::rt::ElementType::F32) {
+          float inv = static_cast<float>(1.0 / static_cast<double>(scale));
+          float *g = gradExec->as<float>(r.buffer);
+          for (int64_t e = 0; e < b.numElements(); ++e)
+            g[e] *= inv;
+        }
         tensors.push_back({r.name, *ioType(b.type), b.shape,
                            ArrayRef<uint8_t>(gradExec->data(r.buffer), b.bytes())});
       }
