@@ -4,6 +4,7 @@ torch.autocast and torch.amp.GradScaler on the CPU, run on the same
 TorchScript module and Fashion-MNIST batches (file order) as accel-run.
 
     autocast_reference.py grads MODEL.pt DATA --batch B --dtype bf16|fp16
+        [--columns A,B --target T]
         --accel-grads GRADS.safetensors --accel-metrics METRICS.jsonl
   Compares one step's loss (the first line of accel-run's metrics) and gradients: accel's, and torch.autocast's,
   each against the float64 result. Passes when, for the loss and every
@@ -17,11 +18,17 @@ TorchScript module and Fashion-MNIST batches (file order) as accel-run.
   with accel-run's metrics: mean relative loss deviation at most 2%, and
   with loss scaling the same scale and skipped-step sequence.
 
+DATA is a Fashion-MNIST directory (columns `images`, `labels`) or a
+safetensors file of columns; --columns go to forward in order, and with
+--target forward returns logits whose cross-entropy against that column is
+the loss (default: images -> labels); without it forward returns the loss.
+
 Run it with the reference environment's Python (tools/setup-reference.sh).
 """
 import argparse
 import gzip
 import json
+import os
 import struct
 import sys
 
@@ -33,6 +40,8 @@ p.add_argument("mode", choices=["grads", "train"])
 p.add_argument("model")
 p.add_argument("data")
 p.add_argument("--batch", type=int, required=True)
+p.add_argument("--columns", default="images")
+p.add_argument("--target", default="labels")
 p.add_argument("--dtype", choices=["bf16", "fp16"], required=True)
 p.add_argument("--accel-grads")
 p.add_argument("--steps", type=int, default=1)
@@ -45,17 +54,17 @@ torch.manual_seed(0)
 low = torch.bfloat16 if args.dtype == "bf16" else torch.float16
 
 
-def fashion_mnist(directory, count):
+def fashion_mnist(directory):
     with gzip.open(directory + "/train-images-idx3-ubyte.gz") as f:
         images = np.frombuffer(f.read()[16:], dtype=np.uint8).reshape(-1, 784)
     with gzip.open(directory + "/train-labels-idx1-ubyte.gz") as f:
         labels = np.frombuffer(f.read()[8:], dtype=np.uint8)
-    x = torch.from_numpy(images[:count].astype(np.float32) / 255.0)
-    y = torch.from_numpy(labels[:count].astype(np.int64))
-    return x, y
+    return {"images": torch.from_numpy(images.astype(np.float32) / 255.0),
+            "labels": torch.from_numpy(labels.astype(np.int64))}
 
 
 def read_safetensors(path):
+    dtypes = {"F32": "<f4", "I64": "<i8"}
     with open(path, "rb") as f:
         raw = f.read()
     (length,) = struct.unpack("<Q", raw[:8])
@@ -64,28 +73,41 @@ def read_safetensors(path):
     for name, entry in header.items():
         if name == "__metadata__":
             continue
-        assert entry["dtype"] == "F32", entry
         begin, end = entry["data_offsets"]
         out[name] = torch.from_numpy(np.frombuffer(
-            raw[8 + length + begin:8 + length + end], dtype="<f4").reshape(entry["shape"]).copy())
+            raw[8 + length + begin:8 + length + end],
+            dtype=dtypes[entry["dtype"]]).reshape(entry["shape"]).copy())
     return out
 
 
-def loss_of(model, x, y):
-    return torch.nn.functional.cross_entropy(model(x), y)
+data = fashion_mnist(args.data) if os.path.isdir(args.data) else read_safetensors(args.data)
+inputs = [data[c] for c in args.columns.split(",")]
+target = data[args.target] if args.target else None
 
 
-def relative_error(value, exact):
+def batch(step):
+    rows = slice(step * args.batch, (step + 1) * args.batch)
+    return [c[rows] for c in inputs], (target[rows] if target is not None else None)
+
+
+def loss_of(model, xs, y, double=False):
+    if double:
+        xs = [x.double() if x.is_floating_point() else x for x in xs]
+    out = model(*xs)
+    return torch.nn.functional.cross_entropy(out, y) if y is not None else out
+
+
+def relative_error(value, exact, scale=None):
     exact = exact.double()
-    norm = exact.norm().item()
+    norm = scale if scale is not None else exact.norm().item()
     diff = (value.double() - exact).norm().item()
     return diff / norm if norm > 0 else diff
 
 
-def gradients(model, x, y, autocast, scale=None):
+def gradients(model, xs, y, autocast, scale=None, double=False):
     model.zero_grad()
     with torch.autocast("cpu", dtype=low, enabled=autocast):
-        loss = loss_of(model, x, y)
+        loss = loss_of(model, xs, y, double)
     (loss * scale if scale else loss).backward()
     grads = {n: (p.grad / scale if scale else p.grad).clone()
              for n, p in model.named_parameters()}
@@ -95,29 +117,39 @@ def gradients(model, x, y, autocast, scale=None):
 def compare_grads():
     model = torch.jit.load(args.model)
     model.train()
-    x, y = fashion_mnist(args.data, args.batch)
+    xs, y = batch(0)
     accel = read_safetensors(args.accel_grads)
     with open(args.accel_metrics) as f:
         accel_loss = json.loads(f.readline())["loss"]
     # fp16 gradients are computed with the loss scaled by GradScaler's
     # first scale and unscaled, as accel-run --dump-grads does.
     scale = args.init_scale if args.dtype == "fp16" else None
-    torch_loss, torch_grads = gradients(model, x, y, autocast=True, scale=scale)
+    torch_loss, torch_grads = gradients(model, xs, y, autocast=True, scale=scale)
     exact = torch.jit.load(args.model).double()
     exact.train()
-    exact_loss, exact_grads = gradients(exact, x.double(), y, autocast=False)
+    exact_loss, exact_grads = gradients(exact, xs, y, autocast=False, double=True)
+    # A scalar's rounding error is one draw, and a gradient that is zero in
+    # exact arithmetic (a softmax's shift invariance makes the attention
+    # key bias's so) is pure rounding noise: those rows are measured at the
+    # model's largest gradient and also pass below a tenth of the format's
+    # unit roundoff, where the two results cannot be told apart.
+    unit = 2.0 ** -8 if args.dtype == "bf16" else 2.0 ** -11
+    largest = max(g.double().norm().item() for g in exact_grads.values())
     ok = True
     rows = [("loss", relative_error(torch.tensor(accel_loss), exact_loss),
-             relative_error(torch_loss, exact_loss))]
-    for name in exact_grads:
-        rows.append((name, relative_error(accel[name], exact_grads[name]),
-                     relative_error(torch_grads[name], exact_grads[name])))
-    print(f"{'tensor':<16} {'accel vs f64':>14} {'torch vs f64':>14} {'ratio':>7}")
-    for name, mine, theirs in rows:
+             relative_error(torch_loss, exact_loss), True)]
+    for name, exact_grad in exact_grads.items():
+        zero = exact_grad.double().norm().item() <= 1e-10 * largest
+        at = largest if zero else None
+        rows.append((name + (" (0)" if zero else ""),
+                     relative_error(accel[name], exact_grad, at),
+                     relative_error(torch_grads[name], exact_grad, at), zero))
+    print(f"{'tensor':<28} {'accel vs f64':>12} {'torch vs f64':>12} {'ratio':>6}")
+    for name, mine, theirs, noisy in rows:
         ratio = mine / theirs if theirs > 0 else (0.0 if mine == 0 else float("inf"))
-        good = mine <= 2 * theirs or mine <= 1e-7
+        good = mine <= 2 * theirs or (noisy and mine <= 0.1 * unit)
         ok &= good
-        print(f"{name:<16} {mine:14.3e} {theirs:14.3e} {ratio:7.2f}{'' if good else '  FAIL'}")
+        print(f"{name:<28} {mine:12.3e} {theirs:12.3e} {ratio:6.2f}{'' if good else '  FAIL'}")
     loss_gap = abs(accel_loss - torch_loss.item()) / abs(torch_loss.item())
     print(f"loss: accel {accel_loss:.6f} torch {torch_loss.item():.6f} "
           f"gap {100 * loss_gap:.4f}%")
@@ -129,7 +161,6 @@ def compare_grads():
 def train():
     model = torch.jit.load(args.model)
     model.train()
-    x, y = fashion_mnist(args.data, args.batch * args.steps)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr)
     scaler = torch.amp.GradScaler("cpu", init_scale=args.init_scale,
                                   growth_interval=args.growth_interval,
@@ -141,8 +172,8 @@ def train():
         return False
     deviations, scale_mismatch, skipped_total = [], 0, 0
     for step in range(args.steps):
-        xb = x[step * args.batch:(step + 1) * args.batch]
-        yb = y[step * args.batch:(step + 1) * args.batch]
+        per_epoch = inputs[0].shape[0] // args.batch
+        xb, yb = batch(step % per_epoch)
         opt.zero_grad()
         with torch.autocast("cpu", dtype=low):
             loss = loss_of(model, xb, yb)
