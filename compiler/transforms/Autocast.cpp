@@ -12,6 +12,7 @@
 #include "dialects/accel/AccelOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 
 namespace accel {
@@ -191,10 +192,29 @@ struct AutocastPass : accel::impl::AutocastPassBase<AutocastPass> {
         return success();
       }
     }
+    // Ops with mixed-type kernels (batch_norm's f32 statistics with a bf16
+    // input, as ATen's) take the types as they are.
+    if (acceptsAsIs(op)) {
+      reason = "inputs: mixed types accepted";
+      return success();
+    }
     FloatType widest = widestOf(floats);
     castOperands(op, [&](FloatType) { return widest; });
     reason = "inputs: promoted to widest";
     return success();
+  }
+
+  /// Whether `op` infers result types and verifies with its operands as
+  /// they are; the attempt's diagnostics are dropped.
+  bool acceptsAsIs(Operation *op) {
+    ScopedDiagnosticHandler quiet(op->getContext(),
+                                  [](Diagnostic &) { return success(); });
+    SmallVector<Type> before(op->getResultTypes());
+    if (succeeded(refreshResultTypes(op)) && succeeded(mlir::verify(op)))
+      return true;
+    for (auto [result, type] : llvm::zip(op->getResults(), before))
+      result.setType(type);
+    return false;
   }
 
   FloatType widestOf(ArrayRef<FloatType> floats) {

@@ -6,7 +6,8 @@ TorchScript module and Fashion-MNIST batches (file order) as accel-run.
     autocast_reference.py grads MODEL.pt DATA --batch B --dtype bf16|fp16
         [--columns A,B --target T]
         --accel-grads GRADS.safetensors --accel-metrics METRICS.jsonl
-  Compares one step's loss (the first line of accel-run's metrics) and gradients: accel's, and torch.autocast's,
+  Compares the losses accel-run reported (run it with --lr 0 for several
+  steps: each batch's loss at the initial parameters) and its --dump-grads and gradients: accel's, and torch.autocast's,
   each against the float64 result. Passes when, for the loss and every
   gradient, accel's relative L2 error is at most twice torch's and the
   losses agree within 1%.
@@ -120,7 +121,8 @@ def compare_grads():
     xs, y = batch(0)
     accel = read_safetensors(args.accel_grads)
     with open(args.accel_metrics) as f:
-        accel_loss = json.loads(f.readline())["loss"]
+        accel_losses = [m["loss"] for m in map(json.loads, f) if "loss" in m]
+    accel_loss = accel_losses[0]
     # fp16 gradients are computed with the loss scaled by GradScaler's
     # first scale and unscaled, as accel-run --dump-grads does.
     scale = args.init_scale if args.dtype == "fp16" else None
@@ -135,9 +137,25 @@ def compare_grads():
     # unit roundoff, where the two results cannot be told apart.
     unit = 2.0 ** -8 if args.dtype == "bf16" else 2.0 ** -11
     largest = max(g.double().norm().item() for g in exact_grads.values())
+    # The loss: root-mean-square relative error over every batch accel-run
+    # reported (a run with lr 0 gives each batch's loss at the same
+    # parameters), so one scalar's rounding does not decide.
+    mine_sq, theirs_sq = [], []
+    for k, ours in enumerate(accel_losses):
+        if k == 0:
+            reference, exact_value = torch_loss, exact_loss
+        else:
+            xk, yk = batch(k)
+            with torch.no_grad():
+                with torch.autocast("cpu", dtype=low):
+                    reference = loss_of(model, xk, yk)
+                exact_value = loss_of(exact, xk, yk, double=True)
+        mine_sq.append(relative_error(torch.tensor(ours), exact_value) ** 2)
+        theirs_sq.append(relative_error(reference, exact_value) ** 2)
     ok = True
-    rows = [("loss", relative_error(torch.tensor(accel_loss), exact_loss),
-             relative_error(torch_loss, exact_loss), True)]
+    rows = [(f"loss ({len(accel_losses)} batches)",
+             (sum(mine_sq) / len(mine_sq)) ** 0.5,
+             (sum(theirs_sq) / len(theirs_sq)) ** 0.5, True)]
     for name, exact_grad in exact_grads.items():
         zero = exact_grad.double().norm().item() <= 1e-10 * largest
         at = largest if zero else None
