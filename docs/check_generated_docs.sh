@@ -6,7 +6,7 @@ set -u
 status=0
 while [ $# -ge 2 ]; do
   if ! diff -u "$1" "$2"; then
-    echo "error: $1 is out of date with the ODS definitions; run tools/update-docs.sh" >&2
+    echo "error: $1 is out of date with its source (ODS or AutocastPolicy.def); run tools/update-docs.sh" >&2
     status=1
   fi
   shift 2

@@ -246,10 +246,10 @@ struct AutocastPass : accel::impl::AutocastPassBase<AutocastPass> {
       return cached;
     auto type = RankedTensorType::get(tensorOf(v).getShape(), element);
     CastOp cast;
-    if (isa<BlockArgument>(v)) {
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
       cast = CastOp::create(entryCasts, v.getLoc(), type, v);
-      cast->setAttr(kRuleAttr, StringAttr::get(v.getContext(),
-                                               "parameter cast"));
+      cast->setAttr(kRuleAttr,
+                    StringAttr::get(v.getContext(), argumentCastRule(arg)));
     } else {
       OpBuilder b(v.getContext());
       b.setInsertionPointAfterValue(v);
@@ -261,6 +261,20 @@ struct AutocastPass : accel::impl::AutocastPassBase<AutocastPass> {
     }
     cached = cast.getResult();
     return cached;
+  }
+
+  /// "parameter cast: fc.weight", "input cast: x", ...: the argument's role
+  /// and name, so reports can point at the tensor.
+  static std::string argumentCastRule(BlockArgument arg) {
+    auto f = cast<func::FuncOp>(arg.getOwner()->getParentOp());
+    static const std::pair<StringRef, StringRef> roles[] = {
+        {AccelDialect::kParamAttrName, "parameter cast: "},
+        {AccelDialect::kBufferAttrName, "buffer cast: "},
+        {AccelDialect::kInputAttrName, "input cast: "}};
+    for (auto [attr, prefix] : roles)
+      if (auto name = f.getArgAttrOfType<StringAttr>(arg.getArgNumber(), attr))
+        return (prefix + name.getValue()).str();
+    return "argument cast";
   }
 
   /// Results keep the function's declared types.

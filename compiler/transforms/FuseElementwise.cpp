@@ -22,8 +22,9 @@ std::optional<ArrayRef<int64_t>> fusibleShape(Operation *op) {
            LogOp, SqrtOp, RsqrtOp, GeluOp, ReluGradOp, GeluGradOp>(op))
     return std::nullopt;
   auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  Type element = type ? type.getElementType() : Type();
   if (!type || !type.hasStaticShape() || type.getNumElements() <= 1 ||
-      !type.getElementType().isF32())
+      !(element.isF32() || element.isBF16() || element.isF16()))
     return std::nullopt;
   for (Type t : op->getOperandTypes()) {
     auto operand = cast<RankedTensorType>(t);
@@ -155,6 +156,8 @@ struct FuseElementwisePass
         b, b.getFusedLoc(llvm::to_vector(
             llvm::map_range(g.ops, [](Operation *op) { return op->getLoc(); }))),
         resultTypes, inputs);
+    if (keepFp32Intermediates)
+      fused->setAttr("accel.fp32_intermediates", b.getUnitAttr());
     Block *body = b.createBlock(&fused.getBody());
     IRMapping map;
     for (auto [in, original] : llvm::zip(inputs, originals)) {

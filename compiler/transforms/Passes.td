@@ -73,7 +73,7 @@ def AutocastPass : Pass<"accel-autocast", "::mlir::ModuleOp"> {
     // Before:
     %h = accel.linear %x, %w, %b : (tensor<8x4xf32>, tensor<16x4xf32>, tensor<16xf32>) -> tensor<8x16xf32>
     // After (dtype=bf16):
-    %wl = accel.cast %w {accel.autocast = "parameter cast"} : tensor<16x4xf32> -> tensor<16x4xbf16>
+    %wl = accel.cast %w {accel.autocast = "parameter cast: fc.weight"} : tensor<16x4xf32> -> tensor<16x4xbf16>
     ...
     %h = accel.linear %xl, %wl, %bl {accel.autocast = "cpu lower_precision_fp: linear"}
         : (tensor<8x4xbf16>, tensor<16x4xbf16>, tensor<16xbf16>) -> tensor<8x16xbf16>
@@ -87,6 +87,37 @@ def AutocastPass : Pass<"accel-autocast", "::mlir::ModuleOp"> {
     Option<"policy", "policy", "std::string", /*default=*/"\"\"",
            "Op lists to follow: cpu or cuda (default: cpu for bf16, cuda "
            "for fp16, as torch.autocast's defaults per device)">,
+  ];
+}
+
+def PrecisionReportPass : Pass<"accel-precision-report", "::mlir::ModuleOp"> {
+  let summary = "Print the precision of every op and the rule that chose it";
+  let description = [{
+    For every op of `@<entry>`: its location in the model's source (for an
+    imported model, the TorchScript file and line), its name, result and
+    operand types, and the rule that chose them — the `accel.autocast`
+    attribute `accel-autocast` leaves (`cpu lower_precision_fp: linear`,
+    `cuda fp32: softmax`, `parameter cast`, `inputs: promoted to widest`,
+    ...), or the inputs' type. Then totals: ops per result type, the casts
+    inserted (parameter, operand and result casts), activation bytes per
+    type, and the loss scaling of `@train_step` if the module has one. The
+    IR is not changed.
+
+    `format=table` (default) is for people, `format=json` for tools; the
+    report goes to stdout, or to `output`. Write the module elsewhere (or
+    to `/dev/null`) to keep stdout for the report:
+
+    ```
+    accel-opt step.mlir --accel-precision-report -o /dev/null
+    ```
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
+           "Name of the function to report on">,
+    Option<"format", "format", "std::string", /*default=*/"\"table\"",
+           "table or json">,
+    Option<"output", "output", "std::string", /*default=*/"\"-\"",
+           "File to write the report to (-: stdout)">,
   ];
 }
 
@@ -266,6 +297,16 @@ def FuseElementwisePass : Pass<"accel-fuse-elementwise", "::mlir::func::FuncOp">
     ops together) become `accel.fused`; values used outside a group become
     its results. Scalar (one-element) chains stay as they are.
 
+    Chains in `bf16` or `f16` fuse too, and by default each op still rounds
+    its result to its type, so the fused chain computes exactly what the
+    unfused ops (and ATen's reduced-precision kernels, one op at a time)
+    compute. With `keep-fp32-intermediates`, the fused op is marked
+    `accel.fp32_intermediates`: values inside the chain stay in f32 and only
+    its results are rounded — fewer roundings, so results differ from
+    PyTorch eager by up to an ulp of the reduced type per op (closer to the
+    exact value, and what a compiler such as torch.compile's generated
+    kernels do).
+
     ```mlir
     %a = accel.mul %g, %lr : (tensor<64x32xf32>, tensor<f32>) -> tensor<64x32xf32>
     %p2 = accel.sub %p, %a : (tensor<64x32xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
@@ -282,6 +323,9 @@ def FuseElementwisePass : Pass<"accel-fuse-elementwise", "::mlir::func::FuncOp">
   let options = [
     Option<"maxValues", "max-values", "int64_t", /*default=*/"64",
            "Most inputs plus ops in one fused op (bounds a driver's registers)">,
+    Option<"keepFp32Intermediates", "keep-fp32-intermediates", "bool",
+           /*default=*/"false",
+           "Keep a reduced-precision chain's intermediate values in f32">,
   ];
 }
 

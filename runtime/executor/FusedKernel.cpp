@@ -3,6 +3,7 @@
 #include "runtime/executor/FusedKernel.h"
 
 #include "runtime/cpu/ElementOps.h"
+#include "runtime/cpu/HalfFloat.h"
 
 #include <algorithm>
 #include <cmath>
@@ -95,6 +96,12 @@ void runFused(cpu::ThreadPool &pool, const FusedBody &body,
         case Kernel::GeluTanh: map1(d, a, e::geluTanh); break;
         default: break; // the loader admits only the kernels above
         }
+        if (st.round == ElementType::BF16)
+          for (int64_t i = 0; i < kChunk; ++i)
+            d[i] = cpu::bf16ToFloat(cpu::floatToBf16(d[i]));
+        else if (st.round == ElementType::F16)
+          for (int64_t i = 0; i < kChunk; ++i)
+            d[i] = cpu::f16ToFloat(cpu::floatToF16(d[i]));
       }
       for (size_t r = 0; r < outputs.size(); ++r)
         std::copy(regs[body.results[r]], regs[body.results[r]] + len,

@@ -80,8 +80,9 @@ struct Instruction {
   std::vector<double> floats;  // (label smoothing, ...)
 };
 
-/// The per-element program of a Fused instruction. Registers 0..n-1 hold
-/// the instruction's n operands' elements (one-element operands broadcast);
+/// The per-element program of a Fused instruction, in f32 (reduced-precision
+/// operands and results are widened and rounded around it like any
+/// kernel's). Registers 0..n-1 hold the instruction's n operands' elements (one-element operands broadcast);
 /// step i computes register n + i from one or two earlier registers with
 /// an elementwise kernel (Add, Sub, Mul, Div, Neg, Relu, Tanh, Sigmoid,
 /// Exp, Log, Sqrt, Rsqrt, Gelu, GeluTanh, ReluGrad, GeluGrad,
@@ -90,6 +91,9 @@ struct FusedStep {
   Kernel kernel;
   int lhs;
   int rhs = -1;
+  /// BF16/F16: the step's value is rounded to that type, as the unfused
+  /// op's result would be (registers hold f32).
+  ElementType round = ElementType::F32;
 };
 struct FusedBody {
   std::vector<FusedStep> steps;

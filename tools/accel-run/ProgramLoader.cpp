@@ -369,10 +369,12 @@ llvm::Expected<rt::FusedBody> fusedBody(FusedOp op) {
                  " inputs and ops together (fuse with a smaller max-values)");
   llvm::DenseMap<Value, int> reg;
   for (BlockArgument arg : body.getArguments()) {
-    if (!cast<RankedTensorType>(arg.getType()).getElementType().isF32())
-      return error("an accel.fused with a non-f32 input");
+    Type element = cast<RankedTensorType>(arg.getType()).getElementType();
+    if (!element.isF32() && !element.isBF16() && !element.isF16())
+      return error("an accel.fused with a non-float input");
     reg[arg] = static_cast<int>(arg.getArgNumber());
   }
+  bool keepF32 = op->hasAttr("accel.fp32_intermediates");
   rt::FusedBody program;
   for (Operation &inner : body.without_terminator()) {
     auto kernel = kernelFor(&inner);
@@ -383,6 +385,11 @@ llvm::Expected<rt::FusedBody> fusedBody(FusedOp op) {
     rt::FusedStep step{kernel->first, reg.at(inner.getOperand(0))};
     if (arity == 2)
       step.rhs = reg.at(inner.getOperand(1));
+    std::optional<rt::ElementType> type = elementType(
+        cast<RankedTensorType>(inner.getResult(0).getType()).getElementType());
+    if (!keepF32 && type &&
+        (*type == rt::ElementType::BF16 || *type == rt::ElementType::F16))
+      step.round = *type;
     reg[inner.getResult(0)] =
         static_cast<int>(body.getNumArguments() + program.steps.size());
     program.steps.push_back(step);

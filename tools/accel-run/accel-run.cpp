@@ -19,6 +19,7 @@
 #include "runtime/io/Checkpoint.h"
 #include "runtime/io/Dataset.h"
 #include "runtime/io/Safetensors.h"
+#include "tools/accel-run/LossPlot.h"
 #include "tools/accel-run/ProgramLoader.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -111,6 +112,15 @@ static cl::opt<int64_t> maxNonFinite(
     cl::desc("Stop with an error after this many consecutive steps whose "
              "loss is inf or NaN (0: never; default 20)"),
     cl::init(20), cl::value_desc("K"), cl::cat(category));
+
+static cl::opt<std::string> plotLabel(
+    "plot-label", cl::desc("This run's name in the loss-curve legend"),
+    cl::init("accel"), cl::cat(category));
+static cl::list<std::string> plotCompare(
+    "plot-compare",
+    cl::desc("Also draw another run's curve, from its metrics, in the "
+             "loss-curve plot (repeatable)"),
+    cl::value_desc("LABEL=METRICS.jsonl"), cl::cat(category));
 
 static int fail(const Twine &message) {
   WithColor::error(errs(), "accel-run") << message << "\n";
@@ -224,37 +234,6 @@ static void copyModelState(Executable &from, Executable &to) {
       if (t.role == b.role && t.name == b.name)
         std::memcpy(to.data(i), from.data(j), b.bytes());
   }
-}
-
-/// A loss curve as SVG, next to the metrics.
-static Error writePlot(StringRef path, const std::vector<float> &losses) {
-  std::error_code ec;
-  raw_fd_ostream os(path, ec);
-  if (ec)
-    return createStringError(ec, "cannot write '" + path + "'");
-  float hi = 0;
-  for (float l : losses)
-    if (std::isfinite(l))
-      hi = std::max(hi, l);
-  const double w = 640, h = 360, m = 40;
-  os << "<svg xmlns='http://www.w3.org/2000/svg' width='" << w << "' height='"
-     << h << "'>\n<rect width='100%' height='100%' fill='white'/>\n"
-     << "<text x='" << m << "' y='20' font-family='sans-serif' font-size='14'>"
-     << "training loss, " << losses.size() << " steps (max "
-     << format("%.3f", hi) << ")</text>\n"
-     << "<line x1='" << m << "' y1='" << h - m << "' x2='" << w - 10 << "' y2='"
-     << h - m << "' stroke='black'/>\n<line x1='" << m << "' y1='30' x2='" << m
-     << "' y2='" << h - m << "' stroke='black'/>\n<polyline fill='none' "
-     << "stroke='steelblue' points='";
-  for (size_t i = 0; i < losses.size(); ++i) {
-    if (!std::isfinite(losses[i]))
-      continue; // a diverged step has no point
-    double x = m + (w - m - 10) * i / std::max<size_t>(1, losses.size() - 1);
-    double y = (h - m) - (h - m - 30) * (hi > 0 ? losses[i] / hi : 0);
-    os << format("%.1f,%.1f ", x, y);
-  }
-  os << "'/>\n</svg>\n";
-  return Error::success();
 }
 
 /// Time per step by kernel kind, largest first, with the instruction count.
@@ -554,7 +533,18 @@ int main(int argc, char **argv) {
   int64_t nonFiniteRun = 0, skippedSteps = 0;
 
   std::vector<int64_t> order;
-  std::vector<float> losses;
+  accel::run::LossSeries curve;
+  curve.label = plotLabel;
+  std::vector<accel::run::LossSeries> compared;
+  for (const std::string &spec : plotCompare) {
+    auto [label, file] = StringRef(spec).split('=');
+    if (file.empty())
+      return fail("--plot-compare takes LABEL=METRICS.jsonl, got '" + spec + "'");
+    Expected<accel::run::LossSeries> other = accel::run::readMetrics(file, label);
+    if (!other)
+      return fail("--plot-compare: " + toString(other.takeError()));
+    compared.push_back(std::move(*other));
+  }
   bool terminal = sys::Process::StandardOutIsDisplayed();
   auto start = std::chrono::steady_clock::now();
   for (int64_t s = first; s < total; ++s) {
@@ -608,7 +598,9 @@ int main(int argc, char **argv) {
                   "cannot fix (lower the learning rate, or train in bf16 or "
                   "fp32); --max-nonfinite-losses sets the limit");
     }
-    losses.push_back(loss);
+    curve.losses.push_back({s + 1, loss});
+    if (skipped)
+      curve.skipped.push_back(s + 1);
     double rateNow = (s + 1 - first) * batch / seconds;
     double eta = (total - s - 1) * batch / std::max(rateNow, 1e-9);
     std::string scaling;
@@ -630,6 +622,7 @@ int main(int argc, char **argv) {
       if (!evaluated)
         return fail("evaluation: " + toString(evaluated.takeError()));
       double accuracy = *evaluated;
+      curve.evals.push_back({s + 1, accuracy});
       outs() << (terminal ? "\n" : "") << "epoch " << epoch << ": eval accuracy "
              << format("%.2f%%", 100 * accuracy) << " on "
              << (evalSet->size() / evalBatch) * evalBatch << " samples\n";
@@ -650,7 +643,10 @@ int main(int argc, char **argv) {
   if (metrics) {
     SmallString<256> plot(metricsPath);
     sys::path::replace_extension(plot, "svg");
-    if (Error e = writePlot(plot, losses))
+    std::vector<accel::run::LossSeries> series = {curve};
+    series.insert(series.end(), compared.begin(), compared.end());
+    if (Error e = accel::run::writeLossPlot(
+            plot, "training loss, " + sys::path::filename(stepPath).str(), series))
       return fail(toString(std::move(e)));
     outs() << "metrics: " << metricsPath << "  loss curve: " << plot << "\n";
   }

@@ -76,3 +76,10 @@ func.func @lr_type(%lr: tensor<f64> {accel.lr = "lr"}) {
 func.func @step_type(%s: tensor<f32> {accel.step = "step"}) {
   return
 }
+
+// -----
+
+// expected-error @+1 {{argument #0 with 'accel.loss_scale' must be tensor<f32>, got 'tensor<bf16>'}}
+func.func @loss_scale_type(%s: tensor<bf16> {accel.loss_scale = "loss_scale"}) {
+  return
+}

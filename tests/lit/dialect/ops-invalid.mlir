@@ -975,3 +975,46 @@ func.func @yield_outside(%x: tensor<f32>) {
   // expected-error @+1 {{'accel.yield' op expects parent op 'accel.fused'}}
   accel.yield %x : tensor<f32>
 }
+
+// -----
+
+func.func @all_finite_empty() -> tensor<i1> {
+  // expected-error @+1 {{'accel.all_finite' op needs at least one operand}}
+  %0 = "accel.all_finite"() : () -> tensor<i1>
+  return %0 : tensor<i1>
+}
+
+// -----
+
+func.func @select_types(%c: tensor<i1>, %a: tensor<4xf32>, %b: tensor<4xbf16>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.select' op failed to verify that all of {on_true, on_false, result} have same type}}
+  %0 = "accel.select"(%c, %a, %b) : (tensor<i1>, tensor<4xf32>, tensor<4xbf16>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @select_condition(%c: tensor<2xi1>, %a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.select' op operand #0 must be 0D tensor of 1-bit signless integer values}}
+  %0 = "accel.select"(%c, %a, %a) : (tensor<2xi1>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+// Only a rank-0 f32 scalar may meet another float type.
+func.func @mixed_binary(%a: tensor<4xf32>, %b: tensor<4xbf16>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.add' op operands must share one element type, got 'f32' and 'bf16'}}
+  %0 = "accel.add"(%a, %b) : (tensor<4xf32>, tensor<4xbf16>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+// The result of a scalar op has the tensor operand's type.
+func.func @scalar_result(%a: tensor<4xbf16>, %s: tensor<f32>) -> tensor<4xf32> {
+  // expected-error @+2 {{'accel.mul' op inferred type(s) 'tensor<4xbf16>' are incompatible with return type(s) of operation 'tensor<4xf32>'}}
+  // expected-error @+1 {{'accel.mul' op failed to infer returned types}}
+  %0 = "accel.mul"(%a, %s) : (tensor<4xbf16>, tensor<f32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

@@ -232,3 +232,16 @@ func.func @fused(%x: tensor<4x8xf32>, %s: tensor<f32>) -> (tensor<4x8xf32>, tens
   }
   return %0#0, %0#1 : tensor<4x8xf32>, tensor<4x8xf32>
 }
+
+// Loss scaling's ops, and a reduced-precision tensor with an f32 scalar.
+// CHECK-LABEL: func.func @precision
+// CHECK: %[[OK:.*]] = accel.all_finite %arg0, %arg1 : tensor<4x8xf32>, tensor<8xbf16>
+// CHECK: accel.select %[[OK]], %arg0, %arg0 : tensor<4x8xf32>
+// CHECK: accel.div %arg1, %arg2 : (tensor<8xbf16>, tensor<f32>) -> tensor<8xbf16>
+func.func @precision(%g: tensor<4x8xf32>, %h: tensor<8xbf16>, %s: tensor<f32>)
+    -> (tensor<4x8xf32>, tensor<8xbf16>) {
+  %ok = accel.all_finite %g, %h : tensor<4x8xf32>, tensor<8xbf16>
+  %kept = accel.select %ok, %g, %g : tensor<4x8xf32>
+  %scaled = accel.div %h, %s : (tensor<8xbf16>, tensor<f32>) -> tensor<8xbf16>
+  return %kept, %scaled : tensor<4x8xf32>, tensor<8xbf16>
+}

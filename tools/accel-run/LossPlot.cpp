@@ -1,0 +1,214 @@
+//===- LossPlot.cpp - loss curves as SVG ----------------------------------===//
+
+#include "tools/accel-run/LossPlot.h"
+
+#include "llvm/Support/Format.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace accel::run {
+
+namespace {
+
+llvm::Error error(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// Tick values covering [lo, hi]: about `count` multiples of 1, 2 or 5
+/// times a power of ten.
+std::vector<double> ticks(double lo, double hi, int count) {
+  double span = hi - lo > 0 ? hi - lo : std::max(std::abs(hi), 1.0);
+  double raw = span / count;
+  double power = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = power;
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (m * power >= raw) {
+      step = m * power;
+      break;
+    }
+  std::vector<double> out;
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+    out.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+  return out;
+}
+
+std::string escape(llvm::StringRef text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '&')
+      out += "&amp;";
+    else if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '\'')
+      out += "&apos;";
+    else
+      out += c;
+  }
+  return out;
+}
+
+constexpr const char *kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                   "#9467bd", "#8c564b"};
+
+} // namespace
+
+llvm::Expected<LossSeries> readMetrics(llvm::StringRef path,
+                                       llvm::StringRef label) {
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
+      llvm::MemoryBuffer::getFile(path);
+  if (!file)
+    return error("cannot read '" + path + "': " + file.getError().message());
+  LossSeries series;
+  series.label = label.str();
+  llvm::SmallVector<llvm::StringRef> lines;
+  (*file)->getBuffer().split(lines, '\n', -1, false);
+  for (auto [n, line] : llvm::enumerate(lines)) {
+    llvm::Expected<llvm::json::Value> value = llvm::json::parse(line);
+    if (!value)
+      return error("'" + path + "' line " + llvm::Twine(n + 1) + ": " +
+                   llvm::toString(value.takeError()));
+    const llvm::json::Object *o = value->getAsObject();
+    std::optional<int64_t> step = o ? o->getInteger("step") : std::nullopt;
+    if (!step)
+      return error("'" + path + "' line " + llvm::Twine(n + 1) +
+                   ": not a metrics record (no \"step\")");
+    if (std::optional<double> acc = o->getNumber("eval_accuracy"))
+      series.evals.push_back({*step, *acc});
+    if (const llvm::json::Value *loss = o->get("loss")) {
+      std::optional<double> l = loss->getAsNumber();
+      series.losses.push_back({*step, l ? *l : NAN});
+    }
+    if (o->getBoolean("skipped").value_or(false))
+      series.skipped.push_back(*step);
+  }
+  if (series.losses.empty())
+    return error("'" + path + "' has no losses");
+  return series;
+}
+
+llvm::Error writeLossPlot(llvm::StringRef path, llvm::StringRef title,
+                          const std::vector<LossSeries> &series) {
+  const double width = 720, height = 420, left = 64, right = 20, top = 44,
+               bottom = 52;
+  int64_t firstStep = INT64_MAX, lastStep = 0;
+  double lo = INFINITY, hi = -INFINITY;
+  for (const LossSeries &s : series)
+    for (auto [step, loss] : s.losses) {
+      firstStep = std::min(firstStep, step);
+      lastStep = std::max(lastStep, step);
+      if (std::isfinite(loss)) {
+        lo = std::min(lo, loss);
+        hi = std::max(hi, loss);
+      }
+    }
+  if (!std::isfinite(lo)) { // nothing finite to draw: an empty frame
+    lo = 0;
+    hi = 1;
+  }
+  double pad = (hi - lo) * 0.05 + 1e-12;
+  lo -= pad;
+  hi += pad;
+  if (lastStep <= firstStep)
+    lastStep = firstStep + 1;
+  auto x = [&](double step) {
+    return left + (width - left - right) * (step - firstStep) /
+                      static_cast<double>(lastStep - firstStep);
+  };
+  auto y = [&](double loss) {
+    return (height - bottom) - (height - bottom - top) * (loss - lo) / (hi - lo);
+  };
+
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return llvm::createStringError(ec, "cannot write '" + path + "'");
+  os << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width
+     << "' height='" << height << "' font-family='sans-serif' font-size='12'>\n"
+     << "<rect width='100%' height='100%' fill='white'/>\n"
+     << "<text x='" << width / 2 << "' y='22' text-anchor='middle' "
+     << "font-size='15'>" << escape(title) << "</text>\n";
+  // Grid, ticks and their values.
+  for (double t : ticks(lo, hi, 6)) {
+    os << llvm::format("<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "
+                       "stroke='#e0e0e0'/>\n",
+                       left, y(t), width - right, y(t))
+       << llvm::format("<text x='%.1f' y='%.1f' text-anchor='end'>%g</text>\n",
+                       left - 6, y(t) + 4, t);
+  }
+  for (double t : ticks(firstStep, lastStep, 8)) {
+    os << llvm::format("<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "
+                       "stroke='#e0e0e0'/>\n",
+                       x(t), top, x(t), height - bottom)
+       << llvm::format("<text x='%.1f' y='%.1f' text-anchor='middle'>%g</text>\n",
+                       x(t), height - bottom + 16, t);
+  }
+  os << llvm::format("<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' "
+                     "fill='none' stroke='black'/>\n",
+                     left, top, width - left - right, height - bottom - top)
+     << llvm::format("<text x='%.1f' y='%.1f' text-anchor='middle'>step</text>\n",
+                     (left + width - right) / 2, height - 12)
+     << llvm::format("<text x='16' y='%.1f' text-anchor='middle' "
+                     "transform='rotate(-90 16 %.1f)'>loss</text>\n",
+                     (top + height - bottom) / 2, (top + height - bottom) / 2);
+
+  for (auto [i, s] : llvm::enumerate(series)) {
+    const char *color = kColors[i % std::size(kColors)];
+    // A non-finite loss breaks the line.
+    bool open = false;
+    for (auto [step, loss] : s.losses) {
+      if (!std::isfinite(loss)) {
+        if (open)
+          os << "'/>\n";
+        open = false;
+        continue;
+      }
+      if (!open)
+        os << "<polyline fill='none' stroke-width='1.5' stroke='" << color
+           << "' points='";
+      open = true;
+      os << llvm::format("%.1f,%.1f ", x(step), y(loss));
+    }
+    if (open)
+      os << "'/>\n";
+    // Evaluations: a dashed line and the accuracy.
+    for (auto [step, accuracy] : s.evals)
+      os << llvm::format("<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "
+                         "stroke='%s' stroke-dasharray='4 3'/>\n",
+                         x(step), top, x(step), height - bottom, color)
+         << llvm::format("<text x='%.1f' y='%.1f' text-anchor='end' "
+                         "fill='%s'>eval %.2f%%</text>\n",
+                         x(step) - 4, top + 14 + 14.0 * i, color,
+                         100 * accuracy);
+    // Steps loss scaling skipped: ticks under the curve area.
+    for (int64_t step : s.skipped)
+      os << llvm::format("<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "
+                         "stroke='%s' stroke-width='2'/>\n",
+                         x(step), height - bottom - 8.0 - 4.0 * i, x(step),
+                         height - bottom - 2.0 - 4.0 * i, color);
+  }
+  // Legend.
+  double ly = top + 14;
+  for (auto [i, s] : llvm::enumerate(series)) {
+    const char *color = kColors[i % std::size(kColors)];
+    std::string text = s.label;
+    if (!s.skipped.empty())
+      text += " (" + std::to_string(s.skipped.size()) + " skipped steps, ticks)";
+    os << llvm::format("<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "
+                       "stroke='%s' stroke-width='3'/>\n",
+                       width - right - 250, ly - 4, width - right - 228, ly - 4,
+                       color)
+       << llvm::format("<text x='%.1f' y='%.1f'>", width - right - 222, ly)
+       << escape(text) << "</text>\n";
+    ly += 16;
+  }
+  os << "</svg>\n";
+  return llvm::Error::success();
+}
+
+} // namespace accel::run
