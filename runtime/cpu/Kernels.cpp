@@ -28,9 +28,15 @@ void gemm(ThreadPool &pool, bool transA, bool transB, int64_t m, int64_t n,
   // ones cost more to hand out than to compute, and OpenBLAS picks other
   // code paths (with other summation orders) for thin matrices, so a thin
   // band would make results depend on the thread count.
+  // OpenBLAS builds with small-matrix kernels (AVX-512) may also send
+  // products of at most 100^3 multiply-adds to a kernel that sums in
+  // another order: a band must stay above that size.
   constexpr int64_t kMinSide = 64;
+  constexpr int64_t kSmallKernelMacs = 100 * 100 * 100;
+  int64_t bandMacs = (std::max(m, n) + parts - 1) / parts * std::min(m, n) * k;
   if (parts == 1 || std::min(m, n) < kMinSide ||
-      std::max(m, n) < parts * kMinSide || m * n * k < (int64_t(1) << 18)) {
+      std::max(m, n) < parts * kMinSide || m * n * k < (int64_t(1) << 18) ||
+      bandMacs <= kSmallKernelMacs) {
     gemmSerial(transA, transB, m, n, k, alpha, a, b, beta, c);
     return;
   }
@@ -43,10 +49,15 @@ void gemm(ThreadPool &pool, bool transA, bool transB, int64_t m, int64_t n,
   };
   // Each worker computes a band of C: rows of op(A), or columns of op(B),
   // whichever is longer. Every element is summed over k exactly as one call
-  // would, so the split changes no bit.
+  // would, so the split changes no bit — provided each element is also
+  // computed by the same micro-kernel: OpenBLAS tiles C from its start and
+  // handles the last, partial tile with other kernels (another summation
+  // order on AVX-512), so bands start at multiples of 64, which every
+  // kernel's tile size divides, and the partial tile stays where one call
+  // puts it.
   bool byRows = m >= n;
   int64_t extent = byRows ? m : n;
-  int64_t band = (extent + parts - 1) / parts;
+  int64_t band = ((extent + parts - 1) / parts + kMinSide - 1) / kMinSide * kMinSide;
   pool.parallelFor(parts, 1, [&](int64_t begin, int64_t end) {
     for (int64_t part = begin; part < end; ++part) {
       int64_t lo = part * band, hi = std::min(extent, lo + band);
