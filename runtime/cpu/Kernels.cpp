@@ -23,20 +23,24 @@ void gemmSerial(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
 void gemm(ThreadPool &pool, bool transA, bool transB, int64_t m, int64_t n,
           int64_t k, float alpha, const float *a, const float *b, float beta,
           float *c) {
-  int parts = pool.size();
-  // Split only products whose bands stay large in both dimensions: small
-  // ones cost more to hand out than to compute, and OpenBLAS picks other
-  // code paths (with other summation orders) for thin matrices, so a thin
-  // band would make results depend on the thread count.
-  // OpenBLAS builds with small-matrix kernels (AVX-512) may also send
-  // products of at most 100^3 multiply-adds to a kernel that sums in
-  // another order: a band must stay above that size.
-  constexpr int64_t kMinSide = 64;
+  // Large products are computed as bands of C — rows of op(A), or columns
+  // of op(B), whichever side is longer — handed out to the workers. The
+  // bands are a function of the shape alone (kBand wide, the last one
+  // partial), never of the thread count: OpenBLAS's kernels sum a band's
+  // partial tiles in other orders than a whole call's (on AVX-512 even for
+  // aligned bands), so only the same calls give the same bits, and with
+  // fixed bands every --threads value makes the same calls.
+  // Products stay whole when they are small (handing out costs more than
+  // it saves), thin (OpenBLAS's paths for thin matrices are another
+  // summation order), or when a band would fall into the small-matrix
+  // kernel some OpenBLAS builds use for at most 100^3 multiply-adds.
+  constexpr int64_t kBand = 128, kMinSide = 64;
   constexpr int64_t kSmallKernelMacs = 100 * 100 * 100;
-  int64_t bandMacs = (std::max(m, n) + parts - 1) / parts * std::min(m, n) * k;
-  if (parts == 1 || std::min(m, n) < kMinSide ||
-      std::max(m, n) < parts * kMinSide || m * n * k < (int64_t(1) << 18) ||
-      bandMacs <= kSmallKernelMacs) {
+  bool byRows = m >= n;
+  int64_t extent = byRows ? m : n, other = byRows ? n : m;
+  int64_t bands = (extent + kBand - 1) / kBand;
+  if (bands < 2 || other < kMinSide || m * n * k < (int64_t(1) << 18) ||
+      kBand * other * k <= kSmallKernelMacs) {
     gemmSerial(transA, transB, m, n, k, alpha, a, b, beta, c);
     return;
   }
@@ -47,22 +51,9 @@ void gemm(ThreadPool &pool, bool transA, bool transB, int64_t m, int64_t n,
                 transB ? CblasTrans : CblasNoTrans, rows, cols, k, alpha, pa, lda,
                 pb, ldb, beta, pc, n);
   };
-  // Each worker computes a band of C: rows of op(A), or columns of op(B),
-  // whichever is longer. Every element is summed over k exactly as one call
-  // would, so the split changes no bit — provided each element is also
-  // computed by the same micro-kernel: OpenBLAS tiles C from its start and
-  // handles the last, partial tile with other kernels (another summation
-  // order on AVX-512), so bands start at multiples of 64, which every
-  // kernel's tile size divides, and the partial tile stays where one call
-  // puts it.
-  bool byRows = m >= n;
-  int64_t extent = byRows ? m : n;
-  int64_t band = ((extent + parts - 1) / parts + kMinSide - 1) / kMinSide * kMinSide;
-  pool.parallelFor(parts, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t part = begin; part < end; ++part) {
-      int64_t lo = part * band, hi = std::min(extent, lo + band);
-      if (lo >= hi)
-        continue;
+  pool.parallelFor(bands, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t band = begin; band < end; ++band) {
+      int64_t lo = band * kBand, hi = std::min(extent, lo + kBand);
       if (byRows)
         call(hi - lo, n, transA ? a + lo : a + lo * lda, b, c + lo * n);
       else

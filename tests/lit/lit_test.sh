@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs one lit test file from Bazel's runfiles: the RUN lines see the accel
 # tools built by Bazel (those in the test's data) and FileCheck, not, count
-# (from LLVM 22) on their PATH.
+# (from LLVM 22) on their PATH. Further arguments go to lit: to see every
+# command's output (the parity tests print their measurements),
+#   bazel test //tests/lit/precision:gpt-parity.test.test --test_arg=-a --test_output=all
 set -euo pipefail
 root="${TEST_SRCDIR:?run under bazel test}"
 export FILECHECK_OPTS=--enable-var-scope
@@ -11,4 +13,4 @@ exec "$root/llvm/bin/lit" --verbose \
   --path "$root/accel/tools/accel-run" \
   --path "$root/accel/tests/parity" \
   --path "$root/llvm/bin" \
-  "$root/accel/$1"
+  "$root/accel/$1" "${@:2}"

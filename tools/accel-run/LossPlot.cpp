@@ -183,8 +183,8 @@ llvm::Error writeLossPlot(llvm::StringRef path, llvm::StringRef title,
                          x(step), top, x(step), height - bottom, color)
          << llvm::format("<text x='%.1f' y='%.1f' text-anchor='end' "
                          "fill='%s'>eval %.2f%%</text>\n",
-                         x(step) - 4, top + 14 + 14.0 * i, color,
-                         100 * accuracy);
+                         x(step) - 4, top + 30 + 16.0 * series.size() + 14.0 * i,
+                         color, 100 * accuracy);
     // Steps loss scaling skipped: ticks under the curve area.
     for (int64_t step : s.skipped)
       os << llvm::format("<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "
@@ -192,20 +192,28 @@ llvm::Error writeLossPlot(llvm::StringRef path, llvm::StringRef title,
                          x(step), height - bottom - 8.0 - 4.0 * i, x(step),
                          height - bottom - 2.0 - 4.0 * i, color);
   }
-  // Legend.
-  double ly = top + 14;
-  for (auto [i, s] : llvm::enumerate(series)) {
-    const char *color = kColors[i % std::size(kColors)];
+  // Legend: a box in the top right corner, sized to its longest label.
+  std::vector<std::string> labels;
+  size_t longest = 0;
+  for (const LossSeries &s : series) {
     std::string text = s.label;
     if (!s.skipped.empty())
-      text += " (" + std::to_string(s.skipped.size()) + " skipped steps, ticks)";
+      text += " (" + std::to_string(s.skipped.size()) + " skipped steps: ticks)";
+    longest = std::max(longest, text.size());
+    labels.push_back(std::move(text));
+  }
+  double boxWidth = 40 + 6.8 * longest, boxX = width - right - 8 - boxWidth;
+  os << llvm::format("<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' "
+                     "fill='white' fill-opacity='0.85' stroke='#c0c0c0'/>\n",
+                     boxX, top + 6, boxWidth, 8 + 16.0 * labels.size());
+  for (auto [i, text] : llvm::enumerate(labels)) {
+    const char *color = kColors[i % std::size(kColors)];
+    double ly = top + 22 + 16.0 * i;
     os << llvm::format("<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "
                        "stroke='%s' stroke-width='3'/>\n",
-                       width - right - 250, ly - 4, width - right - 228, ly - 4,
-                       color)
-       << llvm::format("<text x='%.1f' y='%.1f'>", width - right - 222, ly)
+                       boxX + 8, ly - 4, boxX + 30, ly - 4, color)
+       << llvm::format("<text x='%.1f' y='%.1f'>", boxX + 36, ly)
        << escape(text) << "</text>\n";
-    ly += 16;
   }
   os << "</svg>\n";
   return llvm::Error::success();

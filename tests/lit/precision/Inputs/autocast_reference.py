@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The mixed-precision reference for accel: a current PyTorch's
-torch.autocast and torch.amp.GradScaler on the CPU, run on the same
+torch.autocast and torch.amp.GradScaler on the CPU (Debian's PyTorch 1.13
+serves bf16 gradients; fp16 and GradScaler need 2.x), run on the same
 TorchScript module and Fashion-MNIST batches (file order) as accel-run.
 
     autocast_reference.py grads MODEL.pt DATA --batch B --dtype bf16|fp16
