@@ -35,6 +35,6 @@ for precision in fp32 bf16 fp16; do
     --steps "$steps" --seed 0 --metrics "$out/metrics-$precision.jsonl" | tail -2
   runs+=("$precision=$out/metrics-$precision.jsonl")
 done
-"$bin/accel-plot/accel-plot" "${runs[@]}" -o "$out/curves.svg" \
+"$bin/accel-plot/accel-plot" "${runs[@]}" -o "$out/curves.svg" --log-loss \
   --title "GPT example: AdamW, fp32 / bf16 / fp16 (dynamic loss scaling)"
 echo "loss curves: $out/curves.svg"

@@ -1,7 +1,7 @@
 //===- accel-plot.cpp - loss curves of several runs -----------------------===//
 //
 //   accel-plot LABEL=METRICS.jsonl [LABEL=METRICS.jsonl ...] -o CURVES.svg
-//             [--title TEXT]
+//             [--title TEXT] [--log-loss]
 //
 // Draws the loss curves of accel-run metrics files on one set of axes
 // (e.g. the same model trained in fp32, bf16 and fp16), with evaluation
@@ -23,6 +23,8 @@ static cl::opt<std::string> output("o", cl::Required, cl::desc("Output SVG"),
                                    cl::value_desc("CURVES.svg"));
 static cl::opt<std::string> title("title", cl::desc("Plot title"),
                                   cl::init("training loss"));
+static cl::opt<bool> logLoss("log-loss",
+                             cl::desc("Logarithmic loss axis (positive losses)"));
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
@@ -43,7 +45,7 @@ int main(int argc, char **argv) {
     }
     series.push_back(std::move(*s));
   }
-  if (Error e = accel::run::writeLossPlot(output, title, series)) {
+  if (Error e = accel::run::writeLossPlot(output, title, series, logLoss)) {
     WithColor::error(errs(), "accel-plot") << toString(std::move(e)) << "\n";
     return 1;
   }

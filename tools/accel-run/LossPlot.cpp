@@ -92,8 +92,27 @@ llvm::Expected<LossSeries> readMetrics(llvm::StringRef path,
   return series;
 }
 
+/// Ticks of a logarithmic axis over [lo, hi] (both positive): 1, 2 and 5
+/// times powers of ten, or every integer multiple when that gives too few.
+std::vector<double> logTicks(double lo, double hi) {
+  std::vector<double> out;
+  for (const std::vector<double> &mantissas :
+       {std::vector<double>{1, 2, 5}, std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9}}) {
+    out.clear();
+    for (double p = std::floor(std::log10(lo)); p <= std::ceil(std::log10(hi)); ++p)
+      for (double m : mantissas) {
+        double t = m * std::pow(10.0, p);
+        if (t >= lo && t <= hi)
+          out.push_back(t);
+      }
+    if (out.size() >= 4)
+      break;
+  }
+  return out;
+}
+
 llvm::Error writeLossPlot(llvm::StringRef path, llvm::StringRef title,
-                          const std::vector<LossSeries> &series) {
+                          const std::vector<LossSeries> &series, bool logLoss) {
   const double width = 720, height = 420, left = 64, right = 20, top = 44,
                bottom = 52;
   int64_t firstStep = INT64_MAX, lastStep = 0;
@@ -111,6 +130,13 @@ llvm::Error writeLossPlot(llvm::StringRef path, llvm::StringRef title,
     lo = 0;
     hi = 1;
   }
+  logLoss = logLoss && lo > 0;
+  // The loss axis works on log10(loss) when logarithmic.
+  auto axis = [logLoss](double v) { return logLoss ? std::log10(v) : v; };
+  std::vector<double> lossTicks =
+      logLoss ? logTicks(lo, hi) : ticks(lo, hi, 6);
+  lo = axis(lo);
+  hi = axis(hi);
   double pad = (hi - lo) * 0.05 + 1e-12;
   lo -= pad;
   hi += pad;
@@ -121,7 +147,8 @@ llvm::Error writeLossPlot(llvm::StringRef path, llvm::StringRef title,
                       static_cast<double>(lastStep - firstStep);
   };
   auto y = [&](double loss) {
-    return (height - bottom) - (height - bottom - top) * (loss - lo) / (hi - lo);
+    return (height - bottom) -
+           (height - bottom - top) * (axis(loss) - lo) / (hi - lo);
   };
 
   std::error_code ec;
@@ -134,7 +161,7 @@ llvm::Error writeLossPlot(llvm::StringRef path, llvm::StringRef title,
      << "<text x='" << width / 2 << "' y='22' text-anchor='middle' "
      << "font-size='15'>" << escape(title) << "</text>\n";
   // Grid, ticks and their values.
-  for (double t : ticks(lo, hi, 6)) {
+  for (double t : lossTicks) {
     os << llvm::format("<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "
                        "stroke='#e0e0e0'/>\n",
                        left, y(t), width - right, y(t))
@@ -154,8 +181,9 @@ llvm::Error writeLossPlot(llvm::StringRef path, llvm::StringRef title,
      << llvm::format("<text x='%.1f' y='%.1f' text-anchor='middle'>step</text>\n",
                      (left + width - right) / 2, height - 12)
      << llvm::format("<text x='16' y='%.1f' text-anchor='middle' "
-                     "transform='rotate(-90 16 %.1f)'>loss</text>\n",
-                     (top + height - bottom) / 2, (top + height - bottom) / 2);
+                     "transform='rotate(-90 16 %.1f)'>%s</text>\n",
+                     (top + height - bottom) / 2, (top + height - bottom) / 2,
+                     logLoss ? "loss (log scale)" : "loss");
 
   for (auto [i, s] : llvm::enumerate(series)) {
     const char *color = kColors[i % std::size(kColors)];

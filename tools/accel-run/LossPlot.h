@@ -33,9 +33,12 @@ struct LossSeries {
 llvm::Expected<LossSeries> readMetrics(llvm::StringRef path,
                                        llvm::StringRef label);
 
-/// Writes the curves of `series` (at least one) as an SVG file.
+/// Writes the curves of `series` (at least one) as an SVG file; with
+/// `logLoss` the loss axis is logarithmic (when every loss is positive), so
+/// a large first loss does not flatten the rest of the curve.
 llvm::Error writeLossPlot(llvm::StringRef path, llvm::StringRef title,
-                          const std::vector<LossSeries> &series);
+                          const std::vector<LossSeries> &series,
+                          bool logLoss = false);
 
 } // namespace accel::run
 
