@@ -13,7 +13,8 @@
 
 namespace accel::rt::cpu::element {
 
-inline float relu(float x) { return x > 0.0f ? x : 0.0f; }
+/// NaN stays NaN, as in ATen's relu (clamp_min propagates it).
+inline float relu(float x) { return x > 0.0f || x != x ? x : 0.0f; }
 inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 inline float rsqrt(float x) { return 1.0f / std::sqrt(x); }
 
@@ -28,8 +29,10 @@ inline float geluTanh(float x) {
   return 0.5f * x * (1.0f + std::tanh(kGeluBeta * (x + kGeluKappa * x * x * x)));
 }
 
+/// ATen's threshold_backward: zero where input <= 0, so a NaN input passes
+/// its gradient (NaN <= 0 is false).
 inline float reluGrad(float grad, float input) {
-  return input > 0.0f ? grad : 0.0f;
+  return input <= 0.0f ? 0.0f : grad;
 }
 
 inline float geluGrad(float grad, float x) {

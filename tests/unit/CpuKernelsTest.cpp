@@ -123,6 +123,19 @@ TEST_P(CpuKernels, Unary) {
   EXPECT_EQ(relError(out, at::threshold_backward(g, x, 0)), 0);
 }
 
+TEST_P(CpuKernels, ReluPropagatesNaN) {
+  // ATen's relu is clamp_min(x, 0): NaN stays NaN (a model fed a NaN
+  // must not train on as if it were 0), infinities pass or clamp; its
+  // gradient (threshold_backward) is zero where x <= 0, so NaN passes it.
+  at::Tensor x = at::tensor({NAN, INFINITY, -INFINITY, -1.0f, 2.0f, 0.0f});
+  at::Tensor out = at::empty_like(x);
+  unary(pool, UnaryKind::Relu, data(x), data(out), x.numel());
+  EXPECT_TRUE(at::allclose(out, at::relu(x), 0, 0, /*equal_nan=*/true));
+  at::Tensor g = at::ones_like(x), dx = at::empty_like(x);
+  reluGrad(pool, data(g), data(x), data(dx), x.numel());
+  EXPECT_TRUE(at::equal(dx, at::threshold_backward(g, x, 0)));
+}
+
 TEST_P(CpuKernels, Sum) {
   const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> cases = {
       {{128, 1024}, {0}}, {{128, 1024}, {1}}, {{4, 5, 6}, {1}},

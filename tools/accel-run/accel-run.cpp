@@ -108,7 +108,7 @@ static cl::opt<bool> resume("resume",
                             cl::cat(category));
 
 static cl::opt<int64_t> maxNonFinite(
-    "max-nonfinite-losses",
+    "max-nonfinite-steps",
     cl::desc("Stop with an error after this many consecutive steps whose "
              "loss is inf or NaN (0: never; default 20)"),
     cl::init(20), cl::value_desc("K"), cl::cat(category));
@@ -596,7 +596,7 @@ int main(int argc, char **argv) {
                   " consecutive steps (through step " + Twine(s + 1) +
                   "): the forward pass itself overflows, which loss scaling "
                   "cannot fix (lower the learning rate, or train in bf16 or "
-                  "fp32); --max-nonfinite-losses sets the limit");
+                  "fp32); --max-nonfinite-steps sets the limit");
     }
     curve.losses.push_back({s + 1, loss});
     if (skipped)
