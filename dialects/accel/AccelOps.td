@@ -120,9 +120,10 @@ def Accel_CastOp : Accel_Op<"cast", [Pure, SameOperandsAndResultShape,
   let summary = "element type conversion (Tensor.to(dtype))";
   let description = [{
     Converts every element to the result's element type as `Tensor.to`
-    does: floats round to nearest even, values beyond the target's range
-    become infinity (NaN for `f8E4M3FN`, which has no infinity; the FP8
-    recipes scale before they cast), floats convert to `i64` by truncation
+    does on the CPU (measured with torch 2.15): floats round to nearest
+    even; values beyond the target's range become infinity, except in
+    `f8E4M3FN`, which has no infinity and saturates every overflow and
+    infinity to +-448; NaN stays NaN. Floats convert to `i64` by truncation
     towards zero and to `i1` by comparison with zero.
 
     Casting to the operand's own type folds away, and a round trip through a

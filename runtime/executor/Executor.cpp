@@ -2,6 +2,7 @@
 
 #include "runtime/executor/Executor.h"
 
+#include "runtime/cpu/Float8.h"
 #include "runtime/cpu/HalfFloat.h"
 #include "runtime/cpu/Kernels.h"
 #include "runtime/executor/FusedKernel.h"
@@ -28,6 +29,9 @@ size_t elementBytes(ElementType type) {
   case ElementType::BF16:
   case ElementType::F16:
     return 2;
+  case ElementType::F8E4M3FN:
+  case ElementType::F8E5M2:
+    return 1;
   }
   return 1;
 }
@@ -236,7 +240,8 @@ int64_t BufferDesc::numElements() const {
 namespace {
 
 bool isReducedFloat(ElementType t) {
-  return t == ElementType::BF16 || t == ElementType::F16;
+  return t == ElementType::BF16 || t == ElementType::F16 ||
+         t == ElementType::F8E4M3FN || t == ElementType::F8E5M2;
 }
 
 /// Kernels that move or inspect bytes of any type themselves; every other
@@ -255,22 +260,39 @@ void convert(cpu::ThreadPool &pool, ElementType from, const uint8_t *src,
     return;
   }
   auto load = [from, src](int64_t i) {
-    if (from == ElementType::F32)
+    switch (from) {
+    case ElementType::BF16:
+      return cpu::bf16ToFloat(reinterpret_cast<const uint16_t *>(src)[i]);
+    case ElementType::F16:
+      return cpu::f16ToFloat(reinterpret_cast<const uint16_t *>(src)[i]);
+    case ElementType::F8E4M3FN:
+      return cpu::e4m3ToFloat(src[i]);
+    case ElementType::F8E5M2:
+      return cpu::e5m2ToFloat(src[i]);
+    default:
       return reinterpret_cast<const float *>(src)[i];
-    uint16_t h = reinterpret_cast<const uint16_t *>(src)[i];
-    return from == ElementType::BF16 ? cpu::bf16ToFloat(h) : cpu::f16ToFloat(h);
+    }
   };
   pool.parallelFor(n, 16384, [&](int64_t begin, int64_t end) {
-    if (to == ElementType::F32) {
-      float *d = reinterpret_cast<float *>(dst);
-      for (int64_t i = begin; i < end; ++i)
-        d[i] = load(i);
-      return;
+    for (int64_t i = begin; i < end; ++i) {
+      float v = load(i);
+      switch (to) {
+      case ElementType::BF16:
+        reinterpret_cast<uint16_t *>(dst)[i] = cpu::floatToBf16(v);
+        break;
+      case ElementType::F16:
+        reinterpret_cast<uint16_t *>(dst)[i] = cpu::floatToF16(v);
+        break;
+      case ElementType::F8E4M3FN:
+        dst[i] = cpu::floatToE4M3(v);
+        break;
+      case ElementType::F8E5M2:
+        dst[i] = cpu::floatToE5M2(v);
+        break;
+      default:
+        reinterpret_cast<float *>(dst)[i] = v;
+      }
     }
-    uint16_t *d = reinterpret_cast<uint16_t *>(dst);
-    for (int64_t i = begin; i < end; ++i)
-      d[i] = to == ElementType::BF16 ? cpu::floatToBf16(load(i))
-                                     : cpu::floatToF16(load(i));
   });
 }
 
@@ -284,6 +306,12 @@ bool allFinite(cpu::ThreadPool &pool, ElementType type, const uint8_t *data,
       const float *f = reinterpret_cast<const float *>(data);
       for (int64_t i = begin; i < end; ++i)
         ok &= std::isfinite(f[i]);
+    } else if (type == ElementType::F8E4M3FN) { // no infinity; NaN is S.1111.111
+      for (int64_t i = begin; i < end; ++i)
+        ok &= (data[i] & 0x7f) != 0x7f;
+    } else if (type == ElementType::F8E5M2) { // exponent all ones
+      for (int64_t i = begin; i < end; ++i)
+        ok &= (data[i] & 0x7c) != 0x7c;
     } else {
       // All exponent bits set: infinity or NaN.
       uint16_t mask = type == ElementType::BF16 ? 0x7f80 : 0x7c00;

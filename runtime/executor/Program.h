@@ -19,9 +19,10 @@
 
 namespace accel::rt {
 
-/// BF16 and F16 hold activations under mixed precision; kernels compute
-/// them in f32 and round each result once (cpu/HalfFloat.h).
-enum class ElementType { F32, I64, I1, BF16, F16 };
+/// BF16 and F16 hold activations under mixed precision, F8E4M3FN and
+/// F8E5M2 FP8 tensors; kernels compute them in f32 and round each result
+/// once (cpu/HalfFloat.h, cpu/Float8.h).
+enum class ElementType { F32, I64, I1, BF16, F16, F8E4M3FN, F8E5M2 };
 
 size_t elementBytes(ElementType type);
 

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/cpu/Float8.h"
 #include "runtime/executor/Executor.h"
 #include "tests/unit/KernelTestSupport.h"
 
@@ -133,6 +134,71 @@ TEST_P(ExecutorPrecision, MatchesAtenReducedPrecision) {
   ASSERT_FALSE(static_cast<bool>(e.run()));
   EXPECT_FALSE(*e.data(r.finite));
   EXPECT_EQ(std::memcmp(e.data(r.chosen), e.data(r.x), kRows * kCols * 4), 0);
+}
+
+// FP8 buffers: casts in and out give cpu/Float8.h's codes (checked against
+// APFloat and torch elsewhere), a product of FP8 operands is computed on
+// their exact f32 values, and all_finite reads each format's NaN and
+// infinity codes.
+TEST(ExecutorFloat8, CastsProductsAndFiniteCheck) {
+  using Role = BufferDesc::Role;
+  Program p;
+  uint64_t offset = 0;
+  auto add = [&](BufferDesc d) {
+    if (d.role == Role::Arena) {
+      d.offset = offset;
+      offset += (d.bytes() + 63) / 64 * 64;
+    }
+    p.buffers.push_back(std::move(d));
+    return static_cast<int>(p.buffers.size()) - 1;
+  };
+  const int64_t m = 24, k = 40, n = 16;
+  int x = add({Role::Input, "x", ElementType::F32, {m, k}});
+  int w = add({Role::Param, "w", ElementType::F32, {n, k}});
+  int x8 = add({Role::Arena, "", ElementType::F8E4M3FN, {m, k}});
+  int w8 = add({Role::Arena, "", ElementType::F8E5M2, {n, k}});
+  int y = add({Role::Arena, "", ElementType::F32, {m, n}});
+  int ok4 = add({Role::Arena, "", ElementType::I1, {}});
+  int ok5 = add({Role::Arena, "", ElementType::I1, {}});
+  p.code = {{Kernel::Cast, {x}, {x8}},
+            {Kernel::Cast, {w}, {w8}},
+            {Kernel::Linear, {x8, w8}, {y}},
+            {Kernel::AllFinite, {x8}, {ok4}},
+            {Kernel::AllFinite, {w8}, {ok5}}};
+  p.arenaBytes = offset;
+  Executor e(p, 2);
+  at::manual_seed(5);
+  at::Tensor xs = at::randn({m, k}) * 100, ws = at::randn({n, k}) * 1000;
+  std::memcpy(e.data(x), xs.data_ptr(), xs.nbytes());
+  std::memcpy(e.data(w), ws.data_ptr(), ws.nbytes());
+  ASSERT_FALSE(static_cast<bool>(e.run()));
+  at::Tensor xq = at::empty({m, k}), wq = at::empty({n, k});
+  for (int64_t i = 0; i < m * k; ++i) {
+    uint8_t code = cpu::floatToE4M3(xs.data_ptr<float>()[i]);
+    ASSERT_EQ(e.data(x8)[i], code) << i;
+    xq.data_ptr<float>()[i] = cpu::e4m3ToFloat(code);
+  }
+  for (int64_t i = 0; i < n * k; ++i) {
+    uint8_t code = cpu::floatToE5M2(ws.data_ptr<float>()[i]);
+    ASSERT_EQ(e.data(w8)[i], code) << i;
+    wq.data_ptr<float>()[i] = cpu::e5m2ToFloat(code);
+  }
+  // FP8 products are exact in f32; only the f32 sums round.
+  at::Tensor expected = at::linear(xq.to(at::kDouble), wq.to(at::kDouble));
+  EXPECT_LE(accel::testing::relError(view(e, y, at::kFloat), expected), 1e-6);
+  EXPECT_TRUE(*e.data(ok4));
+  EXPECT_TRUE(*e.data(ok5));
+
+  // E4M3FN saturates infinity (still finite); E5M2 keeps it.
+  e.as<float>(x)[7] = INFINITY;
+  e.as<float>(w)[3] = INFINITY;
+  ASSERT_FALSE(static_cast<bool>(e.run()));
+  EXPECT_EQ(e.data(x8)[7], 0x7e);
+  EXPECT_TRUE(*e.data(ok4));
+  EXPECT_FALSE(*e.data(ok5));
+  e.as<float>(x)[7] = NAN;
+  ASSERT_FALSE(static_cast<bool>(e.run()));
+  EXPECT_FALSE(*e.data(ok4));
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, ExecutorPrecision,

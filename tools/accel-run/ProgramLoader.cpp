@@ -39,6 +39,10 @@ std::optional<rt::ElementType> elementType(Type type) {
     return rt::ElementType::BF16;
   if (type.isF16())
     return rt::ElementType::F16;
+  if (isa<Float8E4M3FNType>(type))
+    return rt::ElementType::F8E4M3FN;
+  if (isa<Float8E5M2Type>(type))
+    return rt::ElementType::F8E5M2;
   return std::nullopt;
 }
 
@@ -86,7 +90,8 @@ public:
         attr ? elementType(attr.getElementType()) : std::nullopt;
     if (!et)
       return op.emitOpError(
-          "is not a dense f32, bf16, f16, i64 or i1 tensor constant");
+          "is not a dense f32, bf16, f16, f8E4M3FN, f8E5M2, i64 or i1 tensor "
+          "constant");
     BufferDesc desc{BufferDesc::Role::Constant, "", *et, shapeOf(op)};
     size_t count = desc.numElements();
     desc.constant.resize(count * rt::elementBytes(*et));
@@ -101,6 +106,10 @@ public:
       size_t i = 0;
       for (const APFloat &v : attr.getValues<APFloat>())
         p[i++] = static_cast<uint16_t>(v.bitcastToAPInt().getZExtValue());
+    } else if (*et == rt::ElementType::F8E4M3FN || *et == rt::ElementType::F8E5M2) {
+      size_t i = 0;
+      for (const APFloat &v : attr.getValues<APFloat>())
+        desc.constant[i++] = static_cast<uint8_t>(v.bitcastToAPInt().getZExtValue());
     } else if (*et == rt::ElementType::I64) {
       auto *p = reinterpret_cast<int64_t *>(desc.constant.data());
       size_t i = 0;
@@ -225,7 +234,10 @@ kernelFor(Operation *op) {
       .Case([&](CastOp c) -> R {
         Type from = c.getInput().getType().getElementType();
         Type to = c.getType().getElementType();
-        auto storedFloat = [](Type t) { return t.isF32() || t.isBF16() || t.isF16(); };
+        auto storedFloat = [](Type t) {
+          return t.isF32() || t.isBF16() || t.isF16() ||
+                 isa<Float8E4M3FNType, Float8E5M2Type>(t);
+        };
         if (!storedFloat(to))
           return std::nullopt;
         if (storedFloat(from))

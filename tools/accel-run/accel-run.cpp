@@ -139,6 +139,10 @@ static std::optional<accel::io::DType> ioType(accel::rt::ElementType t) {
     return accel::io::DType::BF16;
   case accel::rt::ElementType::F16:
     return accel::io::DType::F16;
+  case accel::rt::ElementType::F8E4M3FN:
+    return accel::io::DType::F8_E4M3;
+  case accel::rt::ElementType::F8E5M2:
+    return accel::io::DType::F8_E5M2;
   }
   return std::nullopt;
 }
