@@ -38,6 +38,29 @@ def VerifyForwardPass : Pass<"accel-verify-forward", "::mlir::ModuleOp"> {
   ];
 }
 
+def VerifyStepPass : Pass<"accel-verify-step", "::mlir::ModuleOp"> {
+  let summary = "Check the state contract of a training step";
+  let description = [{
+    Checks that `@<entry>` returns every piece of state it reads, so a
+    runtime can update it in place and checkpoint it by name: every
+    parameter (`accel.param`) and optimizer-state (`accel.opt_state`)
+    argument has exactly one result with the same role and name and the
+    same type; a buffer (`accel.buffer`) has at most one (a buffer nothing
+    updates keeps its value); every state result names an argument of its
+    role; no state is named `__metadata__` (safetensors reserves it).
+    accel-run's loader runs the same check. Errors name the argument or
+    result, e.g.
+
+    ```
+    error: argument #0 (accel.param "0.weight") has no result carrying its new value (a result with accel.param = "0.weight"); it would never change
+    ```
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"train_step\"",
+           "Name of the training step">,
+  ];
+}
+
 //===----------------------------------------------------------------------===//
 // Training
 //===----------------------------------------------------------------------===//

@@ -74,8 +74,9 @@ TEST_P(CpuKernels, GemmSplitAcrossWorkers) {
         gemmSerial(ta, tb, m, n, k, 1.0f, data(a), data(b), 0.5f, data(serial));
         EXPECT_LE(relError(c, expected), 1e-5) << m << " " << ta << tb;
         EXPECT_TRUE(at::equal(c, single)) << m << " " << ta << tb;
-        if (std::min(m, n) < 64) // thin: one call
+        if (std::min(m, n) < 64) { // thin: one call
           EXPECT_TRUE(at::equal(c, serial)) << m << " " << ta << tb;
+        }
       }
 }
 

@@ -3,6 +3,7 @@
 #include "tools/accel-run/ProgramLoader.h"
 
 #include "compiler/transforms/Passes.h"
+#include "compiler/transforms/StepContract.h"
 #include "dialects/accel/AccelOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/Extensions/AllExtensions.h"
@@ -699,7 +700,18 @@ llvm::Expected<rt::Program> loadFunction(llvm::StringRef path,
 }
 
 llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path) {
-  return loadFunction(path, "train_step");
+  LoadContext load;
+  llvm::Expected<OwningOpRef<ModuleOp>> module =
+      parseAndPlan(load.context, path, "train_step", load.diagnostics);
+  if (!module)
+    return module.takeError();
+  auto f = (*module)->lookupSymbol<func::FuncOp>("train_step");
+  // State is updated in place and checkpointed by name: a step that drops
+  // or misnames a piece of state would train wrongly without a word.
+  if (failed(verifyStepContract(f)))
+    return error("'" + path + "' is not a valid training step" +
+                 load.diagnostics);
+  return build(f, path, nullptr, 0, load.diagnostics);
 }
 
 llvm::Expected<EvalProgram> loadClassifier(llvm::StringRef path) {
