@@ -598,9 +598,10 @@ int main(int argc, char **argv) {
         metrics->flush();
       return fail("the loss was inf or NaN for " + Twine(nonFiniteRun) +
                   " consecutive steps (through step " + Twine(s + 1) +
-                  "): the forward pass itself overflows, which loss scaling "
-                  "cannot fix (lower the learning rate, or train in bf16 or "
-                  "fp32); --max-nonfinite-steps sets the limit");
+                  "): the forward pass itself overflows or the data holds "
+                  "inf/NaN, which loss scaling cannot fix (check the data, "
+                  "lower the learning rate, or use a wider precision); "
+                  "--max-nonfinite-steps sets the limit");
     }
     curve.losses.push_back({s + 1, loss});
     if (skipped)
