@@ -63,6 +63,14 @@ struct Row {
   std::string source, op, operands, results, rule;
 };
 
+/// Everything the report prints, in either format.
+struct Report {
+  std::string precision = "fp32", policy = "-", lossScaling;
+  std::vector<Row> rows;
+  std::map<std::string, int64_t> opsPerType, bytesPerType;
+  int64_t parameterCasts = 0, operandCasts = 0, resultCasts = 0;
+};
+
 struct PrecisionReportPass
     : accel::impl::PrecisionReportPassBase<PrecisionReportPass> {
   using Base::Base;
@@ -79,15 +87,11 @@ struct PrecisionReportPass
       module.emitError() << "no function '@" << entry << "' to report on";
       return signalPassFailure();
     }
-    std::string precision = "fp32", policy = "-";
+    Report report;
     if (auto p = f->getAttrOfType<StringAttr>("accel.precision"))
-      precision = p.str();
+      report.precision = p.str();
     if (auto p = f->getAttrOfType<StringAttr>("accel.autocast_policy"))
-      policy = p.str();
-
-    std::vector<Row> rows;
-    std::map<std::string, int64_t> opsPerType, bytesPerType;
-    int64_t parameterCasts = 0, operandCasts = 0, resultCasts = 0;
+      report.policy = p.str();
     f.walk([&](Operation *op) {
       if (isa<arith::ConstantOp, func::ReturnOp, func::FuncOp>(op))
         return;
@@ -95,30 +99,30 @@ struct PrecisionReportPass
       if (auto r = op->getAttrOfType<StringAttr>("accel.autocast"))
         rule = r.str();
       else
-        rule = precision == "fp32" ? "fp32 (no autocast)" : "inputs' type";
+        rule = report.precision == "fp32" ? "fp32 (no autocast)" : "inputs' type";
       if (isa<CastOp>(op) && op->hasAttr("accel.autocast")) {
         StringRef r = op->getAttrOfType<StringAttr>("accel.autocast").getValue();
         if (r.starts_with("parameter cast"))
-          ++parameterCasts;
+          ++report.parameterCasts;
         else if (r.starts_with("result"))
-          ++resultCasts;
+          ++report.resultCasts;
         else
-          ++operandCasts; // inputs, buffers and intermediate values
+          ++report.operandCasts; // inputs, buffers and intermediate values
       }
       for (Value v : op->getResults()) {
         auto type = dyn_cast<RankedTensorType>(v.getType());
         if (!type)
           continue;
         std::string element = str(type.getElementType());
-        ++opsPerType[element];
-        bytesPerType[element] += type.getNumElements() *
+        ++report.opsPerType[element];
+        report.bytesPerType[element] += type.getNumElements() *
                                  ((type.getElementTypeBitWidth() + 7) / 8);
       }
-      rows.push_back({sourceOf(op->getLoc()), op->getName().getStringRef().str(),
+      report.rows.push_back({sourceOf(op->getLoc()), op->getName().getStringRef().str(),
                       typesOf(op->getOperandTypes()),
                       typesOf(op->getResultTypes()), rule});
     });
-    std::string scaling = lossScaling(module);
+    report.lossScaling = lossScaling(module);
 
     std::optional<llvm::raw_fd_ostream> file;
     if (output != "-") {
@@ -132,11 +136,9 @@ struct PrecisionReportPass
     }
     llvm::raw_ostream &os = file ? *file : llvm::outs();
     if (format == "json")
-      printJson(os, precision, policy, rows, opsPerType, bytesPerType,
-                parameterCasts, operandCasts, resultCasts, scaling);
+      printJson(os, report);
     else
-      printTable(os, precision, policy, rows, opsPerType, bytesPerType,
-                 parameterCasts, operandCasts, resultCasts, scaling);
+      printTable(os, report);
     os.flush();
     markAllAnalysesPreserved();
   }
@@ -177,20 +179,15 @@ struct PrecisionReportPass
     return s;
   }
 
-  void printTable(llvm::raw_ostream &os, StringRef precision, StringRef policy,
-                  const std::vector<Row> &rows,
-                  const std::map<std::string, int64_t> &opsPerType,
-                  const std::map<std::string, int64_t> &bytesPerType,
-                  int64_t parameterCasts, int64_t operandCasts,
-                  int64_t resultCasts, StringRef scaling) {
+  void printTable(llvm::raw_ostream &os, const Report &r) {
     size_t widths[4] = {6, 2, 8, 7};
-    for (const Row &r : rows) {
-      widths[0] = std::max(widths[0], r.source.size());
-      widths[1] = std::max(widths[1], r.op.size());
-      widths[2] = std::max(widths[2], r.results.size());
+    for (const Row &row : r.rows) {
+      widths[0] = std::max(widths[0], row.source.size());
+      widths[1] = std::max(widths[1], row.op.size());
+      widths[2] = std::max(widths[2], row.results.size());
     }
-    os << "precision report for @" << entry << ": " << precision
-       << " (autocast policy " << policy << ")\n";
+    os << "precision report for @" << entry << ": " << r.precision
+       << " (autocast policy " << r.policy << ")\n";
     auto pad = [&](StringRef s, size_t w) {
       os << s;
       for (size_t i = s.size(); i < w + 2; ++i)
@@ -200,49 +197,45 @@ struct PrecisionReportPass
     pad("op", widths[1]);
     pad("results", widths[2]);
     os << "rule; operands\n";
-    for (const Row &r : rows) {
-      pad(r.source, widths[0]);
-      pad(r.op, widths[1]);
-      pad(r.results, widths[2]);
-      os << r.rule << "; " << r.operands << "\n";
+    for (const Row &row : r.rows) {
+      pad(row.source, widths[0]);
+      pad(row.op, widths[1]);
+      pad(row.results, widths[2]);
+      os << row.rule << "; " << row.operands << "\n";
     }
-    os << "ops by result type: " << joined(opsPerType, "") << "\n"
-       << "casts inserted: " << parameterCasts + operandCasts + resultCasts
-       << " (" << parameterCasts << " parameter, " << operandCasts
-       << " operand, " << resultCasts << " result)\n"
-       << "activation bytes by type: " << joined(bytesPerType, " B") << "\n"
-       << "loss scaling: " << scaling << "\n";
+    os << "ops by result type: " << joined(r.opsPerType, "") << "\n"
+       << "casts inserted: "
+       << r.parameterCasts + r.operandCasts + r.resultCasts << " ("
+       << r.parameterCasts << " parameter, " << r.operandCasts
+       << " operand, " << r.resultCasts << " result)\n"
+       << "activation bytes by type: " << joined(r.bytesPerType, " B") << "\n"
+       << "loss scaling: " << r.lossScaling << "\n";
   }
 
-  void printJson(llvm::raw_ostream &os, StringRef precision, StringRef policy,
-                 const std::vector<Row> &rows,
-                 const std::map<std::string, int64_t> &opsPerType,
-                 const std::map<std::string, int64_t> &bytesPerType,
-                 int64_t parameterCasts, int64_t operandCasts,
-                 int64_t resultCasts, StringRef scaling) {
+  void printJson(llvm::raw_ostream &os, const Report &r) {
     llvm::json::Array ops;
-    for (const Row &r : rows)
-      ops.push_back(llvm::json::Object{{"source", r.source},
-                                       {"op", r.op},
-                                       {"operands", r.operands},
-                                       {"results", r.results},
-                                       {"rule", r.rule}});
+    for (const Row &row : r.rows)
+      ops.push_back(llvm::json::Object{{"source", row.source},
+                                       {"op", row.op},
+                                       {"operands", row.operands},
+                                       {"results", row.results},
+                                       {"rule", row.rule}});
     llvm::json::Object byType, bytes;
-    for (auto &[type, count] : opsPerType)
+    for (auto &[type, count] : r.opsPerType)
       byType[type] = count;
-    for (auto &[type, count] : bytesPerType)
+    for (auto &[type, count] : r.bytesPerType)
       bytes[type] = count;
     llvm::json::Object report{
         {"function", entry},
-        {"precision", precision},
-        {"policy", policy},
+        {"precision", r.precision},
+        {"policy", r.policy},
         {"ops", std::move(ops)},
         {"ops_by_type", std::move(byType)},
-        {"casts", llvm::json::Object{{"parameter", parameterCasts},
-                                     {"operand", operandCasts},
-                                     {"result", resultCasts}}},
+        {"casts", llvm::json::Object{{"parameter", r.parameterCasts},
+                                     {"operand", r.operandCasts},
+                                     {"result", r.resultCasts}}},
         {"activation_bytes", std::move(bytes)},
-        {"loss_scaling", scaling}};
+        {"loss_scaling", r.lossScaling}};
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
   }
 };
