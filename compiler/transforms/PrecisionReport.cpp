@@ -99,7 +99,8 @@ struct PrecisionReportPass
       if (auto r = op->getAttrOfType<StringAttr>("accel.autocast"))
         rule = r.str();
       else
-        rule = report.precision == "fp32" ? "fp32 (no autocast)" : "inputs' type";
+        rule = report.precision == "fp32" ? "fp32 (no autocast)"
+                                          : "inputs' type";
       if (isa<CastOp>(op) && op->hasAttr("accel.autocast")) {
         StringRef r = op->getAttrOfType<StringAttr>("accel.autocast").getValue();
         if (r.starts_with("parameter cast"))
@@ -115,12 +116,13 @@ struct PrecisionReportPass
           continue;
         std::string element = str(type.getElementType());
         ++report.opsPerType[element];
-        report.bytesPerType[element] += type.getNumElements() *
-                                 ((type.getElementTypeBitWidth() + 7) / 8);
+        report.bytesPerType[element] +=
+            type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
       }
-      report.rows.push_back({sourceOf(op->getLoc()), op->getName().getStringRef().str(),
-                      typesOf(op->getOperandTypes()),
-                      typesOf(op->getResultTypes()), rule});
+      report.rows.push_back({sourceOf(op->getLoc()),
+                             op->getName().getStringRef().str(),
+                             typesOf(op->getOperandTypes()),
+                             typesOf(op->getResultTypes()), rule});
     });
     report.lossScaling = lossScaling(module);
 
