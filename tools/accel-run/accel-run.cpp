@@ -197,6 +197,21 @@ static Expected<int64_t> bindInputs(const accel::rt::Program &program,
     batch = samples;
     inputs.push_back(static_cast<int>(i));
     columns.push_back(c);
+    // Float data must be finite: one inf or NaN sample would turn the loss
+    // and every parameter it reaches into NaN (checked whole, as indices).
+    if (c->dtype == accel::io::DType::F32) {
+      const auto *values = reinterpret_cast<const float *>(c->data.data());
+      size_t count = c->data.size() / sizeof(float);
+      for (size_t v = 0; v < count; ++v)
+        if (!std::isfinite(values[v]))
+          return createStringError(
+              inconvertibleErrorCode(),
+              "the data's '" + c->name + "' holds " +
+                  (std::isnan(values[v]) ? "NaN" : "an infinity") +
+                  " at sample " + Twine(v / std::max<int64_t>(have, 1)) +
+                  " (element " + Twine(v % std::max<int64_t>(have, 1)) +
+                  "); accel-run trains on finite data only");
+    }
     // Index data is checked whole, so a bad sample deep in an epoch cannot
     // stop training halfway (or read outside a table).
     for (const accel::rt::IndexBound &bound : program.indexBounds) {
