@@ -305,7 +305,8 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     for (int64_t m = 0; m < k; ++m) {
       SmallVector<Value> callArgs;
       for (unsigned i = 0; i < gradArgs; ++i) {
-        Value arg = body->getArgument(gradArgPos[i]);
+        // The step's argument, the buffers' latest values, or the scale.
+        Value arg = current[i];
         if (k > 1 && gradFn.getArgAttr(i, AccelDialect::kInputAttrName)) {
           Value slice = *createChecked<SliceOp>(
               b, loc, {arg},
@@ -322,10 +323,6 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
           };
           arg = arith::AddIOp::create(
               b, loc, arith::MulIOp::create(b, loc, arg, cst(k)), cst(m));
-        } else if (static_cast<int>(i) == lossScaleArg) {
-          arg = scale;
-        } else {
-          arg = current[i];
         }
         callArgs.push_back(arg);
       }

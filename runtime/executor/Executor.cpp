@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 namespace accel::rt {
 
@@ -251,7 +252,50 @@ bool handlesAnyType(Kernel k) {
          k == Kernel::Select || k == Kernel::AllFinite;
 }
 
-/// Converts `n` elements between float storage types.
+/// Loads element i of a float storage type as f32, exactly.
+template <ElementType T> float loadAs(const uint8_t *p, int64_t i) {
+  if constexpr (T == ElementType::BF16)
+    return cpu::bf16ToFloat(reinterpret_cast<const uint16_t *>(p)[i]);
+  else if constexpr (T == ElementType::F16)
+    return cpu::f16ToFloat(reinterpret_cast<const uint16_t *>(p)[i]);
+  else if constexpr (T == ElementType::F8E4M3FN)
+    return cpu::e4m3ToFloat(p[i]);
+  else if constexpr (T == ElementType::F8E5M2)
+    return cpu::e5m2ToFloat(p[i]);
+  else
+    return reinterpret_cast<const float *>(p)[i];
+}
+
+/// Stores `v` as element i of a float storage type, rounded to nearest even.
+template <ElementType T> void storeAs(uint8_t *p, int64_t i, float v) {
+  if constexpr (T == ElementType::BF16)
+    reinterpret_cast<uint16_t *>(p)[i] = cpu::floatToBf16(v);
+  else if constexpr (T == ElementType::F16)
+    reinterpret_cast<uint16_t *>(p)[i] = cpu::floatToF16(v);
+  else if constexpr (T == ElementType::F8E4M3FN)
+    p[i] = cpu::floatToE4M3(v);
+  else if constexpr (T == ElementType::F8E5M2)
+    p[i] = cpu::floatToE5M2(v);
+  else
+    reinterpret_cast<float *>(p)[i] = v;
+}
+
+template <ElementType T> using TypeTag = std::integral_constant<ElementType, T>;
+
+/// Calls f(TypeTag<T>{}) for the float storage type `type`.
+template <typename F> void withFloatType(ElementType type, F &&f) {
+  switch (type) {
+  case ElementType::BF16: return f(TypeTag<ElementType::BF16>{});
+  case ElementType::F16: return f(TypeTag<ElementType::F16>{});
+  case ElementType::F8E4M3FN: return f(TypeTag<ElementType::F8E4M3FN>{});
+  case ElementType::F8E5M2: return f(TypeTag<ElementType::F8E5M2>{});
+  default: return f(TypeTag<ElementType::F32>{});
+  }
+}
+
+/// Converts `n` elements between float storage types; the element loop is
+/// specialised for the pair of types (this runs around every
+/// reduced-precision kernel, each step).
 void convert(cpu::ThreadPool &pool, ElementType from, const uint8_t *src,
              ElementType to, uint8_t *dst, int64_t n) {
   if (from == to) {
@@ -259,40 +303,15 @@ void convert(cpu::ThreadPool &pool, ElementType from, const uint8_t *src,
       std::memcpy(dst, src, n * elementBytes(to));
     return;
   }
-  auto load = [from, src](int64_t i) {
-    switch (from) {
-    case ElementType::BF16:
-      return cpu::bf16ToFloat(reinterpret_cast<const uint16_t *>(src)[i]);
-    case ElementType::F16:
-      return cpu::f16ToFloat(reinterpret_cast<const uint16_t *>(src)[i]);
-    case ElementType::F8E4M3FN:
-      return cpu::e4m3ToFloat(src[i]);
-    case ElementType::F8E5M2:
-      return cpu::e5m2ToFloat(src[i]);
-    default:
-      return reinterpret_cast<const float *>(src)[i];
-    }
-  };
-  pool.parallelFor(n, 16384, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      float v = load(i);
-      switch (to) {
-      case ElementType::BF16:
-        reinterpret_cast<uint16_t *>(dst)[i] = cpu::floatToBf16(v);
-        break;
-      case ElementType::F16:
-        reinterpret_cast<uint16_t *>(dst)[i] = cpu::floatToF16(v);
-        break;
-      case ElementType::F8E4M3FN:
-        dst[i] = cpu::floatToE4M3(v);
-        break;
-      case ElementType::F8E5M2:
-        dst[i] = cpu::floatToE5M2(v);
-        break;
-      default:
-        reinterpret_cast<float *>(dst)[i] = v;
-      }
-    }
+  withFloatType(from, [&](auto fromTag) {
+    withFloatType(to, [&](auto toTag) {
+      constexpr ElementType From = decltype(fromTag)::value;
+      constexpr ElementType To = decltype(toTag)::value;
+      pool.parallelFor(n, 16384, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i)
+          storeAs<To>(dst, i, loadAs<From>(src, i));
+      });
+    });
   });
 }
 

@@ -11,6 +11,7 @@ exec "$root/llvm/bin/lit" --verbose \
   --path "$root/accel/tools/accel-opt" \
   --path "$root/accel/tools/accel-import" \
   --path "$root/accel/tools/accel-run" \
+  --path "$root/accel/tools/accel-plot" \
   --path "$root/accel/tests/parity" \
   --path "$root/llvm/bin" \
   "$root/accel/$1" "${@:2}"

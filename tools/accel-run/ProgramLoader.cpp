@@ -236,8 +236,8 @@ kernelFor(Operation *op) {
         Type from = c.getInput().getType().getElementType();
         Type to = c.getType().getElementType();
         auto storedFloat = [](Type t) {
-          return t.isF32() || t.isBF16() || t.isF16() ||
-                 isa<Float8E4M3FNType, Float8E5M2Type>(t);
+          std::optional<rt::ElementType> et = elementType(t);
+          return et && *et != rt::ElementType::I64 && *et != rt::ElementType::I1;
         };
         if (!storedFloat(to))
           return std::nullopt;
