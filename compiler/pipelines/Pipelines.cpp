@@ -30,6 +30,16 @@ void buildTrainPipeline(mlir::OpPassManager &pm,
     cast.policy = options.autocastPolicy;
     pm.addPass(createAutocastPass(cast));
   }
+  // Like precision, "none" adds nothing and accel-fp8 rejects unknown
+  // recipes with the list of choices.
+  if (options.fp8 != "none") {
+    Float8TrainingPassOptions fp8;
+    fp8.entry = options.entry;
+    fp8.recipe = options.fp8;
+    fp8.exclude.assign(options.fp8Exclude.begin(), options.fp8Exclude.end());
+    fp8.keepFirstLast = options.fp8KeepFirstLast;
+    pm.addPass(createFloat8TrainingPass(fp8));
+  }
   std::string lossScale = options.lossScale;
   if (lossScale == "auto")
     lossScale = options.precision == "fp16" ? "dynamic" : "none";
@@ -69,7 +79,7 @@ void registerAccelPipelines() {
   mlir::PassPipelineRegistration<TrainPipelineOptions>(
       "accel-train-pipeline",
       "Build the training step of a forward function: verify, simplify, "
-      "autodiff, optimizer",
+      "autocast, fp8, autodiff, optimizer",
       buildTrainPipeline);
 }
 

@@ -68,6 +68,19 @@ struct TrainPipelineOptions
       llvm::cl::desc("Autocast op lists: cpu or cuda (default: cpu for bf16, "
                      "cuda for fp16)"),
       llvm::cl::init("")};
+  Option<std::string> fp8{
+      *this, "fp8",
+      llvm::cl::desc("none, or an FP8 recipe for the linear layers "
+                     "(accel-fp8): tensorwise, rowwise, rowwise-gw-hp"),
+      llvm::cl::init("none")};
+  ListOption<std::string> fp8Exclude{
+      *this, "fp8-exclude",
+      llvm::cl::desc("accel-fp8: globs of layers to keep in high precision")};
+  Option<bool> fp8KeepFirstLast{
+      *this, "fp8-keep-first-last",
+      llvm::cl::desc("accel-fp8: keep the first and last linear layers in "
+                     "high precision"),
+      llvm::cl::init(true)};
   Option<std::string> lossScale{
       *this, "loss-scale",
       llvm::cl::desc("none, dynamic or a constant (default: dynamic for "
@@ -89,7 +102,7 @@ struct TrainPipelineOptions
 };
 
 /// From an imported forward function to @train_step: the forward contract,
-/// simplification, autocast (bf16/fp16), autodiff and the optimizer update
+/// simplification, autocast (bf16/fp16), FP8 linears, autodiff and the optimizer update
 /// (with loss scaling).
 void buildTrainPipeline(mlir::OpPassManager &pm,
                         const TrainPipelineOptions &options);

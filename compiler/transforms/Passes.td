@@ -113,6 +113,65 @@ def AutocastPass : Pass<"accel-autocast", "::mlir::ModuleOp"> {
   ];
 }
 
+def Float8TrainingPass : Pass<"accel-fp8", "::mlir::ModuleOp"> {
+  let summary = "FP8 training: quantise each eligible linear's GEMMs as a recipe says";
+  let description = [{
+    Rewrites each eligible `accel.linear` (and plain 2-d `accel.matmul`) of
+    `@<entry>` into explicit FP8 ops: both operands are quantised
+    (`accel.fp8_quantize`, dynamic scales) and multiplied by
+    `accel.scaled_matmul`, which keeps the high-precision operands and the
+    recipe so that its VJP quantises the backward GEMMs (grad_input,
+    grad_weight) as the recipe says. The bias is added after the GEMM in
+    high precision. Inputs of rank > 2 are flattened to `[-1, in]` around
+    the GEMM. The recipes are torchao 0.18's float8 training recipes
+    ([fp8-recipes.md](fp8-recipes.md)):
+
+    * `tensorwise`: one scale per tensor; input and weight E4M3FN, the
+      gradient E5M2.
+    * `rowwise`: E4M3FN throughout, one power-of-two scale per row along
+      the dimension each GEMM does not contract.
+    * `rowwise-gw-hp`: as `rowwise`, but grad_input takes the weight with
+      one scale and grad_weight is computed in high precision.
+
+    A layer stays in high precision (and says why) when its input or output
+    features are not a multiple of 16 (FP8 GEMMs on GPUs need them), when
+    its module or weight name matches one of the `exclude` globs, or with
+    `keep-first-last` when it is the first or last linear layer, as
+    Accelerate's default FP8 filter keeps them. Each decision is an
+    attribute (`accel.fp8` on the new `accel.scaled_matmul` or on the kept
+    op, with `accel.fp8_layer` naming the layer) that
+    `accel-precision-report` prints; the function records
+    `accel.fp8_recipe`. A glob that matches no layer is a warning, a model
+    with no eligible layer an error.
+
+    Run it on the forward function after `accel-autocast` (FP8 GEMMs sit
+    inside a bf16 or fp32 step) and before `accel-autodiff`.
+
+    ```mlir
+    // Before:
+    %y = accel.linear %x, %w, %b : (tensor<64x32xf32>, tensor<16x32xf32>, tensor<16xf32>) -> tensor<64x16xf32>
+    // After (recipe=tensorwise):
+    %xq, %xs = accel.fp8_quantize %x {scaling = #accel<fp8_scaling tensorwise>}
+        : tensor<64x32xf32> -> tensor<64x32xf8E4M3FN>, tensor<f32>
+    %wq, %ws = accel.fp8_quantize %w {scaling = #accel<fp8_scaling tensorwise>}
+        : tensor<16x32xf32> -> tensor<16x32xf8E4M3FN>, tensor<f32>
+    %mm = accel.scaled_matmul %xq, %xs, %wq, %ws hp %x, %w
+        {accel.fp8 = "fp8 tensorwise", accel.fp8_layer = "fc", recipe = #accel<fp8_recipe tensorwise>} : ...
+    %y = accel.add %mm, %b : (tensor<64x16xf32>, tensor<16xf32>) -> tensor<64x16xf32>
+    ```
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
+           "Name of the forward function">,
+    Option<"recipe", "recipe", "std::string", /*default=*/"\"tensorwise\"",
+           "FP8 recipe: tensorwise, rowwise or rowwise-gw-hp">,
+    ListOption<"exclude", "exclude", "std::string",
+               "Globs of module or weight names to keep in high precision">,
+    Option<"keepFirstLast", "keep-first-last", "bool", /*default=*/"true",
+           "Keep the first and last linear layers in high precision">,
+  ];
+}
+
 def PrecisionReportPass : Pass<"accel-precision-report", "::mlir::ModuleOp"> {
   let summary = "Print the precision of every op and the rule that chose it";
   let description = [{
@@ -123,8 +182,13 @@ def PrecisionReportPass : Pass<"accel-precision-report", "::mlir::ModuleOp"> {
     `cuda fp32: softmax`, `parameter cast`, `inputs: promoted to widest`,
     ...), or the inputs' type. Then totals: ops per result type, the casts
     inserted (parameter, operand and result casts), activation bytes per
-    type, and the loss scaling of `@train_step` if the module has one. The
-    IR is not changed.
+    type, and the loss scaling of `@train_step` if the module has one. After
+    `accel-fp8`, an FP8 section lists every linear layer: the format and
+    scaling of both operands of each of its GEMMs (output, grad_input,
+    grad_weight; `high precision` for one the recipe keeps), or why the
+    layer stayed in high precision (its features are not multiples of 16,
+    the exclude glob that matched it, first or last layer). The IR is not
+    changed.
 
     `format=table` (default) is for people, `format=json` for tools; the
     report goes to stdout, or to `output`. Write the module elsewhere (or
@@ -362,7 +426,10 @@ def PlanMemoryPass : Pass<"accel-plan-memory", "::mlir::ModuleOp"> {
     Arguments (state, batch) live outside the arena and constants in their
     own pool. Reshapes and flattens are views (`accel.view`): they take no
     bytes, share the offset of the value they reshape (none when that is an
-    argument or a constant) and keep it live while they are read. The
+    argument or a constant) and keep it live while they are read. So is a
+    transpose of the last two dimensions read only by matmuls: the CPU
+    driver's products read its input with a transpose flag and never run
+    it. The
     function gets `accel.arena_bytes`; each op gets `accel.arena_offsets`,
     one per result. A remark reports the arena size
     against the lower bound set by the most bytes live at once, so peak

@@ -44,7 +44,13 @@ struct PlanMemoryPass : accel::impl::PlanMemoryPassBase<PlanMemoryPass> {
 
     // Reshapes and flattens are views: their result is the bytes of the
     // value they reshape (its root), which stays live while any view of it
-    // is read.
+    // is read. A transpose the products absorb is read through the same way
+    // and is not run.
+    auto isView = [](Operation &op) {
+      if (auto t = dyn_cast<accel::TransposeOp>(op))
+        return accel::isAbsorbedTranspose(t);
+      return isa<accel::ReshapeOp, accel::FlattenOp>(op);
+    };
     DenseMap<Value, Value> rootOf;
     auto root = [&](Value v) {
       auto it = rootOf.find(v);
@@ -55,7 +61,7 @@ struct PlanMemoryPass : accel::impl::PlanMemoryPassBase<PlanMemoryPass> {
     DenseMap<Value, int64_t> lastUse;
     for (auto [i, op] : llvm::enumerate(body)) {
       position[&op] = static_cast<int64_t>(i);
-      if (isa<accel::ReshapeOp, accel::FlattenOp>(op))
+      if (isView(op))
         rootOf[op.getResult(0)] = root(op.getOperand(0));
       op.walk([&](Operation *nested) {
         for (Value operand : nested->getOperands()) {
@@ -74,7 +80,7 @@ struct PlanMemoryPass : accel::impl::PlanMemoryPassBase<PlanMemoryPass> {
       }
       if (isa<arith::ConstantOp>(op))
         continue; // constants live in their own pool
-      if (isa<accel::ReshapeOp, accel::FlattenOp>(op)) {
+      if (isView(op)) {
         op.setAttr("accel.view", UnitAttr::get(&getContext()));
         continue;
       }

@@ -3,13 +3,15 @@
 // Prints, for every op of the forward function, where it comes from in the
 // user's model, its operand and result types and the rule that chose them
 // (the accel.autocast attributes accel-autocast leaves), then totals: ops
-// per type, casts inserted, activation bytes per type, and the loss
-// scaling the training step does. Text for people, JSON for tools.
+// per type, casts inserted, activation bytes per type, the loss scaling
+// the training step does, and each linear layer's FP8 GEMMs or why it
+// stayed in high precision. Text for people, JSON for tools.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/transforms/Passes.h"
 #include "dialects/accel/AccelOps.h"
+#include "dialects/accel/Float8Recipes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FileSystem.h"
@@ -63,10 +65,20 @@ struct Row {
   std::string source, op, operands, results, rule;
 };
 
+/// A linear layer accel-fp8 decided about: its three GEMMs' operand
+/// formats and scalings, or why it stayed in high precision.
+struct Fp8Layer {
+  std::string name, source;
+  bool converted;
+  std::string output, gradInput, gradWeight; // converted
+  std::string reason;                        // kept
+};
+
 /// Everything the report prints, in either format.
 struct Report {
-  std::string precision = "fp32", policy = "-", lossScaling;
+  std::string precision = "fp32", policy = "-", lossScaling, fp8Recipe = "none";
   std::vector<Row> rows;
+  std::vector<Fp8Layer> fp8Layers;
   std::map<std::string, int64_t> opsPerType, bytesPerType;
   int64_t parameterCasts = 0, operandCasts = 0, resultCasts = 0;
 };
@@ -92,6 +104,8 @@ struct PrecisionReportPass
       report.precision = p.str();
     if (auto p = f->getAttrOfType<StringAttr>("accel.autocast_policy"))
       report.policy = p.str();
+    if (auto p = f->getAttrOfType<StringAttr>("accel.fp8_recipe"))
+      report.fp8Recipe = p.str();
     f.walk([&](Operation *op) {
       if (isa<arith::ConstantOp, func::ReturnOp, func::FuncOp>(op))
         return;
@@ -101,6 +115,10 @@ struct PrecisionReportPass
       else
         rule = report.precision == "fp32" ? "fp32 (no autocast)"
                                           : "inputs' type";
+      if (auto d = op->getAttrOfType<StringAttr>("accel.fp8")) {
+        rule += "; " + d.str();
+        report.fp8Layers.push_back(fp8Layer(op));
+      }
       if (isa<CastOp>(op) && op->hasAttr("accel.autocast")) {
         StringRef r = op->getAttrOfType<StringAttr>("accel.autocast").getValue();
         if (r.starts_with("parameter cast"))
@@ -143,6 +161,24 @@ struct PrecisionReportPass
       printTable(os, report);
     os.flush();
     markAllAnalysesPreserved();
+  }
+
+  static Fp8Layer fp8Layer(Operation *op) {
+    Fp8Layer layer;
+    if (auto name = op->getAttrOfType<StringAttr>("accel.fp8_layer"))
+      layer.name = name.str();
+    layer.source = sourceOf(op->getLoc());
+    auto mm = dyn_cast<ScaledMatmulOp>(op);
+    layer.converted = mm && mm.getRecipe();
+    if (!layer.converted) {
+      layer.reason = op->getAttrOfType<StringAttr>("accel.fp8").str();
+      return layer;
+    }
+    Fp8RecipePlan plan = planFor(*mm.getRecipe());
+    layer.output = plan.output.str();
+    layer.gradInput = plan.gradLhs.str();
+    layer.gradWeight = plan.gradRhs.str();
+    return layer;
   }
 
   /// How the training step scales the loss, if the module has one.
@@ -212,6 +248,29 @@ struct PrecisionReportPass
        << " operand, " << r.resultCasts << " result)\n"
        << "activation bytes by type: " << joined(r.bytesPerType, " B") << "\n"
        << "loss scaling: " << r.lossScaling << "\n";
+    if (r.fp8Recipe == "none")
+      return;
+    size_t converted = llvm::count_if(
+        r.fp8Layers, [](const Fp8Layer &l) { return l.converted; });
+    os << "fp8: recipe " << r.fp8Recipe << ", " << converted << " of "
+       << r.fp8Layers.size()
+       << " linear layers converted (GEMM operands: lhs x rhs)\n";
+    size_t width = 5;
+    for (const Fp8Layer &l : r.fp8Layers)
+      width = std::max(width, l.name.size());
+    for (const Fp8Layer &l : r.fp8Layers) {
+      os << "  ";
+      pad(l.name, width);
+      if (!l.converted) {
+        os << l.reason << "\n";
+        continue;
+      }
+      os << "output: " << l.output << "\n";
+      os << std::string(width + 4, ' ') << "grad_input: " << l.gradInput
+         << "\n";
+      os << std::string(width + 4, ' ') << "grad_weight: " << l.gradWeight
+         << "\n";
+    }
   }
 
   void printJson(llvm::raw_ostream &os, const Report &r) {
@@ -222,6 +281,20 @@ struct PrecisionReportPass
                                        {"operands", row.operands},
                                        {"results", row.results},
                                        {"rule", row.rule}});
+    llvm::json::Array layers;
+    for (const Fp8Layer &l : r.fp8Layers) {
+      llvm::json::Object o{{"name", l.name},
+                           {"source", l.source},
+                           {"converted", l.converted}};
+      if (l.converted) {
+        o["output"] = l.output;
+        o["grad_input"] = l.gradInput;
+        o["grad_weight"] = l.gradWeight;
+      } else {
+        o["reason"] = l.reason;
+      }
+      layers.push_back(std::move(o));
+    }
     llvm::json::Object byType, bytes;
     for (auto &[type, count] : r.opsPerType)
       byType[type] = count;
@@ -237,7 +310,9 @@ struct PrecisionReportPass
                                      {"operand", r.operandCasts},
                                      {"result", r.resultCasts}}},
         {"activation_bytes", std::move(bytes)},
-        {"loss_scaling", r.lossScaling}};
+        {"loss_scaling", r.lossScaling},
+        {"fp8", llvm::json::Object{{"recipe", r.fp8Recipe},
+                                   {"linears", std::move(layers)}}}};
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
   }
 };

@@ -430,6 +430,16 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+bool accel::isAbsorbedTranspose(TransposeOp t) {
+  int64_t rank = t.getInput().getType().getRank();
+  int64_t d0 = static_cast<int64_t>(t.getDim0());
+  int64_t d1 = static_cast<int64_t>(t.getDim1());
+  if (rank < 2 || std::min(d0, d1) != rank - 2 || std::max(d0, d1) != rank - 1)
+    return false;
+  return llvm::all_of(t->getUsers(),
+                      [](Operation *u) { return isa<MatmulOp>(u); });
+}
+
 OpFoldResult TransposeOp::fold(FoldAdaptor) {
   if (getDim0() == getDim1())
     return getInput();

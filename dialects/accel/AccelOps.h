@@ -45,6 +45,13 @@ llvm::LogicalResult verifyByInference(OpTy op) {
 #include "dialects/accel/AccelOps.h.inc"
 
 namespace accel {
+/// A transpose of the last two dimensions whose every user is a matrix
+/// product: the CPU driver's products read its input with a transpose flag
+/// instead (BLAS does it for free) and the transpose is not run, so memory
+/// planning treats its result as its input's bytes (a view) that keeps the
+/// input live.
+bool isAbsorbedTranspose(TransposeOp t);
+
 /// Creates an `OpTy` whose result types are inferred from `operands` and
 /// `attributes`, or reports the inference error at `loc` and returns failure
 /// (the generated builders abort on such an error). For code that builds ops

@@ -608,5 +608,6 @@ def Accel_MseLossOp : Accel_InferredOp<"mse_loss", [Accel_Differentiable]> {
 include "dialects/accel/AccelGradOps.td"
 include "dialects/accel/AccelFusionOps.td"
 include "dialects/accel/AccelPrecisionOps.td"
+include "dialects/accel/AccelFloat8Ops.td"
 
 #endif // ACCEL_DIALECT_ACCELOPS_TD

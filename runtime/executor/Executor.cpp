@@ -3,6 +3,7 @@
 #include "runtime/executor/Executor.h"
 
 #include "runtime/cpu/Float8.h"
+#include "runtime/cpu/Float8Kernels.h"
 #include "runtime/cpu/HalfFloat.h"
 #include "runtime/cpu/Kernels.h"
 #include "runtime/executor/FusedKernel.h"
@@ -153,6 +154,10 @@ const char *kernelName(Kernel kernel) {
     return "Select";
   case Kernel::AllFinite:
     return "AllFinite";
+  case Kernel::Fp8Quantize:
+    return "Fp8Quantize";
+  case Kernel::ScaledMatmul:
+    return "ScaledMatmul";
   }
   return "?";
 }
@@ -432,6 +437,11 @@ Executor::Executor(Program program, int threads)
     if (in.kernel == Kernel::Conv2d || in.kernel == Kernel::Conv2dGradInput ||
         in.kernel == Kernel::Conv2dGradWeight)
       scratchFloats = std::max(scratchFloats, convGeometry(prog, in).columnFloats());
+  for (const Instruction &in : prog.code)
+    if (in.kernel == Kernel::ScaledMatmul) // both operands dequantised
+      scratchFloats = std::max(
+          scratchFloats, prog.buffers[in.operands[0]].numElements() +
+                             prog.buffers[in.operands[2]].numElements());
   scratch.resize(scratchFloats);
   int64_t samples = 0;
   for (const Instruction &in : prog.code)
@@ -685,6 +695,20 @@ llvm::Error Executor::run() {
           as<int64_t>(in.results[0])[i] =
               in.kernel == Kernel::AddInt ? a[i] + b[i] : a[i] * b[i];
       }
+      break;
+    }
+    case Kernel::Fp8Quantize: // results: data (rounded on store), scale
+      cpu::fp8Quantize(pool, f(0), shape(0)[0], shape(0)[1], in.ints[0] != 0,
+                       in.ints[1] != 0, static_cast<float>(in.floats[0]), o,
+                       as<float>(in.results[1]));
+      break;
+    case Kernel::ScaledMatmul: { // lhs [M, K], lhs scale, rhs [N, K], rhs scale
+      int64_t m = shape(0)[0], k = shape(0)[1], nOut = shape(2)[0];
+      auto rowwise = [&](size_t i) {
+        return prog.buffers[in.operands[i]].numElements() > 1;
+      };
+      cpu::scaledMatmul(pool, f(0), f(1), rowwise(1), f(2), f(3), rowwise(3),
+                        m, nOut, k, o, scratch.data());
       break;
     }
     case Kernel::Cast:

@@ -68,6 +68,11 @@ enum class Kernel {
   // whole-tensor choice by a flag (results[0] = operands[0] ? operands[1] :
   // operands[2]), and the all-finite check of loss scaling.
   Cast, Select, AllFinite,
+  // FP8 training (cpu/Float8Kernels.h). Fp8Quantize: operand x [R, C],
+  // results data (FP8) and scale; ints: rowwise, pow2; floats: the format's
+  // largest finite value. ScaledMatmul: operands lhs, lhs scale, rhs, rhs
+  // scale (a scale of one element is per tensor, else per row).
+  Fp8Quantize, ScaledMatmul,
 };
 
 /// The kernel's name, for profiles and messages.

@@ -253,6 +253,17 @@ kernelFor(Operation *op) {
       })
       .Case([&](SelectOp) { return k(Kernel::Select); })
       .Case([&](AllFiniteOp) { return k(Kernel::AllFinite); })
+      .Case([&](Fp8QuantizeOp q) {
+        double largest = llvm::APFloat::getLargest(
+                             cast<FloatType>(q.getData().getType().getElementType())
+                                 .getFloatSemantics())
+                             .convertToDouble();
+        return k(Kernel::Fp8Quantize,
+                 {q.getScaling() == Fp8Scaling::Rowwise,
+                  q.getRoundScaleToPow2()},
+                 {largest});
+      })
+      .Case([&](ScaledMatmulOp) { return k(Kernel::ScaledMatmul); })
       .Case([&](SumOp s) -> R {
         return k(Kernel::Sum,
                  std::vector<int64_t>(s.getDims().begin(), s.getDims().end()));
@@ -412,20 +423,11 @@ llvm::Expected<rt::FusedBody> fusedBody(FusedOp op) {
   return program;
 }
 
-/// A transpose of the last two dimensions whose every user is a matrix
-/// product: the products read its input with a transpose flag instead
-/// (BLAS does it for free), and the transpose itself is not run.
+/// The transpose defining `v` if the products read through it
+/// (isAbsorbedTranspose), else null.
 TransposeOp absorbedTranspose(Value v) {
   auto t = v.getDefiningOp<TransposeOp>();
-  if (!t)
-    return nullptr;
-  int64_t rank = static_cast<int64_t>(shapeOf(t.getInput()).size());
-  int64_t d0 = static_cast<int64_t>(t.getDim0()), d1 = static_cast<int64_t>(t.getDim1());
-  if (rank < 2 || std::min(d0, d1) != rank - 2 || std::max(d0, d1) != rank - 1)
-    return nullptr;
-  if (!llvm::all_of(t->getUsers(), [](Operation *u) { return isa<MatmulOp>(u); }))
-    return nullptr;
-  return t;
+  return t && isAbsorbedTranspose(t) ? t : nullptr;
 }
 
 /// Writes state updates in place: when a fused (elementwise) instruction
@@ -629,13 +631,13 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
       b.view(op.getResult(0), op.getOperand(0)); // planned as a view: no copy
       continue;
     }
+    if (auto t = dyn_cast<TransposeOp>(op); t && isAbsorbedTranspose(t)) {
+      b.alias(t.getResult(), t.getInput()); // planned as a view
+      continue;
+    }
     auto kernel = kernelFor(&op);
     if (failed(b.results(&op)))
       return error("cannot load '" + path + "'" + diagnostics);
-    if (auto t = dyn_cast<TransposeOp>(op); t && absorbedTranspose(t)) {
-      b.alias(t.getResult(), t.getInput());
-      continue;
-    }
     if (auto bn = dyn_cast<BatchNormOp>(op); inference && bn) {
       // Evaluation normalises with the running statistics.
       b.emit(Kernel::BatchNorm, &op, {0},
@@ -651,6 +653,13 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
       b.emit(Kernel::BatchedMatmul, &op,
              {absorbedTranspose(mm.getLhs()) != nullptr,
               absorbedTranspose(mm.getRhs()) != nullptr});
+      continue;
+    }
+    if (isa<ScaledMatmulOp>(op)) {
+      // The high-precision operands are for the VJP; the GEMM reads the
+      // quantised ones.
+      b.emit(Kernel::ScaledMatmul, &op);
+      program.code.back().operands.resize(4);
       continue;
     }
     if (auto fused = dyn_cast<FusedOp>(op)) {

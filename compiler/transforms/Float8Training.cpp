@@ -1,0 +1,264 @@
+//===- Float8Training.cpp - accel-fp8 -------------------------------------===//
+//
+// FP8 training decided ahead of time: each eligible linear of the forward
+// function becomes fp8_quantize ×2 → scaled_matmul, whose VJP quantises the
+// backward GEMMs as the recipe says (dialects/accel/Float8Recipes.h). The
+// layers that stay in high precision say why.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/transforms/Passes.h"
+#include "dialects/accel/AccelOps.h"
+#include "dialects/accel/Float8Recipes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/GlobPattern.h"
+
+namespace accel {
+#define GEN_PASS_DEF_FLOAT8TRAININGPASS
+#include "compiler/transforms/Passes.h.inc"
+} // namespace accel
+
+using namespace mlir;
+using namespace accel;
+
+namespace {
+
+constexpr llvm::StringLiteral kDecisionAttr = "accel.fp8";
+constexpr llvm::StringLiteral kLayerAttr = "accel.fp8_layer";
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// The recipe named on the command line (the IR spells rowwise-gw-hp with
+/// underscores).
+std::optional<Fp8Recipe> parseRecipe(StringRef name) {
+  if (name == "rowwise-gw-hp")
+    return Fp8Recipe::RowwiseGwHp;
+  if (name == "rowwise_gw_hp")
+    return std::nullopt;
+  return symbolizeFp8Recipe(name);
+}
+
+/// The parameter a value is, looking through the casts autocast adds.
+std::optional<StringRef> parameterName(func::FuncOp f, Value v) {
+  while (auto c = v.getDefiningOp<CastOp>())
+    v = c.getInput();
+  auto arg = dyn_cast<BlockArgument>(v);
+  if (!arg || arg.getOwner() != &f.getBody().front())
+    return std::nullopt;
+  if (auto name = f.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                 AccelDialect::kParamAttrName))
+    return name.getValue();
+  return std::nullopt;
+}
+
+/// One GEMM the pass may convert: x [.., K] · Wᵀ with W [N, K] (a linear),
+/// or A [M, K] · B [K, N] (a matmul).
+struct Candidate {
+  Operation *op;
+  std::string layer;  // module path ("blocks.0.attn.query"), or a placeholder
+  std::string weight; // the weight's parameter name, if it is one
+  int64_t in, out;
+  bool isLinear;
+  std::string decision; // empty while eligible
+};
+
+struct Float8TrainingPass
+    : accel::impl::Float8TrainingPassBase<Float8TrainingPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    std::optional<Fp8Recipe> parsed = parseRecipe(recipe);
+    if (!parsed) {
+      module.emitError() << "unknown FP8 recipe '" << recipe
+                         << "' (tensorwise, rowwise or rowwise-gw-hp)";
+      return signalPassFailure();
+    }
+    auto f = module.lookupSymbol<func::FuncOp>(entry);
+    if (!f) {
+      module.emitError() << "no function '@" << entry << "' to convert to FP8";
+      return signalPassFailure();
+    }
+    if (f->hasAttr("accel.fp8_recipe")) {
+      f.emitError() << "is already converted to FP8 ("
+                    << f->getAttr("accel.fp8_recipe") << ")";
+      return signalPassFailure();
+    }
+    SmallVector<llvm::GlobPattern> globs;
+    for (const std::string &text : exclude) {
+      llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(text);
+      if (!glob) {
+        module.emitError() << "bad exclude glob '" << text
+                           << "': " << llvm::toString(glob.takeError());
+        return signalPassFailure();
+      }
+      globs.push_back(std::move(*glob));
+    }
+
+    SmallVector<Candidate> candidates = collect(f);
+    decide(candidates, globs);
+    for (auto [glob, text] : llvm::zip(globs, exclude))
+      if (llvm::none_of(candidates, [&](const Candidate &c) {
+            return glob.match(c.layer) || glob.match(c.weight);
+          }))
+        f.emitWarning() << "exclude glob '" << text
+                        << "' matches no linear layer";
+    if (llvm::all_of(candidates,
+                     [](const Candidate &c) { return !c.decision.empty(); })) {
+      InFlightDiagnostic d = f.emitError()
+                             << "no linear layer is eligible for FP8 (recipe "
+                             << recipe << ")";
+      if (candidates.empty())
+        d << ": the function has no linear layer or 2-d matmul";
+      for (const Candidate &c : candidates)
+        d.attachNote(c.op->getLoc()) << c.layer << ": " << c.decision;
+      return signalPassFailure();
+    }
+
+    MLIRContext *ctx = &getContext();
+    std::string converted = "fp8 " + recipe.getValue();
+    for (Candidate &c : candidates) {
+      if (!c.decision.empty()) {
+        c.op->setAttr(kDecisionAttr, StringAttr::get(ctx, c.decision));
+        c.op->setAttr(kLayerAttr, StringAttr::get(ctx, c.layer));
+        continue;
+      }
+      Operation *mm = rewrite(c, *parsed);
+      mm->setAttr(kDecisionAttr, StringAttr::get(ctx, converted));
+      mm->setAttr(kLayerAttr, StringAttr::get(ctx, c.layer));
+    }
+    f->setAttr("accel.fp8_recipe", StringAttr::get(ctx, recipe.getValue()));
+  }
+
+  SmallVector<Candidate> collect(func::FuncOp f) {
+    SmallVector<Candidate> out;
+    int unnamed = 0;
+    f.walk([&](Operation *op) {
+      Candidate c{op, "", "", 0, 0, false, ""};
+      if (auto linear = dyn_cast<LinearOp>(op)) {
+        RankedTensorType w = typeOf(linear.getWeight());
+        c.in = w.getDimSize(1);
+        c.out = w.getDimSize(0);
+        c.isLinear = true;
+        if (auto name = parameterName(f, linear.getWeight()))
+          c.weight = *name;
+      } else if (auto mm = dyn_cast<MatmulOp>(op)) {
+        RankedTensorType a = typeOf(mm.getLhs()), b = typeOf(mm.getRhs());
+        if (a.getRank() != 2 || b.getRank() != 2)
+          return;
+        c.in = b.getDimSize(0);
+        c.out = b.getDimSize(1);
+        if (auto name = parameterName(f, mm.getRhs()))
+          c.weight = *name;
+        else if (auto name = parameterName(f, mm.getLhs()))
+          c.weight = *name;
+      } else {
+        return;
+      }
+      StringRef layer = c.weight;
+      layer.consume_back(".weight");
+      c.layer = !layer.empty() ? layer.str()
+                               : "<" + op->getName().getStringRef().str() +
+                                     " #" + std::to_string(unnamed++) + ">";
+      out.push_back(std::move(c));
+    });
+    return out;
+  }
+
+  void decide(MutableArrayRef<Candidate> candidates,
+              ArrayRef<llvm::GlobPattern> globs) {
+    Candidate *first = nullptr, *last = nullptr;
+    for (Candidate &c : candidates)
+      if (c.isLinear) {
+        first = first ? first : &c;
+        last = &c;
+      }
+    for (Candidate &c : candidates) {
+      Type element = typeOf(c.op->getResult(0)).getElementType();
+      if (!element.isF32() && !element.isBF16() && !element.isF16()) {
+        std::string name;
+        llvm::raw_string_ostream(name) << element;
+        c.decision = "kept: computes in " + name;
+        continue;
+      }
+      for (auto [glob, text] : llvm::zip(globs, exclude))
+        if (glob.match(c.layer) || glob.match(c.weight)) {
+          c.decision = "kept: excluded by '" + text + "'";
+          break;
+        }
+      if (!c.decision.empty())
+        continue;
+      if (keepFirstLast && &c == first) {
+        c.decision = "kept: first linear layer";
+      } else if (keepFirstLast && &c == last) {
+        c.decision = "kept: last linear layer";
+      } else if (c.in % 16 || c.out % 16) {
+        c.decision = "kept: " + std::to_string(c.in) + " in, " +
+                     std::to_string(c.out) +
+                     " out features; FP8 GEMMs need multiples of 16";
+      }
+    }
+  }
+
+  /// Replaces the candidate's op with the FP8 form; returns the forward
+  /// scaled_matmul.
+  Operation *rewrite(const Candidate &c, Fp8Recipe recipe) {
+    OpBuilder b(c.op);
+    Location loc = c.op->getLoc();
+    MLIRContext *ctx = b.getContext();
+    Fp8RecipePlan plan = planFor(recipe);
+    Value lhs, rhs, bias;
+    if (auto linear = dyn_cast<LinearOp>(c.op)) {
+      lhs = linear.getInput();
+      rhs = linear.getWeight();
+      bias = linear.getBias();
+    } else {
+      auto mm = cast<MatmulOp>(c.op);
+      lhs = mm.getLhs();
+      Value b2 = mm.getRhs();
+      RankedTensorType t = typeOf(b2);
+      rhs = TransposeOp::create(
+          b, loc,
+          RankedTensorType::get({t.getDimSize(1), t.getDimSize(0)},
+                                t.getElementType()),
+          b2, 0, 1);
+    }
+    RankedTensorType resultType = typeOf(c.op->getResult(0));
+    Type element = resultType.getElementType();
+    int64_t rows = typeOf(lhs).getNumElements() / c.in;
+    auto flat = RankedTensorType::get({rows, c.in}, typeOf(lhs).getElementType());
+    if (typeOf(lhs) != flat)
+      lhs = ReshapeOp::create(b, loc, flat, lhs);
+
+    auto quantize = [&](Value x, const Fp8Cast &cast) {
+      RankedTensorType t = typeOf(x);
+      Type scale = cast.scaling == Fp8Scaling::Tensorwise
+                       ? RankedTensorType::get({}, b.getF32Type())
+                       : RankedTensorType::get({t.getDimSize(0), 1},
+                                               b.getF32Type());
+      return Fp8QuantizeOp::create(
+          b, loc, RankedTensorType::get(t.getShape(), cast.type(ctx)), scale,
+          x, Fp8ScalingAttr::get(ctx, cast.scaling),
+          cast.roundScaleToPow2 ? b.getUnitAttr() : nullptr);
+    };
+    Fp8QuantizeOp lq = quantize(lhs, plan.output.lhs);
+    Fp8QuantizeOp rq = quantize(rhs, plan.output.rhs);
+    auto product = ScaledMatmulOp::create(
+        b, loc, RankedTensorType::get({rows, c.out}, element), lq.getData(),
+        lq.getScale(), rq.getData(), rq.getScale(), lhs, rhs,
+        Fp8RecipeAttr::get(ctx, recipe));
+    Value y = product;
+    if (bias)
+      y = AddOp::create(b, loc, y.getType(), y, bias);
+    if (y.getType() != resultType)
+      y = ReshapeOp::create(b, loc, resultType, y);
+    for (NamedAttribute a : c.op->getDiscardableAttrs())
+      if (a.getName() != kDecisionAttr && a.getName() != kLayerAttr)
+        product->setAttr(a.getName(), a.getValue());
+    c.op->getResult(0).replaceAllUsesWith(y);
+    c.op->erase();
+    return product;
+  }
+};
+
+} // namespace

@@ -1,0 +1,208 @@
+//===- AccelFloat8Ops.cpp - FP8 quantisation and scaled GEMMs -------------===//
+
+#include "dialects/accel/AccelOps.h"
+#include "dialects/accel/Float8Recipes.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+
+using namespace mlir;
+
+namespace accel {
+
+//===----------------------------------------------------------------------===//
+// Recipes
+//===----------------------------------------------------------------------===//
+
+FloatType Fp8Cast::type(MLIRContext *context) const {
+  if (format == Fp8Format::E4M3FN)
+    return Float8E4M3FNType::get(context);
+  return Float8E5M2Type::get(context);
+}
+
+std::string Fp8Cast::str() const {
+  std::string s = format == Fp8Format::E4M3FN ? "e4m3fn " : "e5m2 ";
+  s += stringifyFp8Scaling(scaling).str();
+  if (roundScaleToPow2)
+    s += " pow2";
+  return s;
+}
+
+std::string Fp8Gemm::str() const {
+  if (highPrecision)
+    return "high precision";
+  return lhs.str() + " x " + rhs.str();
+}
+
+Fp8RecipePlan planFor(Fp8Recipe recipe) {
+  constexpr Fp8Format e4m3 = Fp8Format::E4M3FN, e5m2 = Fp8Format::E5M2;
+  constexpr Fp8Scaling tensor = Fp8Scaling::Tensorwise, row = Fp8Scaling::Rowwise;
+  switch (recipe) {
+  case Fp8Recipe::Tensorwise: {
+    // Dynamic per-tensor scales; the incoming gradient in E5M2.
+    Fp8Cast x{e4m3, tensor, false}, g{e5m2, tensor, false};
+    return {{false, x, x}, {false, g, x}, {false, g, x}};
+  }
+  case Fp8Recipe::Rowwise: {
+    // Every operand E4M3 with one power-of-two scale per row of its
+    // lhs · rhsᵀ form, i.e. along the dimension that is not contracted.
+    Fp8Cast r{e4m3, row, true};
+    return {{false, r, r}, {false, r, r}, {false, r, r}};
+  }
+  case Fp8Recipe::RowwiseGwHp: {
+    // As rowwise, but dgrad takes the weight with one scale and wgrad stays
+    // in high precision.
+    Fp8Cast r{e4m3, row, true}, t{e4m3, tensor, true};
+    return {{false, r, r}, {false, r, t}, {true, r, r}};
+  }
+  }
+  llvm_unreachable("unknown FP8 recipe");
+}
+
+//===----------------------------------------------------------------------===//
+// Verifiers
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// The scale type of quantising a [rows, cols] matrix.
+RankedTensorType scaleType(MLIRContext *context, Fp8Scaling scaling,
+                           int64_t rows) {
+  Type f32 = Float32Type::get(context);
+  if (scaling == Fp8Scaling::Tensorwise)
+    return RankedTensorType::get({}, f32);
+  return RankedTensorType::get({rows, 1}, f32);
+}
+
+/// Whether `scale` fits an operand with `rows` rows: one scale, or one per
+/// row.
+bool isScaleFor(RankedTensorType scale, int64_t rows) {
+  return scale.getRank() == 0 ||
+         (scale.getRank() == 2 && scale.getDimSize(0) == rows &&
+          scale.getDimSize(1) == 1);
+}
+
+} // namespace
+
+LogicalResult Fp8QuantizeOp::verify() {
+  RankedTensorType input = typeOf(getInput()), data = typeOf(getData());
+  if (input.getRank() != 2)
+    return emitOpError("quantises a matrix; the input has rank ")
+           << input.getRank();
+  if (data.getShape() != input.getShape())
+    return emitOpError("data must have the input's shape ")
+           << input << ", not " << data;
+  RankedTensorType expected =
+      scaleType(getContext(), getScaling(), input.getDimSize(0));
+  if (typeOf(getScale()) != expected)
+    return emitOpError("with ") << stringifyFp8Scaling(getScaling())
+                                << " scaling the scale is " << expected
+                                << ", not " << getScale().getType();
+  return success();
+}
+
+LogicalResult ScaledMatmulOp::verify() {
+  RankedTensorType lhs = typeOf(getLhs()), rhs = typeOf(getRhs());
+  if (lhs.getRank() != 2 || rhs.getRank() != 2)
+    return emitOpError("multiplies matrices; the operands have ranks ")
+           << lhs.getRank() << " and " << rhs.getRank();
+  if (lhs.getDimSize(1) != rhs.getDimSize(1))
+    return emitOpError("computes lhs · rhsᵀ: lhs ")
+           << lhs << " and rhs " << rhs << " must have the same columns";
+  if (!isScaleFor(typeOf(getLhsScale()), lhs.getDimSize(0)))
+    return emitOpError("lhs_scale must be tensor<f32> or tensor<")
+           << lhs.getDimSize(0) << "x1xf32>, not " << getLhsScale().getType();
+  if (!isScaleFor(typeOf(getRhsScale()), rhs.getDimSize(0)))
+    return emitOpError("rhs_scale must be tensor<f32> or tensor<")
+           << rhs.getDimSize(0) << "x1xf32>, not " << getRhsScale().getType();
+  RankedTensorType result = typeOf(getResult());
+  if (result.getShape() !=
+      ArrayRef<int64_t>{lhs.getDimSize(0), rhs.getDimSize(0)})
+    return emitOpError("result must be ")
+           << lhs.getDimSize(0) << "x" << rhs.getDimSize(0) << ", not "
+           << result;
+  bool hp = getLhsHp() || getRhsHp();
+  if (hp && !(getLhsHp() && getRhsHp()))
+    return emitOpError("takes both high-precision operands or neither");
+  if (hp != static_cast<bool>(getRecipe()))
+    return emitOpError("takes a recipe exactly when it takes the "
+                       "high-precision operands (a forward GEMM)");
+  if (hp) {
+    if (typeOf(getLhsHp()).getShape() != lhs.getShape() ||
+        typeOf(getRhsHp()).getShape() != rhs.getShape())
+      return emitOpError("high-precision operands must have the shapes of "
+                         "the quantised ones");
+    Type element = result.getElementType();
+    if (typeOf(getLhsHp()).getElementType() != element ||
+        typeOf(getRhsHp()).getElementType() != element)
+      return emitOpError("high-precision operands must have the result's "
+                         "element type ")
+             << element << " (their gradients are computed in it)";
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// VJP
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+Value transpose(OpBuilder &b, Location loc, Value x) {
+  RankedTensorType t = typeOf(x);
+  return TransposeOp::create(
+      b, loc,
+      RankedTensorType::get({t.getDimSize(1), t.getDimSize(0)},
+                            t.getElementType()),
+      x, 0, 1);
+}
+
+std::pair<Value, Value> quantize(OpBuilder &b, Location loc, Value x,
+                                 const Fp8Cast &cast) {
+  MLIRContext *context = b.getContext();
+  RankedTensorType t = typeOf(x);
+  auto op = Fp8QuantizeOp::create(
+      b, loc, RankedTensorType::get(t.getShape(), cast.type(context)),
+      scaleType(context, cast.scaling, t.getDimSize(0)), x,
+      Fp8ScalingAttr::get(context, cast.scaling),
+      cast.roundScaleToPow2 ? b.getUnitAttr() : nullptr);
+  return {op.getData(), op.getScale()};
+}
+
+/// lhs · rhsᵀ as `gemm` says, in `element`.
+Value buildGemm(OpBuilder &b, Location loc, const Fp8Gemm &gemm, Value lhs,
+                Value rhs, Type element) {
+  int64_t m = typeOf(lhs).getDimSize(0), n = typeOf(rhs).getDimSize(0);
+  auto result = RankedTensorType::get({m, n}, element);
+  if (gemm.highPrecision)
+    return MatmulOp::create(b, loc, result, lhs, transpose(b, loc, rhs));
+  auto [lq, ls] = quantize(b, loc, lhs, gemm.lhs);
+  auto [rq, rs] = quantize(b, loc, rhs, gemm.rhs);
+  return ScaledMatmulOp::create(b, loc, result, lq, ls, rq, rs, Value(),
+                                Value(), nullptr);
+}
+
+} // namespace
+
+LogicalResult ScaledMatmulOp::buildVjp(OpBuilder &b, ArrayRef<Value> g,
+                                       SmallVectorImpl<Value> &grads) {
+  if (!getRecipe())
+    return emitOpError("is a backward GEMM (it has no recipe and no "
+                       "high-precision operands) and has no VJP");
+  Fp8RecipePlan plan = planFor(*getRecipe());
+  Location loc = getLoc();
+  Value lhs = getLhsHp(), rhs = getRhsHp();
+  Type element = typeOf(g[0]).getElementType();
+  // grad_lhs = g · rhs = g · (rhsᵀ)ᵀ; grad_rhs = gᵀ · lhs = gᵀ · (lhsᵀ)ᵀ.
+  Value gradLhs = buildGemm(b, loc, plan.gradLhs, g[0], transpose(b, loc, rhs),
+                            element);
+  Value gradRhs = buildGemm(b, loc, plan.gradRhs, transpose(b, loc, g[0]),
+                            transpose(b, loc, lhs), element);
+  grads.assign(getNumOperands(), Value());
+  grads[4] = gradLhs;
+  grads[5] = gradRhs;
+  return success();
+}
+
+} // namespace accel

@@ -1,0 +1,121 @@
+//===- Float8Kernels.cpp - FP8 quantisation and scaled GEMMs --------------===//
+
+#include "runtime/cpu/Float8Kernels.h"
+
+#include "runtime/cpu/HalfFloat.h"
+#include "runtime/cpu/Kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace accel::rt::cpu {
+
+float roundScaleToPow2(float scale) {
+  // 0, infinity and NaN are their own exp2(floor(log2(x))).
+  if (!(scale > 0) || std::isinf(scale))
+    return scale;
+  uint32_t bits = floatBits(scale);
+  int exponent = static_cast<int>((bits >> 23) & 0xff) - 127;
+  uint32_t mantissa = bits & 0x7fffff;
+  if (exponent == -127) // subnormal: log2 is far from an integer above it
+    return std::ldexp(1.0f, std::ilogb(scale));
+  // The smallest mantissa field at which f32 log2(scale) rounds up to
+  // exponent + 1 (measured over every normal f32 for torch's log2; the
+  // margin is where log2's result loses fraction bits to its integer part).
+  int magnitude = exponent >= 0 ? exponent : -exponent - 1;
+  uint32_t threshold = magnitude >= 64   ? 0x7fffd4
+                       : magnitude >= 32 ? 0x7fffea
+                       : magnitude >= 16 ? 0x7ffff5
+                       : magnitude >= 8  ? 0x7ffffb
+                       : magnitude >= 4  ? 0x7ffffe
+                       : magnitude >= 2  ? 0x7fffff
+                                         : 0x800000; // never
+  if (mantissa >= threshold)
+    ++exponent;
+  return std::ldexp(1.0f, exponent);
+}
+
+float fp8Scale(float amax, float fp8Max, bool pow2) {
+  double a = amax;
+  if (a < 1e-12) // NaN fails the test and stays NaN
+    a = 1e-12;
+  float scale = static_cast<float>(static_cast<double>(fp8Max) * (1.0 / a));
+  return pow2 ? roundScaleToPow2(scale) : scale;
+}
+
+namespace {
+
+/// max |x| over n elements; NaN if any is NaN (as torch's amax).
+float absMax(const float *x, int64_t n) {
+  float m = 0;
+  bool nan = false;
+  for (int64_t i = 0; i < n; ++i) {
+    float v = std::fabs(x[i]);
+    nan |= std::isnan(v);
+    m = v > m ? v : m;
+  }
+  return nan ? std::numeric_limits<float>::quiet_NaN() : m;
+}
+
+void scaleRow(const float *x, int64_t n, float scale, float fp8Max,
+              float *out) {
+  for (int64_t i = 0; i < n; ++i) {
+    float v = x[i] * scale;
+    out[i] = v > fp8Max ? fp8Max : v < -fp8Max ? -fp8Max : v;
+  }
+}
+
+} // namespace
+
+void fp8Quantize(ThreadPool &pool, const float *x, int64_t rows, int64_t cols,
+                 bool rowwise, bool pow2, float fp8Max, float *scaled,
+                 float *scale) {
+  int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1));
+  if (rowwise) {
+    pool.parallelFor(rows, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        scale[r] = fp8Scale(absMax(x + r * cols, cols), fp8Max, pow2);
+        scaleRow(x + r * cols, cols, scale[r], fp8Max, scaled + r * cols);
+      }
+    });
+    return;
+  }
+  // One amax over the whole matrix: each row's, then theirs (max is exact,
+  // so the grouping cannot change it). The row maxima borrow the start of
+  // `scaled`, which is written only after.
+  float *rowMax = scaled;
+  pool.parallelFor(rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      rowMax[r] = absMax(x + r * cols, cols);
+  });
+  float s = fp8Scale(absMax(rowMax, rows), fp8Max, pow2);
+  *scale = s;
+  pool.parallelFor(rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      scaleRow(x + r * cols, cols, s, fp8Max, scaled + r * cols);
+  });
+}
+
+void scaledMatmul(ThreadPool &pool, const float *a, const float *aScale,
+                  bool aRowwise, const float *b, const float *bScale,
+                  bool bRowwise, int64_t m, int64_t n, int64_t k, float *out,
+                  float *scratch) {
+  float *da = scratch, *db = scratch + m * k;
+  auto dequantise = [&](const float *q, const float *scale, bool rowwise,
+                        int64_t rows, float *dst) {
+    int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(k, 1));
+    pool.parallelFor(rows, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        float s = scale[rowwise ? r : 0];
+        for (int64_t i = 0; i < k; ++i)
+          dst[r * k + i] = q[r * k + i] / s;
+      }
+    });
+  };
+  dequantise(a, aScale, aRowwise, m, da);
+  dequantise(b, bScale, bRowwise, n, db);
+  gemm(pool, false, true, m, n, k, 1.0f, da, db, 0.0f, out);
+}
+
+} // namespace accel::rt::cpu

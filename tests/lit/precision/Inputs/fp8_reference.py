@@ -1,0 +1,419 @@
+#!/usr/bin/env python3
+"""The FP8 training reference for accel: torchao's float8 training
+(`Float8LinearConfig.from_recipe_name(RECIPE)` with emulate=True, then
+convert_to_float8_training) on the CPU, applied to the example model
+rebuilt in eager mode and loaded with accel's initial parameters. See
+docs/fp8-recipes.md for what it computes.
+
+    fp8_reference.py MODE --model mlp|gpt [--hidden 64[,32...]]
+        --params INIT.safetensors DATA --batch B [--columns A,B --target T]
+        --recipe tensorwise|rowwise|rowwise_with_gw_hp --report REPORT.json
+
+--report is accel's precision report: torchao converts exactly the linears
+listed in report["fp8"]["linears"] with "converted": true. --model mlp is
+examples/mlp/export.py's make_mlp(784, HIDDEN, 10, relu, no dropout);
+--model gpt is examples/gpt/model.py's GPT with export.py's defaults and
+dropout 0 (--examples DIR overrides the examples directory). DATA,
+--columns and --target are as in autocast_reference.py.
+
+    capture --out CALLS.safetensors
+  One training step (batch 0) recording every float8 cast torchao makes.
+  Call i is stored as `{i}.input` (F32 [R, C]), `{i}.data` (F8_E4M3 or
+  F8_E5M2 [R, C]) and `{i}.scale` (F32: [] tensorwise, [R, 1] axiswise),
+  laid out so that each row is one axiswise scaling group. The metadata
+  gives `{i}.cast` ("e4m3fn|e5m2 tensorwise|rowwise[ pow2]"), `{i}.role`
+  (input, weight, grad_output), `{i}.linear` (the module), `{i}.gemm`
+  (output, grad_input, grad_weight) and `calls`.
+
+    check-quantize --calls CALLS.safetensors --accel ACCEL.safetensors
+  Compares accel's quantisation of every `{i}.input` (`{i}.data`,
+  `{i}.scale`) with torchao's bit for bit (NaN codes match any NaN).
+
+    grads --accel-grads GRADS.safetensors --accel-metrics METRICS.jsonl
+  One step's loss and parameter gradients at the initial parameters:
+  accel's must be within 1e-5 relative (L2) of torchao's.
+
+    train --steps N --lr X --accel-metrics METRICS.jsonl
+  AdamW training (torch defaults but lr), batches in file order; every
+  step's loss must be within 1e-3 relative of accel's.
+
+Run it with the reference environment's Python (tools/setup-reference.sh).
+"""
+import argparse
+import dataclasses
+import gzip
+import importlib.util
+import inspect
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, "..", "..", "..", ".."))
+
+p = argparse.ArgumentParser()
+p.add_argument("mode", choices=["capture", "check-quantize", "grads", "train"])
+p.add_argument("data", nargs="?")
+p.add_argument("--model", choices=["mlp", "gpt"])
+p.add_argument("--hidden", default="1024,1024")
+p.add_argument("--examples", default=os.path.join(REPO, "examples"))
+p.add_argument("--params")
+p.add_argument("--batch", type=int)
+p.add_argument("--columns", default="images")
+p.add_argument("--target", default="labels")
+p.add_argument("--recipe", choices=["tensorwise", "rowwise", "rowwise_with_gw_hp"])
+p.add_argument("--report")
+p.add_argument("--out")
+p.add_argument("--calls")
+p.add_argument("--accel")
+p.add_argument("--accel-grads")
+p.add_argument("--accel-metrics")
+p.add_argument("--steps", type=int, default=1)
+p.add_argument("--lr", type=float, default=1e-3)
+# DATA may come after options (and is absent for check-quantize).
+args = p.parse_intermixed_args()
+
+# The loss and gradients of one step: the quantised operands are identical,
+# so only the f32 GEMMs' summation order (and what it changes in the casts)
+# separates the two.
+GRAD_TOLERANCE = 1e-5
+# Training: torchao's emulated mm is MKL's sgemm and accel's is OpenBLAS's.
+# The quantisation is identical, so the curves differ by f32 summation noise
+# only, amplified over the steps (and through the occasional FP8 rounding
+# or power-of-two scale it flips); 1e-3 leaves room for that while any
+# difference in the recipe moves the losses by far more.
+TRAIN_TOLERANCE = 1e-3
+
+
+def report(*values, **kwargs):
+    """Prints a line of the comparison; a copy goes to stderr so that lit's
+    -a shows the numbers while FileCheck reads stdout."""
+    print(*values, **kwargs)
+    print(*values, file=sys.stderr, **kwargs)
+
+
+def fail(message):
+    report(f"FAIL: {message}")
+    sys.exit(1)
+
+
+torch.manual_seed(0)
+
+# safetensors dtypes: FP8 codes stay raw bytes (uint8), BF16 widens to F32.
+NUMPY = {"F32": "<f4", "I64": "<i8", "BF16": "<u2", "F8_E4M3": "u1", "F8_E5M2": "u1"}
+FORMATS = {torch.float8_e4m3fn: ("e4m3fn", "F8_E4M3"), torch.float8_e5m2: ("e5m2", "F8_E5M2")}
+
+
+def read_safetensors(path):
+    """Returns ({name: tensor}, {name: safetensors dtype}, metadata)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + length])
+    tensors, dtypes = {}, {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        array = np.frombuffer(raw[8 + length + begin:8 + length + end],
+                              dtype=NUMPY[entry["dtype"]]).reshape(entry["shape"])
+        if entry["dtype"] == "BF16":
+            array = (array.astype(np.uint32) << 16).view(np.float32)
+        tensors[name] = torch.from_numpy(array.copy())
+        dtypes[name] = entry["dtype"]
+    return tensors, dtypes, header.get("__metadata__", {})
+
+
+def write_safetensors(path, tensors, metadata):
+    """Writes {name: (dtype, array)}: 8-byte header length, JSON header,
+    contiguous data in header order."""
+    header, blobs, offset = {"__metadata__": metadata}, [], 0
+    for name, (dtype, array) in tensors.items():
+        data = np.ascontiguousarray(array).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def fashion_mnist(directory):
+    with gzip.open(directory + "/train-images-idx3-ubyte.gz") as f:
+        images = np.frombuffer(f.read()[16:], dtype=np.uint8).reshape(-1, 784)
+    with gzip.open(directory + "/train-labels-idx1-ubyte.gz") as f:
+        labels = np.frombuffer(f.read()[8:], dtype=np.uint8)
+    return {"images": torch.from_numpy(images.astype(np.float32) / 255.0),
+            "labels": torch.from_numpy(labels.astype(np.int64))}
+
+
+def require(*names):
+    for name in names:
+        if getattr(args, name) is None:
+            fail(f"{args.mode} needs --{name.replace('_', '-')}")
+
+
+def load_data():
+    require("data", "batch")
+    data = fashion_mnist(args.data) if os.path.isdir(args.data) else read_safetensors(args.data)[0]
+    return [data[c] for c in args.columns.split(",")], (data[args.target] if args.target else None)
+
+
+def batch(step):
+    rows = slice(step * args.batch, (step + 1) * args.batch)
+    return [c[rows] for c in inputs], (target[rows] if target is not None else None)
+
+
+def loss_of(model, xs, y):
+    out = model(*xs)
+    return torch.nn.functional.cross_entropy(out, y) if y is not None else out
+
+
+def example(name, path):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(args.examples, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_model():
+    """The example model with accel's initial parameters, its reported
+    linears converted to torchao's Float8Linear."""
+    require("model", "params", "recipe", "report")
+    from torchao.float8 import Float8LinearConfig, convert_to_float8_training
+    from torchao.float8.float8_linear import Float8Linear
+    if args.model == "mlp":
+        hidden = [int(h) for h in args.hidden.split(",")]
+        model = example("mlp_export", "mlp/export.py").make_mlp(784, hidden, 10, ["relu"], 0.0)
+    else:
+        model = example("gpt_model", "gpt/model.py").GPT(dropout=0.0)
+    params, _, _ = read_safetensors(args.params)
+    # A parameter shared by several modules (the GPT's tied head) is
+    # present when the file has it under any of its names.
+    aliases = {}
+    for name, param in model.named_parameters(remove_duplicate=False):
+        aliases.setdefault(id(param), []).append(name)
+    missing = [names[0] for names in aliases.values() if not any(n in params for n in names)]
+    if missing:
+        fail(f"{args.params} lacks parameters {', '.join(missing)}")
+    unexpected = model.load_state_dict(params, strict=False).unexpected_keys
+    if unexpected:
+        print(f"note: ignored {', '.join(unexpected)} in {args.params}", file=sys.stderr)
+
+    with open(args.report) as f:
+        converted = {lin["name"] for lin in json.load(f)["fp8"]["linears"] if lin["converted"]}
+    modules = dict(model.named_modules())
+    for name in sorted(converted):
+        if not isinstance(modules.get(name), torch.nn.Linear):
+            fail(f"the report converts {name!r}, which is not an nn.Linear of the {args.model} model")
+    config = dataclasses.replace(Float8LinearConfig.from_recipe_name(args.recipe), emulate=True)
+    convert_to_float8_training(model, config=config, module_filter_fn=lambda mod, fqn: fqn in converted)
+    swapped = {n for n, m in model.named_modules() if isinstance(m, Float8Linear)}
+    if swapped != converted:
+        fail(f"torchao converted {sorted(swapped)}, the report {sorted(converted)}")
+    model.train()
+    return model
+
+
+def capture():
+    require("out")
+    import torchao.float8.float8_scaling_utils as scaling
+    from torchao.float8.float8_linear import Float8Linear, matmul_with_hp_or_float8_args as mm
+
+    model = build_model()
+    calls = []
+    # Which linear and which GEMM a cast belongs to: set by a forward
+    # pre-hook and by wrappers of the autograd function's forward/backward.
+    where = {"linear": None, "backward": False, "grad_outputs": 0}
+    for name, module in model.named_modules():
+        if isinstance(module, Float8Linear):
+            module.register_forward_pre_hook(lambda m, a, name=name: where.update(linear=name))
+    forward, backward = mm.forward, mm.backward
+
+    def mm_forward(ctx, *a):
+        ctx.linear = where["linear"]
+        where["backward"] = False
+        return forward(ctx, *a)
+
+    def mm_backward(ctx, *a):
+        where.update(linear=ctx.linear, backward=True, grad_outputs=0)
+        return backward(ctx, *a)
+
+    mm.forward, mm.backward = staticmethod(mm_forward), staticmethod(mm_backward)
+
+    original = scaling.hp_tensor_to_float8_dynamic
+    signature = inspect.signature(original)
+
+    def recording(*a, **kw):
+        out = original(*a, **kw)
+        bound = signature.bind(*a, **kw)
+        bound.apply_defaults()
+        a = bound.arguments
+        role = a["gemm_input_role"].value
+        if not where["backward"]:
+            gemm = "output"
+        elif role == "grad_output":
+            where["grad_outputs"] += 1
+            gemm = "grad_input" if where["grad_outputs"] == 1 else "grad_weight"
+        else:
+            gemm = "grad_input" if role == "weight" else "grad_weight"
+        calls.append(dict(input=a["hp_tensor"].detach().clone(), dtype=a["float8_dtype"],
+                          axis=a["axiswise_dim"], pow2=a["round_scales_to_power_of_2"],
+                          role=role, linear=where["linear"] or "", gemm=gemm,
+                          data=out._data.detach().clone(), scale=out._scale.detach().clone()))
+        return out
+
+    # float8_linear.py (and any other module) imports the function by name.
+    for module in list(sys.modules.values()):
+        if (getattr(module, "__name__", "") or "").startswith("torchao") and \
+                getattr(module, "hp_tensor_to_float8_dynamic", None) is original:
+            module.hp_tensor_to_float8_dynamic = recording
+
+    xs, y = batch(0)
+    loss_of(model, xs, y).backward()
+
+    tensors, metadata = {}, {"calls": str(len(calls))}
+    for i, c in enumerate(calls):
+        x, data, scale, axis = c["input"], c["data"].view(torch.uint8), c["scale"], c["axis"]
+        if x.dtype != torch.float32:
+            fail(f"call {i} casts a {x.dtype} tensor; these tests expect float32")
+        if axis is not None:
+            axis %= x.dim()
+            if x.dim() > 2 and axis != x.dim() - 1:
+                fail(f"call {i}: axiswise dim {c['axis']} of a rank-{x.dim()} tensor")
+        # Rows are scaling groups: flatten to [-1, last] (scales [-1, 1]);
+        # scales over dim 0 ([1, C]) group columns, so transpose.
+        x, data = x.reshape(-1, x.shape[-1]), data.reshape(-1, x.shape[-1])
+        if axis is not None and x.dim() < c["input"].dim():
+            scale = scale.reshape(-1, 1)
+        if axis == 0:
+            x, data, scale = x.t(), data.t(), scale.t()
+        if axis is not None and list(scale.shape) != [x.shape[0], 1]:
+            fail(f"call {i}: scale shape {list(scale.shape)} for input {list(x.shape)}")
+        fmt, st_dtype = FORMATS[c["dtype"]]
+        cast = f"{fmt} {'rowwise' if axis is not None else 'tensorwise'}" + (" pow2" if c["pow2"] else "")
+        tensors[f"{i}.input"] = ("F32", x.contiguous().numpy())
+        tensors[f"{i}.data"] = (st_dtype, data.contiguous().numpy())
+        tensors[f"{i}.scale"] = ("F32", scale.float().contiguous().numpy())
+        metadata.update({f"{i}.cast": cast, f"{i}.role": c["role"],
+                         f"{i}.linear": c["linear"], f"{i}.gemm": c["gemm"]})
+        report(f"call {i}: {c['linear']} {c['gemm']} {c['role']} {cast} {'x'.join(map(str, x.shape))}")
+    write_safetensors(args.out, tensors, metadata)
+    report(f"captured {len(calls)} calls")
+    return True
+
+
+def fp8_nan(codes, fmt):
+    if fmt == "e4m3fn":
+        return (codes & 0x7F) == 0x7F
+    return (((codes >> 2) & 0x1F) == 0x1F) & ((codes & 0x3) != 0)
+
+
+def check_quantize():
+    require("calls", "accel")
+    ref, ref_dtypes, metadata = read_safetensors(args.calls)
+    ours, our_dtypes, _ = read_safetensors(args.accel)
+    count = int(metadata["calls"])
+    ok, data_total, scale_total = True, 0, 0
+    for i in range(count):
+        cast = metadata[f"{i}.cast"]
+        shape = "x".join(map(str, ref[f"{i}.input"].shape))
+        names = [f"{i}.data", f"{i}.scale"]
+        if not all(n in ours for n in names):
+            report(f"call {i} {cast} {shape}: missing from {args.accel}")
+            ok = False
+            continue
+        if our_dtypes[names[0]] != ref_dtypes[names[0]] or our_dtypes[names[1]] != "F32" or \
+                any(ours[n].shape != ref[n].shape for n in names):
+            report(f"call {i} {cast} {shape}: accel's dtypes or shapes differ "
+                   f"({our_dtypes[names[0]]} {list(ours[names[0]].shape)}, "
+                   f"{our_dtypes[names[1]]} {list(ours[names[1]].shape)})")
+            ok = False
+            continue
+        a, r = ours[names[0]].numpy(), ref[names[0]].numpy()
+        fmt = cast.split()[0]
+        data_bad = int(np.sum((a != r) & ~(fp8_nan(a, fmt) & fp8_nan(r, fmt))))
+        a, r = ours[names[1]].numpy(), ref[names[1]].numpy()
+        scale_bad = int(np.sum((a.view(np.uint32) != r.view(np.uint32)) & ~(np.isnan(a) & np.isnan(r))))
+        report(f"call {i} {cast} {shape}: data mismatches {data_bad}, scale mismatches {scale_bad}")
+        data_total += data_bad
+        scale_total += scale_bad
+    report(f"calls {count}, data mismatches {data_total}, scale mismatches {scale_total}")
+    return ok and count > 0 and data_total == 0 and scale_total == 0
+
+
+def accel_losses():
+    require("accel_metrics")
+    with open(args.accel_metrics) as f:
+        return [m["loss"] for m in map(json.loads, f) if "loss" in m]
+
+
+def relative_error(value, exact):
+    value, exact = value.double(), exact.double()
+    norm = exact.norm().item()
+    diff = (value - exact).norm().item()
+    return diff / norm if norm > 0 else diff
+
+
+def compare_grads():
+    require("accel_grads")
+    model = build_model()
+    losses = accel_losses()
+    accel, _, _ = read_safetensors(args.accel_grads)
+    xs, y = batch(0)
+    loss = loss_of(model, xs, y)
+    loss.backward()
+    rows = [("loss", relative_error(torch.tensor(losses[0]), loss.detach()))]
+    aliases = {}
+    for name, param in model.named_parameters(remove_duplicate=False):
+        aliases.setdefault(id(param), (param, []))[1].append(name)
+    for param, names in aliases.values():
+        grad = param.grad if param.grad is not None else torch.zeros_like(param)
+        found = [n for n in names if n in accel]
+        rows.append((names[0], relative_error(accel[found[0]], grad) if found else None))
+    report(f"{'tensor':<28} {'rel error':>10}")
+    ok = True
+    for name, error in rows:
+        good = error is not None and error <= GRAD_TOLERANCE
+        ok &= good
+        shown = "missing" if error is None else f"{error:.3e}"
+        report(f"{name:<28} {shown:>10}{'' if good else '  FAIL'}")
+    report(f"loss: accel {losses[0]:.6f} torch {loss.item():.6f}")
+    return ok
+
+
+def train():
+    model = build_model()
+    ours = accel_losses()
+    if len(ours) != args.steps:
+        fail(f"accel-run reported {len(ours)} steps, expected {args.steps}")
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr)
+    per_epoch = inputs[0].shape[0] // args.batch
+    deviations = []
+    for step in range(args.steps):
+        xb, yb = batch(step % per_epoch)
+        opt.zero_grad()
+        loss = loss_of(model, xb, yb)
+        loss.backward()
+        opt.step()
+        deviations.append(abs(ours[step] - loss.item()) / abs(loss.item()))
+    report(f"steps {args.steps}: max relative loss deviation {max(deviations):.3e}, "
+           f"mean {sum(deviations) / len(deviations):.3e}; "
+           f"final loss accel {ours[-1]:.6f} torch {loss.item():.6f}")
+    return max(deviations) <= TRAIN_TOLERANCE
+
+
+if args.mode != "check-quantize":
+    inputs, target = load_data()
+mode = {"capture": capture, "check-quantize": check_quantize,
+        "grads": compare_grads, "train": train}[args.mode]
+passed = mode()
+if args.mode != "capture":
+    report("PASS" if passed else "FAIL")
+sys.exit(0 if passed else 1)
