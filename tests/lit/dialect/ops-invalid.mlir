@@ -1018,3 +1018,91 @@ func.func @scalar_result(%a: tensor<4xbf16>, %s: tensor<f32>) -> tensor<4xf32> {
   %0 = "accel.mul"(%a, %s) : (tensor<4xbf16>, tensor<f32>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+func.func @fp8_quantize_rank(%x: tensor<2x4x8xf32>) {
+  // expected-error @below {{quantises a matrix; the input has rank 3}}
+  %q, %s = accel.fp8_quantize %x {scaling = #accel<fp8_scaling tensorwise>} : tensor<2x4x8xf32> -> tensor<2x4x8xf8E4M3FN>, tensor<f32>
+  return
+}
+
+// -----
+
+func.func @fp8_quantize_shape(%x: tensor<4x8xf32>) {
+  // expected-error @below {{data must have the input's shape 'tensor<4x8xf32>', not 'tensor<8x4xf8E4M3FN>'}}
+  %q, %s = accel.fp8_quantize %x {scaling = #accel<fp8_scaling tensorwise>} : tensor<4x8xf32> -> tensor<8x4xf8E4M3FN>, tensor<f32>
+  return
+}
+
+// -----
+
+func.func @fp8_quantize_scale(%x: tensor<4x8xf32>) {
+  // expected-error @below {{with rowwise scaling the scale is 'tensor<4x1xf32>', not 'tensor<f32>'}}
+  %q, %s = accel.fp8_quantize %x {scaling = #accel<fp8_scaling rowwise>} : tensor<4x8xf32> -> tensor<4x8xf8E5M2>, tensor<f32>
+  return
+}
+
+// -----
+
+func.func @fp8_quantize_format(%x: tensor<4x8xf32>) {
+  // expected-error @below {{result #0 must be statically shaped tensor of f8E4M3FN type or f8E5M2 type values}}
+  %q, %s = accel.fp8_quantize %x {scaling = #accel<fp8_scaling tensorwise>} : tensor<4x8xf32> -> tensor<4x8xbf16>, tensor<f32>
+  return
+}
+
+// -----
+
+func.func @scaled_matmul_k(%a: tensor<4x8xf8E4M3FN>, %b: tensor<6x16xf8E4M3FN>, %s: tensor<f32>) {
+  // expected-error @below {{computes lhs · rhsᵀ: lhs 'tensor<4x8xf8E4M3FN>' and rhs 'tensor<6x16xf8E4M3FN>' must have the same columns}}
+  %y = accel.scaled_matmul %a, %s, %b, %s : tensor<4x8xf8E4M3FN>, tensor<f32>, tensor<6x16xf8E4M3FN>, tensor<f32> -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @scaled_matmul_scale(%a: tensor<4x8xf8E4M3FN>, %b: tensor<6x8xf8E4M3FN>, %s: tensor<f32>, %r: tensor<6x1xf32>) {
+  // expected-error @below {{lhs_scale must be tensor<f32> or tensor<4x1xf32>, not 'tensor<6x1xf32>'}}
+  %y = accel.scaled_matmul %a, %r, %b, %s : tensor<4x8xf8E4M3FN>, tensor<6x1xf32>, tensor<6x8xf8E4M3FN>, tensor<f32> -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @scaled_matmul_rhs_scale(%a: tensor<4x8xf8E4M3FN>, %b: tensor<6x8xf8E4M3FN>, %s: tensor<f32>, %r: tensor<4x1xf32>) {
+  // expected-error @below {{rhs_scale must be tensor<f32> or tensor<6x1xf32>, not 'tensor<4x1xf32>'}}
+  %y = accel.scaled_matmul %a, %s, %b, %r : tensor<4x8xf8E4M3FN>, tensor<f32>, tensor<6x8xf8E4M3FN>, tensor<4x1xf32> -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @scaled_matmul_result(%a: tensor<4x8xf8E4M3FN>, %b: tensor<6x8xf8E4M3FN>, %s: tensor<f32>) {
+  // expected-error @below {{result must be 4x6, not 'tensor<6x4xf32>'}}
+  %y = accel.scaled_matmul %a, %s, %b, %s : tensor<4x8xf8E4M3FN>, tensor<f32>, tensor<6x8xf8E4M3FN>, tensor<f32> -> tensor<6x4xf32>
+  return
+}
+
+// -----
+
+func.func @scaled_matmul_recipe(%a: tensor<4x8xf8E4M3FN>, %b: tensor<6x8xf8E4M3FN>, %s: tensor<f32>) {
+  // expected-error @below {{takes a recipe exactly when it takes the high-precision operands (a forward GEMM)}}
+  %y = accel.scaled_matmul %a, %s, %b, %s {recipe = #accel<fp8_recipe rowwise>} : tensor<4x8xf8E4M3FN>, tensor<f32>, tensor<6x8xf8E4M3FN>, tensor<f32> -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @scaled_matmul_hp_shape(%a: tensor<4x8xf8E4M3FN>, %b: tensor<6x8xf8E4M3FN>, %s: tensor<f32>, %x: tensor<8x4xf32>, %w: tensor<6x8xf32>) {
+  // expected-error @below {{high-precision operands must have the shapes of the quantised ones}}
+  %y = accel.scaled_matmul %a, %s, %b, %s hp %x, %w {recipe = #accel<fp8_recipe tensorwise>} : tensor<4x8xf8E4M3FN>, tensor<f32>, tensor<6x8xf8E4M3FN>, tensor<f32>, tensor<8x4xf32>, tensor<6x8xf32> -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @scaled_matmul_hp_type(%a: tensor<4x8xf8E4M3FN>, %b: tensor<6x8xf8E4M3FN>, %s: tensor<f32>, %x: tensor<4x8xbf16>, %w: tensor<6x8xbf16>) {
+  // expected-error @below {{high-precision operands must have the result's element type 'f32' (their gradients are computed in it)}}
+  %y = accel.scaled_matmul %a, %s, %b, %s hp %x, %w {recipe = #accel<fp8_recipe tensorwise>} : tensor<4x8xf8E4M3FN>, tensor<f32>, tensor<6x8xf8E4M3FN>, tensor<f32>, tensor<4x8xbf16>, tensor<6x8xbf16> -> tensor<4x6xf32>
+  return
+}

@@ -245,3 +245,15 @@ func.func @precision(%g: tensor<4x8xf32>, %h: tensor<8xbf16>, %s: tensor<f32>)
   %scaled = accel.div %h, %s : (tensor<8xbf16>, tensor<f32>) -> tensor<8xbf16>
   return %kept, %scaled : tensor<4x8xf32>, tensor<8xbf16>
 }
+
+// CHECK-LABEL: func.func @fp8
+func.func @fp8(%x: tensor<64x32xf32>, %w: tensor<16x32xf32>) -> tensor<64x16xf32> {
+  // CHECK: accel.fp8_quantize %{{.*}} {round_scale_to_pow2, scaling = #accel<fp8_scaling rowwise>} : tensor<64x32xf32> -> tensor<64x32xf8E4M3FN>, tensor<64x1xf32>
+  %xq, %xs = accel.fp8_quantize %x {scaling = #accel<fp8_scaling rowwise>, round_scale_to_pow2} : tensor<64x32xf32> -> tensor<64x32xf8E4M3FN>, tensor<64x1xf32>
+  %wq, %ws = accel.fp8_quantize %w {scaling = #accel<fp8_scaling tensorwise>} : tensor<16x32xf32> -> tensor<16x32xf8E5M2>, tensor<f32>
+  // CHECK: accel.scaled_matmul %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} hp %{{.*}}, %{{.*}} {recipe = #accel<fp8_recipe rowwise_gw_hp>}
+  %y = accel.scaled_matmul %xq, %xs, %wq, %ws hp %x, %w {recipe = #accel<fp8_recipe rowwise_gw_hp>} : tensor<64x32xf8E4M3FN>, tensor<64x1xf32>, tensor<16x32xf8E5M2>, tensor<f32>, tensor<64x32xf32>, tensor<16x32xf32> -> tensor<64x16xf32>
+  // CHECK: accel.scaled_matmul %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<64x32xf8E4M3FN>, tensor<64x1xf32>, tensor<16x32xf8E5M2>, tensor<f32> -> tensor<64x16xbf16>
+  %z = accel.scaled_matmul %xq, %xs, %wq, %ws : tensor<64x32xf8E4M3FN>, tensor<64x1xf32>, tensor<16x32xf8E5M2>, tensor<f32> -> tensor<64x16xbf16>
+  return %y : tensor<64x16xf32>
+}
