@@ -71,7 +71,7 @@ struct TrainPipelineOptions
   Option<std::string> fp8{
       *this, "fp8",
       llvm::cl::desc("none, or an FP8 recipe for the linear layers "
-                     "(accel-fp8): tensorwise, rowwise, rowwise-gw-hp"),
+                     "(accel-fp8): tensorwise, rowwise, rowwise-gw-hp, mxfp8"),
       llvm::cl::init("none")};
   ListOption<std::string> fp8Exclude{
       *this, "fp8-exclude",

@@ -57,7 +57,7 @@ struct Candidate {
   Operation *op;
   std::string layer;  // module path ("blocks.0.attn.query"), or a placeholder
   std::string weight; // the weight's parameter name, if it is one
-  int64_t in, out;
+  int64_t in, out, rows;
   bool isLinear;
   std::string decision; // empty while eligible
 };
@@ -71,7 +71,7 @@ struct Float8TrainingPass
     std::optional<Fp8Recipe> parsed = parseRecipe(recipe);
     if (!parsed) {
       module.emitError() << "unknown FP8 recipe '" << recipe
-                         << "' (tensorwise, rowwise or rowwise-gw-hp)";
+                         << "' (tensorwise, rowwise, rowwise-gw-hp or mxfp8)";
       return signalPassFailure();
     }
     auto f = module.lookupSymbol<func::FuncOp>(entry);
@@ -96,7 +96,7 @@ struct Float8TrainingPass
     }
 
     SmallVector<Candidate> candidates = collect(f);
-    decide(candidates, globs);
+    decide(candidates, globs, *parsed == Fp8Recipe::Mxfp8);
     for (auto [glob, text] : llvm::zip(globs, exclude))
       if (llvm::none_of(candidates, [&](const Candidate &c) {
             return glob.match(c.layer) || glob.match(c.weight);
@@ -134,11 +134,12 @@ struct Float8TrainingPass
     SmallVector<Candidate> out;
     int unnamed = 0;
     f.walk([&](Operation *op) {
-      Candidate c{op, "", "", 0, 0, false, ""};
+      Candidate c{op, "", "", 0, 0, 0, false, ""};
       if (auto linear = dyn_cast<LinearOp>(op)) {
         RankedTensorType w = typeOf(linear.getWeight());
         c.in = w.getDimSize(1);
         c.out = w.getDimSize(0);
+        c.rows = typeOf(linear.getInput()).getNumElements() / c.in;
         c.isLinear = true;
         if (auto name = parameterName(f, linear.getWeight()))
           c.weight = *name;
@@ -148,6 +149,7 @@ struct Float8TrainingPass
           return;
         c.in = b.getDimSize(0);
         c.out = b.getDimSize(1);
+        c.rows = a.getDimSize(0);
         if (auto name = parameterName(f, mm.getRhs()))
           c.weight = *name;
         else if (auto name = parameterName(f, mm.getLhs()))
@@ -166,7 +168,7 @@ struct Float8TrainingPass
   }
 
   void decide(MutableArrayRef<Candidate> candidates,
-              ArrayRef<llvm::GlobPattern> globs) {
+              ArrayRef<llvm::GlobPattern> globs, bool mx) {
     Candidate *first = nullptr, *last = nullptr;
     for (Candidate &c : candidates)
       if (c.isLinear) {
@@ -196,6 +198,12 @@ struct Float8TrainingPass
         c.decision = "kept: " + std::to_string(c.in) + " in, " +
                      std::to_string(c.out) +
                      " out features; FP8 GEMMs need multiples of 16";
+      } else if (mx && (c.in % kMxBlockSize || c.out % kMxBlockSize ||
+                        c.rows % kMxBlockSize)) {
+        // Every GEMM dimension is some GEMM's reduction dimension.
+        c.decision = "kept: " + std::to_string(c.rows) + " rows, " +
+                     std::to_string(c.in) + " in, " + std::to_string(c.out) +
+                     " out features; MX blocks need multiples of 32";
       }
     }
   }
@@ -225,17 +233,15 @@ struct Float8TrainingPass
     }
     RankedTensorType resultType = typeOf(c.op->getResult(0));
     Type element = resultType.getElementType();
-    int64_t rows = typeOf(lhs).getNumElements() / c.in;
+    int64_t rows = c.rows;
     auto flat = RankedTensorType::get({rows, c.in}, typeOf(lhs).getElementType());
     if (typeOf(lhs) != flat)
       lhs = ReshapeOp::create(b, loc, flat, lhs);
 
     auto quantize = [&](Value x, const Fp8Cast &cast) {
       RankedTensorType t = typeOf(x);
-      Type scale = cast.scaling == Fp8Scaling::Tensorwise
-                       ? RankedTensorType::get({}, b.getF32Type())
-                       : RankedTensorType::get({t.getDimSize(0), 1},
-                                               b.getF32Type());
+      Type scale =
+          scaleTypeFor(ctx, cast.scaling, t.getDimSize(0), t.getDimSize(1));
       return Fp8QuantizeOp::create(
           b, loc, RankedTensorType::get(t.getShape(), cast.type(ctx)), scale,
           x, Fp8ScalingAttr::get(ctx, cast.scaling),

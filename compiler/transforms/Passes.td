@@ -132,6 +132,10 @@ def Float8TrainingPass : Pass<"accel-fp8", "::mlir::ModuleOp"> {
       the dimension each GEMM does not contract.
     * `rowwise-gw-hp`: as `rowwise`, but grad_input takes the weight with
       one scale and grad_weight is computed in high precision.
+    * `mxfp8`: OCP Microscaling: E4M3FN elements in blocks of 32 along
+      each GEMM's reduction dimension, one E8M0 (power-of-two) scale per
+      block, for all three GEMMs. Every GEMM dimension (tokens, in- and
+      out-features) must then be a multiple of 32.
 
     A layer stays in high precision (and says why) when its input or output
     features are not a multiple of 16 (FP8 GEMMs on GPUs need them), when
@@ -164,7 +168,7 @@ def Float8TrainingPass : Pass<"accel-fp8", "::mlir::ModuleOp"> {
     Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
            "Name of the forward function">,
     Option<"recipe", "recipe", "std::string", /*default=*/"\"tensorwise\"",
-           "FP8 recipe: tensorwise, rowwise or rowwise-gw-hp">,
+           "FP8 recipe: tensorwise, rowwise, rowwise-gw-hp or mxfp8">,
     ListOption<"exclude", "exclude", "std::string",
                "Globs of module or weight names to keep in high precision">,
     Option<"keepFirstLast", "keep-first-last", "bool", /*default=*/"true",

@@ -48,6 +48,12 @@ Fp8RecipePlan planFor(Fp8Recipe recipe) {
     Fp8Cast r{e4m3, row, true};
     return {{false, r, r}, {false, r, r}, {false, r, r}};
   }
+  case Fp8Recipe::Mxfp8: {
+    // OCP MX blocks of 32 along K for every operand of every GEMM, E4M3FN
+    // elements (the lhs · rhsᵀ form puts K last in each).
+    Fp8Cast mx{e4m3, Fp8Scaling::Mx, false};
+    return {{false, mx, mx}, {false, mx, mx}, {false, mx, mx}};
+  }
   case Fp8Recipe::RowwiseGwHp: {
     // As rowwise, but dgrad takes the weight with one scale and wgrad stays
     // in high precision.
@@ -66,24 +72,35 @@ namespace {
 
 RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 
-/// The scale type of quantising a [rows, cols] matrix.
-RankedTensorType scaleType(MLIRContext *context, Fp8Scaling scaling,
-                           int64_t rows) {
-  Type f32 = Float32Type::get(context);
-  if (scaling == Fp8Scaling::Tensorwise)
-    return RankedTensorType::get({}, f32);
-  return RankedTensorType::get({rows, 1}, f32);
-}
-
-/// Whether `scale` fits an operand with `rows` rows: one scale, or one per
-/// row.
-bool isScaleFor(RankedTensorType scale, int64_t rows) {
-  return scale.getRank() == 0 ||
-         (scale.getRank() == 2 && scale.getDimSize(0) == rows &&
-          scale.getDimSize(1) == 1);
+/// Whether `scale` fits an operand [rows, cols]: one f32 scale, one per
+/// row, or E8M0 ones per MX block.
+bool isScaleFor(RankedTensorType scale, int64_t rows, int64_t cols) {
+  MLIRContext *context = scale.getContext();
+  return llvm::any_of(
+      ArrayRef<Fp8Scaling>{Fp8Scaling::Tensorwise, Fp8Scaling::Rowwise,
+                           Fp8Scaling::Mx},
+      [&](Fp8Scaling s) {
+        return (s != Fp8Scaling::Mx || cols % kMxBlockSize == 0) &&
+               scale == scaleTypeFor(context, s, rows, cols);
+      });
 }
 
 } // namespace
+
+RankedTensorType scaleTypeFor(MLIRContext *context, Fp8Scaling scaling,
+                              int64_t rows, int64_t cols) {
+  Type f32 = Float32Type::get(context);
+  switch (scaling) {
+  case Fp8Scaling::Tensorwise:
+    return RankedTensorType::get({}, f32);
+  case Fp8Scaling::Rowwise:
+    return RankedTensorType::get({rows, 1}, f32);
+  case Fp8Scaling::Mx:
+    return RankedTensorType::get({rows, cols / kMxBlockSize},
+                                 Float8E8M0FNUType::get(context));
+  }
+  llvm_unreachable("unknown FP8 scaling");
+}
 
 LogicalResult Fp8QuantizeOp::verify() {
   RankedTensorType input = typeOf(getInput()), data = typeOf(getData());
@@ -93,8 +110,14 @@ LogicalResult Fp8QuantizeOp::verify() {
   if (data.getShape() != input.getShape())
     return emitOpError("data must have the input's shape ")
            << input << ", not " << data;
-  RankedTensorType expected =
-      scaleType(getContext(), getScaling(), input.getDimSize(0));
+  if (getScaling() == Fp8Scaling::Mx && input.getDimSize(1) % kMxBlockSize)
+    return emitOpError("with mx scaling the columns must be a multiple of ")
+           << kMxBlockSize << "; the input is " << input;
+  if (getScaling() == Fp8Scaling::Mx && getRoundScaleToPow2())
+    return emitOpError("mx scales are powers of two already; drop "
+                       "round_scale_to_pow2");
+  RankedTensorType expected = scaleTypeFor(
+      getContext(), getScaling(), input.getDimSize(0), input.getDimSize(1));
   if (typeOf(getScale()) != expected)
     return emitOpError("with ") << stringifyFp8Scaling(getScaling())
                                 << " scaling the scale is " << expected
@@ -110,12 +133,21 @@ LogicalResult ScaledMatmulOp::verify() {
   if (lhs.getDimSize(1) != rhs.getDimSize(1))
     return emitOpError("computes lhs · rhsᵀ: lhs ")
            << lhs << " and rhs " << rhs << " must have the same columns";
-  if (!isScaleFor(typeOf(getLhsScale()), lhs.getDimSize(0)))
-    return emitOpError("lhs_scale must be tensor<f32> or tensor<")
-           << lhs.getDimSize(0) << "x1xf32>, not " << getLhsScale().getType();
-  if (!isScaleFor(typeOf(getRhsScale()), rhs.getDimSize(0)))
-    return emitOpError("rhs_scale must be tensor<f32> or tensor<")
-           << rhs.getDimSize(0) << "x1xf32>, not " << getRhsScale().getType();
+  int64_t k = lhs.getDimSize(1);
+  // The scale types an operand with `rows` rows may have, for messages.
+  auto allowed = [&](int64_t rows) {
+    std::string s = "tensor<f32> or tensor<" + std::to_string(rows) + "x1xf32>";
+    if (k % kMxBlockSize == 0)
+      s += " or tensor<" + std::to_string(rows) + "x" +
+           std::to_string(k / kMxBlockSize) + "xf8E8M0FNU>";
+    return s;
+  };
+  if (!isScaleFor(typeOf(getLhsScale()), lhs.getDimSize(0), k))
+    return emitOpError("lhs_scale must be ")
+           << allowed(lhs.getDimSize(0)) << ", not " << getLhsScale().getType();
+  if (!isScaleFor(typeOf(getRhsScale()), rhs.getDimSize(0), k))
+    return emitOpError("rhs_scale must be ")
+           << allowed(rhs.getDimSize(0)) << ", not " << getRhsScale().getType();
   RankedTensorType result = typeOf(getResult());
   if (result.getShape() !=
       ArrayRef<int64_t>{lhs.getDimSize(0), rhs.getDimSize(0)})
@@ -164,7 +196,7 @@ std::pair<Value, Value> quantize(OpBuilder &b, Location loc, Value x,
   RankedTensorType t = typeOf(x);
   auto op = Fp8QuantizeOp::create(
       b, loc, RankedTensorType::get(t.getShape(), cast.type(context)),
-      scaleType(context, cast.scaling, t.getDimSize(0)), x,
+      scaleTypeFor(context, cast.scaling, t.getDimSize(0), t.getDimSize(1)), x,
       Fp8ScalingAttr::get(context, cast.scaling),
       cast.roundScaleToPow2 ? b.getUnitAttr() : nullptr);
   return {op.getData(), op.getScale()};

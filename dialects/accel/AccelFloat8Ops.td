@@ -14,7 +14,8 @@
 def Accel_Fp8Scaling : I32EnumAttr<"Fp8Scaling",
     "which elements of an FP8 operand share one scale", [
       I32EnumAttrCase<"Tensorwise", 0, "tensorwise">,
-      I32EnumAttrCase<"Rowwise", 1, "rowwise">
+      I32EnumAttrCase<"Rowwise", 1, "rowwise">,
+      I32EnumAttrCase<"Mx", 2, "mx">
     ]> {
   let cppNamespace = "::accel";
   let genSpecializedAttr = 0;
@@ -25,7 +26,8 @@ def Accel_Fp8Recipe : I32EnumAttr<"Fp8Recipe",
     "how an FP8 linear quantises its forward and backward GEMMs", [
       I32EnumAttrCase<"Tensorwise", 0, "tensorwise">,
       I32EnumAttrCase<"Rowwise", 1, "rowwise">,
-      I32EnumAttrCase<"RowwiseGwHp", 2, "rowwise_gw_hp">
+      I32EnumAttrCase<"RowwiseGwHp", 2, "rowwise_gw_hp">,
+      I32EnumAttrCase<"Mxfp8", 3, "mxfp8">
     ]> {
   let cppNamespace = "::accel";
   let genSpecializedAttr = 0;
@@ -33,7 +35,7 @@ def Accel_Fp8Recipe : I32EnumAttr<"Fp8Recipe",
 def Accel_Fp8RecipeAttr : EnumAttr<Accel_Dialect, Accel_Fp8Recipe, "fp8_recipe">;
 
 def Accel_Fp8Tensor : StaticShapeTensorOf<[F8E4M3FN, F8E5M2]>;
-def Accel_ScaleTensor : StaticShapeTensorOf<[F32]>;
+def Accel_ScaleTensor : StaticShapeTensorOf<[F32, F8E8M0FNU]>;
 
 def Accel_Fp8QuantizeOp : Accel_Op<"fp8_quantize", [Pure]> {
   let summary = "quantise a matrix to FP8 with dynamic scales";
@@ -54,6 +56,18 @@ def Accel_Fp8QuantizeOp : Accel_Op<"fp8_quantize", [Pure]> {
     `tensor<Rx1xf32>`. The quantised value of an element is
     `f32(data) / scale`. A group whose amax is infinite gets scale 0 (and
     dequantises to NaN), as torchao's does.
+
+    `scaling = mx` is OCP Microscaling (v1.0, 6.3): each block of 32
+    consecutive elements of a row (C a multiple of 32) shares a power of
+    two X, `scale` is `tensor<Rx(C/32)xf8E8M0FNU>`, and
+
+    ```
+    X    = 2^clamp(floor(log2(amax)) - emax, -127, 127)   emax: 8 (E4M3FN), 15 (E5M2)
+           (amax 0: 2^-127; NaN: NaN; an infinity counts as 2^128)
+    data = fp8(clamp(f32(x) / X, -fp8_max, fp8_max))       nearest even
+    ```
+
+    and the quantised value is `f32(data) * X`.
 
     ```mlir
     %q, %s = accel.fp8_quantize %x {scaling = #accel<fp8_scaling rowwise>, round_scale_to_pow2}
@@ -80,6 +94,8 @@ def Accel_ScaledMatmulOp : Accel_Op<"scaled_matmul", [Pure,
     ```
     result = f32_mm(f32(lhs) / lhs_scale, (f32(rhs) / rhs_scale)ᵀ)
     ```
+
+    (with MX block scales, `f32(x) * X` per block).
 
     then rounded to the result's element type. This is the emulation of a
     scaled FP8 GEMM that torchao runs on the CPU: the FP8 products are exact

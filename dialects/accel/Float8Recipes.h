@@ -47,6 +47,15 @@ struct Fp8RecipePlan {
 
 Fp8RecipePlan planFor(Fp8Recipe recipe);
 
+/// The scale type of quantising a [rows, cols] matrix with `scaling`:
+/// tensor<f32>, tensor<rowsx1xf32>, or tensor<rowsx(cols/32)xf8E8M0FNU>.
+mlir::RankedTensorType scaleTypeFor(mlir::MLIRContext *context,
+                                    Fp8Scaling scaling, int64_t rows,
+                                    int64_t cols);
+
+/// Elements of a row that share one MX scale.
+constexpr int64_t kMxBlockSize = 32;
+
 } // namespace accel
 
 #endif // ACCEL_DIALECT_ACCEL_FLOAT8RECIPES_H

@@ -104,6 +104,27 @@ inline float e5m2ToFloat(uint8_t c) {
   return f16ToFloat(static_cast<uint16_t>(c) << 8);
 }
 
+/// E8M0 (OCP Microscaling's shared scale): an unsigned, biased exponent;
+/// code b is 2^(b - 127), 0xff is NaN. 2^-127 is an f32 subnormal.
+inline float e8m0ToFloat(uint8_t c) {
+  if (c == 0xff)
+    return bitsFloat(0x7fc00000u);
+  if (c == 0)
+    return bitsFloat(0x00400000u);
+  return bitsFloat(static_cast<uint32_t>(c) << 23);
+}
+
+/// The E8M0 code of a power of two in [2^-127, 2^127], or NaN (0xff). Other
+/// values have their exponent truncated (scales are always powers of two).
+inline uint8_t floatToE8M0(float x) {
+  uint32_t bits = floatBits(x) & 0x7fffffffu;
+  if (bits > 0x7f800000u || bits >= (255u << 23))
+    return 0xff; // NaN, infinity and 2^128 and above have no code
+  if (bits < 0x00800000u)
+    return 0; // 2^-127 (and below: the format's smallest)
+  return static_cast<uint8_t>(bits >> 23);
+}
+
 } // namespace accel::rt::cpu
 
 #endif // ACCEL_RUNTIME_CPU_FLOAT8_H

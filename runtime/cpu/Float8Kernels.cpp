@@ -68,11 +68,22 @@ void scaleRow(const float *x, int64_t n, float scale, float fp8Max,
 
 } // namespace
 
+float mxScale(float amax, int emax) {
+  if (std::isnan(amax))
+    return amax;
+  // An infinity counts as 2^128 (the exponent its bits hold), as torchao's
+  // MX cast reads it.
+  int exponent = amax == 0 ? -127 : std::isinf(amax) ? 128 : std::ilogb(amax);
+  exponent = std::clamp(exponent - emax, -127, 127);
+  return std::ldexp(1.0f, exponent);
+}
+
 void fp8Quantize(ThreadPool &pool, const float *x, int64_t rows, int64_t cols,
-                 bool rowwise, bool pow2, float fp8Max, float *scaled,
+                 Fp8Grouping grouping, bool pow2, float fp8Max, float *scaled,
                  float *scale) {
   int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1));
-  if (rowwise) {
+  switch (grouping) {
+  case Fp8Grouping::Row:
     pool.parallelFor(rows, grain, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
         scale[r] = fp8Scale(absMax(x + r * cols, cols), fp8Max, pow2);
@@ -80,6 +91,28 @@ void fp8Quantize(ThreadPool &pool, const float *x, int64_t rows, int64_t cols,
       }
     });
     return;
+  case Fp8Grouping::MxBlock: {
+    // The element format's largest exponent: 448 = 1.75 x 2^8,
+    // 57344 = 1.75 x 2^15.
+    int emax = std::ilogb(fp8Max);
+    int64_t blocks = cols / kMxBlock;
+    pool.parallelFor(rows, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r)
+        for (int64_t b = 0; b < blocks; ++b) {
+          const float *in = x + r * cols + b * kMxBlock;
+          float *out = scaled + r * cols + b * kMxBlock;
+          float s = mxScale(absMax(in, kMxBlock), emax);
+          scale[r * blocks + b] = s;
+          for (int64_t i = 0; i < kMxBlock; ++i) {
+            float v = in[i] / s;
+            out[i] = v > fp8Max ? fp8Max : v < -fp8Max ? -fp8Max : v;
+          }
+        }
+    });
+    return;
+  }
+  case Fp8Grouping::Tensor:
+    break;
   }
   // One amax over the whole matrix: each row's, then theirs (max is exact,
   // so the grouping cannot change it). The row maxima borrow the start of
@@ -98,23 +131,31 @@ void fp8Quantize(ThreadPool &pool, const float *x, int64_t rows, int64_t cols,
 }
 
 void scaledMatmul(ThreadPool &pool, const float *a, const float *aScale,
-                  bool aRowwise, const float *b, const float *bScale,
-                  bool bRowwise, int64_t m, int64_t n, int64_t k, float *out,
-                  float *scratch) {
+                  Fp8Grouping aGrouping, const float *b, const float *bScale,
+                  Fp8Grouping bGrouping, int64_t m, int64_t n, int64_t k,
+                  float *out, float *scratch) {
   float *da = scratch, *db = scratch + m * k;
-  auto dequantise = [&](const float *q, const float *scale, bool rowwise,
-                        int64_t rows, float *dst) {
+  auto dequantise = [&](const float *q, const float *scale,
+                        Fp8Grouping grouping, int64_t rows, float *dst) {
     int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(k, 1));
     pool.parallelFor(rows, grain, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
-        float s = scale[rowwise ? r : 0];
+        const float *in = q + r * k;
+        float *o = dst + r * k;
+        if (grouping == Fp8Grouping::MxBlock) {
+          const float *blockScale = scale + r * (k / kMxBlock);
+          for (int64_t i = 0; i < k; ++i)
+            o[i] = in[i] * blockScale[i / kMxBlock];
+          continue;
+        }
+        float s = scale[grouping == Fp8Grouping::Row ? r : 0];
         for (int64_t i = 0; i < k; ++i)
-          dst[r * k + i] = q[r * k + i] / s;
+          o[i] = in[i] / s;
       }
     });
   };
-  dequantise(a, aScale, aRowwise, m, da);
-  dequantise(b, bScale, bRowwise, n, db);
+  dequantise(a, aScale, aGrouping, m, da);
+  dequantise(b, bScale, bGrouping, n, db);
   gemm(pool, false, true, m, n, k, 1.0f, da, db, 0.0f, out);
 }
 

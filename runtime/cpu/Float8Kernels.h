@@ -32,22 +32,36 @@ float fp8Scale(float amax, float fp8Max, bool pow2);
 /// next power of two, the margin growing with |exponent|).
 float roundScaleToPow2(float scale);
 
-/// Quantises x [rows, cols]: one scale (`rowwise` false; scale[0]) or one
-/// per row (scale[r]); writes clamp(x * scale, -fp8Max, fp8Max) to
-/// `scaled` (NaN stays NaN), which the caller rounds to the FP8 type. `scaled` must not overlap `x`.
+/// Which elements share a scale: the whole matrix, each row, or each block
+/// of kMxBlock consecutive elements of a row (OCP Microscaling).
+enum class Fp8Grouping { Tensor = 0, Row = 1, MxBlock = 2 };
+constexpr int64_t kMxBlock = 32;
+
+/// The shared scale X of an MX block whose largest magnitude is `amax`
+/// (OCP Microscaling v1.0, 6.3): 2^(floor(log2(amax)) - emax), emax the
+/// element format's largest exponent (8 for E4M3FN, 15 for E5M2), clamped
+/// to E8M0's [2^-127, 2^127]; amax 0 gives 2^-127; NaN gives NaN; an
+/// infinite amax counts as 2^128.
+float mxScale(float amax, int emax);
+
+/// Quantises x [rows, cols]. Tensor and Row groups (scale[0], scale[r])
+/// are scaled up by fp8Scale and give clamp(x * scale, -fp8Max, fp8Max);
+/// MxBlock groups (scale[r * cols / 32 + b]) are scaled down by mxScale
+/// and give clamp(x / X, -fp8Max, fp8Max). NaN stays NaN. The caller
+/// rounds `scaled` to the FP8 type. `scaled` must not overlap `x`.
 void fp8Quantize(ThreadPool &pool, const float *x, int64_t rows, int64_t cols,
-                 bool rowwise, bool pow2, float fp8Max, float *scaled,
+                 Fp8Grouping grouping, bool pow2, float fp8Max, float *scaled,
                  float *scale);
 
-/// out [m, n] = (a / aScale) [m, k] · ((b / bScale) [n, k])ᵀ with a and b
-/// holding FP8 values exactly; a scale has one element, or one per row.
-/// Dequantises by division (as torchao's emulation does; multiplying by a
-/// reciprocal differs), then one f32 GEMM. `scratch` holds (m + n) k
-/// floats.
+/// out [m, n] = dequantised a [m, k] · (dequantised b [n, k])ᵀ with a and
+/// b holding FP8 values exactly. Tensor and Row scales dequantise by
+/// division (as torchao's emulation does; multiplying by a reciprocal
+/// differs), MX block scales by multiplication (exact: powers of two); then
+/// one f32 GEMM. `scratch` holds (m + n) k floats.
 void scaledMatmul(ThreadPool &pool, const float *a, const float *aScale,
-                  bool aRowwise, const float *b, const float *bScale,
-                  bool bRowwise, int64_t m, int64_t n, int64_t k, float *out,
-                  float *scratch);
+                  Fp8Grouping aGrouping, const float *b, const float *bScale,
+                  Fp8Grouping bGrouping, int64_t m, int64_t n, int64_t k,
+                  float *out, float *scratch);
 
 } // namespace accel::rt::cpu
 

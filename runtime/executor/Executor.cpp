@@ -33,6 +33,7 @@ size_t elementBytes(ElementType type) {
     return 2;
   case ElementType::F8E4M3FN:
   case ElementType::F8E5M2:
+  case ElementType::F8E8M0FNU:
     return 1;
   }
   return 1;
@@ -247,7 +248,8 @@ namespace {
 
 bool isReducedFloat(ElementType t) {
   return t == ElementType::BF16 || t == ElementType::F16 ||
-         t == ElementType::F8E4M3FN || t == ElementType::F8E5M2;
+         t == ElementType::F8E4M3FN || t == ElementType::F8E5M2 ||
+         t == ElementType::F8E8M0FNU;
 }
 
 /// Kernels that move or inspect bytes of any type themselves; every other
@@ -267,6 +269,8 @@ template <ElementType T> float loadAs(const uint8_t *p, int64_t i) {
     return cpu::e4m3ToFloat(p[i]);
   else if constexpr (T == ElementType::F8E5M2)
     return cpu::e5m2ToFloat(p[i]);
+  else if constexpr (T == ElementType::F8E8M0FNU)
+    return cpu::e8m0ToFloat(p[i]);
   else
     return reinterpret_cast<const float *>(p)[i];
 }
@@ -281,6 +285,8 @@ template <ElementType T> void storeAs(uint8_t *p, int64_t i, float v) {
     p[i] = cpu::floatToE4M3(v);
   else if constexpr (T == ElementType::F8E5M2)
     p[i] = cpu::floatToE5M2(v);
+  else if constexpr (T == ElementType::F8E8M0FNU)
+    p[i] = cpu::floatToE8M0(v);
   else
     reinterpret_cast<float *>(p)[i] = v;
 }
@@ -294,6 +300,7 @@ template <typename F> void withFloatType(ElementType type, F &&f) {
   case ElementType::F16: return f(TypeTag<ElementType::F16>{});
   case ElementType::F8E4M3FN: return f(TypeTag<ElementType::F8E4M3FN>{});
   case ElementType::F8E5M2: return f(TypeTag<ElementType::F8E5M2>{});
+  case ElementType::F8E8M0FNU: return f(TypeTag<ElementType::F8E8M0FNU>{});
   default: return f(TypeTag<ElementType::F32>{});
   }
 }
@@ -333,6 +340,9 @@ bool allFinite(cpu::ThreadPool &pool, ElementType type, const uint8_t *data,
     } else if (type == ElementType::F8E4M3FN) { // no infinity; NaN is S.1111.111
       for (int64_t i = begin; i < end; ++i)
         ok &= (data[i] & 0x7f) != 0x7f;
+    } else if (type == ElementType::F8E8M0FNU) { // 0xff is NaN
+      for (int64_t i = begin; i < end; ++i)
+        ok &= data[i] != 0xff;
     } else if (type == ElementType::F8E5M2) { // exponent all ones
       for (int64_t i = begin; i < end; ++i)
         ok &= (data[i] & 0x7c) != 0x7c;
@@ -698,17 +708,18 @@ llvm::Error Executor::run() {
       break;
     }
     case Kernel::Fp8Quantize: // results: data (rounded on store), scale
-      cpu::fp8Quantize(pool, f(0), shape(0)[0], shape(0)[1], in.ints[0] != 0,
+      cpu::fp8Quantize(pool, f(0), shape(0)[0], shape(0)[1],
+                       static_cast<cpu::Fp8Grouping>(in.ints[0]),
                        in.ints[1] != 0, static_cast<float>(in.floats[0]), o,
                        as<float>(in.results[1]));
       break;
     case Kernel::ScaledMatmul: { // lhs [M, K], lhs scale, rhs [N, K], rhs scale
+      // ints: the groupings of the lhs and rhs scales.
       int64_t m = shape(0)[0], k = shape(0)[1], nOut = shape(2)[0];
-      auto rowwise = [&](size_t i) {
-        return prog.buffers[in.operands[i]].numElements() > 1;
-      };
-      cpu::scaledMatmul(pool, f(0), f(1), rowwise(1), f(2), f(3), rowwise(3),
-                        m, nOut, k, o, scratch.data());
+      cpu::scaledMatmul(pool, f(0), f(1),
+                        static_cast<cpu::Fp8Grouping>(in.ints[0]), f(2), f(3),
+                        static_cast<cpu::Fp8Grouping>(in.ints[1]), m, nOut, k,
+                        o, scratch.data());
       break;
     }
     case Kernel::Cast:

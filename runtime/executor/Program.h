@@ -20,9 +20,10 @@
 namespace accel::rt {
 
 /// BF16 and F16 hold activations under mixed precision, F8E4M3FN and
-/// F8E5M2 FP8 tensors; kernels compute them in f32 and round each result
-/// once (cpu/HalfFloat.h, cpu/Float8.h).
-enum class ElementType { F32, I64, I1, BF16, F16, F8E4M3FN, F8E5M2 };
+/// F8E5M2 FP8 tensors, F8E8M0FNU the shared power-of-two scales of MXFP8
+/// blocks; kernels compute them in f32 and round each result once
+/// (cpu/HalfFloat.h, cpu/Float8.h).
+enum class ElementType { F32, I64, I1, BF16, F16, F8E4M3FN, F8E5M2, F8E8M0FNU };
 
 size_t elementBytes(ElementType type);
 
@@ -69,9 +70,10 @@ enum class Kernel {
   // operands[2]), and the all-finite check of loss scaling.
   Cast, Select, AllFinite,
   // FP8 training (cpu/Float8Kernels.h). Fp8Quantize: operand x [R, C],
-  // results data (FP8) and scale; ints: rowwise, pow2; floats: the format's
-  // largest finite value. ScaledMatmul: operands lhs, lhs scale, rhs, rhs
-  // scale (a scale of one element is per tensor, else per row).
+  // results data (FP8) and scale; ints: scaling (0 tensorwise, 1 rowwise,
+  // 2 MX blocks of 32 along a row), pow2; floats: the format's largest
+  // finite value. ScaledMatmul: operands lhs, lhs scale, rhs, rhs scale;
+  // ints: the scales' groupings (numbered as Fp8Quantize's).
   Fp8Quantize, ScaledMatmul,
 };
 

@@ -87,7 +87,7 @@ TEST(Fp8Quantize, RowwiseGroupsAreIndependent) {
                           kInf, 1.0f,  -1.0f, kNaN, 1.0f, 2.0f,
                           1e30f, 1.0f, 0.0f};
   std::vector<float> scaled(x.size()), scale(5);
-  fp8Quantize(pool, x.data(), 5, 3, /*rowwise=*/true, /*pow2=*/false, 448.0f,
+  fp8Quantize(pool, x.data(), 5, 3, Fp8Grouping::Row, /*pow2=*/false, 448.0f,
               scaled.data(), scale.data());
   EXPECT_EQ(scale[0], 224.0f);
   EXPECT_EQ(scaled[0], 224.0f);
@@ -109,7 +109,7 @@ TEST(Fp8Quantize, TensorwiseClampsBeforeRounding) {
   ThreadPool pool(2);
   std::vector<float> x = {57344.0f, -1.0f, 3.0f, 0.001f};
   std::vector<float> scaled(4), scale(1);
-  fp8Quantize(pool, x.data(), 2, 2, /*rowwise=*/false, /*pow2=*/false,
+  fp8Quantize(pool, x.data(), 2, 2, Fp8Grouping::Tensor, /*pow2=*/false,
               57344.0f, scaled.data(), scale.data());
   EXPECT_EQ(scale[0], 1.0f);
   EXPECT_EQ(scaled[0], 57344.0f);
@@ -125,8 +125,8 @@ TEST(ScaledMatmul, DividesByTheScalesThenMultiplies) {
   std::vector<float> b = {10.0f, 0.0f, -10.0f, 1.0f, 1.0f, 1.0f};
   float bs = 10.0f;
   std::vector<float> out(4), scratch(12);
-  scaledMatmul(pool, a.data(), as.data(), true, b.data(), &bs, false, 2, 2, 3,
-               out.data(), scratch.data());
+  scaledMatmul(pool, a.data(), as.data(), Fp8Grouping::Row, b.data(), &bs,
+               Fp8Grouping::Tensor, 2, 2, 3, out.data(), scratch.data());
   // a / as = [[1, 2, 3], [2, 4, 8]]; b / bs = [[1, 0, -1], [.1, .1, .1]].
   EXPECT_FLOAT_EQ(out[0], -2.0f);
   EXPECT_FLOAT_EQ(out[1], 0.6f);
@@ -136,9 +136,101 @@ TEST(ScaledMatmul, DividesByTheScalesThenMultiplies) {
   // not 1 * f32(1 / 3) in general.
   std::vector<float> one = {1.0f}, three = {3.0f}, unit = {1.0f};
   float r;
-  scaledMatmul(pool, one.data(), three.data(), false, unit.data(), unit.data(),
-               false, 1, 1, 1, &r, scratch.data());
+  scaledMatmul(pool, one.data(), three.data(), Fp8Grouping::Tensor,
+               unit.data(), unit.data(), Fp8Grouping::Tensor, 1, 1, 1, &r,
+               scratch.data());
   EXPECT_EQ(r, 1.0f / 3.0f);
+}
+
+TEST(E8M0, CodesArePowersOfTwo) {
+  EXPECT_EQ(e8m0ToFloat(127), 1.0f);
+  EXPECT_EQ(e8m0ToFloat(0), std::ldexp(1.0f, -127));
+  EXPECT_EQ(e8m0ToFloat(254), std::ldexp(1.0f, 127));
+  EXPECT_TRUE(std::isnan(e8m0ToFloat(0xff)));
+  for (int c = 0; c < 255; ++c)
+    EXPECT_EQ(floatToE8M0(e8m0ToFloat(static_cast<uint8_t>(c))), c);
+  EXPECT_EQ(floatToE8M0(kNaN), 0xff);
+}
+
+/// One MX block of 32 elements, E4M3FN: the scale X and the element codes.
+struct MxBlock {
+  float scale;
+  std::vector<uint8_t> codes;
+};
+MxBlock quantizeBlock(std::vector<float> block) {
+  block.resize(kMxBlock, 0.0f);
+  ThreadPool pool(1);
+  std::vector<float> scaled(kMxBlock);
+  float scale;
+  fp8Quantize(pool, block.data(), 1, kMxBlock, Fp8Grouping::MxBlock, false,
+              448.0f, scaled.data(), &scale);
+  MxBlock out{scale, {}};
+  for (float v : scaled)
+    out.codes.push_back(floatToE4M3(v));
+  return out;
+}
+
+// OCP Microscaling v1.0, 6.3: X = 2^(floor(log2(max |V|)) - emax_elem),
+// emax_elem = 8 for E4M3; P_i = V_i / X rounded, normal overflow clamped.
+TEST(MxQuantize, ScaleIsTheLargestPowerOfTwoBelowAmaxOver256) {
+  MxBlock b = quantizeBlock({1.0f, -0.5f, 0.75f});
+  EXPECT_EQ(b.scale, std::ldexp(1.0f, -8));
+  EXPECT_EQ(b.codes[0], 0x78); // 256 = 1.0 x 2^8
+  EXPECT_EQ(b.codes[1], 0xf0); // -128
+  EXPECT_EQ(b.codes[2], 0x74); // 192 = 1.5 x 2^7
+  // amax 448: X = 1, the block is exact.
+  b = quantizeBlock({448.0f, 0.015625f});
+  EXPECT_EQ(b.scale, 1.0f);
+  EXPECT_EQ(b.codes[0], 0x7e);
+  EXPECT_EQ(b.codes[1], 0x08); // 2^-6, the smallest normal
+}
+
+TEST(MxQuantize, ClampsNormalOverflow) {
+  // amax 500: floor(log2) = 8, X = 1, and 500 / 1 clamps to 448.
+  MxBlock b = quantizeBlock({500.0f, -479.0f});
+  EXPECT_EQ(b.scale, 1.0f);
+  EXPECT_EQ(b.codes[0], 0x7e);
+  EXPECT_EQ(b.codes[1], 0xfe);
+}
+
+TEST(MxQuantize, ZerosAndSubnormals) {
+  // All zeros: X = 2^-127 (E8M0's smallest), elements zero.
+  MxBlock b = quantizeBlock({});
+  EXPECT_EQ(floatToE8M0(b.scale), 0);
+  for (uint8_t c : b.codes)
+    EXPECT_EQ(c, 0);
+  // An f32-subnormal amax clamps X to 2^-127: 2^-130 / 2^-127 = 2^-3.
+  b = quantizeBlock({std::ldexp(1.0f, -130)});
+  EXPECT_EQ(b.scale, std::ldexp(1.0f, -127));
+  EXPECT_EQ(b.codes[0], 0x20); // 2^-3
+  // Elements far below the block's amax become E4M3 subnormals, then zero.
+  b = quantizeBlock({1.0f, 3 * std::ldexp(1.0f, -17), std::ldexp(1.0f, -20)});
+  EXPECT_EQ(b.codes[1], 0x03); // 3 x 2^-9
+  EXPECT_EQ(b.codes[2], 0x00);
+}
+
+TEST(MxQuantize, NaNAndInfinity) {
+  // A NaN makes X NaN (E8M0 0xff) and every element NaN.
+  MxBlock b = quantizeBlock({1.0f, kNaN});
+  EXPECT_EQ(floatToE8M0(b.scale), 0xff);
+  EXPECT_EQ(b.codes[0] & 0x7f, 0x7f);
+  // An infinity counts as 2^128: X = 2^120, the infinity saturates.
+  b = quantizeBlock({kInf, 1.0f});
+  EXPECT_EQ(b.scale, std::ldexp(1.0f, 120));
+  EXPECT_EQ(b.codes[0], 0x7e);
+  EXPECT_EQ(b.codes[1], 0x00);
+}
+
+TEST(ScaledMatmul, MxBlocksMultiplyByTheirScales) {
+  ThreadPool pool(1);
+  // [1, 64] x [1, 64]: two blocks each, scales 2 and 4 (lhs), 1 and 0.5
+  // (rhs); all elements 1.
+  std::vector<float> a(64, 1.0f), b(64, 1.0f), as = {2.0f, 4.0f},
+                     bs = {1.0f, 0.5f}, scratch(128);
+  float r;
+  scaledMatmul(pool, a.data(), as.data(), Fp8Grouping::MxBlock, b.data(),
+               bs.data(), Fp8Grouping::MxBlock, 1, 1, 64, &r, scratch.data());
+  EXPECT_EQ(r, 32 * 2.0f * 1.0f + 32 * 4.0f * 0.5f);
 }
 
 } // namespace

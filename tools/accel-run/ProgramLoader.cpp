@@ -44,6 +44,8 @@ std::optional<rt::ElementType> elementType(Type type) {
     return rt::ElementType::F8E4M3FN;
   if (isa<Float8E5M2Type>(type))
     return rt::ElementType::F8E5M2;
+  if (isa<Float8E8M0FNUType>(type))
+    return rt::ElementType::F8E8M0FNU;
   return std::nullopt;
 }
 
@@ -258,8 +260,9 @@ kernelFor(Operation *op) {
                              cast<FloatType>(q.getData().getType().getElementType())
                                  .getFloatSemantics())
                              .convertToDouble();
+        // cpu::Fp8Grouping numbers the scalings as the dialect does.
         return k(Kernel::Fp8Quantize,
-                 {q.getScaling() == Fp8Scaling::Rowwise,
+                 {static_cast<int64_t>(q.getScaling()),
                   q.getRoundScaleToPow2()},
                  {largest});
       })
@@ -655,10 +658,17 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
               absorbedTranspose(mm.getRhs()) != nullptr});
       continue;
     }
-    if (isa<ScaledMatmulOp>(op)) {
+    if (auto mm = dyn_cast<ScaledMatmulOp>(op)) {
       // The high-precision operands are for the VJP; the GEMM reads the
       // quantised ones.
-      b.emit(Kernel::ScaledMatmul, &op);
+      auto grouping = [](Value scale) -> int64_t {
+        auto type = cast<RankedTensorType>(scale.getType());
+        if (type.getRank() == 0)
+          return 0;
+        return isa<Float8E8M0FNUType>(type.getElementType()) ? 2 : 1;
+      };
+      b.emit(Kernel::ScaledMatmul, &op,
+             {grouping(mm.getLhsScale()), grouping(mm.getRhsScale())});
       program.code.back().operands.resize(4);
       continue;
     }

@@ -143,6 +143,8 @@ static std::optional<accel::io::DType> ioType(accel::rt::ElementType t) {
     return accel::io::DType::F8_E4M3;
   case accel::rt::ElementType::F8E5M2:
     return accel::io::DType::F8_E5M2;
+  case accel::rt::ElementType::F8E8M0FNU: // scales of intermediates only
+    return std::nullopt;
   }
   return std::nullopt;
 }

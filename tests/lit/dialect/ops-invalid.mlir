@@ -1106,3 +1106,35 @@ func.func @scaled_matmul_hp_type(%a: tensor<4x8xf8E4M3FN>, %b: tensor<6x8xf8E4M3
   %y = accel.scaled_matmul %a, %s, %b, %s hp %x, %w {recipe = #accel<fp8_recipe tensorwise>} : tensor<4x8xf8E4M3FN>, tensor<f32>, tensor<6x8xf8E4M3FN>, tensor<f32>, tensor<4x8xbf16>, tensor<6x8xbf16> -> tensor<4x6xf32>
   return
 }
+
+// -----
+
+func.func @fp8_quantize_mx_block(%x: tensor<4x48xf32>) {
+  // expected-error @below {{with mx scaling the columns must be a multiple of 32; the input is 'tensor<4x48xf32>'}}
+  %q, %s = accel.fp8_quantize %x {scaling = #accel<fp8_scaling mx>} : tensor<4x48xf32> -> tensor<4x48xf8E4M3FN>, tensor<4x1xf8E8M0FNU>
+  return
+}
+
+// -----
+
+func.func @fp8_quantize_mx_pow2(%x: tensor<4x64xf32>) {
+  // expected-error @below {{mx scales are powers of two already; drop round_scale_to_pow2}}
+  %q, %s = accel.fp8_quantize %x {scaling = #accel<fp8_scaling mx>, round_scale_to_pow2} : tensor<4x64xf32> -> tensor<4x64xf8E4M3FN>, tensor<4x2xf8E8M0FNU>
+  return
+}
+
+// -----
+
+func.func @fp8_quantize_mx_scale(%x: tensor<4x64xf32>) {
+  // expected-error @below {{with mx scaling the scale is 'tensor<4x2xf8E8M0FNU>', not 'tensor<4x2xf32>'}}
+  %q, %s = accel.fp8_quantize %x {scaling = #accel<fp8_scaling mx>} : tensor<4x64xf32> -> tensor<4x64xf8E4M3FN>, tensor<4x2xf32>
+  return
+}
+
+// -----
+
+func.func @scaled_matmul_mx_scale(%a: tensor<4x64xf8E4M3FN>, %b: tensor<6x64xf8E4M3FN>, %s: tensor<4x2xf8E8M0FNU>, %r: tensor<6x1xf8E8M0FNU>) {
+  // expected-error @below {{rhs_scale must be tensor<f32> or tensor<6x1xf32> or tensor<6x2xf8E8M0FNU>, not 'tensor<6x1xf8E8M0FNU>'}}
+  %y = accel.scaled_matmul %a, %s, %b, %r : tensor<4x64xf8E4M3FN>, tensor<4x2xf8E8M0FNU>, tensor<6x64xf8E4M3FN>, tensor<6x1xf8E8M0FNU> -> tensor<4x6xf32>
+  return
+}

@@ -257,3 +257,13 @@ func.func @fp8(%x: tensor<64x32xf32>, %w: tensor<16x32xf32>) -> tensor<64x16xf32
   %z = accel.scaled_matmul %xq, %xs, %wq, %ws : tensor<64x32xf8E4M3FN>, tensor<64x1xf32>, tensor<16x32xf8E5M2>, tensor<f32> -> tensor<64x16xbf16>
   return %y : tensor<64x16xf32>
 }
+
+// CHECK-LABEL: func.func @mxfp8
+func.func @mxfp8(%x: tensor<64x64xf32>, %w: tensor<32x64xf32>) -> tensor<64x32xbf16> {
+  // CHECK: accel.fp8_quantize %{{.*}} {scaling = #accel<fp8_scaling mx>} : tensor<64x64xf32> -> tensor<64x64xf8E4M3FN>, tensor<64x2xf8E8M0FNU>
+  %xq, %xs = accel.fp8_quantize %x {scaling = #accel<fp8_scaling mx>} : tensor<64x64xf32> -> tensor<64x64xf8E4M3FN>, tensor<64x2xf8E8M0FNU>
+  %wq, %ws = accel.fp8_quantize %w {scaling = #accel<fp8_scaling mx>} : tensor<32x64xf32> -> tensor<32x64xf8E4M3FN>, tensor<32x2xf8E8M0FNU>
+  // CHECK: accel.scaled_matmul {{.*}} : tensor<64x64xf8E4M3FN>, tensor<64x2xf8E8M0FNU>, tensor<32x64xf8E4M3FN>, tensor<32x2xf8E8M0FNU> -> tensor<64x32xbf16>
+  %y = accel.scaled_matmul %xq, %xs, %wq, %ws : tensor<64x64xf8E4M3FN>, tensor<64x2xf8E8M0FNU>, tensor<32x64xf8E4M3FN>, tensor<32x2xf8E8M0FNU> -> tensor<64x32xbf16>
+  return %y : tensor<64x32xbf16>
+}

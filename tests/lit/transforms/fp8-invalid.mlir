@@ -4,7 +4,7 @@
 // RUN: not accel-opt %s -split-input-file --accel-fp8 --accel-fp8 2>&1 | FileCheck %s --check-prefix=TWICE
 // RUN: not accel-opt %s -split-input-file --accel-fp8="keep-first-last=false exclude=[" 2>&1 | FileCheck %s --check-prefix=GLOB
 // RUN: accel-opt %s --accel-fp8="keep-first-last=false" -verify-diagnostics -split-input-file -o /dev/null
-// RECIPE: error: unknown FP8 recipe 'delayed-ish' (tensorwise, rowwise or rowwise-gw-hp)
+// RECIPE: error: unknown FP8 recipe 'delayed-ish' (tensorwise, rowwise, rowwise-gw-hp or mxfp8)
 // ENTRY: error: no function '@model' to convert to FP8
 // TWICE: error: is already converted to FP8 ("tensorwise")
 // GLOB: error: bad exclude glob '['

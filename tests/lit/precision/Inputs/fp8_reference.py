@@ -25,6 +25,11 @@ dropout 0 (--examples DIR overrides the examples directory). DATA,
   (input, weight, grad_output), `{i}.linear` (the module), `{i}.gemm`
   (output, grad_input, grad_weight) and `calls`.
 
+    mx-blocks --out CALLS.safetensors
+  torchao's MX cast (to_mx: E4M3FN elements, E8M0 scales, blocks of 32)
+  of crafted and random blocks, stored as capture stores its calls (the
+  scales as U8 codes, `{i}.cast` "e4m3fn mx").
+
     check-quantize --calls CALLS.safetensors --accel ACCEL.safetensors
   Compares accel's quantisation of every `{i}.input` (`{i}.data`,
   `{i}.scale`) with torchao's bit for bit (NaN codes match any NaN).
@@ -61,7 +66,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", "..", "..", ".."))
 
 p = argparse.ArgumentParser()
-p.add_argument("mode", choices=["capture", "check-quantize", "grads", "train"])
+p.add_argument("mode", choices=["capture", "mx-blocks", "check-quantize", "grads", "train"])
 p.add_argument("data", nargs="?")
 p.add_argument("--model", choices=["mlp", "gpt"])
 p.add_argument("--hidden", default="1024,1024")
@@ -115,7 +120,7 @@ def fail(message):
 torch.manual_seed(0)
 
 # safetensors dtypes: FP8 codes stay raw bytes (uint8), BF16 widens to F32.
-NUMPY = {"F32": "<f4", "I64": "<i8", "BF16": "<u2", "F8_E4M3": "u1", "F8_E5M2": "u1"}
+NUMPY = {"F32": "<f4", "I64": "<i8", "BF16": "<u2", "F8_E4M3": "u1", "F8_E5M2": "u1", "U8": "u1"}
 FORMATS = {torch.float8_e4m3fn: ("e4m3fn", "F8_E4M3"), torch.float8_e5m2: ("e5m2", "F8_E5M2")}
 
 
@@ -340,7 +345,8 @@ def check_quantize():
             report(f"call {i} {cast} {shape}: missing from {args.accel}")
             ok = False
             continue
-        if our_dtypes[names[0]] != ref_dtypes[names[0]] or our_dtypes[names[1]] != "F32" or \
+        if our_dtypes[names[0]] != ref_dtypes[names[0]] or \
+                our_dtypes[names[1]] != ref_dtypes[names[1]] or \
                 any(ours[n].shape != ref[n].shape for n in names):
             report(f"call {i} {cast} {shape}: accel's dtypes or shapes differ "
                    f"({our_dtypes[names[0]]} {list(ours[names[0]].shape)}, "
@@ -349,14 +355,67 @@ def check_quantize():
             continue
         a, r = ours[names[0]].numpy(), ref[names[0]].numpy()
         fmt = cast.split()[0]
-        data_bad = int(np.sum((a != r) & ~(fp8_nan(a, fmt) & fp8_nan(r, fmt))))
-        a, r = ours[names[1]].numpy(), ref[names[1]].numpy()
-        scale_bad = int(np.sum((a.view(np.uint32) != r.view(np.uint32)) & ~(np.isnan(a) & np.isnan(r))))
+        differ = (a != r) & ~(fp8_nan(a, fmt) & fp8_nan(r, fmt))
+        if ref_dtypes[names[1]] == "U8":
+            # MX: E8M0 codes. A block whose scale is NaN (0xff) is NaN
+            # whatever its element codes hold (OCP MX 6.3), so only the
+            # scale is compared there.
+            nan_block = np.repeat(ref[names[1]].numpy() == 0xFF, MX_BLOCK, axis=1)
+            differ &= ~nan_block
+            scale_bad = int(np.sum(ours[names[1]].numpy() != ref[names[1]].numpy()))
+        else:
+            sa, sr = ours[names[1]].numpy(), ref[names[1]].numpy()
+            scale_bad = int(np.sum((sa.view(np.uint32) != sr.view(np.uint32)) &
+                                   ~(np.isnan(sa) & np.isnan(sr))))
+        data_bad = int(np.sum(differ))
         report(f"call {i} {cast} {shape}: data mismatches {data_bad}, scale mismatches {scale_bad}")
         data_total += data_bad
         scale_total += scale_bad
     report(f"calls {count}, data mismatches {data_total}, scale mismatches {scale_total}")
     return ok and count > 0 and data_total == 0 and scale_total == 0
+
+
+MX_BLOCK = 32
+
+
+def mx_blocks():
+    """torchao's MX cast (to_mx, FLOOR scales, E4M3FN elements) of crafted
+    and random 32-element blocks, written like capture's calls with U8
+    E8M0 scale codes: zeros, f32 subnormals, E4M3 subnormal elements, the
+    largest E4M3 value, normal overflow, NaN and infinity, and random
+    blocks over many orders of magnitude. Blocks whose amax lies in
+    [2^-127, 2^-118) are left out: torchao divides them by 2^-126 but
+    stores the scale 2^-127 (it clamps its f32 divisor to the smallest
+    normal), so its elements do not dequantise to the input; accel follows
+    the OCP definition there (tests/unit/Float8KernelsTest.cpp)."""
+    require("out")
+    from torchao.prototype.mx_formats.mx_tensor import to_mx
+    g = torch.Generator().manual_seed(0)
+    tiny = 2.0 ** -140
+    crafted = [
+        torch.zeros(MX_BLOCK),
+        torch.full((MX_BLOCK,), tiny),                          # f32 subnormals
+        torch.cat([torch.tensor([1.0]), torch.full((MX_BLOCK - 1,), 3 * 2.0 ** -17)]),
+        torch.cat([torch.tensor([448.0, -448.0]), torch.linspace(-1, 1, MX_BLOCK - 2)]),
+        torch.cat([torch.tensor([500.0, -479.0]), torch.ones(MX_BLOCK - 2)]),
+        torch.cat([torch.tensor([float("nan")]), torch.ones(MX_BLOCK - 1)]),
+        torch.cat([torch.tensor([float("inf")]), torch.ones(MX_BLOCK - 1)]),
+        torch.cat([torch.tensor([-float("inf")]), -torch.ones(MX_BLOCK - 1)]),
+    ]
+    rows = torch.stack(crafted).reshape(-1, 2 * MX_BLOCK)
+    random = torch.randn(64, 4 * MX_BLOCK, generator=g) * \
+        torch.exp2(torch.randint(-60, 60, (64, 1), generator=g).float())
+    tensors, metadata = {}, {}
+    for i, x in enumerate([rows, random]):
+        scale, data = to_mx(x.contiguous(), torch.float8_e4m3fn, MX_BLOCK)
+        tensors[f"{i}.input"] = ("F32", x.numpy())
+        tensors[f"{i}.data"] = ("F8_E4M3", data.view(torch.uint8).numpy())
+        tensors[f"{i}.scale"] = ("U8", scale.view(torch.uint8).reshape(x.shape[0], -1).numpy())
+        metadata[f"{i}.cast"] = "e4m3fn mx"
+        report(f"call {i}: e4m3fn mx {x.shape[0]}x{x.shape[1]}")
+    metadata["calls"] = "2"
+    write_safetensors(args.out, tensors, metadata)
+    return True
 
 
 def accel_losses():
@@ -524,11 +583,11 @@ def train():
     return mean <= max(TRAIN_TOLERANCE, NOISE_FACTOR * floor_mean)
 
 
-if args.mode != "check-quantize":
+if args.mode not in ("check-quantize", "mx-blocks"):
     inputs, target = load_data()
-mode = {"capture": capture, "check-quantize": check_quantize,
+mode = {"capture": capture, "mx-blocks": mx_blocks, "check-quantize": check_quantize,
         "grads": compare_grads, "train": train}[args.mode]
 passed = mode()
-if args.mode != "capture":
+if args.mode not in ("capture", "mx-blocks"):
     report("PASS" if passed else "FAIL")
 sys.exit(0 if passed else 1)
