@@ -3,9 +3,10 @@
 # and the Fashion-MNIST MLP, each trained under fp32, bf16 and bf16 with
 # every FP8 recipe (accel-fp8, Accelerate's default layer filter: the first
 # and last linear stay in bf16), on the same data order and seed. Prints
-# and writes a table (final loss, mean |Δloss| against bf16 over the last
-# 20% of steps, loss reduction relative to bf16's, eval accuracy, ms/step)
-# and one plot of every curve per model. docs/benchmarks.md shows a run.
+# and writes a table (bench/fp8_trends_table.py: final loss, mean |Δloss|
+# against bf16 over the last 20% of steps, loss reduction and excess loss
+# relative to bf16's, eval accuracy, ms/step) and one plot of every curve
+# per model. docs/benchmarks.md shows a run.
 #
 #   bench/fp8_trends.sh [OUT_DIR] [GPT_STEPS] [MLP_EPOCHS]
 #       (default: out/fp8-trends 500 2; from the repository root)
@@ -64,37 +65,9 @@ for model in gpt mlp; do
     fi
     runs+=("$label=$out/$model-$label.jsonl")
   done
-  "$bin/accel-plot/accel-plot" "${runs[@]}" -o "$out/$model-curves.svg" --log-loss \
+  "$bin/accel-plot/accel-plot" "${runs[@]}" -o "$out/$model-curves.svg" --log-loss --no-evals \
     --title "$model: AdamW lr 3e-3, fp32 / bf16 / bf16 + FP8 recipes"
 done
 
-/usr/bin/python3 - "$out" "${configs[@]%%:*}" <<'PY' | tee "$out/trends.md"
-import json, statistics, sys
-out, labels = sys.argv[1], sys.argv[2:]
-for model in ("gpt", "mlp"):
-    runs = {}
-    for label in labels:
-        lines = [json.loads(l) for l in open(f"{out}/{model}-{label}.jsonl")]
-        steps = [l for l in lines if "loss" in l]
-        evals = [l["eval_accuracy"] for l in lines if "eval_accuracy" in l]
-        batch = 16 if model == "gpt" else 128
-        runs[label] = dict(
-            loss=[l["loss"] for l in steps], eval=evals[-1] if evals else float("nan"),
-            ms=statistics.median(1000 * batch / l["samples_per_s"] for l in steps))
-    bf16 = runs["bf16"]["loss"]
-    n = len(bf16)
-    tail = slice(n - n // 5, n)
-    first = bf16[0]
-    reduction = first - statistics.mean(bf16[tail])
-    print(f"\n{model}: {n} steps, loss at step 1 {first:.4f}\n")
-    print("| run | final loss | mean loss, last 20% | mean abs. loss diff. vs bf16, last 20% "
-          "| loss reduction vs bf16 | eval accuracy | ms/step |")
-    print("|---|---|---|---|---|---|---|")
-    for label, r in runs.items():
-        loss = r["loss"]
-        diff = statistics.mean(abs(a - b) for a, b in zip(loss[tail], bf16[tail]))
-        share = (first - statistics.mean(loss[tail])) / reduction
-        print(f"| {label} | {loss[-1]:.4f} | {statistics.mean(loss[tail]):.4f} | {diff:.4f} "
-              f"| {100 * share:.1f}% | {100 * r['eval']:.2f}% | {r['ms']:.1f} |")
-PY
+/usr/bin/python3 bench/fp8_trends_table.py "$out" "${configs[@]%%:*}" | tee "$out/trends.md"
 echo "table: $out/trends.md  plots: $out/gpt-curves.svg $out/mlp-curves.svg"

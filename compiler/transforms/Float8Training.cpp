@@ -28,8 +28,9 @@ constexpr llvm::StringLiteral kLayerAttr = "accel.fp8_layer";
 
 RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 
-/// The recipe named on the command line (the IR spells rowwise-gw-hp with
-/// underscores).
+/// The recipe named on the command line. The IR's enum spells
+/// rowwise-gw-hp with underscores; the option takes the hyphenated name
+/// only, as documented.
 std::optional<Fp8Recipe> parseRecipe(StringRef name) {
   if (name == "rowwise-gw-hp")
     return Fp8Recipe::RowwiseGwHp;
@@ -238,17 +239,8 @@ struct Float8TrainingPass
     if (typeOf(lhs) != flat)
       lhs = ReshapeOp::create(b, loc, flat, lhs);
 
-    auto quantize = [&](Value x, const Fp8Cast &cast) {
-      RankedTensorType t = typeOf(x);
-      Type scale =
-          scaleTypeFor(ctx, cast.scaling, t.getDimSize(0), t.getDimSize(1));
-      return Fp8QuantizeOp::create(
-          b, loc, RankedTensorType::get(t.getShape(), cast.type(ctx)), scale,
-          x, Fp8ScalingAttr::get(ctx, cast.scaling),
-          cast.roundScaleToPow2 ? b.getUnitAttr() : nullptr);
-    };
-    Fp8QuantizeOp lq = quantize(lhs, plan.output.lhs);
-    Fp8QuantizeOp rq = quantize(rhs, plan.output.rhs);
+    Fp8QuantizeOp lq = buildFp8Quantize(b, loc, lhs, plan.output.lhs);
+    Fp8QuantizeOp rq = buildFp8Quantize(b, loc, rhs, plan.output.rhs);
     auto product = ScaledMatmulOp::create(
         b, loc, RankedTensorType::get({rows, c.out}, element), lq.getData(),
         lq.getScale(), rq.getData(), rq.getScale(), lhs, rhs,

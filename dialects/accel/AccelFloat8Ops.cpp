@@ -175,6 +175,17 @@ LogicalResult ScaledMatmulOp::verify() {
   return success();
 }
 
+Fp8QuantizeOp buildFp8Quantize(OpBuilder &b, Location loc, Value x,
+                               const Fp8Cast &cast) {
+  MLIRContext *context = b.getContext();
+  RankedTensorType t = typeOf(x);
+  return Fp8QuantizeOp::create(
+      b, loc, RankedTensorType::get(t.getShape(), cast.type(context)),
+      scaleTypeFor(context, cast.scaling, t.getDimSize(0), t.getDimSize(1)), x,
+      Fp8ScalingAttr::get(context, cast.scaling),
+      cast.roundScaleToPow2 ? b.getUnitAttr() : nullptr);
+}
+
 //===----------------------------------------------------------------------===//
 // VJP
 //===----------------------------------------------------------------------===//
@@ -190,18 +201,6 @@ Value transpose(OpBuilder &b, Location loc, Value x) {
       x, 0, 1);
 }
 
-std::pair<Value, Value> quantize(OpBuilder &b, Location loc, Value x,
-                                 const Fp8Cast &cast) {
-  MLIRContext *context = b.getContext();
-  RankedTensorType t = typeOf(x);
-  auto op = Fp8QuantizeOp::create(
-      b, loc, RankedTensorType::get(t.getShape(), cast.type(context)),
-      scaleTypeFor(context, cast.scaling, t.getDimSize(0), t.getDimSize(1)), x,
-      Fp8ScalingAttr::get(context, cast.scaling),
-      cast.roundScaleToPow2 ? b.getUnitAttr() : nullptr);
-  return {op.getData(), op.getScale()};
-}
-
 /// lhs · rhsᵀ as `gemm` says, in `element`.
 Value buildGemm(OpBuilder &b, Location loc, const Fp8Gemm &gemm, Value lhs,
                 Value rhs, Type element) {
@@ -209,10 +208,11 @@ Value buildGemm(OpBuilder &b, Location loc, const Fp8Gemm &gemm, Value lhs,
   auto result = RankedTensorType::get({m, n}, element);
   if (gemm.highPrecision)
     return MatmulOp::create(b, loc, result, lhs, transpose(b, loc, rhs));
-  auto [lq, ls] = quantize(b, loc, lhs, gemm.lhs);
-  auto [rq, rs] = quantize(b, loc, rhs, gemm.rhs);
-  return ScaledMatmulOp::create(b, loc, result, lq, ls, rq, rs, Value(),
-                                Value(), nullptr);
+  Fp8QuantizeOp l = buildFp8Quantize(b, loc, lhs, gemm.lhs);
+  Fp8QuantizeOp r = buildFp8Quantize(b, loc, rhs, gemm.rhs);
+  return ScaledMatmulOp::create(b, loc, result, l.getData(), l.getScale(),
+                                r.getData(), r.getScale(), Value(), Value(),
+                                nullptr);
 }
 
 } // namespace

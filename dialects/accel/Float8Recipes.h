@@ -56,6 +56,10 @@ mlir::RankedTensorType scaleTypeFor(mlir::MLIRContext *context,
 /// Elements of a row that share one MX scale.
 constexpr int64_t kMxBlockSize = 32;
 
+/// Builds `accel.fp8_quantize` of the matrix `x` as `cast` says.
+Fp8QuantizeOp buildFp8Quantize(mlir::OpBuilder &b, mlir::Location loc,
+                               mlir::Value x, const Fp8Cast &cast);
+
 } // namespace accel
 
 #endif // ACCEL_DIALECT_ACCEL_FLOAT8RECIPES_H

@@ -25,6 +25,9 @@ static cl::opt<std::string> title("title", cl::desc("Plot title"),
                                   cl::init("training loss"));
 static cl::opt<bool> logLoss("log-loss",
                              cl::desc("Logarithmic loss axis (positive losses)"));
+static cl::opt<bool> noEvals(
+    "no-evals", cl::desc("Leave out the evaluation marks (many runs with "
+                         "many evaluations crowd the plot)"));
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
@@ -43,6 +46,8 @@ int main(int argc, char **argv) {
       WithColor::error(errs(), "accel-plot") << toString(s.takeError()) << "\n";
       return 1;
     }
+    if (noEvals)
+      s->evals.clear();
     series.push_back(std::move(*s));
   }
   if (Error e = accel::run::writeLossPlot(output, title, series, logLoss)) {
