@@ -38,6 +38,7 @@ void buildTrainPipeline(mlir::OpPassManager &pm,
     fp8.recipe = options.fp8;
     fp8.exclude.assign(options.fp8Exclude.begin(), options.fp8Exclude.end());
     fp8.keepFirstLast = options.fp8KeepFirstLast;
+    fp8.overrides.assign(options.fp8Override.begin(), options.fp8Override.end());
     pm.addPass(createFloat8TrainingPass(fp8));
   }
   std::string lossScale = options.lossScale;

@@ -76,6 +76,9 @@ struct TrainPipelineOptions
   ListOption<std::string> fp8Exclude{
       *this, "fp8-exclude",
       llvm::cl::desc("accel-fp8: globs of layers to keep in high precision")};
+  ListOption<std::string> fp8Override{
+      *this, "fp8-override",
+      llvm::cl::desc("accel-fp8: per-layer recipes, GLOB=RECIPE")};
   Option<bool> fp8KeepFirstLast{
       *this, "fp8-keep-first-last",
       llvm::cl::desc("accel-fp8: keep the first and last linear layers in "

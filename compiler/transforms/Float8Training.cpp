@@ -28,8 +28,11 @@ constexpr llvm::StringLiteral kLayerAttr = "accel.fp8_layer";
 
 RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 
+constexpr llvm::StringLiteral kRecipeChoices =
+    "tensorwise, rowwise, rowwise-gw-hp or mxfp8";
+
 /// The recipe named on the command line. The IR's enum spells
-/// rowwise-gw-hp with underscores; the option takes the hyphenated name
+/// rowwise-gw-hp with underscores; the options take the hyphenated name
 /// only, as documented.
 std::optional<Fp8Recipe> parseRecipe(StringRef name) {
   if (name == "rowwise-gw-hp")
@@ -38,6 +41,20 @@ std::optional<Fp8Recipe> parseRecipe(StringRef name) {
     return std::nullopt;
   return symbolizeFp8Recipe(name);
 }
+
+/// The recipe's name on the command line and in reports.
+std::string recipeName(Fp8Recipe recipe) {
+  if (recipe == Fp8Recipe::RowwiseGwHp)
+    return "rowwise-gw-hp";
+  return stringifyFp8Recipe(recipe).str();
+}
+
+/// A glob and the recipe its layers get (the `override` option).
+struct Override {
+  std::string text;
+  llvm::GlobPattern glob;
+  Fp8Recipe recipe;
+};
 
 /// The parameter a value is, looking through the casts autocast adds.
 std::optional<StringRef> parameterName(func::FuncOp f, Value v) {
@@ -60,6 +77,7 @@ struct Candidate {
   std::string weight; // the weight's parameter name, if it is one
   int64_t in, out, rows;
   bool isLinear;
+  Fp8Recipe recipe;
   std::string decision; // empty while eligible
 };
 
@@ -71,8 +89,8 @@ struct Float8TrainingPass
     ModuleOp module = getOperation();
     std::optional<Fp8Recipe> parsed = parseRecipe(recipe);
     if (!parsed) {
-      module.emitError() << "unknown FP8 recipe '" << recipe
-                         << "' (tensorwise, rowwise, rowwise-gw-hp or mxfp8)";
+      module.emitError() << "unknown FP8 recipe '" << recipe << "' ("
+                         << kRecipeChoices << ")";
       return signalPassFailure();
     }
     auto f = module.lookupSymbol<func::FuncOp>(entry);
@@ -95,9 +113,41 @@ struct Float8TrainingPass
       }
       globs.push_back(std::move(*glob));
     }
+    SmallVector<Override> perLayer;
+    for (const std::string &text : overrides) {
+      auto [pattern, name] = StringRef(text).rsplit('=');
+      std::optional<Fp8Recipe> r = parseRecipe(name);
+      if (pattern.empty() || name.empty() || !r) {
+        module.emitError() << "bad override '" << text
+                           << "': expected GLOB=RECIPE with RECIPE one of "
+                           << kRecipeChoices;
+        return signalPassFailure();
+      }
+      llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(pattern);
+      if (!glob) {
+        module.emitError() << "bad override glob '" << pattern
+                           << "': " << llvm::toString(glob.takeError());
+        return signalPassFailure();
+      }
+      perLayer.push_back({text, std::move(*glob), *r});
+    }
 
     SmallVector<Candidate> candidates = collect(f);
-    decide(candidates, globs, *parsed == Fp8Recipe::Mxfp8);
+    for (Candidate &c : candidates) {
+      c.recipe = *parsed;
+      for (const Override &o : perLayer)
+        if (o.glob.match(c.layer) || o.glob.match(c.weight)) {
+          c.recipe = o.recipe;
+          break;
+        }
+    }
+    decide(candidates, globs);
+    for (const Override &o : perLayer)
+      if (llvm::none_of(candidates, [&](const Candidate &c) {
+            return o.glob.match(c.layer) || o.glob.match(c.weight);
+          }))
+        f.emitWarning() << "override '" << o.text
+                        << "' matches no linear layer";
     for (auto [glob, text] : llvm::zip(globs, exclude))
       if (llvm::none_of(candidates, [&](const Candidate &c) {
             return glob.match(c.layer) || glob.match(c.weight);
@@ -117,15 +167,15 @@ struct Float8TrainingPass
     }
 
     MLIRContext *ctx = &getContext();
-    std::string converted = "fp8 " + recipe.getValue();
     for (Candidate &c : candidates) {
       if (!c.decision.empty()) {
         c.op->setAttr(kDecisionAttr, StringAttr::get(ctx, c.decision));
         c.op->setAttr(kLayerAttr, StringAttr::get(ctx, c.layer));
         continue;
       }
-      Operation *mm = rewrite(c, *parsed);
-      mm->setAttr(kDecisionAttr, StringAttr::get(ctx, converted));
+      Operation *mm = rewrite(c);
+      mm->setAttr(kDecisionAttr,
+                  StringAttr::get(ctx, "fp8 " + recipeName(c.recipe)));
       mm->setAttr(kLayerAttr, StringAttr::get(ctx, c.layer));
     }
     f->setAttr("accel.fp8_recipe", StringAttr::get(ctx, recipe.getValue()));
@@ -135,7 +185,7 @@ struct Float8TrainingPass
     SmallVector<Candidate> out;
     int unnamed = 0;
     f.walk([&](Operation *op) {
-      Candidate c{op, "", "", 0, 0, 0, false, ""};
+      Candidate c{op, "", "", 0, 0, 0, false, Fp8Recipe::Tensorwise, ""};
       if (auto linear = dyn_cast<LinearOp>(op)) {
         RankedTensorType w = typeOf(linear.getWeight());
         c.in = w.getDimSize(1);
@@ -169,7 +219,7 @@ struct Float8TrainingPass
   }
 
   void decide(MutableArrayRef<Candidate> candidates,
-              ArrayRef<llvm::GlobPattern> globs, bool mx) {
+              ArrayRef<llvm::GlobPattern> globs) {
     Candidate *first = nullptr, *last = nullptr;
     for (Candidate &c : candidates)
       if (c.isLinear) {
@@ -199,8 +249,9 @@ struct Float8TrainingPass
         c.decision = "kept: " + std::to_string(c.in) + " in, " +
                      std::to_string(c.out) +
                      " out features; FP8 GEMMs need multiples of 16";
-      } else if (mx && (c.in % kMxBlockSize || c.out % kMxBlockSize ||
-                        c.rows % kMxBlockSize)) {
+      } else if (c.recipe == Fp8Recipe::Mxfp8 &&
+                 (c.in % kMxBlockSize || c.out % kMxBlockSize ||
+                  c.rows % kMxBlockSize)) {
         // Every GEMM dimension is some GEMM's reduction dimension.
         c.decision = "kept: " + std::to_string(c.rows) + " rows, " +
                      std::to_string(c.in) + " in, " + std::to_string(c.out) +
@@ -211,7 +262,8 @@ struct Float8TrainingPass
 
   /// Replaces the candidate's op with the FP8 form; returns the forward
   /// scaled_matmul.
-  Operation *rewrite(const Candidate &c, Fp8Recipe recipe) {
+  Operation *rewrite(const Candidate &c) {
+    Fp8Recipe recipe = c.recipe;
     OpBuilder b(c.op);
     Location loc = c.op->getLoc();
     MLIRContext *ctx = b.getContext();

@@ -141,7 +141,9 @@ def Float8TrainingPass : Pass<"accel-fp8", "::mlir::ModuleOp"> {
     features are not a multiple of 16 (FP8 GEMMs on GPUs need them), when
     its module or weight name matches one of the `exclude` globs, or with
     `keep-first-last` when it is the first or last linear layer, as
-    Accelerate's default FP8 filter keeps them. Each decision is an
+    Accelerate's default FP8 filter keeps them. `override` gives the layers
+    whose module or weight name matches a glob their own recipe
+    (`override=head=rowwise,blocks.0.*=mxfp8`). Each decision is an
     attribute (`accel.fp8` on the new `accel.scaled_matmul` or on the kept
     op, with `accel.fp8_layer` naming the layer) that
     `accel-precision-report` prints; the function records
@@ -173,6 +175,9 @@ def Float8TrainingPass : Pass<"accel-fp8", "::mlir::ModuleOp"> {
                "Globs of module or weight names to keep in high precision">,
     Option<"keepFirstLast", "keep-first-last", "bool", /*default=*/"true",
            "Keep the first and last linear layers in high precision">,
+    ListOption<"overrides", "override", "std::string",
+               "Per-layer recipes, GLOB=RECIPE (the first matching glob "
+               "wins), e.g. blocks.0.*=rowwise">,
   ];
 }
 

@@ -70,7 +70,7 @@ struct Row {
 struct Fp8Layer {
   std::string name, source;
   bool converted;
-  std::string output, gradInput, gradWeight; // converted
+  std::string recipe, output, gradInput, gradWeight; // converted
   std::string reason;                        // kept
 };
 
@@ -174,6 +174,10 @@ struct PrecisionReportPass
       layer.reason = op->getAttrOfType<StringAttr>("accel.fp8").str();
       return layer;
     }
+    // The decision reads "fp8 <recipe>" (a layer may have its own).
+    layer.recipe = StringRef(op->getAttrOfType<StringAttr>("accel.fp8").getValue())
+                       .drop_front(4)
+                       .str();
     Fp8RecipePlan plan = planFor(*mm.getRecipe());
     layer.output = plan.output.str();
     layer.gradInput = plan.gradLhs.str();
@@ -265,11 +269,10 @@ struct PrecisionReportPass
         os << l.reason << "\n";
         continue;
       }
-      os << "output: " << l.output << "\n";
-      os << std::string(width + 4, ' ') << "grad_input: " << l.gradInput
-         << "\n";
-      os << std::string(width + 4, ' ') << "grad_weight: " << l.gradWeight
-         << "\n";
+      std::string indent(width + 4 + l.recipe.size() + 3, ' ');
+      os << "[" << l.recipe << "] output: " << l.output << "\n";
+      os << indent << "grad_input: " << l.gradInput << "\n";
+      os << indent << "grad_weight: " << l.gradWeight << "\n";
     }
   }
 
@@ -287,6 +290,7 @@ struct PrecisionReportPass
                            {"source", l.source},
                            {"converted", l.converted}};
       if (l.converted) {
+        o["recipe"] = l.recipe;
         o["output"] = l.output;
         o["grad_input"] = l.gradInput;
         o["grad_weight"] = l.gradWeight;

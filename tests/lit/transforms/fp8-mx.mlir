@@ -27,6 +27,6 @@ func.func @forward(%w0: tensor<64x64xf32> {accel.param = "fc1.weight"},
 // CHECK: accel.scaled_matmul {{.*}} -> tensor<64x64xf32>
 
 // REPORT: fp8: recipe mxfp8, 1 of 2 linear layers converted
-// REPORT: fc1 output: e4m3fn mx x e4m3fn mx
+// REPORT: fc1 [mxfp8] output: e4m3fn mx x e4m3fn mx
 // REPORT: grad_weight: e4m3fn mx x e4m3fn mx
 // REPORT: fc2 kept: 32 rows, 64 in, 48 out features; MX blocks need multiples of 32

@@ -73,3 +73,9 @@ func.func @forward(%w0: tensor<32x16xf32> {accel.param = "fc1.weight"},
 // BF16-LABEL: func.func @forward_grad
 // BF16: accel.fp8_quantize %{{.*}} : tensor<32x16xbf16> -> tensor<32x16xf8E4M3FN>, tensor<f32>
 // BF16: accel.scaled_matmul {{.*}} -> tensor<32x32xbf16>
+
+// A per-layer recipe: fc2 rowwise inside a tensorwise model.
+// RUN: accel-opt %s --accel-fp8="keep-first-last=false override=fc2=rowwise,nothing*=mxfp8" 2>&1 | FileCheck %s --check-prefix=OVERRIDE
+// OVERRIDE: warning: override 'nothing*=mxfp8' matches no linear layer
+// OVERRIDE: accel.scaled_matmul {{.*}} {accel.fp8 = "fp8 tensorwise", accel.fp8_layer = "fc1", recipe = #accel<fp8_recipe tensorwise>}
+// OVERRIDE: accel.scaled_matmul {{.*}} {accel.fp8 = "fp8 rowwise", accel.fp8_layer = "fc2", recipe = #accel<fp8_recipe rowwise>}
