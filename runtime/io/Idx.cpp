@@ -41,9 +41,16 @@ llvm::Expected<std::vector<uint8_t>> gunzip(llvm::ArrayRef<uint8_t> compressed,
     if (status == Z_BUF_ERROR && stream.avail_in == 0)
       break; // input ended before the stream did
   }
+  size_t trailing = stream.avail_in;
   inflateEnd(&stream);
   if (status != Z_STREAM_END)
     return error(source, "corrupt or truncated gzip data");
+  // A second gzip member or other bytes after the stream would be data the
+  // reader silently dropped.
+  if (trailing)
+    return error(source, llvm::Twine(trailing) +
+                             " bytes follow the gzip stream (a second gzip "
+                             "member or trailing data)");
   return out;
 }
 
@@ -67,6 +74,8 @@ llvm::Expected<IdxBytes> parseIdxBytes(llvm::ArrayRef<uint8_t> bytes,
     uint64_t size = (uint64_t(p[0]) << 24) | (uint64_t(p[1]) << 16) |
                     (uint64_t(p[2]) << 8) | uint64_t(p[3]);
     array.shape.push_back(static_cast<int64_t>(size));
+    if (size != 0 && count > UINT64_MAX / size)
+      return error(source, "IDX sizes overflow a 64-bit element count");
     count *= size;
   }
   size_t offset = 4 + 4 * size_t(rank);

@@ -273,19 +273,28 @@ SafetensorsFile::parse(std::vector<uint8_t> bytes, llvm::StringRef source) {
       return error(source, "tensor \"" + name + "\" has unsupported dtype \"" +
                                *dtypeText + "\"");
     std::vector<int64_t> shape;
+    // Sizes and offsets are JSON integers: llvm::json would also read an
+    // integral float (`4.0`) as one, which the format's reference reader
+    // rejects, so they are read as unsigned integers only.
+    auto unsignedInt = [](const llvm::json::Value &v) -> std::optional<int64_t> {
+      std::optional<uint64_t> u = v.getAsUINT64();
+      if (!u || *u > uint64_t(INT64_MAX))
+        return std::nullopt;
+      return static_cast<int64_t>(*u);
+    };
     for (const llvm::json::Value &d : *shapeJson) {
-      std::optional<int64_t> v = d.getAsInteger();
-      if (!v || *v < 0)
+      std::optional<int64_t> v = unsignedInt(d);
+      if (!v)
         return error(source, "tensor \"" + name +
                                  "\" has a shape entry that is not a "
                                  "non-negative integer");
       shape.push_back(*v);
     }
     std::optional<int64_t> begin =
-        offsets->size() == 2 ? (*offsets)[0].getAsInteger() : std::nullopt;
+        offsets->size() == 2 ? unsignedInt((*offsets)[0]) : std::nullopt;
     std::optional<int64_t> end =
-        offsets->size() == 2 ? (*offsets)[1].getAsInteger() : std::nullopt;
-    if (!begin || !end || *begin < 0 || *end < *begin)
+        offsets->size() == 2 ? unsignedInt((*offsets)[1]) : std::nullopt;
+    if (!begin || !end || *end < *begin)
       return error(source, "tensor \"" + name +
                                "\" has invalid data_offsets");
     std::optional<uint64_t> count = elementCount(shape);

@@ -16,6 +16,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <gtest/gtest.h>
+
+#include <tuple>
 #include <zlib.h>
 
 #include <algorithm>
@@ -84,6 +86,13 @@ TEST(Idx, RejectsEachMalformedFile) {
   EXPECT_EQ(parseError({0, 0, 8, 2, 0, 0}), "x.idx: IDX header is truncated");
   EXPECT_EQ(parseError(idx({2, 3}, 5)),
             "x.idx: IDX sizes give 6 elements but the file holds 5");
+  // Trailing bytes are not ignored.
+  EXPECT_EQ(parseError(idx({2, 3}, 7)),
+            "x.idx: IDX sizes give 6 elements but the file holds 7");
+  // Sizes whose product does not fit 64 bits.
+  EXPECT_EQ(parseError({0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                        0xff, 0xff, 0xff, 0xff, 0xff}),
+            "x.idx: IDX sizes overflow a 64-bit element count");
 }
 
 class IdxFiles : public ::testing::Test {
@@ -130,6 +139,31 @@ TEST_F(IdxFiles, ReadsGzipAndRejectsCorruptCompression) {
   ASSERT_FALSE(static_cast<bool>(cut));
   EXPECT_NE(llvm::toString(cut.takeError()).find("corrupt or truncated gzip"),
             std::string::npos);
+}
+
+TEST_F(IdxFiles, RejectsDataAfterTheGzipStream) {
+  std::vector<uint8_t> bytes = idx({3, 2}, 6);
+  std::string gz = write("a.idx.gz", bytes, true);
+  auto buffer = llvm::MemoryBuffer::getFile(gz);
+  std::vector<uint8_t> packed((*buffer)->getBufferStart(),
+                              (*buffer)->getBufferEnd());
+  // Two gzip members back to back (what `cat a.gz b.gz` makes), and one
+  // followed by stray bytes.
+  std::vector<uint8_t> twice = packed;
+  twice.insert(twice.end(), packed.begin(), packed.end());
+  std::vector<uint8_t> stray = packed;
+  stray.push_back(0);
+  for (auto [name, contents, expected] :
+       {std::tuple{"twice.idx.gz", twice, packed.size()},
+        std::tuple{"stray.idx.gz", stray, size_t(1)}}) {
+    llvm::Expected<accel::io::IdxBytes> read =
+        accel::io::readIdxBytes(write(name, contents, false));
+    ASSERT_FALSE(static_cast<bool>(read)) << name;
+    EXPECT_NE(llvm::toString(read.takeError())
+                  .find(std::to_string(expected) + " bytes follow the gzip stream"),
+              std::string::npos)
+        << name;
+  }
 }
 
 TEST_F(IdxFiles, DatasetChecksLabels) {
