@@ -413,11 +413,20 @@ int main(int argc, char **argv) {
   // training executor's current parameters and buffers.
   auto evaluate = [&]() -> Expected<double> {
     copyModelState(exec, *evalExec);
-    std::vector<int64_t> order = accel::io::epochOrder(evalSet->size(), 0, 0, false);
+    // Every sample counts: the last, partial batch is filled up with the
+    // first samples again and only its real samples' rows are scored (in
+    // inference mode a sample's logits depend on that sample alone).
+    int64_t samples = evalSet->size();
+    std::vector<int64_t> order = accel::io::epochOrder(samples, 0, 0, false);
+    for (int64_t i = 0; samples > 0 && order.size() % evalBatch; ++i)
+      order.push_back(order[i % samples]);
     int64_t correct = 0, predictions = 0;
     const BufferDesc &logits = evalExec->program().buffers[evalExec->program().results[0].buffer];
     int64_t classes = logits.shape.back();
-    for (int64_t bi = 0; bi < evalSet->size() / evalBatch; ++bi) {
+    // Logit rows per sample (a language model has one per token).
+    int64_t rowsPerSample = logits.numElements() / classes / evalBatch;
+    for (int64_t bi = 0; bi * evalBatch < samples; ++bi) {
+      int64_t real = std::min(evalBatch, samples - bi * evalBatch);
       for (size_t k = 0; k < evalInputs.size(); ++k)
         accel::io::gatherBatch(*evalColumns[k], order, bi, evalBatch,
                                {evalExec->data(evalInputs[k]),
@@ -426,7 +435,7 @@ int main(int argc, char **argv) {
         return std::move(e);
       const float *out = evalExec->as<float>(evalExec->program().results[0].buffer);
       const int64_t *labels = evalExec->as<int64_t>(evalInputs[labelsColumn]);
-      for (int64_t r = 0; r < logits.numElements() / classes; ++r) {
+      for (int64_t r = 0; r < real * rowsPerSample; ++r) {
         if (labels[r] == ignoreIndex)
           continue;
         const float *row = out + r * classes;
@@ -647,7 +656,7 @@ int main(int argc, char **argv) {
       curve.evals.push_back({s + 1, accuracy});
       outs() << (terminal ? "\n" : "") << "epoch " << epoch << ": eval accuracy "
              << format("%.2f%%", 100 * accuracy) << " on "
-             << (evalSet->size() / evalBatch) * evalBatch << " samples\n";
+             << evalSet->size() << " samples\n";
       if (metrics)
         *metrics << json::Value(json::Object{{"step", s + 1},
                                              {"epoch", epoch},
