@@ -38,7 +38,7 @@ dropout 0 (--examples DIR overrides the examples directory). DATA,
   One step's loss and parameter gradients at the initial parameters:
   accel's must be within 1e-5 relative (L2) of torchao's, or within twice
   the noise floor: torchao's own distance when its high-precision
-  arithmetic runs in f64.
+  arithmetic runs in f64, or when its cast inputs move by a few ulps.
 
     train --steps N --lr X [--optimizer adamw|sgd --momentum M]
         --accel-metrics METRICS.jsonl
