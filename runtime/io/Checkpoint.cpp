@@ -2,6 +2,8 @@
 
 #include "runtime/io/Checkpoint.h"
 
+#include "runtime/io/BoundedJson.h"
+
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -156,7 +158,7 @@ llvm::Expected<Checkpoint> readLatestCheckpoint(llvm::StringRef directory) {
     return error("cannot read '" + manifestPath + "': " +
                  text.getError().message());
   llvm::Expected<llvm::json::Value> json =
-      llvm::json::parse((*text)->getBuffer());
+      parseBoundedJson((*text)->getBuffer());
   if (!json)
     return error("'" + manifestPath + "' is not valid JSON: " +
                  llvm::toString(json.takeError()));

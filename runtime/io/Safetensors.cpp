@@ -2,6 +2,8 @@
 
 #include "runtime/io/Safetensors.h"
 
+#include "runtime/io/BoundedJson.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/ConvertUTF.h"
@@ -222,7 +224,7 @@ SafetensorsFile::parse(std::vector<uint8_t> bytes, llvm::StringRef source) {
                        headerSize);
   if (!llvm::json::isUTF8(text))
     return error(source, "header is not valid UTF-8");
-  llvm::Expected<llvm::json::Value> json = llvm::json::parse(text);
+  llvm::Expected<llvm::json::Value> json = parseBoundedJson(text);
   if (!json)
     return error(source, "header is not valid JSON: " +
                              llvm::toString(json.takeError()));

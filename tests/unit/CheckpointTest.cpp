@@ -116,6 +116,26 @@ TEST_F(CheckpointTest, MissingOrBrokenPointer) {
             std::string::npos);
 }
 
+// A manifest nested 100,000 levels deep is refused before the JSON parser
+// recurses (it overflowed the stack).
+TEST_F(CheckpointTest, DeeplyNestedManifest) {
+  ASSERT_FALSE(llvm::errorToBool(write(1, 1.0f, 4)));
+  llvm::Expected<accel::io::Checkpoint> c = accel::io::readLatestCheckpoint(dir);
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  llvm::SmallString<128> manifest(c->path);
+  llvm::sys::path::append(manifest, "manifest.json");
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(manifest, ec);
+    os << "{\"step\": " << std::string(100000, '[') << std::string(100000, ']')
+       << "}";
+  }
+  llvm::Expected<accel::io::Checkpoint> bad = accel::io::readLatestCheckpoint(dir);
+  ASSERT_FALSE(static_cast<bool>(bad));
+  EXPECT_NE(llvm::toString(bad.takeError()).find("nest deeper than 64 levels"),
+            std::string::npos);
+}
+
 // A writer killed at any moment leaves either the previous checkpoint or the
 // complete new one, never a torn state; the next write recovers.
 TEST_F(CheckpointTest, KilledWriterLeavesAValidCheckpoint) {

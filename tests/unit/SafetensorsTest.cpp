@@ -122,6 +122,12 @@ TEST(SafetensorsValidation, RejectsEachMalformedFile) {
       {badUtf8, "not valid UTF-8"},
       {image("{\"a\": ", 0), "not valid JSON"},
       {image("[1, 2]", 0), "not a JSON object"},
+      // 40,000 levels overflowed the parser's stack; brackets in strings
+      // do not count.
+      {image(std::string(40000, '[') + std::string(40000, ']'), 0),
+       "nest deeper than 64 levels (at byte 64)"},
+      {image("{\"[[[[\": " + std::string(65, '[') + std::string(65, ']') + "}", 0),
+       "nest deeper than 64 levels (at byte 72)"},
       {image(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
              R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
              8),
