@@ -171,6 +171,17 @@ llvm::Expected<Checkpoint> readLatestCheckpoint(llvm::StringRef directory) {
   if (!step || !epoch || !batch || !seed)
     return error("'" + manifestPath +
                  "' lacks step, epoch, batch_in_epoch or seed");
+  // The manifest must agree with the directory it sits in (written
+  // together; a rewritten step's directory is step-<N>.<k>), and positions
+  // are never negative: a resumed run indexes its data with them.
+  int64_t dirStep = -1;
+  if (name.drop_front(5).split('.').first.getAsInteger(10, dirStep) ||
+      *step != dirStep)
+    return error("'" + manifestPath + "' says step " + llvm::Twine(*step) +
+                 ", but it is in '" + name + "'");
+  if (*step < 0 || *epoch < 0 || *batch < 0 || *seed < 0)
+    return error("'" + manifestPath +
+                 "' has a negative step, epoch, batch_in_epoch or seed");
   checkpoint.manifest.step = *step;
   checkpoint.manifest.epoch = *epoch;
   checkpoint.manifest.batchInEpoch = *batch;

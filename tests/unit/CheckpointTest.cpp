@@ -136,6 +136,31 @@ TEST_F(CheckpointTest, DeeplyNestedManifest) {
             std::string::npos);
 }
 
+// A manifest must agree with its directory and hold no negative position.
+TEST_F(CheckpointTest, ManifestCrossChecks) {
+  ASSERT_FALSE(llvm::errorToBool(write(100, 1.0f, 4)));
+  llvm::Expected<accel::io::Checkpoint> c = accel::io::readLatestCheckpoint(dir);
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  llvm::SmallString<128> manifest(c->path);
+  llvm::sys::path::append(manifest, "manifest.json");
+  auto rewrite = [&](llvm::StringRef text) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(manifest, ec);
+    os << text;
+  };
+  auto failure = [&] {
+    llvm::Expected<accel::io::Checkpoint> bad = accel::io::readLatestCheckpoint(dir);
+    return bad ? std::string("(accepted)") : llvm::toString(bad.takeError());
+  };
+  rewrite(R"({"step": 37, "epoch": 0, "batch_in_epoch": 0, "seed": 1})");
+  EXPECT_NE(failure().find("says step 37, but it is in 'step-000000100'"),
+            std::string::npos);
+  rewrite(R"({"step": 100, "epoch": -1, "batch_in_epoch": 0, "seed": 1})");
+  EXPECT_NE(failure().find("has a negative step, epoch"), std::string::npos);
+  rewrite(R"({"step": 100, "epoch": 10, "batch_in_epoch": 0, "seed": 1})");
+  EXPECT_EQ(failure(), "(accepted)");
+}
+
 // A writer killed at any moment leaves either the previous checkpoint or the
 // complete new one, never a torn state; the next write recovers.
 TEST_F(CheckpointTest, KilledWriterLeavesAValidCheckpoint) {
