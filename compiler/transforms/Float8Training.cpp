@@ -42,13 +42,6 @@ std::optional<Fp8Recipe> parseRecipe(StringRef name) {
   return symbolizeFp8Recipe(name);
 }
 
-/// The recipe's name on the command line and in reports.
-std::string recipeName(Fp8Recipe recipe) {
-  if (recipe == Fp8Recipe::RowwiseGwHp)
-    return "rowwise-gw-hp";
-  return stringifyFp8Recipe(recipe).str();
-}
-
 /// A glob and the recipe its layers get (the `override` option).
 struct Override {
   std::string text;

@@ -174,10 +174,7 @@ struct PrecisionReportPass
       layer.reason = op->getAttrOfType<StringAttr>("accel.fp8").str();
       return layer;
     }
-    // The decision reads "fp8 <recipe>" (a layer may have its own).
-    layer.recipe = StringRef(op->getAttrOfType<StringAttr>("accel.fp8").getValue())
-                       .drop_front(4)
-                       .str();
+    layer.recipe = recipeName(*mm.getRecipe()); // a layer may have its own
     Fp8RecipePlan plan = planFor(*mm.getRecipe());
     layer.output = plan.output.str();
     layer.gradInput = plan.gradLhs.str();

@@ -21,7 +21,8 @@ def Accel_Dialect : Dialect {
     PyTorch: dense layers, convolutions, normalisation, pooling, attention
     building blocks and losses. Every op works on builtin `RankedTensorType`s
     with static shapes whose element type is one of `f32`, `bf16`, `f16`,
-    `f8E4M3FN`, `f8E5M2` (values), `i64` (indices) or `i1` (masks); every op
+    `f8E4M3FN`, `f8E5M2` (values), `i64` (indices) or `i1` (masks) — and
+    `f8E8M0FNU` for the shared scales of MX-quantised data; every op
     infers its result type and verifies its operands, following PyTorch's
     semantics for the aten op it mirrors.
 

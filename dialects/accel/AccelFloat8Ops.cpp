@@ -27,6 +27,12 @@ std::string Fp8Cast::str() const {
   return s;
 }
 
+std::string recipeName(Fp8Recipe recipe) {
+  if (recipe == Fp8Recipe::RowwiseGwHp)
+    return "rowwise-gw-hp";
+  return stringifyFp8Recipe(recipe).str();
+}
+
 std::string Fp8Gemm::str() const {
   if (highPrecision)
     return "high precision";

@@ -47,6 +47,10 @@ struct Fp8RecipePlan {
 
 Fp8RecipePlan planFor(Fp8Recipe recipe);
 
+/// The recipe's name on the command line and in reports ("rowwise-gw-hp";
+/// the IR's enum spells it with underscores).
+std::string recipeName(Fp8Recipe recipe);
+
 /// The scale type of quantising a [rows, cols] matrix with `scaling`:
 /// tensor<f32>, tensor<rowsx1xf32>, or tensor<rowsx(cols/32)xf8E8M0FNU>.
 mlir::RankedTensorType scaleTypeFor(mlir::MLIRContext *context,

@@ -3,7 +3,9 @@
 #include "runtime/io/Checkpoint.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <gtest/gtest.h>
 
@@ -53,6 +55,27 @@ protected:
     std::memcpy(&last, t->bytes.data() + t->bytes.size() - 4, 4);
     EXPECT_EQ(first, last);
     return {c->manifest.step, first};
+  }
+
+  /// Replaces the latest checkpoint's manifest with `text`.
+  void rewriteManifest(const std::string &text) {
+    llvm::SmallString<128> pointer(dir);
+    llvm::sys::path::append(pointer, "latest");
+    auto name = llvm::MemoryBuffer::getFile(pointer);
+    ASSERT_TRUE(static_cast<bool>(name));
+    llvm::SmallString<128> manifest(dir);
+    llvm::sys::path::append(manifest, (*name)->getBuffer().trim(),
+                            "manifest.json");
+    std::error_code ec;
+    llvm::raw_fd_ostream os(manifest, ec);
+    ASSERT_FALSE(ec);
+    os << text;
+  }
+
+  /// The error reading the latest checkpoint gives, or "(accepted)".
+  std::string readError() {
+    llvm::Expected<accel::io::Checkpoint> c = accel::io::readLatestCheckpoint(dir);
+    return c ? std::string("(accepted)") : llvm::toString(c.takeError());
   }
 
   llvm::SmallString<128> dir;
@@ -120,45 +143,21 @@ TEST_F(CheckpointTest, MissingOrBrokenPointer) {
 // recurses (it overflowed the stack).
 TEST_F(CheckpointTest, DeeplyNestedManifest) {
   ASSERT_FALSE(llvm::errorToBool(write(1, 1.0f, 4)));
-  llvm::Expected<accel::io::Checkpoint> c = accel::io::readLatestCheckpoint(dir);
-  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
-  llvm::SmallString<128> manifest(c->path);
-  llvm::sys::path::append(manifest, "manifest.json");
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(manifest, ec);
-    os << "{\"step\": " << std::string(100000, '[') << std::string(100000, ']')
-       << "}";
-  }
-  llvm::Expected<accel::io::Checkpoint> bad = accel::io::readLatestCheckpoint(dir);
-  ASSERT_FALSE(static_cast<bool>(bad));
-  EXPECT_NE(llvm::toString(bad.takeError()).find("nest deeper than 64 levels"),
-            std::string::npos);
+  rewriteManifest("{\"step\": " + std::string(100000, '[') +
+                  std::string(100000, ']') + "}");
+  EXPECT_NE(readError().find("nest deeper than 64 levels"), std::string::npos);
 }
 
 // A manifest must agree with its directory and hold no negative position.
 TEST_F(CheckpointTest, ManifestCrossChecks) {
   ASSERT_FALSE(llvm::errorToBool(write(100, 1.0f, 4)));
-  llvm::Expected<accel::io::Checkpoint> c = accel::io::readLatestCheckpoint(dir);
-  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
-  llvm::SmallString<128> manifest(c->path);
-  llvm::sys::path::append(manifest, "manifest.json");
-  auto rewrite = [&](llvm::StringRef text) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(manifest, ec);
-    os << text;
-  };
-  auto failure = [&] {
-    llvm::Expected<accel::io::Checkpoint> bad = accel::io::readLatestCheckpoint(dir);
-    return bad ? std::string("(accepted)") : llvm::toString(bad.takeError());
-  };
-  rewrite(R"({"step": 37, "epoch": 0, "batch_in_epoch": 0, "seed": 1})");
-  EXPECT_NE(failure().find("says step 37, but it is in 'step-000000100'"),
+  rewriteManifest(R"({"step": 37, "epoch": 0, "batch_in_epoch": 0, "seed": 1})");
+  EXPECT_NE(readError().find("says step 37, but it is in 'step-000000100'"),
             std::string::npos);
-  rewrite(R"({"step": 100, "epoch": -1, "batch_in_epoch": 0, "seed": 1})");
-  EXPECT_NE(failure().find("has a negative step, epoch"), std::string::npos);
-  rewrite(R"({"step": 100, "epoch": 10, "batch_in_epoch": 0, "seed": 1})");
-  EXPECT_EQ(failure(), "(accepted)");
+  rewriteManifest(R"({"step": 100, "epoch": -1, "batch_in_epoch": 0, "seed": 1})");
+  EXPECT_NE(readError().find("has a negative step, epoch"), std::string::npos);
+  rewriteManifest(R"({"step": 100, "epoch": 10, "batch_in_epoch": 0, "seed": 1})");
+  EXPECT_EQ(readError(), "(accepted)");
 }
 
 // A writer killed at any moment leaves either the previous checkpoint or the

@@ -5,11 +5,13 @@
 // RUN: not accel-opt %s -split-input-file --accel-fp8="keep-first-last=false exclude=[" 2>&1 | FileCheck %s --check-prefix=GLOB
 // RUN: not accel-opt %s -split-input-file --accel-fp8="override=fc*" 2>&1 | FileCheck %s --check-prefix=OVERRIDE
 // RUN: not accel-opt %s -split-input-file --accel-fp8="override=fc*=fast" 2>&1 | FileCheck %s --check-prefix=OVERRIDE
+// RUN: not accel-opt %s -split-input-file --accel-fp8="override=[=rowwise" 2>&1 | FileCheck %s --check-prefix=OVERRIDE-GLOB
 // RUN: accel-opt %s --accel-fp8="keep-first-last=false" -verify-diagnostics -split-input-file -o /dev/null
 // RECIPE: error: unknown FP8 recipe 'delayed-ish' (tensorwise, rowwise, rowwise-gw-hp or mxfp8)
 // ENTRY: error: no function '@model' to convert to FP8
 // TWICE: error: is already converted to FP8 ("tensorwise")
 // GLOB: error: bad exclude glob '['
+// OVERRIDE-GLOB: error: bad override glob '['
 // OVERRIDE: error: bad override '{{.*}}': expected GLOB=RECIPE with RECIPE one of tensorwise, rowwise, rowwise-gw-hp or mxfp8
 
 func.func @forward(%w: tensor<16x16xf32> {accel.param = "fc.weight"},

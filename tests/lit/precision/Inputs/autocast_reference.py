@@ -28,15 +28,14 @@ the loss (default: images -> labels); without it forward returns the loss.
 Run it with the reference environment's Python (tools/setup-reference.sh).
 """
 import argparse
-import gzip
 import json
 import math
 import os
-import struct
 import sys
 
-import numpy as np
 import torch
+
+from reference_io import fashion_mnist, read_safetensors, report
 
 p = argparse.ArgumentParser()
 p.add_argument("mode", choices=["grads", "train"])
@@ -55,44 +54,11 @@ p.add_argument("--growth-interval", type=int, default=2000)
 args = p.parse_args()
 
 
-def report(*values, **kwargs):
-    """Prints a line of the comparison; a copy goes to stderr so that lit's
-    -a shows the numbers while FileCheck reads stdout."""
-    print(*values, **kwargs)
-    print(*values, file=sys.stderr, **kwargs)
-
-
 torch.manual_seed(0)
 low = torch.bfloat16 if args.dtype == "bf16" else torch.float16
 
 
-def fashion_mnist(directory):
-    with gzip.open(directory + "/train-images-idx3-ubyte.gz") as f:
-        images = np.frombuffer(f.read()[16:], dtype=np.uint8).reshape(-1, 784)
-    with gzip.open(directory + "/train-labels-idx1-ubyte.gz") as f:
-        labels = np.frombuffer(f.read()[8:], dtype=np.uint8)
-    return {"images": torch.from_numpy(images.astype(np.float32) / 255.0),
-            "labels": torch.from_numpy(labels.astype(np.int64))}
-
-
-def read_safetensors(path):
-    dtypes = {"F32": "<f4", "I64": "<i8"}
-    with open(path, "rb") as f:
-        raw = f.read()
-    (length,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + length])
-    out = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(
-            raw[8 + length + begin:8 + length + end],
-            dtype=dtypes[entry["dtype"]]).reshape(entry["shape"]).copy())
-    return out
-
-
-data = fashion_mnist(args.data) if os.path.isdir(args.data) else read_safetensors(args.data)
+data = fashion_mnist(args.data) if os.path.isdir(args.data) else read_safetensors(args.data)[0]
 inputs = [data[c] for c in args.columns.split(",")]
 target = data[args.target] if args.target else None
 
@@ -130,7 +96,7 @@ def compare_grads():
     model = torch.jit.load(args.model)
     model.train()
     xs, y = batch(0)
-    accel = read_safetensors(args.accel_grads)
+    accel = read_safetensors(args.accel_grads)[0]
     with open(args.accel_metrics) as f:
         accel_losses = [m["loss"] for m in map(json.loads, f) if "loss" in m]
     accel_loss = accel_losses[0]
