@@ -39,6 +39,10 @@ void buildTrainPipeline(mlir::OpPassManager &pm,
     fp8.exclude.assign(options.fp8Exclude.begin(), options.fp8Exclude.end());
     fp8.keepFirstLast = options.fp8KeepFirstLast;
     fp8.overrides.assign(options.fp8Override.begin(), options.fp8Override.end());
+    fp8.margin = options.fp8Margin;
+    fp8.amaxHistory = options.fp8AmaxHistory;
+    fp8.amaxAlgo = options.fp8AmaxAlgo;
+    fp8.format = options.fp8Format;
     pm.addPass(createFloat8TrainingPass(fp8));
   }
   std::string lossScale = options.lossScale;

@@ -71,7 +71,8 @@ struct TrainPipelineOptions
   Option<std::string> fp8{
       *this, "fp8",
       llvm::cl::desc("none, or an FP8 recipe for the linear layers "
-                     "(accel-fp8): tensorwise, rowwise, rowwise-gw-hp, mxfp8"),
+                     "(accel-fp8): tensorwise, rowwise, rowwise-gw-hp, mxfp8, "
+                     "delayed"),
       llvm::cl::init("none")};
   ListOption<std::string> fp8Exclude{
       *this, "fp8-exclude",
@@ -84,6 +85,22 @@ struct TrainPipelineOptions
       llvm::cl::desc("accel-fp8: keep the first and last linear layers in "
                      "high precision"),
       llvm::cl::init(true)};
+  Option<int64_t> fp8Margin{
+      *this, "fp8-margin",
+      llvm::cl::desc("accel-fp8 delayed: scales are divided by 2^margin"),
+      llvm::cl::init(0)};
+  Option<int64_t> fp8AmaxHistory{
+      *this, "fp8-amax-history",
+      llvm::cl::desc("accel-fp8 delayed: steps of amax history per operand"),
+      llvm::cl::init(1024)};
+  Option<std::string> fp8AmaxAlgo{
+      *this, "fp8-amax-algo",
+      llvm::cl::desc("accel-fp8 delayed: max or most_recent"),
+      llvm::cl::init("max")};
+  Option<std::string> fp8Format{
+      *this, "fp8-format",
+      llvm::cl::desc("accel-fp8 delayed: hybrid (E5M2 gradients) or e4m3"),
+      llvm::cl::init("hybrid")};
   Option<std::string> lossScale{
       *this, "loss-scale",
       llvm::cl::desc("none, dynamic or a constant (default: dynamic for "

@@ -37,12 +37,15 @@ public:
   explicit GradientMap(OpBuilder &b) : b(b) {}
 
   Value get(Value v) const { return grads.lookup(v); }
+  /// How many uses contributed to v's gradient.
+  unsigned contributions(Value v) const { return counts.lookup(v); }
 
   LogicalResult accumulate(Location loc, Value v, Value grad) {
     if (grad.getType() != v.getType())
       return emitError(loc) << "internal error: a gradient of type "
                             << grad.getType() << " for a value of type "
                             << v.getType();
+    ++counts[v];
     Value &slot = grads[v];
     if (!slot) {
       slot = grad;
@@ -58,6 +61,7 @@ public:
 private:
   OpBuilder &b;
   DenseMap<Value, Value> grads;
+  DenseMap<Value, unsigned> counts;
 };
 
 struct AutoDiffPass : accel::impl::AutoDiffPassBase<AutoDiffPass> {
@@ -162,7 +166,8 @@ struct AutoDiffPass : accel::impl::AutoDiffPassBase<AutoDiffPass> {
           return failure();
     }
 
-    // Results: the loss, one gradient per parameter, the buffer updates.
+    // Results: the loss, one gradient per parameter, the state the backward
+    // pass updates, the forward's buffer and state updates.
     b.setInsertionPoint(ret);
     SmallVector<Value> results = {loss};
     SmallVector<Type> types = {loss.getType()};
@@ -180,6 +185,24 @@ struct AutoDiffPass : accel::impl::AutoDiffPassBase<AutoDiffPass> {
       types.push_back(arg.getType());
       resultAttrs.push_back(b.getDictionaryAttr(
           b.getNamedAttr(AccelDialect::kGradAttrName, param)));
+    }
+    // State the backward pass updates (delayed FP8 scaling of incoming
+    // gradients): what the VJPs return for such an argument is its next
+    // value, not a gradient, and it leaves with its role.
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
+      auto name =
+          func.getArgAttrOfType<StringAttr>(i, AccelDialect::kFp8StateAttrName);
+      Value next = name ? grads.get(func.getArgument(i)) : Value();
+      if (!next)
+        continue;
+      if (grads.contributions(func.getArgument(i)) > 1)
+        return emitError(next.getLoc())
+               << "FP8 state \"" << name.getValue()
+               << "\" is updated by more than one op's backward pass";
+      results.push_back(next);
+      types.push_back(next.getType());
+      resultAttrs.push_back(b.getDictionaryAttr(
+          b.getNamedAttr(AccelDialect::kFp8StateAttrName, name)));
     }
     for (unsigned i = 1, e = ret.getNumOperands(); i < e; ++i) {
       results.push_back(ret.getOperand(i));

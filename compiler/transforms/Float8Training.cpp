@@ -11,6 +11,7 @@
 #include "dialects/accel/AccelOps.h"
 #include "dialects/accel/Float8Recipes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/GlobPattern.h"
 
 namespace accel {
@@ -29,7 +30,7 @@ constexpr llvm::StringLiteral kLayerAttr = "accel.fp8_layer";
 RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 
 constexpr llvm::StringLiteral kRecipeChoices =
-    "tensorwise, rowwise, rowwise-gw-hp or mxfp8";
+    "tensorwise, rowwise, rowwise-gw-hp, mxfp8 or delayed";
 
 /// The recipe named on the command line. The IR's enum spells
 /// rowwise-gw-hp with underscores; the options take the hyphenated name
@@ -125,6 +126,26 @@ struct Float8TrainingPass
       perLayer.push_back({text, std::move(*glob), *r});
     }
 
+    std::optional<Fp8AmaxAlgo> algo = symbolizeFp8AmaxAlgo(amaxAlgo);
+    if (!algo) {
+      module.emitError() << "unknown amax-algo '" << amaxAlgo
+                         << "' (max or most_recent)";
+      return signalPassFailure();
+    }
+    delayedAlgo = *algo;
+    if (format != "hybrid" && format != "e4m3") {
+      module.emitError() << "unknown FP8 format '" << format
+                         << "' (hybrid or e4m3)";
+      return signalPassFailure();
+    }
+    if (amaxHistory < 1 || margin < 0) {
+      module.emitError() << "delayed scaling needs amax-history >= 1 and "
+                            "margin >= 0, got "
+                         << static_cast<int64_t>(amaxHistory) << " and "
+                         << static_cast<int64_t>(margin);
+      return signalPassFailure();
+    }
+
     SmallVector<Candidate> candidates = collect(f);
     for (Candidate &c : candidates) {
       c.recipe = *parsed;
@@ -160,18 +181,122 @@ struct Float8TrainingPass
     }
 
     MLIRContext *ctx = &getContext();
+    forward = f;
     for (Candidate &c : candidates) {
       if (!c.decision.empty()) {
         c.op->setAttr(kDecisionAttr, StringAttr::get(ctx, c.decision));
         c.op->setAttr(kLayerAttr, StringAttr::get(ctx, c.layer));
         continue;
       }
-      Operation *mm = rewrite(c);
+      Operation *mm = c.recipe == Fp8Recipe::Delayed ? rewriteDelayed(c)
+                                                      : rewrite(c);
       mm->setAttr(kDecisionAttr,
                   StringAttr::get(ctx, "fp8 " + recipeName(c.recipe)));
       mm->setAttr(kLayerAttr, StringAttr::get(ctx, c.layer));
     }
     f->setAttr("accel.fp8_recipe", StringAttr::get(ctx, recipe.getValue()));
+    if (!stateResults.empty()) {
+      // The forward's updates of the inputs' and weights' scaling state
+      // become results after the existing ones.
+      auto ret = cast<func::ReturnOp>(f.getBody().front().getTerminator());
+      unsigned first = ret.getNumOperands();
+      ret->insertOperands(first, stateResults);
+      f.setFunctionType(FunctionType::get(
+          ctx, f.getArgumentTypes(), ret.getOperandTypes()));
+      for (auto [i, name] : llvm::enumerate(stateResultNames))
+        f.setResultAttr(first + i, AccelDialect::kFp8StateAttrName,
+                        StringAttr::get(ctx, name));
+    }
+  }
+
+  // Delayed scaling: the options, and the state the rewrite adds.
+  Fp8AmaxAlgo delayedAlgo = Fp8AmaxAlgo::Max;
+  func::FuncOp forward;
+  SmallVector<Value> stateResults;
+  SmallVector<std::string> stateResultNames;
+  llvm::StringSet<> stateNames;
+
+  /// A new `accel.fp8_state` argument of the forward function, named
+  /// `name` (made unique), starting at `init`.
+  Value addStateArgument(StringRef name, RankedTensorType type, double init,
+                         Location loc) {
+    std::string unique = name.str();
+    for (int n = 2; !stateNames.insert(unique).second; ++n)
+      unique = name.str() + "#" + std::to_string(n);
+    Builder b(&getContext());
+    SmallVector<NamedAttribute> attrs = {b.getNamedAttr(
+        AccelDialect::kFp8StateAttrName, b.getStringAttr(unique))};
+    if (init != 0)
+      attrs.push_back(
+          b.getNamedAttr(AccelDialect::kInitAttrName, b.getF32FloatAttr(init)));
+    unsigned index = forward.getNumArguments();
+    if (failed(forward.insertArgument(index, type,
+                                      b.getDictionaryAttr(attrs), loc)))
+      llvm::report_fatal_error("cannot add an FP8 state argument");
+    return forward.getArgument(index);
+  }
+
+  /// The amax history and scale of one operand of `layer`.
+  std::pair<Value, Value> addState(StringRef layer, StringRef operand,
+                                   Location loc) {
+    Type f32 = Float32Type::get(&getContext());
+    std::string prefix = (layer + ".fp8." + operand).str();
+    Value history = addStateArgument(
+        prefix + ".amax_history",
+        RankedTensorType::get({static_cast<int64_t>(amaxHistory)}, f32), 0,
+        loc);
+    Value scale = addStateArgument(prefix + ".scale",
+                                   RankedTensorType::get({}, f32), 1.0, loc);
+    return {history, scale};
+  }
+
+  /// Names of the state arguments `history` and `scale` hold.
+  StringRef stateName(Value arg) {
+    return forward
+        .getArgAttrOfType<StringAttr>(cast<BlockArgument>(arg).getArgNumber(),
+                                      AccelDialect::kFp8StateAttrName)
+        .getValue();
+  }
+
+  /// The delayed recipe: x and W quantised with their state's scales
+  /// (their amaxes update the state, returned by the forward), the
+  /// gradient's state handed to the GEMM for its VJP.
+  Operation *rewriteDelayed(const Candidate &c) {
+    OpBuilder b(c.op);
+    Location loc = c.op->getLoc();
+    MLIRContext *ctx = b.getContext();
+    auto [lhs, rhs, bias] = operands(b, c);
+    RankedTensorType resultType = typeOf(c.op->getResult(0));
+    Type element = resultType.getElementType();
+    Type e4m3 = Float8E4M3FNType::get(ctx);
+    Type gradFormat = format == "hybrid" ? Type(Float8E5M2Type::get(ctx)) : e4m3;
+    auto [xHistory, xScale] = addState(c.layer, "input", loc);
+    auto [wHistory, wScale] = addState(c.layer, "weight", loc);
+    auto [gHistory, gScale] = addState(c.layer, "grad_output", loc);
+    auto f32Scalar = RankedTensorType::get({}, Float32Type::get(ctx));
+    auto algo = Fp8AmaxAlgoAttr::get(ctx, delayedAlgo);
+    auto quantize = [&](Value x, Value history, Value scale) {
+      RankedTensorType t = typeOf(x);
+      auto q = Fp8QuantizeScaledOp::create(
+          b, loc, RankedTensorType::get(t.getShape(), e4m3), f32Scalar, x,
+          scale);
+      auto update = Fp8ScaleUpdateOp::create(
+          b, loc, history.getType(), f32Scalar, history, scale, q.getAmax(),
+          delayedAlgo, static_cast<uint64_t>(margin), e4m3);
+      stateResults.push_back(update.getNewHistory());
+      stateResults.push_back(update.getNewScale());
+      stateResultNames.push_back(stateName(history).str());
+      stateResultNames.push_back(stateName(scale).str());
+      return q;
+    };
+    Fp8QuantizeScaledOp xq = quantize(lhs, xHistory, xScale);
+    Fp8QuantizeScaledOp wq = quantize(rhs, wHistory, wScale);
+    auto product = ScaledMatmulOp::create(
+        b, loc, RankedTensorType::get({c.rows, c.out}, element), xq.getData(),
+        xScale, wq.getData(), wScale, lhs, rhs, gHistory, gScale,
+        Fp8RecipeAttr::get(ctx, Fp8Recipe::Delayed), /*output_scaled=*/true,
+        algo, b.getI64IntegerAttr(margin), TypeAttr::get(gradFormat));
+    return finish(b, c, product, bias);
   }
 
   SmallVector<Candidate> collect(func::FuncOp f) {
@@ -261,6 +386,21 @@ struct Float8TrainingPass
     Location loc = c.op->getLoc();
     MLIRContext *ctx = b.getContext();
     Fp8RecipePlan plan = planFor(recipe);
+    auto [lhs, rhs, bias] = operands(b, c);
+    Fp8QuantizeOp lq = buildFp8Quantize(b, loc, lhs, plan.output.lhs);
+    Fp8QuantizeOp rq = buildFp8Quantize(b, loc, rhs, plan.output.rhs);
+    auto product = ScaledMatmulOp::create(
+        b, loc, RankedTensorType::get({c.rows, c.out}, typeOf(c.op->getResult(0)).getElementType()),
+        lq.getData(), lq.getScale(), rq.getData(), rq.getScale(), lhs, rhs,
+        Value(), Value(), Fp8RecipeAttr::get(ctx, recipe), false, nullptr,
+        nullptr, nullptr);
+    return finish(b, c, product, bias);
+  }
+
+  /// The GEMM's operands in lhs · rhsᵀ form, lhs flattened to [rows, in],
+  /// and the bias (null without one).
+  std::tuple<Value, Value, Value> operands(OpBuilder &b, const Candidate &c) {
+    Location loc = c.op->getLoc();
     Value lhs, rhs, bias;
     if (auto linear = dyn_cast<LinearOp>(c.op)) {
       lhs = linear.getInput();
@@ -277,19 +417,18 @@ struct Float8TrainingPass
                                 t.getElementType()),
           b2, 0, 1);
     }
-    RankedTensorType resultType = typeOf(c.op->getResult(0));
-    Type element = resultType.getElementType();
-    int64_t rows = c.rows;
-    auto flat = RankedTensorType::get({rows, c.in}, typeOf(lhs).getElementType());
+    auto flat = RankedTensorType::get({c.rows, c.in}, typeOf(lhs).getElementType());
     if (typeOf(lhs) != flat)
       lhs = ReshapeOp::create(b, loc, flat, lhs);
+    return {lhs, rhs, bias};
+  }
 
-    Fp8QuantizeOp lq = buildFp8Quantize(b, loc, lhs, plan.output.lhs);
-    Fp8QuantizeOp rq = buildFp8Quantize(b, loc, rhs, plan.output.rhs);
-    auto product = ScaledMatmulOp::create(
-        b, loc, RankedTensorType::get({rows, c.out}, element), lq.getData(),
-        lq.getScale(), rq.getData(), rq.getScale(), lhs, rhs,
-        Fp8RecipeAttr::get(ctx, recipe));
+  /// Adds the bias to the GEMM `product`, restores the result's shape and
+  /// replaces the candidate's op; returns `product`.
+  Operation *finish(OpBuilder &b, const Candidate &c, ScaledMatmulOp product,
+                    Value bias) {
+    Location loc = c.op->getLoc();
+    RankedTensorType resultType = typeOf(c.op->getResult(0));
     Value y = product;
     if (bias)
       y = AddOp::create(b, loc, y.getType(), y, bias);

@@ -25,18 +25,25 @@ LogicalResult verifyForwardContract(func::FuncOp forward) {
 
   // The dialect's attribute verifier already ensures at most one role per
   // argument and unique names; the contract adds that each has a role.
-  llvm::StringMap<Type> buffers;
+  // Buffers and FP8 scaling state are what a forward result may update.
+  llvm::StringMap<std::pair<StringRef, Type>> state; // name -> (role, type)
   for (unsigned i = 0, e = forward.getNumArguments(); i < e; ++i) {
     if (auto name = forward.getArgAttrOfType<StringAttr>(
             i, AccelDialect::kBufferAttrName))
-      buffers[name.getValue()] = forward.getArgumentTypes()[i];
+      state[name.getValue()] = {AccelDialect::kBufferAttrName,
+                                forward.getArgumentTypes()[i]};
+    else if (auto name = forward.getArgAttrOfType<StringAttr>(
+                 i, AccelDialect::kFp8StateAttrName))
+      state[name.getValue()] = {AccelDialect::kFp8StateAttrName,
+                                forward.getArgumentTypes()[i]};
     else if (!forward.getArgAttr(i, AccelDialect::kParamAttrName) &&
              !forward.getArgAttr(i, AccelDialect::kInputAttrName) &&
              !forward.getArgAttr(i, AccelDialect::kSeedAttrName))
       return forward.emitError()
              << "argument #" << i << " is neither a parameter ('"
              << AccelDialect::kParamAttrName << "'), a buffer ('"
-             << AccelDialect::kBufferAttrName << "'), an input ('"
+             << AccelDialect::kBufferAttrName << "'), FP8 state ('"
+             << AccelDialect::kFp8StateAttrName << "'), an input ('"
              << AccelDialect::kInputAttrName << "') nor the seed ('"
              << AccelDialect::kSeedAttrName << "')";
   }
@@ -54,24 +61,32 @@ LogicalResult verifyForwardContract(func::FuncOp forward) {
 
   llvm::StringSet<> updated;
   for (unsigned i = 1, e = results.size(); i < e; ++i) {
-    auto name =
-        forward.getResultAttrOfType<StringAttr>(i, AccelDialect::kBufferAttrName);
+    StringRef role = AccelDialect::kBufferAttrName;
+    auto name = forward.getResultAttrOfType<StringAttr>(i, role);
+    if (!name) {
+      role = AccelDialect::kFp8StateAttrName;
+      name = forward.getResultAttrOfType<StringAttr>(i, role);
+    }
     if (!name)
       return forward.emitError()
              << "result #" << i << " must name the buffer it updates with '"
-             << AccelDialect::kBufferAttrName << "'";
-    auto it = buffers.find(name.getValue());
-    if (it == buffers.end())
+             << AccelDialect::kBufferAttrName << "' (or the FP8 state, '"
+             << AccelDialect::kFp8StateAttrName << "')";
+    auto it = state.find(name.getValue());
+    if (it == state.end() || it->second.first != role)
       return forward.emitError()
              << "result #" << i << " updates \"" << name.getValue()
-             << "\", which is not a buffer argument";
-    if (it->second != results[i])
+             << "\", which is not a"
+             << (role == AccelDialect::kBufferAttrName ? " buffer"
+                                                       : "n FP8 state")
+             << " argument";
+    if (it->second.second != results[i])
       return forward.emitError()
-             << "result #" << i << " of type " << results[i]
-             << " updates buffer \"" << name.getValue() << "\" of type "
-             << it->second;
+             << "result #" << i << " of type " << results[i] << " updates "
+             << (role == AccelDialect::kBufferAttrName ? "buffer" : "FP8 state")
+             << " \"" << name.getValue() << "\" of type " << it->second.second;
     if (!updated.insert(name.getValue()).second)
-      return forward.emitError() << "buffer \"" << name.getValue()
+      return forward.emitError() << "\"" << name.getValue()
                                  << "\" is updated by more than one result";
   }
   return success();

@@ -201,7 +201,8 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     SmallVector<unsigned> gradArgPos(gradFn.getNumArguments());
     auto isState = [&](unsigned i) {
       return gradFn.getArgAttr(i, AccelDialect::kParamAttrName) ||
-             gradFn.getArgAttr(i, AccelDialect::kBufferAttrName);
+             gradFn.getArgAttr(i, AccelDialect::kBufferAttrName) ||
+             gradFn.getArgAttr(i, AccelDialect::kFp8StateAttrName);
     };
     auto addGradArg = [&](unsigned i) {
       auto type = cast<RankedTensorType>(gradFn.getArgumentTypes()[i]);
@@ -301,7 +302,9 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
                             : body->getArgument(gradArgPos[i]));
     Value lossSum;
     SmallVector<Value> gradSums(paramArgs.size());
-    SmallVector<std::pair<std::string, Value>> bufferUpdates;
+    // (role, name, new value) of the buffers and FP8 state, carried from
+    // micro-batch to micro-batch.
+    SmallVector<std::tuple<StringRef, std::string, Value>> modelStateUpdates;
     for (int64_t m = 0; m < k; ++m) {
       SmallVector<Value> callArgs;
       for (unsigned i = 0; i < gradArgs; ++i) {
@@ -335,14 +338,18 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
           unsigned p = it - paramArgs.begin();
           gradSums[p] = gradSums[p] ? a.add(gradSums[p], call.getResult(r))
                                     : call.getResult(r);
-        } else if (auto buf = gradFn.getResultAttrOfType<StringAttr>(
-                       r, AccelDialect::kBufferAttrName)) {
-          for (unsigned i = 0; i < gradArgs; ++i)
-            if (gradFn.getArgAttrOfType<StringAttr>(
-                    i, AccelDialect::kBufferAttrName) == buf)
-              current[i] = call.getResult(r);
-          if (m == k - 1)
-            bufferUpdates.push_back({buf.str(), call.getResult(r)});
+        } else {
+          for (StringRef role : {AccelDialect::kBufferAttrName,
+                                 AccelDialect::kFp8StateAttrName}) {
+            auto name = gradFn.getResultAttrOfType<StringAttr>(r, role);
+            if (!name)
+              continue;
+            for (unsigned i = 0; i < gradArgs; ++i)
+              if (gradFn.getArgAttrOfType<StringAttr>(i, role) == name)
+                current[i] = call.getResult(r);
+            if (m == k - 1)
+              modelStateUpdates.push_back({role, name.str(), call.getResult(r)});
+          }
         }
       }
     }
@@ -459,10 +466,10 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
         stateResults.push_back(
             {name + "." + slotNames[s], keepIfSkipped(value, state[s])});
     }
-    for (auto &[name, value] : bufferUpdates) {
+    for (auto &[role, name, value] : modelStateUpdates) {
       results.push_back(value);
-      resultAttrs.push_back(b.getDictionaryAttr(
-          b.getNamedAttr(AccelDialect::kBufferAttrName, b.getStringAttr(name))));
+      resultAttrs.push_back(
+          b.getDictionaryAttr(b.getNamedAttr(role, b.getStringAttr(name))));
     }
     if (scaling == Scaling::Dynamic) {
       // GradScaler.update: back off after an overflow; otherwise count clean

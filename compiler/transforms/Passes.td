@@ -136,6 +136,19 @@ def Float8TrainingPass : Pass<"accel-fp8", "::mlir::ModuleOp"> {
       each GEMM's reduction dimension, one E8M0 (power-of-two) scale per
       block, for all three GEMMs. Every GEMM dimension (tokens, in- and
       out-features) must then be a multiple of 32.
+    * `delayed`: TransformerEngine's DelayedScaling. Each FP8 operand
+      (a layer's input, weight and incoming gradient) is scaled by a scale
+      computed from the amaxes of earlier steps: `amax-history` of them per
+      operand, the largest (`amax-algo=max`) or the latest
+      (`most_recent`), scale = (fp8_max / amax) / 2^`margin`; an amax of
+      0, inf or NaN keeps the previous scale. `format=hybrid` quantises the
+      gradient to E5M2 and the rest to E4M3FN, `format=e4m3` everything to
+      E4M3FN. The histories and scales are arguments of `@<entry>` with
+      the role `accel.fp8_state` (`<layer>.fp8.{input,weight,grad_output}.
+      {amax_history,scale}`, scales starting at 1); the forward returns the
+      input's and weight's updates and the backward pass the gradient's, so
+      the training step carries them like any state and checkpoints save
+      them.
 
     A layer stays in high precision (and says why) when its input or output
     features are not a multiple of 16 (FP8 GEMMs on GPUs need them), when
@@ -170,7 +183,7 @@ def Float8TrainingPass : Pass<"accel-fp8", "::mlir::ModuleOp"> {
     Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
            "Name of the forward function">,
     Option<"recipe", "recipe", "std::string", /*default=*/"\"tensorwise\"",
-           "FP8 recipe: tensorwise, rowwise, rowwise-gw-hp or mxfp8">,
+           "FP8 recipe: tensorwise, rowwise, rowwise-gw-hp, mxfp8 or delayed">,
     ListOption<"exclude", "exclude", "std::string",
                "Globs of module or weight names to keep in high precision">,
     Option<"keepFirstLast", "keep-first-last", "bool", /*default=*/"true",
@@ -178,6 +191,14 @@ def Float8TrainingPass : Pass<"accel-fp8", "::mlir::ModuleOp"> {
     ListOption<"overrides", "override", "std::string",
                "Per-layer recipes, GLOB=RECIPE (the first matching glob "
                "wins), e.g. blocks.0.*=rowwise">,
+    Option<"margin", "margin", "int64_t", /*default=*/"0",
+           "delayed: scales are divided by 2^margin">,
+    Option<"amaxHistory", "amax-history", "int64_t", /*default=*/"1024",
+           "delayed: steps of amax history per operand">,
+    Option<"amaxAlgo", "amax-algo", "std::string", /*default=*/"\"max\"",
+           "delayed: max or most_recent amax of the history">,
+    Option<"format", "format", "std::string", /*default=*/"\"hybrid\"",
+           "delayed: hybrid (E4M3 forward, E5M2 gradients) or e4m3">,
   ];
 }
 

@@ -13,7 +13,8 @@ namespace {
 /// The state roles a step's arguments and results share.
 constexpr llvm::StringLiteral kStateRoles[] = {AccelDialect::kParamAttrName,
                                                AccelDialect::kBufferAttrName,
-                                               AccelDialect::kOptStateAttrName};
+                                               AccelDialect::kOptStateAttrName,
+                                               AccelDialect::kFp8StateAttrName};
 } // namespace
 
 LogicalResult verifyStepContract(func::FuncOp step) {

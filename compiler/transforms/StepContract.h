@@ -16,9 +16,9 @@ namespace accel {
 
 /// Checks the training-step contract of `step`, emitting one located error
 /// for the first violation:
-/// - every parameter and optimizer-state argument has exactly one result
-///   with the same role and name, of the same type (a result that lost its
-///   role would leave the state silently unchanged);
+/// - every parameter, optimizer-state and FP8-state argument has exactly
+///   one result with the same role and name, of the same type (a result
+///   that lost its role would leave the state silently unchanged);
 /// - a buffer argument has at most one such result (buffers nothing
 ///   updates, such as a constant mask, keep their value);
 /// - every state result names an argument of its role;

@@ -100,6 +100,12 @@ def Accel_Dialect : Dialect {
     /// Result attribute naming a value the runner reports each step
     /// ("skipped": whether dynamic loss scaling skipped the update).
     static constexpr ::llvm::StringLiteral kMetricAttrName = "accel.metric";
+    /// Argument and result attribute naming a piece of FP8 scaling state
+    /// (delayed scaling's amax histories and scales; accel-fp8).
+    static constexpr ::llvm::StringLiteral kFp8StateAttrName = "accel.fp8_state";
+    /// Argument attribute: the value every element of an `accel.fp8_state`
+    /// argument starts at (a float; 0 when absent).
+    static constexpr ::llvm::StringLiteral kInitAttrName = "accel.init";
   }];
 }
 

@@ -45,14 +45,15 @@ static constexpr llvm::StringLiteral kArgumentRoles[] = {
     AccelDialect::kParamAttrName,    AccelDialect::kBufferAttrName,
     AccelDialect::kInputAttrName,    AccelDialect::kSeedAttrName,
     AccelDialect::kOptStateAttrName, AccelDialect::kStepAttrName,
-    AccelDialect::kLrAttrName,       AccelDialect::kLossScaleAttrName};
+    AccelDialect::kLrAttrName,       AccelDialect::kLossScaleAttrName,
+    AccelDialect::kFp8StateAttrName};
 
 /// The roles a function result may carry: the new value of a piece of
 /// state, or a gradient.
 static constexpr llvm::StringLiteral kResultRoles[] = {
     AccelDialect::kParamAttrName, AccelDialect::kBufferAttrName,
     AccelDialect::kOptStateAttrName, AccelDialect::kGradAttrName,
-    AccelDialect::kMetricAttrName};
+    AccelDialect::kMetricAttrName, AccelDialect::kFp8StateAttrName};
 
 /// Verifies `accel.param`, `accel.buffer`, `accel.input` and `accel.seed`
 /// (a rank-0 i64 tensor): a non-empty
@@ -64,11 +65,20 @@ LogicalResult AccelDialect::verifyRegionArgAttribute(Operation *op,
                                                      unsigned argIndex,
                                                      NamedAttribute attribute) {
   StringRef role = attribute.getName().getValue();
+  // Only function ops (FunctionOpInterface's verifier) call this hook.
+  auto func = cast<FunctionOpInterface>(op);
+  if (role == kInitAttrName) {
+    if (!isa<FloatAttr>(attribute.getValue()) ||
+        !func.getArgAttr(argIndex, kFp8StateAttrName))
+      return func.emitError()
+             << "'" << kInitAttrName << "' of argument #" << argIndex
+             << " must be a float on an '" << kFp8StateAttrName
+             << "' argument, got " << attribute.getValue();
+    return success();
+  }
   if (!llvm::is_contained(kArgumentRoles, role))
     return op->emitError() << "unknown accel argument attribute '" << role
                            << "'";
-  // Only function ops (FunctionOpInterface's verifier) call this hook.
-  auto func = cast<FunctionOpInterface>(op);
   auto name = dyn_cast<StringAttr>(attribute.getValue());
   if (!name || name.getValue().empty())
     return func.emitError() << "'" << role << "' of argument #" << argIndex
@@ -124,8 +134,8 @@ LogicalResult AccelDialect::verifyRegionResultAttribute(
                            << "' is not valid on a result; only '"
                            << kParamAttrName << "', '" << kBufferAttrName
                            << "', '" << kOptStateAttrName << "', '"
-                           << kGradAttrName << "' and '" << kMetricAttrName
-                           << "' are";
+                           << kFp8StateAttrName << "', '" << kGradAttrName
+                           << "' and '" << kMetricAttrName << "' are";
   auto name = dyn_cast<StringAttr>(attribute.getValue());
   if (!name || name.getValue().empty())
     return op->emitError() << "'" << role << "' of result #" << resultIndex

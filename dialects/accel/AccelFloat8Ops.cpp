@@ -21,7 +21,7 @@ FloatType Fp8Cast::type(MLIRContext *context) const {
 
 std::string Fp8Cast::str() const {
   std::string s = format == Fp8Format::E4M3FN ? "e4m3fn " : "e5m2 ";
-  s += stringifyFp8Scaling(scaling).str();
+  s += delayed ? "delayed" : stringifyFp8Scaling(scaling).str();
   if (roundScaleToPow2)
     s += " pow2";
   return s;
@@ -39,7 +39,7 @@ std::string Fp8Gemm::str() const {
   return lhs.str() + " x " + rhs.str();
 }
 
-Fp8RecipePlan planFor(Fp8Recipe recipe) {
+Fp8RecipePlan planFor(Fp8Recipe recipe, Fp8Format delayedGrad) {
   constexpr Fp8Format e4m3 = Fp8Format::E4M3FN, e5m2 = Fp8Format::E5M2;
   constexpr Fp8Scaling tensor = Fp8Scaling::Tensorwise, row = Fp8Scaling::Rowwise;
   switch (recipe) {
@@ -59,6 +59,12 @@ Fp8RecipePlan planFor(Fp8Recipe recipe) {
     // elements (the lhs · rhsᵀ form puts K last in each).
     Fp8Cast mx{e4m3, Fp8Scaling::Mx, false};
     return {{false, mx, mx}, {false, mx, mx}, {false, mx, mx}};
+  }
+  case Fp8Recipe::Delayed: {
+    // TransformerEngine's DelayedScaling: per-tensor scales from each
+    // operand's amax history; the gradient in E5M2 (hybrid) or E4M3.
+    Fp8Cast x{e4m3, tensor, false, true}, g{delayedGrad, tensor, false, true};
+    return {{false, x, x}, {false, g, x}, {false, g, x}};
   }
   case Fp8Recipe::RowwiseGwHp: {
     // As rowwise, but dgrad takes the weight with one scale and wgrad stays
@@ -166,6 +172,21 @@ LogicalResult ScaledMatmulOp::verify() {
   if (hp != static_cast<bool>(getRecipe()))
     return emitOpError("takes a recipe exactly when it takes the "
                        "high-precision operands (a forward GEMM)");
+  if (getOutputScaled() && (typeOf(getLhsScale()).getRank() != 0 ||
+                            typeOf(getRhsScale()).getRank() != 0 ||
+                            !typeOf(getLhsScale()).getElementType().isF32()))
+    return emitOpError("with output_scaled both scales are tensor<f32>");
+  bool delayed = getRecipe() == Fp8Recipe::Delayed;
+  bool delayedParts[] = {static_cast<bool>(getGradHistory()),
+                         static_cast<bool>(getAmaxAlgo()),
+                         static_cast<bool>(getMargin()),
+                         static_cast<bool>(getGradFormat())};
+  if (llvm::any_of(delayedParts, [&](bool p) { return p != delayed; }))
+    return emitOpError("takes grad_state, amax_algo, margin and grad_format "
+                       "exactly when its recipe is delayed");
+  if (delayed && !getOutputScaled())
+    return emitOpError("with the delayed recipe scales its output "
+                       "(output_scaled)");
   if (hp) {
     if (typeOf(getLhsHp()).getShape() != lhs.getShape() ||
         typeOf(getRhsHp()).getShape() != rhs.getShape())
@@ -178,6 +199,26 @@ LogicalResult ScaledMatmulOp::verify() {
                          "element type ")
              << element << " (their gradients are computed in it)";
   }
+  return success();
+}
+
+LogicalResult Fp8QuantizeScaledOp::verify() {
+  RankedTensorType input = typeOf(getInput()), data = typeOf(getData());
+  if (input.getRank() != 2)
+    return emitOpError("quantises a matrix; the input has rank ")
+           << input.getRank();
+  if (data.getShape() != input.getShape())
+    return emitOpError("data must have the input's shape ")
+           << input << ", not " << data;
+  return success();
+}
+
+LogicalResult Fp8ScaleUpdateOp::verify() {
+  if (getNewHistory().getType() != getHistory().getType())
+    return emitOpError("new history must have the history's type ")
+           << getHistory().getType() << ", not " << getNewHistory().getType();
+  if (typeOf(getHistory()).getDimSize(0) < 1)
+    return emitOpError("needs a history of at least one step");
   return success();
 }
 
@@ -218,7 +259,8 @@ Value buildGemm(OpBuilder &b, Location loc, const Fp8Gemm &gemm, Value lhs,
   Fp8QuantizeOp r = buildFp8Quantize(b, loc, rhs, gemm.rhs);
   return ScaledMatmulOp::create(b, loc, result, l.getData(), l.getScale(),
                                 r.getData(), r.getScale(), Value(), Value(),
-                                nullptr);
+                                Value(), Value(), nullptr, false, nullptr,
+                                nullptr, nullptr);
 }
 
 } // namespace
@@ -228,6 +270,8 @@ LogicalResult ScaledMatmulOp::buildVjp(OpBuilder &b, ArrayRef<Value> g,
   if (!getRecipe())
     return emitOpError("is a backward GEMM (it has no recipe and no "
                        "high-precision operands) and has no VJP");
+  if (*getRecipe() == Fp8Recipe::Delayed)
+    return buildDelayedVjp(b, g[0], grads);
   Fp8RecipePlan plan = planFor(*getRecipe());
   Location loc = getLoc();
   Value lhs = getLhsHp(), rhs = getRhsHp();
@@ -240,6 +284,51 @@ LogicalResult ScaledMatmulOp::buildVjp(OpBuilder &b, ArrayRef<Value> g,
   grads.assign(getNumOperands(), Value());
   grads[4] = gradLhs;
   grads[5] = gradRhs;
+  return success();
+}
+
+LogicalResult ScaledMatmulOp::buildDelayedVjp(OpBuilder &b, Value g,
+                                              SmallVectorImpl<Value> &grads) {
+  Location loc = getLoc();
+  MLIRContext *context = b.getContext();
+  Type element = typeOf(g).getElementType();
+  auto f32Scalar = RankedTensorType::get({}, Float32Type::get(context));
+  // x quantised with the scale `scale` into `format`.
+  auto quantize = [&](Value x, Value scale, Type format) {
+    RankedTensorType t = typeOf(x);
+    return Fp8QuantizeScaledOp::create(
+        b, loc, RankedTensorType::get(t.getShape(), format), f32Scalar, x,
+        scale);
+  };
+  auto gemm = [&](Fp8QuantizeScaledOp l, Value ls, Fp8QuantizeScaledOp r,
+                  Value rs) -> Value {
+    int64_t m = typeOf(l.getData()).getDimSize(0),
+            n = typeOf(r.getData()).getDimSize(0);
+    return ScaledMatmulOp::create(
+        b, loc, RankedTensorType::get({m, n}, element), l.getData(), ls,
+        r.getData(), rs, Value(), Value(), Value(), Value(), nullptr,
+        /*output_scaled=*/true, nullptr, nullptr, nullptr);
+  };
+  Type gradFormat = *getGradFormat();
+  Type lhsFormat = typeOf(getLhs()).getElementType();
+  Type rhsFormat = typeOf(getRhs()).getElementType();
+  Value gs = getGradScale(), ls = getLhsScale(), rs = getRhsScale();
+  Fp8QuantizeScaledOp gq = quantize(g, gs, gradFormat);
+  // grad_lhs = g · rhs = g · (rhsᵀ)ᵀ; grad_rhs = gᵀ · lhs = gᵀ · (lhsᵀ)ᵀ.
+  Value gradLhs = gemm(gq, gs, quantize(transpose(b, loc, getRhsHp()), rs,
+                                        rhsFormat),
+                       rs);
+  Value gradRhs = gemm(quantize(transpose(b, loc, g), gs, gradFormat), gs,
+                       quantize(transpose(b, loc, getLhsHp()), ls, lhsFormat),
+                       ls);
+  auto update = Fp8ScaleUpdateOp::create(
+      b, loc, getGradHistory().getType(), f32Scalar, getGradHistory(), gs,
+      gq.getAmax(), *getAmaxAlgo(), *getMargin(), gradFormat);
+  grads.assign(getNumOperands(), Value());
+  grads[4] = gradLhs;
+  grads[5] = gradRhs;
+  grads[6] = update.getNewHistory();
+  grads[7] = update.getNewScale();
   return success();
 }
 

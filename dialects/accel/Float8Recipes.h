@@ -25,6 +25,8 @@ struct Fp8Cast {
   Fp8Format format;
   Fp8Scaling scaling;
   bool roundScaleToPow2;
+  /// Scaled by delayed scaling's state rather than the operand's own amax.
+  bool delayed = false;
 
   mlir::FloatType type(mlir::MLIRContext *context) const;
   /// "e4m3fn rowwise pow2", for reports.
@@ -45,7 +47,10 @@ struct Fp8RecipePlan {
   Fp8Gemm output, gradLhs, gradRhs;
 };
 
-Fp8RecipePlan planFor(Fp8Recipe recipe);
+/// The plan of `recipe`; `delayedGrad` is the incoming gradient's format
+/// under the delayed recipe (E5M2 with format=hybrid, E4M3FN with e4m3).
+Fp8RecipePlan planFor(Fp8Recipe recipe,
+                      Fp8Format delayedGrad = Fp8Format::E5M2);
 
 /// The recipe's name on the command line and in reports ("rowwise-gw-hp";
 /// the IR's enum spells it with underscores).

@@ -44,7 +44,7 @@ func.func @duplicate_names(%a: tensor<4xf32> {accel.param = "fc.weight"},
 
 // -----
 
-// expected-error @+1 {{'accel.input' is not valid on a result; only 'accel.param', 'accel.buffer', 'accel.opt_state', 'accel.grad' and 'accel.metric' are}}
+// expected-error @+1 {{'accel.input' is not valid on a result; only 'accel.param', 'accel.buffer', 'accel.opt_state', 'accel.fp8_state', 'accel.grad' and 'accel.metric' are}}
 func.func @result_input(%w: tensor<4xf32>) -> (tensor<4xf32> {accel.input = "w"}) {
   return %w : tensor<4xf32>
 }
@@ -81,5 +81,19 @@ func.func @step_type(%s: tensor<f32> {accel.step = "step"}) {
 
 // expected-error @+1 {{argument #0 with 'accel.loss_scale' must be tensor<f32>, got 'tensor<bf16>'}}
 func.func @loss_scale_type(%s: tensor<bf16> {accel.loss_scale = "loss_scale"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'accel.init' of argument #0 must be a float on an 'accel.fp8_state' argument, got "one"}}
+func.func @init_not_float(%s: tensor<f32> {accel.fp8_state = "l.fp8.input.scale", accel.init = "one"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'accel.init' of argument #0 must be a float on an 'accel.fp8_state' argument, got 1.000000e+00 : f32}}
+func.func @init_without_state(%s: tensor<f32> {accel.buffer = "b", accel.init = 1.0 : f32}) {
   return
 }

@@ -16,7 +16,7 @@ func.func private @forward(%x: tensor<8xf32> {accel.input = "x"}) -> tensor<f32>
 
 // -----
 
-// expected-error @+1 {{argument #1 is neither a parameter ('accel.param'), a buffer ('accel.buffer'), an input ('accel.input') nor the seed ('accel.seed')}}
+// expected-error @+1 {{argument #1 is neither a parameter ('accel.param'), a buffer ('accel.buffer'), FP8 state ('accel.fp8_state'), an input ('accel.input') nor the seed ('accel.seed')}}
 func.func @forward(%x: tensor<8xf32> {accel.input = "x"}, %s: tensor<8xf32>) -> tensor<f32> {
   %0 = accel.sum %x {dims = array<i64: 0>} : (tensor<8xf32>) -> tensor<f32>
   return %0 : tensor<f32>
@@ -46,7 +46,7 @@ func.func @forward(%x: tensor<8xf32> {accel.input = "x"}) -> (tensor<f32> {accel
 
 // -----
 
-// expected-error @+1 {{result #1 must name the buffer it updates with 'accel.buffer'}}
+// expected-error @+1 {{result #1 must name the buffer it updates with 'accel.buffer' (or the FP8 state, 'accel.fp8_state')}}
 func.func @forward(%x: tensor<8xf32> {accel.input = "x"}) -> (tensor<f32>, tensor<8xf32>) {
   %0 = accel.sum %x {dims = array<i64: 0>} : (tensor<8xf32>) -> tensor<f32>
   return %0, %x : tensor<f32>, tensor<8xf32>
@@ -72,7 +72,7 @@ func.func @forward(%m: tensor<8xf32> {accel.buffer = "bn.running_mean"}, %x: ten
 
 // -----
 
-// expected-error @+1 {{buffer "bn.running_mean" is updated by more than one result}}
+// expected-error @+1 {{"bn.running_mean" is updated by more than one result}}
 func.func @forward(%m: tensor<8xf32> {accel.buffer = "bn.running_mean"})
     -> (tensor<f32>, tensor<8xf32> {accel.buffer = "bn.running_mean"}, tensor<8xf32> {accel.buffer = "bn.running_mean"}) {
   %0 = accel.sum %m {dims = array<i64: 0>} : (tensor<8xf32>) -> tensor<f32>
