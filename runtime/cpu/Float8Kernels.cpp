@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace accel::rt::cpu {
 
@@ -157,6 +158,49 @@ void scaledMatmul(ThreadPool &pool, const float *a, const float *aScale,
   dequantise(a, aScale, aGrouping, m, da);
   dequantise(b, bScale, bGrouping, n, db);
   gemm(pool, false, true, m, n, k, 1.0f, da, db, 0.0f, out);
+}
+
+void fp8QuantizeScaled(ThreadPool &pool, const float *x, int64_t n, float scale,
+                       float fp8Max, float *scaled, float *amax) {
+  // Chunks of the amax in parallel, then theirs (max is exact, so the
+  // split cannot change it).
+  constexpr int64_t kChunk = 16384;
+  int64_t chunks = std::max<int64_t>(1, (n + kChunk - 1) / kChunk);
+  std::vector<float> chunkMax(chunks);
+  pool.parallelFor(chunks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      int64_t from = c * kChunk, count = std::min(kChunk, n - from);
+      chunkMax[c] = absMax(x + from, count);
+      scaleRow(x + from, count, scale, fp8Max, scaled + from);
+    }
+  });
+  *amax = absMax(chunkMax.data(), chunks);
+}
+
+void fp8ScaleUpdate(const float *history, int64_t length, float scale,
+                    float amax, Fp8AmaxAlgo algo, int64_t margin, float fp8Max,
+                    float *newHistory, float *newScale) {
+  std::vector<float> h(history, history + length);
+  h[0] = amax;
+  float a = algo == Fp8AmaxAlgo::Max ? absMax(h.data(), length) : amax;
+  float next = scale;
+  if (std::isfinite(a) && a > 0) {
+    next = std::ldexp(fp8Max / a, static_cast<int>(-margin));
+    if (std::isinf(next))
+      next = std::numeric_limits<float>::max();
+  }
+  for (int64_t i = 0; i < length; ++i)
+    newHistory[i] = i == 0 ? 0.0f : h[(i + 1) % length];
+  *newScale = next;
+}
+
+void scaledMatmulOutputScaled(ThreadPool &pool, const float *a, float aScale,
+                              const float *b, float bScale, int64_t m,
+                              int64_t n, int64_t k, float *out) {
+  gemm(pool, false, true, m, n, k, 1.0f, a, b, 0.0f, out);
+  float factor = (1.0f / aScale) * (1.0f / bScale);
+  for (int64_t i = 0; i < m * n; ++i)
+    out[i] *= factor;
 }
 
 } // namespace accel::rt::cpu

@@ -63,6 +63,33 @@ void scaledMatmul(ThreadPool &pool, const float *a, const float *aScale,
                   Fp8Grouping bGrouping, int64_t m, int64_t n, int64_t k,
                   float *out, float *scratch);
 
+/// Delayed scaling's cast (TransformerEngine): scaled = clamp(x * scale,
+/// -fp8Max, fp8Max) for n elements (NaN stays NaN; the caller rounds to the
+/// FP8 type, which makes the clamp TE's satfinite cast) and *amax = max |x|
+/// (NaN if x holds one). `scaled` must not overlap `x`.
+void fp8QuantizeScaled(ThreadPool &pool, const float *x, int64_t n, float scale,
+                       float fp8Max, float *scaled, float *amax);
+
+/// Which amax of its history delayed scaling computes the scale from.
+enum class Fp8AmaxAlgo { Max = 0, MostRecent = 1 };
+
+/// TransformerEngine's DelayedScaling update after a step that saw `amax`:
+/// h = history with h[0] = amax; a = max(h) (NaN if any is NaN) or amax;
+/// newScale = f32(fp8Max / a) / 2^margin if a is finite and positive, else
+/// scale (an infinite result becomes the largest f32); newHistory =
+/// roll(h, -1) with newHistory[0] = 0. newHistory may alias history.
+void fp8ScaleUpdate(const float *history, int64_t length, float scale,
+                    float amax, Fp8AmaxAlgo algo, int64_t margin, float fp8Max,
+                    float *newHistory, float *newScale);
+
+/// out [m, n] = (a [m, k] · b [n, k]ᵀ) * ((1 / aScale) * (1 / bScale)):
+/// one f32 GEMM of the FP8 values (exact products), then the inverse
+/// scales applied to the product, as cuBLASLt applies TransformerEngine's
+/// scale_inv (the order of the two multiplications is this emulation's).
+void scaledMatmulOutputScaled(ThreadPool &pool, const float *a, float aScale,
+                              const float *b, float bScale, int64_t m,
+                              int64_t n, int64_t k, float *out);
+
 } // namespace accel::rt::cpu
 
 #endif // ACCEL_RUNTIME_CPU_FLOAT8KERNELS_H

@@ -159,6 +159,10 @@ const char *kernelName(Kernel kernel) {
     return "Fp8Quantize";
   case Kernel::ScaledMatmul:
     return "ScaledMatmul";
+  case Kernel::Fp8QuantizeScaled:
+    return "Fp8QuantizeScaled";
+  case Kernel::Fp8ScaleUpdate:
+    return "Fp8ScaleUpdate";
   }
   return "?";
 }
@@ -714,14 +718,30 @@ llvm::Error Executor::run() {
                        as<float>(in.results[1]));
       break;
     case Kernel::ScaledMatmul: { // lhs [M, K], lhs scale, rhs [N, K], rhs scale
-      // ints: the groupings of the lhs and rhs scales.
+      // ints: the groupings of the lhs and rhs scales, output-scaled.
       int64_t m = shape(0)[0], k = shape(0)[1], nOut = shape(2)[0];
+      if (in.ints[2]) {
+        cpu::scaledMatmulOutputScaled(pool, f(0), *f(1), f(2), *f(3), m, nOut,
+                                      k, o);
+        break;
+      }
       cpu::scaledMatmul(pool, f(0), f(1),
                         static_cast<cpu::Fp8Grouping>(in.ints[0]), f(2), f(3),
                         static_cast<cpu::Fp8Grouping>(in.ints[1]), m, nOut, k,
                         o, scratch.data());
       break;
     }
+    case Kernel::Fp8QuantizeScaled: // results: data (rounded on store), amax
+      cpu::fp8QuantizeScaled(pool, f(0), prog.buffers[in.operands[0]].numElements(),
+                             *f(1), static_cast<float>(in.floats[0]), o,
+                             as<float>(in.results[1]));
+      break;
+    case Kernel::Fp8ScaleUpdate: // history, scale, amax -> history, scale
+      cpu::fp8ScaleUpdate(f(0), n, *f(1), *f(2),
+                          static_cast<cpu::Fp8AmaxAlgo>(in.ints[0]), in.ints[1],
+                          static_cast<float>(in.floats[0]), o,
+                          as<float>(in.results[1]));
+      break;
     case Kernel::Cast:
       convert(pool, prog.buffers[in.operands[0]].type, data(in.operands[0]),
               out.type, data(in.results[0]), n);

@@ -32,8 +32,8 @@ struct BufferDesc {
   /// storage; arena buffers are views at `offset` into the step's arena;
   /// View buffers are buffer `viewOf`'s bytes under another shape (a
   /// reshape).
-  enum class Role { Param, Buffer, OptState, Input, Seed, Step, Lr, LossScale,
-                    Constant, Arena, View };
+  enum class Role { Param, Buffer, OptState, Fp8State, Input, Seed, Step, Lr,
+                    LossScale, Constant, Arena, View };
   Role role;
   std::string name; // the state or input name; empty for arena values
   ElementType type;
@@ -41,6 +41,7 @@ struct BufferDesc {
   uint64_t offset = 0;             // Arena only
   std::vector<uint8_t> constant;   // Constant only
   int viewOf = -1;                 // View only: a buffer that is not a view
+  float init = 0;                  // Fp8State: every element's first value
 
   int64_t numElements() const;
   size_t bytes() const { return numElements() * elementBytes(type); }
@@ -73,8 +74,13 @@ enum class Kernel {
   // results data (FP8) and scale; ints: scaling (0 tensorwise, 1 rowwise,
   // 2 MX blocks of 32 along a row), pow2; floats: the format's largest
   // finite value. ScaledMatmul: operands lhs, lhs scale, rhs, rhs scale;
-  // ints: the scales' groupings (numbered as Fp8Quantize's).
-  Fp8Quantize, ScaledMatmul,
+  // ints: the scales' groupings (numbered as Fp8Quantize's), and whether
+  // the scales multiply the product as inverses (delayed scaling).
+  // Fp8QuantizeScaled: operands x, scale; results data, amax; floats: the
+  // format's largest value. Fp8ScaleUpdate: operands history, scale, amax;
+  // results history, scale; ints: amax algorithm (0 max, 1 most recent),
+  // margin; floats: the format's largest value.
+  Fp8Quantize, ScaledMatmul, Fp8QuantizeScaled, Fp8ScaleUpdate,
 };
 
 /// The kernel's name, for profiles and messages.
@@ -110,8 +116,9 @@ struct FusedBody {
 
 struct ProgramResult {
   int buffer;
-  /// Param/Buffer/OptState: the state it replaces. Grad: the gradient of
-  /// the parameter `name` (a gradient function's result; replaces nothing).
+  /// Param/Buffer/OptState/Fp8State: the state it replaces. Grad: the
+  /// gradient of the parameter `name` (a gradient function's result;
+  /// replaces nothing).
   /// Metric: a value the runner reports each step, named `name`.
   enum class Kind { Value, State, Grad, Metric };
   Kind kind = Kind::Value;

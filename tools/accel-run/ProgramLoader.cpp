@@ -49,6 +49,12 @@ std::optional<rt::ElementType> elementType(Type type) {
   return std::nullopt;
 }
 
+/// The largest finite value of the float type `t` (448 for f8E4M3FN).
+double largestOf(Type t) {
+  return llvm::APFloat::getLargest(cast<FloatType>(t).getFloatSemantics())
+      .convertToDouble();
+}
+
 std::vector<int64_t> shapeOf(Value v) {
   auto t = cast<RankedTensorType>(v.getType());
   return std::vector<int64_t>(t.getShape().begin(), t.getShape().end());
@@ -78,10 +84,14 @@ public:
         {AccelDialect::kSeedAttrName, BufferDesc::Role::Seed},
         {AccelDialect::kStepAttrName, BufferDesc::Role::Step},
         {AccelDialect::kLrAttrName, BufferDesc::Role::Lr},
-        {AccelDialect::kLossScaleAttrName, BufferDesc::Role::LossScale}};
+        {AccelDialect::kLossScaleAttrName, BufferDesc::Role::LossScale},
+        {AccelDialect::kFp8StateAttrName, BufferDesc::Role::Fp8State}};
     for (auto [attr, role] : roles)
       if (auto name = f.getArgAttrOfType<StringAttr>(i, attr)) {
-        ids[arg] = add({role, name.str(), *et, shapeOf(arg)});
+        BufferDesc desc{role, name.str(), *et, shapeOf(arg)};
+        if (auto init = f.getArgAttrOfType<FloatAttr>(i, AccelDialect::kInitAttrName))
+          desc.init = static_cast<float>(init.getValueAsDouble());
+        ids[arg] = add(std::move(desc));
         return success();
       }
     return emitError(arg.getLoc()) << "argument #" << i << " has no role";
@@ -256,17 +266,24 @@ kernelFor(Operation *op) {
       .Case([&](SelectOp) { return k(Kernel::Select); })
       .Case([&](AllFiniteOp) { return k(Kernel::AllFinite); })
       .Case([&](Fp8QuantizeOp q) {
-        double largest = llvm::APFloat::getLargest(
-                             cast<FloatType>(q.getData().getType().getElementType())
-                                 .getFloatSemantics())
-                             .convertToDouble();
         // cpu::Fp8Grouping numbers the scalings as the dialect does.
         return k(Kernel::Fp8Quantize,
                  {static_cast<int64_t>(q.getScaling()),
                   q.getRoundScaleToPow2()},
-                 {largest});
+                 {largestOf(q.getData().getType().getElementType())});
       })
       .Case([&](ScaledMatmulOp) { return k(Kernel::ScaledMatmul); })
+      .Case([&](Fp8QuantizeScaledOp q) {
+        return k(Kernel::Fp8QuantizeScaled, {},
+                 {largestOf(q.getData().getType().getElementType())});
+      })
+      .Case([&](Fp8ScaleUpdateOp u) {
+        // cpu::Fp8AmaxAlgo numbers the algorithms as the dialect does.
+        return k(Kernel::Fp8ScaleUpdate,
+                 {static_cast<int64_t>(u.getAmaxAlgo()),
+                  static_cast<int64_t>(u.getMargin())},
+                 {largestOf(u.getFormat())});
+      })
       .Case([&](SumOp s) -> R {
         return k(Kernel::Sum,
                  std::vector<int64_t>(s.getDims().begin(), s.getDims().end()));
@@ -605,7 +622,9 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
              {std::pair{AccelDialect::kParamAttrName, BufferDesc::Role::Param},
               std::pair{AccelDialect::kBufferAttrName, BufferDesc::Role::Buffer},
               std::pair{AccelDialect::kOptStateAttrName,
-                        BufferDesc::Role::OptState}})
+                        BufferDesc::Role::OptState},
+              std::pair{AccelDialect::kFp8StateAttrName,
+                        BufferDesc::Role::Fp8State}})
           if (auto name = f.getResultAttrOfType<StringAttr>(i, attr)) {
             r.kind = rt::ProgramResult::Kind::State;
             r.role = role;
@@ -668,7 +687,8 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
         return isa<Float8E8M0FNUType>(type.getElementType()) ? 2 : 1;
       };
       b.emit(Kernel::ScaledMatmul, &op,
-             {grouping(mm.getLhsScale()), grouping(mm.getRhsScale())});
+             {grouping(mm.getLhsScale()), grouping(mm.getRhsScale()),
+              mm.getOutputScaled()});
       program.code.back().operands.resize(4);
       continue;
     }

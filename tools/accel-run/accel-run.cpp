@@ -244,12 +244,14 @@ static Expected<accel::io::Dataset> openData(StringRef path, accel::io::Split sp
   return accel::io::Dataset::fromSafetensors(path);
 }
 
-/// Copies the model state (parameters and buffers) of `from` into the
-/// buffers of the same role and name in `to` (evaluation and gradient
-/// programs read the training step's current state).
+/// Copies the model state (parameters, buffers and FP8 scaling state) of
+/// `from` into the buffers of the same role and name in `to` (evaluation
+/// and gradient programs read the training step's current state).
 static void copyModelState(Executable &from, Executable &to) {
   for (auto [i, b] : llvm::enumerate(to.program().buffers)) {
-    if (b.role != BufferDesc::Role::Param && b.role != BufferDesc::Role::Buffer)
+    if (b.role != BufferDesc::Role::Param &&
+        b.role != BufferDesc::Role::Buffer &&
+        b.role != BufferDesc::Role::Fp8State)
       continue;
     for (auto [j, t] : llvm::enumerate(from.program().buffers))
       if (t.role == b.role && t.name == b.name)
@@ -356,6 +358,13 @@ int main(int argc, char **argv) {
       std::memset(exec.data(i), 0, b.bytes()); // optimizer state starts at 0
       continue;
     }
+    if (b.role == BufferDesc::Role::Fp8State) {
+      // Delayed scaling starts with empty histories and scales of 1.
+      if (b.type != accel::rt::ElementType::F32)
+        return fail("FP8 state \"" + b.name + "\" is not f32");
+      std::fill_n(exec.as<float>(i), b.numElements(), b.init);
+      continue;
+    }
     if (!isState)
       continue;
     const accel::io::SafetensorsFile::Tensor *t = initial->find(b.name);
@@ -448,7 +457,7 @@ int main(int argc, char **argv) {
 
   auto isState = [](BufferDesc::Role r) {
     return r == BufferDesc::Role::Param || r == BufferDesc::Role::Buffer ||
-           r == BufferDesc::Role::OptState;
+           r == BufferDesc::Role::OptState || r == BufferDesc::Role::Fp8State;
   };
   int64_t first = 0;
   if (resume) {
