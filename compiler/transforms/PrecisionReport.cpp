@@ -175,7 +175,17 @@ struct PrecisionReportPass
       return layer;
     }
     layer.recipe = recipeName(*mm.getRecipe()); // a layer may have its own
-    Fp8RecipePlan plan = planFor(*mm.getRecipe());
+    Fp8Format grad = Fp8Format::E5M2;
+    if (mm.getGradFormat() && isa<Float8E4M3FNType>(*mm.getGradFormat()))
+      grad = Fp8Format::E4M3FN;
+    Fp8RecipePlan plan = planFor(*mm.getRecipe(), grad);
+    if (mm.getRecipe() == Fp8Recipe::Delayed)
+      layer.recipe += " (amax history " +
+                      std::to_string(cast<RankedTensorType>(
+                                         mm.getGradHistory().getType())
+                                         .getDimSize(0)) +
+                      ", " + stringifyFp8AmaxAlgo(*mm.getAmaxAlgo()).str() +
+                      ", margin " + std::to_string(*mm.getMargin()) + ")";
     layer.output = plan.output.str();
     layer.gradInput = plan.gradLhs.str();
     layer.gradWeight = plan.gradRhs.str();

@@ -2,7 +2,8 @@
 //
 // The scale rule and its edge cases as docs/fp8-recipes.md records them
 // from torchao (amax 0, infinity and NaN; the f32 log2 rounding of
-// power-of-two scales), and the scaled GEMM's dequantise-then-multiply.
+// power-of-two scales), the scaled GEMM's dequantise-then-multiply, and
+// delayed scaling's update rule (TransformerEngine's DelayedScaling).
 // Whole training steps are compared with torchao in
 // tests/lit/precision/fp8-*-parity.test.
 //
@@ -231,6 +232,115 @@ TEST(ScaledMatmul, MxBlocksMultiplyByTheirScales) {
   scaledMatmul(pool, a.data(), as.data(), Fp8Grouping::MxBlock, b.data(),
                bs.data(), Fp8Grouping::MxBlock, 1, 1, 64, &r, scratch.data());
   EXPECT_EQ(r, 32 * 2.0f * 1.0f + 32 * 4.0f * 0.5f);
+}
+
+//===----------------------------------------------------------------------===//
+// Delayed scaling (TransformerEngine's DelayedScaling update rule)
+//===----------------------------------------------------------------------===//
+
+TEST(Fp8QuantizeScaled, ScalesSaturatesAndReportsTheAmax) {
+  ThreadPool pool(2);
+  std::vector<float> x = {1.0f, -3.0f, 100.0f, kInf, 0.25f};
+  std::vector<float> scaled(5);
+  float amax;
+  fp8QuantizeScaled(pool, x.data(), 5, 8.0f, 448.0f, scaled.data(), &amax);
+  EXPECT_EQ(amax, kInf);
+  EXPECT_EQ(scaled[0], 8.0f);
+  EXPECT_EQ(scaled[1], -24.0f);
+  EXPECT_EQ(scaled[2], 448.0f); // 800 saturates (satfinite)
+  EXPECT_EQ(scaled[3], 448.0f);
+  EXPECT_EQ(scaled[4], 2.0f);
+  // E5M2: an overflow saturates to 57344 instead of becoming infinity.
+  fp8QuantizeScaled(pool, x.data(), 3, 1000.0f, 57344.0f, scaled.data(), &amax);
+  EXPECT_EQ(amax, 100.0f);
+  EXPECT_EQ(floatToE5M2(scaled[2]), 0x7b);
+  // A NaN is the amax and stays NaN.
+  x[1] = kNaN;
+  fp8QuantizeScaled(pool, x.data(), 2, 1.0f, 448.0f, scaled.data(), &amax);
+  EXPECT_TRUE(std::isnan(amax));
+  EXPECT_TRUE(std::isnan(scaled[1]));
+  // Larger than one parallel chunk: the amax is found wherever it is.
+  std::vector<float> big(40000, 1.0f), out(40000);
+  big[39999] = -7.0f;
+  fp8QuantizeScaled(pool, big.data(), 40000, 1.0f, 448.0f, out.data(), &amax);
+  EXPECT_EQ(amax, 7.0f);
+}
+
+/// One update of a history of 4 with the given amax.
+struct Updated {
+  std::vector<float> history;
+  float scale;
+};
+Updated update(std::vector<float> history, float scale, float amax,
+               Fp8AmaxAlgo algo = Fp8AmaxAlgo::Max, int64_t margin = 0,
+               float fp8Max = 448.0f) {
+  Updated u{std::vector<float>(history.size()), 0};
+  fp8ScaleUpdate(history.data(), history.size(), scale, amax, algo, margin,
+                 fp8Max, u.history.data(), &u.scale);
+  return u;
+}
+
+TEST(Fp8ScaleUpdate, RollsTheHistoryAndTakesItsMax) {
+  // Slot 0 takes the step's amax, the history rolls left, slot 0 empties:
+  // the newest amax ends up last.
+  Updated u = update({0, 2, 7, 3}, 1.0f, 5.0f);
+  EXPECT_EQ(u.history, (std::vector<float>{0, 7, 3, 5}));
+  EXPECT_EQ(u.scale, 448.0f / 7.0f); // the history's max
+  u = update({0, 2, 7, 3}, 1.0f, 5.0f, Fp8AmaxAlgo::MostRecent);
+  EXPECT_EQ(u.scale, 448.0f / 5.0f);
+  // The margin divides by 2^margin.
+  u = update({0, 2, 7, 3}, 1.0f, 5.0f, Fp8AmaxAlgo::Max, 2);
+  EXPECT_EQ(u.scale, 448.0f / 7.0f / 4.0f);
+  // The quotient is f32's correctly rounded one.
+  u = update({0}, 1.0f, 3.0f);
+  EXPECT_EQ(u.scale, static_cast<float>(448.0 / 3.0));
+  EXPECT_EQ(u.history, (std::vector<float>{0}));
+}
+
+TEST(Fp8ScaleUpdate, ZeroInfinityAndNaNKeepTheScale) {
+  // All zero (a step that saw only zeros, and an empty history).
+  Updated u = update({0, 0, 0, 0}, 3.5f, 0.0f);
+  EXPECT_EQ(u.scale, 3.5f);
+  EXPECT_EQ(u.history, (std::vector<float>{0, 0, 0, 0}));
+  // An infinite amax keeps the scale while it is in the history (max).
+  u = update({0, 1, 1, 1}, 3.5f, kInf);
+  EXPECT_EQ(u.scale, 3.5f);
+  EXPECT_EQ(u.history[3], kInf);
+  u = update(u.history, u.scale, 2.0f);
+  EXPECT_EQ(u.scale, 3.5f);
+  // ... and only for that step with most_recent.
+  u = update({0, 1, 1, kInf}, 3.5f, 2.0f, Fp8AmaxAlgo::MostRecent);
+  EXPECT_EQ(u.scale, 224.0f);
+  // NaN, in the step's amax or in the history, keeps the scale.
+  u = update({0, 1, 1, 1}, 3.5f, kNaN);
+  EXPECT_EQ(u.scale, 3.5f);
+  EXPECT_TRUE(std::isnan(u.history[3]));
+  u = update({0, kNaN, 1, 1}, 3.5f, 1.0f);
+  EXPECT_EQ(u.scale, 3.5f);
+}
+
+TEST(Fp8ScaleUpdate, AnInfiniteScaleBecomesTheLargestFloat) {
+  // 448 / 1e-45 (the smallest subnormal) overflows f32.
+  Updated u = update({0, 0}, 1.0f, 1e-45f);
+  EXPECT_EQ(u.scale, std::numeric_limits<float>::max());
+}
+
+TEST(Fp8ScaleUpdate, MayUpdateInPlace) {
+  std::vector<float> h = {0, 2, 7, 3};
+  float scale = 1.0f;
+  fp8ScaleUpdate(h.data(), 4, scale, 5.0f, Fp8AmaxAlgo::Max, 0, 448.0f,
+                 h.data(), &scale);
+  EXPECT_EQ(h, (std::vector<float>{0, 7, 3, 5}));
+  EXPECT_EQ(scale, 448.0f / 7.0f);
+}
+
+TEST(ScaledMatmul, OutputScaledMultipliesTheProductByInverseScales) {
+  ThreadPool pool(1);
+  // [1, 2] x [1, 2]: (3 * 4 + 1 * 2) * ((1 / 2) * (1 / 3)).
+  std::vector<float> a = {3.0f, 1.0f}, b = {4.0f, 2.0f};
+  float r;
+  scaledMatmulOutputScaled(pool, a.data(), 2.0f, b.data(), 3.0f, 1, 1, 2, &r);
+  EXPECT_EQ(r, 14.0f * ((1.0f / 2.0f) * (1.0f / 3.0f)));
 }
 
 } // namespace
