@@ -1138,3 +1138,67 @@ func.func @scaled_matmul_mx_scale(%a: tensor<4x64xf8E4M3FN>, %b: tensor<6x64xf8E
   %y = accel.scaled_matmul %a, %s, %b, %r : tensor<4x64xf8E4M3FN>, tensor<4x2xf8E8M0FNU>, tensor<6x64xf8E4M3FN>, tensor<6x1xf8E8M0FNU> -> tensor<4x6xf32>
   return
 }
+
+// -----
+
+func.func @scaled_matmul_delayed_parts(%a: tensor<4x8xf8E4M3FN>, %b: tensor<6x8xf8E4M3FN>, %s: tensor<f32>, %x: tensor<4x8xf32>, %w: tensor<6x8xf32>) {
+  // expected-error @below {{takes grad_state, amax_algo, margin and grad_format exactly when its recipe is delayed}}
+  %y = accel.scaled_matmul %a, %s, %b, %s hp %x, %w {recipe = #accel<fp8_recipe delayed>, output_scaled} : tensor<4x8xf8E4M3FN>, tensor<f32>, tensor<6x8xf8E4M3FN>, tensor<f32>, tensor<4x8xf32>, tensor<6x8xf32> -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @scaled_matmul_delayed_output(%a: tensor<4x8xf8E4M3FN>, %b: tensor<6x8xf8E4M3FN>, %s: tensor<f32>, %x: tensor<4x8xf32>, %w: tensor<6x8xf32>, %h: tensor<8xf32>) {
+  // expected-error @below {{with the delayed recipe scales its output (output_scaled)}}
+  %y = accel.scaled_matmul %a, %s, %b, %s hp %x, %w grad_state %h, %s {recipe = #accel<fp8_recipe delayed>, amax_algo = #accel<fp8_amax_algo max>, margin = 0 : i64, grad_format = f8E5M2} : tensor<4x8xf8E4M3FN>, tensor<f32>, tensor<6x8xf8E4M3FN>, tensor<f32>, tensor<4x8xf32>, tensor<6x8xf32>, tensor<8xf32>, tensor<f32> -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @scaled_matmul_output_scaled_rowwise(%a: tensor<4x8xf8E4M3FN>, %b: tensor<6x8xf8E4M3FN>, %s: tensor<f32>, %r: tensor<4x1xf32>) {
+  // expected-error @below {{with output_scaled both scales are tensor<f32>}}
+  %y = accel.scaled_matmul %a, %r, %b, %s {output_scaled} : tensor<4x8xf8E4M3FN>, tensor<4x1xf32>, tensor<6x8xf8E4M3FN>, tensor<f32> -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @fp8_quantize_scaled_rank(%x: tensor<8xf32>, %s: tensor<f32>) {
+  // expected-error @below {{quantises a matrix; the input has rank 1}}
+  %q, %a = accel.fp8_quantize_scaled %x, %s : tensor<8xf32>, tensor<f32> -> tensor<8xf8E4M3FN>, tensor<f32>
+  return
+}
+
+// -----
+
+func.func @fp8_quantize_scaled_shape(%x: tensor<4x8xf32>, %s: tensor<f32>) {
+  // expected-error @below {{data must have the input's shape 'tensor<4x8xf32>', not 'tensor<8x4xf8E4M3FN>'}}
+  %q, %a = accel.fp8_quantize_scaled %x, %s : tensor<4x8xf32>, tensor<f32> -> tensor<8x4xf8E4M3FN>, tensor<f32>
+  return
+}
+
+// -----
+
+func.func @fp8_scale_update_history(%h: tensor<8xf32>, %s: tensor<f32>) {
+  // expected-error @below {{new history must have the history's type 'tensor<8xf32>', not 'tensor<4xf32>'}}
+  %h2, %s2 = accel.fp8_scale_update %h, %s, %s {amax_algo = #accel<fp8_amax_algo max>, margin = 0 : i64, format = f8E4M3FN} : tensor<8xf32>, tensor<f32>, tensor<f32> -> tensor<4xf32>, tensor<f32>
+  return
+}
+
+// -----
+
+func.func @fp8_scale_update_empty(%h: tensor<0xf32>, %s: tensor<f32>) {
+  // expected-error @below {{needs a history of at least one step}}
+  %h2, %s2 = accel.fp8_scale_update %h, %s, %s {amax_algo = #accel<fp8_amax_algo max>, margin = 0 : i64, format = f8E4M3FN} : tensor<0xf32>, tensor<f32>, tensor<f32> -> tensor<0xf32>, tensor<f32>
+  return
+}
+
+// -----
+
+func.func @fp8_scale_update_format(%h: tensor<8xf32>, %s: tensor<f32>) {
+  // expected-error @below {{attribute 'format' failed to satisfy constraint}}
+  %h2, %s2 = accel.fp8_scale_update %h, %s, %s {amax_algo = #accel<fp8_amax_algo max>, margin = 0 : i64, format = bf16} : tensor<8xf32>, tensor<f32>, tensor<f32> -> tensor<8xf32>, tensor<f32>
+  return
+}

@@ -267,3 +267,15 @@ func.func @mxfp8(%x: tensor<64x64xf32>, %w: tensor<32x64xf32>) -> tensor<64x32xb
   %y = accel.scaled_matmul %xq, %xs, %wq, %ws : tensor<64x64xf8E4M3FN>, tensor<64x2xf8E8M0FNU>, tensor<32x64xf8E4M3FN>, tensor<32x2xf8E8M0FNU> -> tensor<64x32xbf16>
   return %y : tensor<64x32xbf16>
 }
+
+// CHECK-LABEL: func.func @fp8_delayed
+func.func @fp8_delayed(%x: tensor<64x32xf32>, %w: tensor<16x32xf32>, %h: tensor<8xf32>, %s: tensor<f32>) -> tensor<64x16xf32> {
+  // CHECK: accel.fp8_quantize_scaled %{{.*}}, %{{.*}} : tensor<64x32xf32>, tensor<f32> -> tensor<64x32xf8E4M3FN>, tensor<f32>
+  %xq, %xa = accel.fp8_quantize_scaled %x, %s : tensor<64x32xf32>, tensor<f32> -> tensor<64x32xf8E4M3FN>, tensor<f32>
+  %wq, %wa = accel.fp8_quantize_scaled %w, %s : tensor<16x32xf32>, tensor<f32> -> tensor<16x32xf8E4M3FN>, tensor<f32>
+  // CHECK: accel.fp8_scale_update %{{.*}}, %{{.*}}, %{{.*}} {amax_algo = #accel<fp8_amax_algo most_recent>, format = f8E5M2, margin = 1 : i64} : tensor<8xf32>, tensor<f32>, tensor<f32> -> tensor<8xf32>, tensor<f32>
+  %h2, %s2 = accel.fp8_scale_update %h, %s, %xa {amax_algo = #accel<fp8_amax_algo most_recent>, margin = 1 : i64, format = f8E5M2} : tensor<8xf32>, tensor<f32>, tensor<f32> -> tensor<8xf32>, tensor<f32>
+  // CHECK: accel.scaled_matmul %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} hp %{{.*}}, %{{.*}} grad_state %{{.*}}, %{{.*}} {amax_algo = #accel<fp8_amax_algo max>, grad_format = f8E5M2, margin = 0 : i64, output_scaled, recipe = #accel<fp8_recipe delayed>} : tensor<64x32xf8E4M3FN>, tensor<f32>, tensor<16x32xf8E4M3FN>, tensor<f32>, tensor<64x32xf32>, tensor<16x32xf32>, tensor<8xf32>, tensor<f32> -> tensor<64x16xf32>
+  %y = accel.scaled_matmul %xq, %s, %wq, %s hp %x, %w grad_state %h2, %s2 {recipe = #accel<fp8_recipe delayed>, output_scaled, amax_algo = #accel<fp8_amax_algo max>, margin = 0 : i64, grad_format = f8E5M2} : tensor<64x32xf8E4M3FN>, tensor<f32>, tensor<16x32xf8E4M3FN>, tensor<f32>, tensor<64x32xf32>, tensor<16x32xf32>, tensor<8xf32>, tensor<f32> -> tensor<64x16xf32>
+  return %y : tensor<64x16xf32>
+}

@@ -6,13 +6,19 @@
 // RUN: not accel-opt %s -split-input-file --accel-fp8="override=fc*" 2>&1 | FileCheck %s --check-prefix=OVERRIDE
 // RUN: not accel-opt %s -split-input-file --accel-fp8="override=fc*=fast" 2>&1 | FileCheck %s --check-prefix=OVERRIDE
 // RUN: not accel-opt %s -split-input-file --accel-fp8="override=[=rowwise" 2>&1 | FileCheck %s --check-prefix=OVERRIDE-GLOB
+// RUN: not accel-opt %s -split-input-file --accel-fp8="recipe=delayed amax-algo=mean" 2>&1 | FileCheck %s --check-prefix=ALGO
+// RUN: not accel-opt %s -split-input-file --accel-fp8="recipe=delayed format=e5m2" 2>&1 | FileCheck %s --check-prefix=FORMAT
+// RUN: not accel-opt %s -split-input-file --accel-fp8="recipe=delayed amax-history=0" 2>&1 | FileCheck %s --check-prefix=HISTORY
 // RUN: accel-opt %s --accel-fp8="keep-first-last=false" -verify-diagnostics -split-input-file -o /dev/null
-// RECIPE: error: unknown FP8 recipe 'delayed-ish' (tensorwise, rowwise, rowwise-gw-hp or mxfp8)
+// RECIPE: error: unknown FP8 recipe 'delayed-ish' (tensorwise, rowwise, rowwise-gw-hp, mxfp8 or delayed)
 // ENTRY: error: no function '@model' to convert to FP8
 // TWICE: error: is already converted to FP8 ("tensorwise")
 // GLOB: error: bad exclude glob '['
 // OVERRIDE-GLOB: error: bad override glob '['
-// OVERRIDE: error: bad override '{{.*}}': expected GLOB=RECIPE with RECIPE one of tensorwise, rowwise, rowwise-gw-hp or mxfp8
+// ALGO: error: unknown amax-algo 'mean' (max or most_recent)
+// FORMAT: error: unknown FP8 format 'e5m2' (hybrid or e4m3)
+// HISTORY: error: delayed scaling needs amax-history >= 1 and margin >= 0, got 0 and 0
+// OVERRIDE: error: bad override '{{.*}}': expected GLOB=RECIPE with RECIPE one of tensorwise, rowwise, rowwise-gw-hp, mxfp8 or delayed
 
 func.func @forward(%w: tensor<16x16xf32> {accel.param = "fc.weight"},
                    %w2: tensor<16x16xf32> {accel.param = "fc2.weight"},

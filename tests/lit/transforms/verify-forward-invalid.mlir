@@ -78,3 +78,12 @@ func.func @forward(%m: tensor<8xf32> {accel.buffer = "bn.running_mean"})
   %0 = accel.sum %m {dims = array<i64: 0>} : (tensor<8xf32>) -> tensor<f32>
   return %0, %m, %m : tensor<f32>, tensor<8xf32>, tensor<8xf32>
 }
+
+// -----
+
+// expected-error @+1 {{result #1 updates "bn.running_mean", which is not an FP8 state argument}}
+func.func @forward(%m: tensor<8xf32> {accel.buffer = "bn.running_mean"})
+    -> (tensor<f32>, tensor<8xf32> {accel.fp8_state = "bn.running_mean"}) {
+  %0 = accel.sum %m {dims = array<i64: 0>} : (tensor<8xf32>) -> tensor<f32>
+  return %0, %m : tensor<f32>, tensor<8xf32>
+}
