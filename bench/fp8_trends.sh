@@ -24,7 +24,7 @@ mkdir -p "$out"
 bazel build //tools/accel-import //tools/accel-opt //tools/accel-run //tools/accel-plot >/dev/null
 
 configs=("fp32:precision=fp32" "bf16:precision=bf16")
-for recipe in tensorwise rowwise rowwise-gw-hp mxfp8; do
+for recipe in tensorwise rowwise rowwise-gw-hp mxfp8 delayed; do
   configs+=("fp8-$recipe:precision=bf16 fp8=$recipe")
 done
 

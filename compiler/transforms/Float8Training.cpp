@@ -250,7 +250,7 @@ struct Float8TrainingPass
     return {history, scale};
   }
 
-  /// Names of the state arguments `history` and `scale` hold.
+  /// The name of the FP8 state argument `arg`.
   StringRef stateName(Value arg) {
     return forward
         .getArgAttrOfType<StringAttr>(cast<BlockArgument>(arg).getArgNumber(),
@@ -389,10 +389,11 @@ struct Float8TrainingPass
     auto [lhs, rhs, bias] = operands(b, c);
     Fp8QuantizeOp lq = buildFp8Quantize(b, loc, lhs, plan.output.lhs);
     Fp8QuantizeOp rq = buildFp8Quantize(b, loc, rhs, plan.output.rhs);
+    Type element = typeOf(c.op->getResult(0)).getElementType();
     auto product = ScaledMatmulOp::create(
-        b, loc, RankedTensorType::get({c.rows, c.out}, typeOf(c.op->getResult(0)).getElementType()),
-        lq.getData(), lq.getScale(), rq.getData(), rq.getScale(), lhs, rhs,
-        Value(), Value(), Fp8RecipeAttr::get(ctx, recipe), false, nullptr,
+        b, loc, RankedTensorType::get({c.rows, c.out}, element), lq.getData(),
+        lq.getScale(), rq.getData(), rq.getScale(), lhs, rhs, Value(), Value(),
+        Fp8RecipeAttr::get(ctx, recipe), /*output_scaled=*/false, nullptr,
         nullptr, nullptr);
     return finish(b, c, product, bias);
   }
@@ -417,7 +418,8 @@ struct Float8TrainingPass
                                 t.getElementType()),
           b2, 0, 1);
     }
-    auto flat = RankedTensorType::get({c.rows, c.in}, typeOf(lhs).getElementType());
+    auto flat =
+        RankedTensorType::get({c.rows, c.in}, typeOf(lhs).getElementType());
     if (typeOf(lhs) != flat)
       lhs = ReshapeOp::create(b, loc, flat, lhs);
     return {lhs, rhs, bias};

@@ -246,8 +246,13 @@ def AutoDiffPass : Pass<"accel-autodiff", "::mlir::ModuleOp"> {
     (`accel.param`). It takes the same arguments and returns the loss, one
     gradient per parameter in argument order (each marked
     `accel.grad = "<parameter name>"`, zeros for a parameter the loss does
-    not use), then the forward's buffer updates. The forward function is
-    kept.
+    not use), then the state the backward pass updates, then the forward's
+    buffer and FP8-state updates. The forward function is kept.
+
+    State the backward pass updates is delayed FP8 scaling's state of an
+    incoming gradient: for an `accel.fp8_state` argument, what the VJPs
+    compute is its next value (not a gradient), returned with its role
+    (`accel.scaled_matmul`'s `grad_state`; one op may update it).
 
     The backward pass walks the forward ops in reverse and asks each for its
     vector-Jacobian product through `DifferentiableOpInterface`; there is no
@@ -305,9 +310,13 @@ def OptimizerPass : Pass<"accel-optimizer", "::mlir::ModuleOp"> {
     gradient function of `accel-autodiff` (`@<entry>_grad`):
 
     ```
-    @train_step(params..., buffers..., opt_state..., inputs..., [seed], step, lr)
-        -> (loss, params'..., buffers'..., opt_state'...)
+    @train_step(params..., buffers..., fp8_state..., opt_state..., inputs..., [seed], step, lr)
+        -> (loss, params'..., buffers' and fp8_state'..., opt_state'...)
     ```
+
+    Buffers and FP8 scaling state (`accel.fp8_state`, from
+    `accel-fp8 recipe=delayed`) are carried from micro-batch to
+    micro-batch; the last one's values are the step's results.
 
     Arguments keep the forward's roles and names; optimizer state is one
     argument per parameter and slot (`accel.opt_state = "<param>.exp_avg"`,

@@ -52,11 +52,20 @@ def Accel_Dialect : Dialect {
       loss is multiplied by before the backward pass, a `tensor<f32>` (the
       gradient function's seed; `accel-autodiff` with `loss-scale`).
 
+    FP8 training with delayed scaling (`accel-fp8 recipe=delayed`) adds:
+
+    * `accel.fp8_state = "<layer>.fp8.<operand>.<amax_history|scale>"`:
+      an operand's amax history (`tensor<Hxf32>`) or scale (`tensor<f32>`),
+      state that the forward or backward pass updates each step, saved in
+      checkpoints. `accel.init = 1.0 : f32` on such an argument is the
+      value its elements start at (0 without it).
+
     A result may carry `accel.buffer = "<module path>"` to say that it is the
     new value of that buffer (a BatchNorm running statistic, say),
     `accel.grad = "<module path>"` to say that it is the gradient of the loss
     with respect to that parameter (as `accel-autodiff` returns them), or
-    `accel.param` / `accel.opt_state` for the updated value of that state
+    `accel.param` / `accel.opt_state` / `accel.fp8_state` for the updated
+    value of that state
     (as a training step returns them), or `accel.metric = "<name>"` for a
     value the runner reports each step (`"skipped"`: a `tensor<i1>` that is
     true when dynamic loss scaling discarded the step's update).
