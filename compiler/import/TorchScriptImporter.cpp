@@ -22,6 +22,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <map>
 
@@ -56,10 +57,15 @@ llvm::Expected<InputSpec> InputSpec::parse(llvm::StringRef text) {
   if (!llvm::is_contained(kTypes, spec.elementType))
     return fail("unknown element type '" + spec.elementType +
                 "' (f32, bf16, f16, i64 or i1)");
+  // The tensor's bytes (8 per element at most) must fit in 64 bits: every
+  // size computed from the shape later is then exact.
+  int64_t bytes = 8;
   for (llvm::StringRef p : parts) {
     int64_t d;
     if (p.getAsInteger(10, d) || d <= 0)
       return fail("'" + p + "' is not a positive dimension");
+    if (llvm::MulOverflow(bytes, d, bytes))
+      return fail("the tensor would hold more than 2^63 bytes");
     spec.shape.push_back(d);
   }
   return spec;

@@ -241,6 +241,14 @@ cpu::BatchNormGeometry batchNormGeometry(const std::vector<int64_t> &shape,
 
 } // namespace
 
+uint64_t Program::ownedBytes() const {
+  uint64_t total = 0;
+  for (const BufferDesc &b : buffers)
+    if (b.role != BufferDesc::Role::Arena && b.role != BufferDesc::Role::View)
+      total += b.bytes();
+  return total;
+}
+
 int64_t BufferDesc::numElements() const {
   int64_t n = 1;
   for (int64_t d : shape)

@@ -150,6 +150,11 @@ struct Program {
   double initialLossScale = 1.0;
   std::vector<IndexBound> indexBounds;
   std::vector<FusedBody> fusedBodies;
+
+  /// Bytes of the buffers that own their storage (state, inputs, scalars,
+  /// constants): with arenaBytes, what a host-memory driver allocates, not
+  /// counting its own scratch.
+  uint64_t ownedBytes() const;
 };
 
 } // namespace accel::rt

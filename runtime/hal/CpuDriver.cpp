@@ -8,11 +8,27 @@
 #include "runtime/executor/Executor.h"
 #include "runtime/hal/Hal.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 #include <algorithm>
+#include <new>
 #include <thread>
 
 namespace accel::rt::hal {
 namespace {
+
+std::string mib(uint64_t bytes) {
+  return llvm::formatv("{0:F1} MiB", bytes / 1048576.0).str();
+}
+
+/// The error of an allocation the host refused.
+llvm::Error outOfMemory(llvm::StringRef what, uint64_t bytes,
+                        llvm::StringRef detail) {
+  return llvm::createStringError(
+      llvm::inconvertibleErrorCode(),
+      "out of host memory: " + what + " needs " + mib(bytes) + detail +
+          " and the allocation failed (see `ulimit -v` and free memory)");
+}
 
 class CpuExecutable final : public Executable {
 public:
@@ -47,10 +63,21 @@ public:
   explicit CpuDevice(int threads) : threads(threads) {}
   std::string name() const override { return "cpu"; }
   llvm::Expected<std::unique_ptr<Executable>> load(Program program) override {
-    return std::make_unique<CpuExecutable>(std::move(program), threads);
+    uint64_t arena = program.arenaBytes, owned = program.ownedBytes();
+    try {
+      return std::make_unique<CpuExecutable>(std::move(program), threads);
+    } catch (const std::bad_alloc &) {
+      return outOfMemory("the step", arena + owned,
+                         " (arena " + mib(arena) + ", state and inputs " +
+                             mib(owned) + ", plus scratch)");
+    }
   }
   llvm::Expected<std::unique_ptr<Buffer>> allocate(size_t bytes) override {
-    return std::make_unique<CpuBuffer>(bytes);
+    try {
+      return std::make_unique<CpuBuffer>(bytes);
+    } catch (const std::bad_alloc &) {
+      return outOfMemory("a buffer", bytes, "");
+    }
   }
 
 private:

@@ -13,6 +13,9 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
 
 namespace accel::io {
 namespace {
@@ -54,6 +57,42 @@ llvm::Error writeTextAtomically(llvm::StringRef path, llvm::StringRef text) {
   return syncPath(llvm::sys::path::parent_path(path));
 }
 
+/// CRC-32 (zlib's) of `bytes`.
+uint32_t checksum(llvm::ArrayRef<uint8_t> bytes) {
+  return static_cast<uint32_t>(
+      crc32_z(crc32_z(0, nullptr, 0), bytes.data(), bytes.size()));
+}
+
+/// The step and rewrite count a checkpoint directory's name holds
+/// ("step-000000040" -> (40, 0), "step-000000040.2" -> (40, 2)).
+std::optional<std::pair<int64_t, int64_t>> parseStepName(llvm::StringRef name) {
+  if (!name.consume_front("step-"))
+    return std::nullopt;
+  auto [step, rewrite] = name.split('.');
+  int64_t s = 0, k = 0;
+  if (step.getAsInteger(10, s) || s < 0 ||
+      (!rewrite.empty() && (rewrite.getAsInteger(10, k) || k < 1)))
+    return std::nullopt;
+  return std::pair{s, k};
+}
+
+/// The checkpoint directories under `directory`, newest first.
+std::vector<std::string> stepDirectories(llvm::StringRef directory) {
+  std::vector<std::pair<std::pair<int64_t, int64_t>, std::string>> found;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(directory, ec), end;
+       it != end && !ec; it.increment(ec)) {
+    std::string entry = llvm::sys::path::filename(it->path()).str();
+    if (auto key = parseStepName(entry))
+      found.push_back({*key, entry});
+  }
+  std::sort(found.begin(), found.end(), std::greater<>());
+  std::vector<std::string> names;
+  for (auto &f : found)
+    names.push_back(f.second);
+  return names;
+}
+
 std::string stepName(int64_t step) {
   std::string name;
   llvm::raw_string_ostream(name)
@@ -91,11 +130,15 @@ llvm::Error writeCheckpoint(llvm::StringRef directory,
   llvm::sys::path::append(manifestPath, "manifest.json");
   if (llvm::Error e = writeSafetensors(statePath, tensors))
     return e;
+  llvm::json::Object checksums;
+  for (const TensorRef &t : tensors)
+    checksums[t.name] = static_cast<int64_t>(checksum(t.bytes));
   llvm::json::Object json{{"step", manifest.step},
                           {"epoch", manifest.epoch},
                           {"batch_in_epoch", manifest.batchInEpoch},
                           {"seed", static_cast<int64_t>(manifest.seed)},
-                          {"state", "state.safetensors"}};
+                          {"state", "state.safetensors"},
+                          {"crc32", std::move(checksums)}};
   if (!manifest.extra.empty())
     json["extra"] = llvm::json::Object(manifest.extra);
   std::string text;
@@ -134,17 +177,11 @@ llvm::Error writeCheckpoint(llvm::StringRef directory,
   return llvm::Error::success();
 }
 
-llvm::Expected<Checkpoint> readLatestCheckpoint(llvm::StringRef directory) {
-  llvm::SmallString<256> latest(directory);
-  llvm::sys::path::append(latest, "latest");
-  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> pointer =
-      llvm::MemoryBuffer::getFile(latest);
-  if (!pointer)
-    return error("no checkpoint in '" + directory + "' (cannot read '" +
-                 latest + "': " + pointer.getError().message() + ")");
-  llvm::StringRef name = (*pointer)->getBuffer().trim();
-  if (!name.starts_with("step-") || name.contains('/'))
-    return error("'" + latest + "' does not name a checkpoint");
+namespace {
+
+/// Reads and checks the checkpoint in `directory`/`name`.
+llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef directory,
+                                          llvm::StringRef name) {
   Checkpoint checkpoint;
   llvm::SmallString<256> stepDir(directory);
   llvm::sys::path::append(stepDir, name);
@@ -174,9 +211,8 @@ llvm::Expected<Checkpoint> readLatestCheckpoint(llvm::StringRef directory) {
   // The manifest must agree with the directory it sits in (written
   // together; a rewritten step's directory is step-<N>.<k>), and positions
   // are never negative: a resumed run indexes its data with them.
-  int64_t dirStep = -1;
-  if (name.drop_front(5).split('.').first.getAsInteger(10, dirStep) ||
-      *step != dirStep)
+  std::optional<std::pair<int64_t, int64_t>> dirStep = parseStepName(name);
+  if (!dirStep || *step != dirStep->first)
     return error("'" + manifestPath + "' says step " + llvm::Twine(*step) +
                  ", but it is in '" + name + "'");
   if (*step < 0 || *epoch < 0 || *batch < 0 || *seed < 0)
@@ -194,8 +230,103 @@ llvm::Expected<Checkpoint> readLatestCheckpoint(llvm::StringRef directory) {
   llvm::Expected<SafetensorsFile> state = SafetensorsFile::read(statePath);
   if (!state)
     return state.takeError();
+  // Every tensor's bytes as they were written, and the same set of tensors.
+  if (const llvm::json::Value *crcs = root->get("crc32")) {
+    const llvm::json::Object *table = crcs->getAsObject();
+    if (!table)
+      return error("'" + manifestPath + "': crc32 is not an object");
+    for (const std::string &tensor : state->names()) {
+      std::optional<int64_t> want =
+          table->getInteger(tensor);
+      if (!want)
+        return error("'" + manifestPath + "' has no checksum of \"" + tensor +
+                     "\", which '" + statePath + "' holds");
+      uint32_t got = checksum(state->find(tensor)->bytes);
+      if (*want != static_cast<int64_t>(got))
+        return error("'" + statePath + "' is corrupt: \"" + tensor +
+                     "\" has CRC-32 " + llvm::Twine(got) + ", the manifest says " +
+                     llvm::Twine(*want));
+    }
+    if (table->size() != state->names().size())
+      return error("'" + statePath + "' lacks tensors the manifest lists (" +
+                   llvm::Twine(state->names().size()) + " of " +
+                   llvm::Twine(table->size()) + ")");
+  }
   checkpoint.state = std::move(*state);
   return checkpoint;
+}
+
+/// The directory name `latest` holds.
+llvm::Expected<std::string> latestName(llvm::StringRef directory) {
+  llvm::SmallString<256> latest(directory);
+  llvm::sys::path::append(latest, "latest");
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> pointer =
+      llvm::MemoryBuffer::getFile(latest);
+  if (!pointer)
+    return error("no checkpoint in '" + directory + "' (cannot read '" +
+                 latest + "': " + pointer.getError().message() + ")");
+  llvm::StringRef name = (*pointer)->getBuffer().trim();
+  if (!name.starts_with("step-") || name.contains('/'))
+    return error("'" + latest + "' does not name a checkpoint");
+  return name.str();
+}
+
+} // namespace
+
+llvm::Expected<Checkpoint> readLatestCheckpoint(llvm::StringRef directory) {
+  llvm::Expected<std::string> name = latestName(directory);
+  if (!name)
+    return name.takeError();
+  return readCheckpoint(directory, *name);
+}
+
+llvm::Expected<Checkpoint>
+readNewestIntactCheckpoint(llvm::StringRef directory,
+                           std::vector<std::string> &rejected) {
+  std::string latest;
+  std::vector<std::string> steps = stepDirectories(directory);
+  if (llvm::Expected<std::string> name = latestName(directory)) {
+    latest = *name;
+    llvm::Expected<Checkpoint> c = readCheckpoint(directory, latest);
+    if (c)
+      return c;
+    rejected.push_back(llvm::toString(c.takeError()));
+  } else if (steps.empty()) {
+    return name.takeError(); // no checkpoint at all
+  } else {
+    rejected.push_back(llvm::toString(name.takeError()));
+  }
+  for (const std::string &name : steps) {
+    if (name == latest)
+      continue;
+    llvm::Expected<Checkpoint> c = readCheckpoint(directory, name);
+    if (c)
+      return c;
+    rejected.push_back(llvm::toString(c.takeError()));
+  }
+  std::string message = "no intact checkpoint in '" + directory.str() + "'";
+  for (const std::string &r : rejected)
+    message += "\n  " + r;
+  return error(message);
+}
+
+llvm::Error pruneCheckpoints(llvm::StringRef directory, unsigned keep) {
+  if (keep == 0)
+    return llvm::Error::success();
+  llvm::Expected<std::string> latest = latestName(directory);
+  if (!latest)
+    return latest.takeError();
+  std::vector<std::string> names = stepDirectories(directory);
+  for (size_t i = keep; i < names.size(); ++i) {
+    if (names[i] == *latest)
+      continue;
+    llvm::SmallString<256> path(directory);
+    llvm::sys::path::append(path, names[i]);
+    if (std::error_code ec = llvm::sys::fs::remove_directories(path))
+      return error("cannot remove the old checkpoint '" + path +
+                   "': " + ec.message());
+  }
+  return llvm::Error::success();
 }
 
 } // namespace accel::io

@@ -2,8 +2,9 @@
 //
 // A checkpoint is a directory DIR/step-<N>/ holding state.safetensors (every
 // named tensor of the training state: parameters, buffers, optimizer state)
-// and manifest.json (step, epoch, position in the epoch, seed, and anything
-// else the runner records), plus DIR/latest naming the newest one.
+// and manifest.json (step, epoch, position in the epoch, seed, a CRC-32 of
+// every tensor's bytes, and anything else the runner records), plus
+// DIR/latest naming the newest one.
 //
 // Writing is crash-safe: the step directory is filled under a temporary
 // name, every file and the directory are fsynced, then it is renamed into
@@ -24,6 +25,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace accel::io {
 
@@ -48,8 +50,24 @@ struct Checkpoint {
   SafetensorsFile state;
 };
 
-/// Reads the checkpoint `latest` names, validating the state file.
+/// Reads the checkpoint `latest` names, validating the manifest (its step
+/// is its directory's, no position is negative) and the state file (every
+/// tensor's CRC-32 is the manifest's; checkpoints written before checksums
+/// have none to check).
 llvm::Expected<Checkpoint> readLatestCheckpoint(llvm::StringRef directory);
+
+/// The newest checkpoint under `directory` that reads back intact: the one
+/// `latest` names, else the step directories from the highest step down.
+/// `rejected` gets one message per checkpoint passed over (corrupt,
+/// inconsistent or unreadable); the error, when none is intact, lists them.
+llvm::Expected<Checkpoint>
+readNewestIntactCheckpoint(llvm::StringRef directory,
+                           std::vector<std::string> &rejected);
+
+/// Removes all but the newest `keep` checkpoints (by step) under
+/// `directory`, never the one `latest` names. Call it after a checkpoint is
+/// committed, so that an intact one always remains.
+llvm::Error pruneCheckpoints(llvm::StringRef directory, unsigned keep);
 
 } // namespace accel::io
 

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <sys/wait.h>
@@ -190,6 +191,73 @@ TEST_F(CheckpointTest, KilledWriterLeavesAValidCheckpoint) {
        it.increment(ec))
     EXPECT_FALSE(llvm::sys::path::filename(it->path()).ends_with(".tmp"))
         << it->path();
+}
+
+// A flipped bit in a tensor is caught by its CRC-32; resuming passes over
+// the corrupt checkpoint to the newest intact one and says so.
+TEST_F(CheckpointTest, ChecksumsAndFallback) {
+  ASSERT_FALSE(llvm::errorToBool(write(4, 4.0f, 64)));
+  ASSERT_FALSE(llvm::errorToBool(write(5, 5.0f, 64)));
+  llvm::SmallString<128> state(dir);
+  llvm::sys::path::append(state, "step-000000005", "state.safetensors");
+  {
+    auto bytes = llvm::MemoryBuffer::getFile(state);
+    ASSERT_TRUE(static_cast<bool>(bytes));
+    std::string data = (*bytes)->getBuffer().str();
+    data.back() ^= 1;
+    std::error_code ec;
+    llvm::raw_fd_ostream os(state, ec);
+    ASSERT_FALSE(ec);
+    os << data;
+  }
+  EXPECT_NE(readError().find("state.safetensors' is corrupt: \"fc.weight\" "
+                             "has CRC-32"),
+            std::string::npos)
+      << readError();
+  std::vector<std::string> rejected;
+  llvm::Expected<accel::io::Checkpoint> c =
+      accel::io::readNewestIntactCheckpoint(dir, rejected);
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  EXPECT_EQ(c->manifest.step, 4);
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_NE(rejected[0].find("is corrupt"), std::string::npos);
+
+  // With every checkpoint corrupt the error lists each.
+  llvm::SmallString<128> manifest(dir);
+  llvm::sys::path::append(manifest, "step-000000004", "manifest.json");
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(manifest, ec);
+    ASSERT_FALSE(ec);
+    os << "{";
+  }
+  rejected.clear();
+  c = accel::io::readNewestIntactCheckpoint(dir, rejected);
+  ASSERT_FALSE(static_cast<bool>(c));
+  std::string message = llvm::toString(c.takeError());
+  EXPECT_NE(message.find("no intact checkpoint in"), std::string::npos);
+  EXPECT_NE(message.find("is corrupt"), std::string::npos);
+  EXPECT_NE(message.find("is not valid JSON"), std::string::npos);
+}
+
+TEST_F(CheckpointTest, PruneKeepsTheNewest) {
+  for (int64_t step = 1; step <= 5; ++step)
+    ASSERT_FALSE(llvm::errorToBool(write(step, 1.0f, 4)));
+  ASSERT_FALSE(llvm::errorToBool(accel::io::pruneCheckpoints(dir, 0)));
+  auto names = [&] {
+    std::vector<std::string> found;
+    std::error_code ec;
+    for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
+         it.increment(ec))
+      found.push_back(llvm::sys::path::filename(it->path()).str());
+    std::sort(found.begin(), found.end());
+    return found;
+  };
+  EXPECT_EQ(names().size(), 6u); // five steps and `latest`
+  ASSERT_FALSE(llvm::errorToBool(accel::io::pruneCheckpoints(dir, 2)));
+  EXPECT_EQ(names(), (std::vector<std::string>{"latest", "step-000000004",
+                                               "step-000000005"}));
+  EXPECT_EQ(latest(), (std::pair<int64_t, float>{5, 1.0f}));
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 //             [--threads T] [--save-params OUT.safetensors]
 //             [--metrics metrics.jsonl]
 //             [--checkpoint-dir DIR --checkpoint-every K] [--resume]
+//             [--keep-checkpoints K]
 //             [--eval-data TEST] [--dump-grads GRADS.safetensors]
 //             [--device cpu] [--profile]
 //
@@ -23,7 +24,9 @@
 #include "tools/accel-run/ProgramLoader.h"
 
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
@@ -33,8 +36,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <map>
+#include <new>
 #include <thread>
 
 using namespace llvm;
@@ -103,9 +108,14 @@ static cl::opt<int64_t> checkpointEvery("checkpoint-every",
                                         cl::init(0), cl::value_desc("K"),
                                         cl::cat(category));
 static cl::opt<bool> resume("resume",
-                            cl::desc("Continue from the latest checkpoint in "
-                                     "--checkpoint-dir"),
+                            cl::desc("Continue from the newest intact "
+                                     "checkpoint in --checkpoint-dir"),
                             cl::cat(category));
+static cl::opt<unsigned> keepCheckpoints(
+    "keep-checkpoints",
+    cl::desc("Keep the newest K checkpoints, removing older ones after each "
+             "new one is committed (0: keep all; default 3)"),
+    cl::init(3), cl::value_desc("K"), cl::cat(category));
 
 static cl::opt<int64_t> maxNonFinite(
     "max-nonfinite-steps",
@@ -281,8 +291,40 @@ static void printProfile(const Executable &exec, int64_t steps) {
                      100 * entry.first / std::max(total, 1e-12), entry.second);
 }
 
+/// The bytes of a dataset's columns.
+static uint64_t dataBytes(const accel::io::Dataset &data) {
+  uint64_t total = 0;
+  for (const accel::io::Column &c : data.columns())
+    total += c.data.size();
+  return total;
+}
+
+static std::string mib(uint64_t bytes) {
+  return formatv("{0:F1} MiB", bytes / 1048576.0).str();
+}
+
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // An allocation the host refuses ends the run with a message, not an
+  // abort: LLVM's allocators report through this handler, the runtime's
+  // through std::bad_alloc.
+  install_bad_alloc_error_handler([](void *, const char *reason, bool) {
+    errs() << "accel-run: error: out of host memory (" << reason
+           << "; see `ulimit -v` and free memory)\n";
+    std::_Exit(1);
+  });
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc &) {
+    errs() << "accel-run: error: out of host memory (see `ulimit -v` and "
+              "free memory; accel-run states what the run needs at start)\n";
+    return 1;
+  }
+}
+
+static int run(int argc, char **argv) {
   cl::opt<int> &threads = threadsOption();
   threads.setDescription("Worker threads (default: one per core)");
   threads.setValueStr("T");
@@ -346,6 +388,11 @@ int main(int argc, char **argv) {
   auto load = [&](accel::rt::Program p) {
     return accel::rt::hal::loadOn(device, {workers}, std::move(p));
   };
+  // What the run holds in host memory, stated before it is allocated.
+  outs() << "memory: step arena " << mib(program->arenaBytes)
+         << ", state and inputs " << mib(program->ownedBytes()) << ", data "
+         << mib(dataBytes(*data)) << "\n";
+  outs().flush();
   Expected<std::unique_ptr<Executable>> loaded = load(std::move(*program));
   if (!loaded)
     return fail(toString(loaded.takeError()));
@@ -463,10 +510,15 @@ int main(int argc, char **argv) {
   if (resume) {
     if (checkpointDir.empty())
       return fail("--resume needs --checkpoint-dir");
+    // A corrupt or inconsistent newest checkpoint is passed over, loudly,
+    // for the newest intact one.
+    std::vector<std::string> rejected;
     Expected<accel::io::Checkpoint> checkpoint =
-        accel::io::readLatestCheckpoint(checkpointDir);
+        accel::io::readNewestIntactCheckpoint(checkpointDir, rejected);
     if (!checkpoint)
       return fail(toString(checkpoint.takeError()));
+    for (const std::string &why : rejected)
+      errs() << "accel-run: warning: skipping a checkpoint: " << why << "\n";
     if (checkpoint->manifest.seed != seed)
       return fail("the checkpoint was trained with --seed " +
                   Twine(checkpoint->manifest.seed) + ", not " + Twine(seed));
@@ -480,6 +532,10 @@ int main(int argc, char **argv) {
       std::memcpy(exec.data(i), t->bytes.data(), b.bytes());
     }
     first = checkpoint->manifest.step;
+    if (first > total)
+      return fail("checkpoint '" + checkpoint->path + "' is at step " +
+                  Twine(first) + ", beyond the " + Twine(total) +
+                  " steps asked for");
     outs() << "resuming from " << checkpoint->path << " at step " << first << "\n";
   }
   if (checkpointEvery < 0 || (checkpointEvery > 0 && checkpointDir.empty()))
@@ -496,7 +552,9 @@ int main(int argc, char **argv) {
     manifest.batchInEpoch = done % perEpoch;
     manifest.seed = seed;
     manifest.extra["lr"] = static_cast<double>(rate);
-    return accel::io::writeCheckpoint(checkpointDir, tensors, manifest);
+    if (Error e = accel::io::writeCheckpoint(checkpointDir, tensors, manifest))
+      return e;
+    return accel::io::pruneCheckpoints(checkpointDir, keepCheckpoints);
   };
 
   // --dump-grads: @forward_grad on the first step's batch and state.
