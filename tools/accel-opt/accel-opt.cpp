@@ -3,10 +3,12 @@
 // Parses, verifies, transforms and prints accel IR: MlirOptMain with the
 // accel dialect, the upstream dialects accel programs use, the accel passes
 // and pipelines, and MLIR's generic transforms (canonicalize, cse, ...).
+// The input's bracket nesting is checked before the parser recurses into it.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/pipelines/Pipelines.h"
+#include "compiler/support/Nesting.h"
 #include "compiler/transforms/Passes.h"
 #include "dialects/accel/AccelDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -16,8 +18,14 @@
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/ToolOutputFile.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
@@ -30,7 +38,44 @@ int main(int argc, char **argv) {
   accel::registerAccelPasses();
   accel::registerAccelPipelines();
 
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
+  llvm::InitLLVM init(argc, argv);
+  auto [input, output] = mlir::registerAndParseCLIOptions(
       argc, argv, "accel optimizer driver: transforms accel training IR\n",
-      registry));
+      registry);
+  mlir::MlirOptMainConfig config = mlir::MlirOptMainConfig::createFromCLOptions();
+  // What MlirOptMain(argc, argv, ...) does besides reading the input, which
+  // happens here so that its nesting is checked first.
+  if (config.shouldShowDialects()) {
+    llvm::outs() << "Available Dialects: "
+                 << llvm::join(registry.getDialectNames(), ", ") << "\n";
+    return 0;
+  }
+  if (config.shouldListPasses()) {
+    mlir::printRegisteredPasses();
+    return 0;
+  }
+  std::string message;
+  std::unique_ptr<llvm::MemoryBuffer> file =
+      mlir::openInputFile(input, &message);
+  if (!file) {
+    llvm::errs() << "accel-opt: error: " << message << "\n";
+    return 1;
+  }
+  if (llvm::Error e = accel::checkNesting(file->getBuffer(), input,
+                                          accel::SourceSyntax::Mlir)) {
+    llvm::errs() << "accel-opt: error: " << llvm::toString(std::move(e))
+                 << "\n";
+    return 1;
+  }
+  std::unique_ptr<llvm::ToolOutputFile> out =
+      mlir::openOutputFile(output, &message);
+  if (!out) {
+    llvm::errs() << "accel-opt: error: " << message << "\n";
+    return 1;
+  }
+  if (mlir::failed(
+          mlir::MlirOptMain(out->os(), std::move(file), registry, config)))
+    return 1;
+  out->keep();
+  return 0;
 }

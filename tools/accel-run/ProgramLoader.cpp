@@ -2,6 +2,7 @@
 
 #include "tools/accel-run/ProgramLoader.h"
 
+#include "compiler/support/Nesting.h"
 #include "compiler/transforms/Passes.h"
 #include "compiler/transforms/StepContract.h"
 #include "dialects/accel/AccelOps.h"
@@ -15,6 +16,8 @@
 #include "mlir/Transforms/Passes.h"
 #include "runtime/executor/FusedKernel.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
 
 #include <map>
 
@@ -545,7 +548,17 @@ llvm::Expected<OwningOpRef<ModuleOp>> parseAndPlan(MLIRContext &context,
                                                    llvm::StringRef path,
                                                    llvm::StringRef entry,
                                                    std::string &diagnostics) {
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(path, &context);
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> text =
+      llvm::MemoryBuffer::getFile(path);
+  if (!text)
+    return error("cannot read '" + path + "': " + text.getError().message());
+  // The parser recurses per bracket: measure the nesting first.
+  if (llvm::Error e = accel::checkNesting((*text)->getBuffer(), path,
+                                          accel::SourceSyntax::Mlir))
+    return e;
+  llvm::SourceMgr sources;
+  sources.AddNewSourceBuffer(std::move(*text), llvm::SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sources, &context);
   if (!module)
     return error("cannot parse '" + path + "'" + diagnostics);
   auto f = module->lookupSymbol<func::FuncOp>(entry);
