@@ -14,6 +14,7 @@
 #include "compiler/import/TorchScriptImporter.h"
 
 #include "compiler/import/GraphImporter.h"
+#include "compiler/support/Nesting.h"
 #include "dialects/accel/AccelOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -24,9 +25,14 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/storage_context.h>
+#include <torch/csrc/jit/serialization/unpickler.h>
+
 #include <map>
 
 #include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/runtime/graph_iterator.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/inliner.h>
@@ -180,12 +186,132 @@ private:
       submodules;
 };
 
+/// Checks that `t`'s sizes, strides and offset stay inside its storage and
+/// that the storage holds data on the CPU, before anything reads it: an
+/// archive's pickle states them, and LibTorch trusts it (a truncated
+/// storage, a negative offset or a huge stride would read out of bounds).
+llvm::Error checkTensorGeometry(const at::Tensor &t, const std::string &what) {
+  auto bad = [&](const llvm::Twine &why) {
+    return makeError(what + " " + why);
+  };
+  if (!t.defined())
+    return llvm::Error::success();
+  if (!t.device().is_cpu())
+    return bad("is on the " + c10::DeviceTypeName(t.device().type(), true) +
+               " device; accel-import reads tensors saved from the CPU");
+  if (!t.has_storage())
+    return bad("has no storage");
+  if (t.numel() == 0)
+    return llvm::Error::success();
+  int64_t offset = t.storage_offset();
+  if (offset < 0)
+    return bad("starts at storage offset " + llvm::Twine(offset));
+  // The last element's index, in elements, with checked arithmetic.
+  int64_t last = offset;
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    int64_t extent;
+    if (t.stride(d) < 0 ||
+        llvm::MulOverflow(t.size(d) - 1, t.stride(d), extent) ||
+        llvm::AddOverflow(last, extent, last))
+      return bad("has stride " + llvm::Twine(t.stride(d)) + " in dimension " +
+                 llvm::Twine(d) + ", outside any storage");
+  }
+  int64_t bytes;
+  if (llvm::MulOverflow(last + 1, static_cast<int64_t>(t.element_size()),
+                        bytes) ||
+      static_cast<uint64_t>(bytes) > t.storage().nbytes())
+    return bad("needs " + llvm::Twine(last + 1) + " elements of storage (" +
+               "offset " + llvm::Twine(offset) + ", sizes and strides of " +
+               llvm::Twine(t.dim()) + " dimensions), but its storage holds " +
+               llvm::Twine(t.storage().nbytes() / t.element_size()) +
+               " (a truncated or inconsistent archive)");
+  return llvm::Error::success();
+}
+
+/// Checks that every storage a pickle of the archive (data.pkl,
+/// constants.pkl) declares fits in its record: the pickle states the
+/// element count and LibTorch trusts it, so a truncated record would be
+/// read past its end. LibTorch's own unpickler reads the pickle here, with
+/// stand-in classes for the model's, and names each storage it builds.
+llvm::Error checkArchiveStorages(caffe2::serialize::PyTorchStreamReader &reader,
+                                 const std::string &path) {
+  for (llvm::StringRef archive : {"data", "constants"}) {
+    std::string pickle = (archive + ".pkl").str();
+    if (!reader.hasRecord(pickle))
+      continue;
+    auto [bytes, size] = reader.getRecord(pickle);
+    size_t position = 0;
+    auto read = [&, &bytes = bytes, size = size](char *out, size_t n) {
+      n = std::min(n, size - position);
+      std::memcpy(out, static_cast<const char *>(bytes.get()) + position, n);
+      position += n;
+      return n;
+    };
+    auto unit = std::make_shared<jit::CompilationUnit>();
+    auto resolve = [&](const c10::QualifiedName &name) {
+      if (!unit->get_class(name))
+        unit->register_type(c10::ClassType::create(name, unit));
+      return c10::StrongTypePtr(unit, unit->get_class(name));
+    };
+    auto load = [](const at::StrongTypePtr &type, const c10::IValue &) {
+      return c10::ivalue::Object::create(type, 0);
+    };
+    std::map<std::string, size_t> recordBytes;
+    auto readRecord = [&](const std::string &key) {
+      auto [data, n] = reader.getRecord((archive + "/" + key).str());
+      recordBytes[key] = n;
+      return std::move(data);
+    };
+    auto storages = std::make_shared<jit::DeserializationStorageContext>();
+    jit::Unpickler unpickler(read, resolve, load, readRecord, at::Device("cpu"),
+                             /*use_storage_device=*/false,
+                             jit::Unpickler::defaultTypeParser, storages);
+    unpickler.parse_ivalue();
+    for (const auto &[key, n] : recordBytes) {
+      size_t need = storages->hasStorage(key) ? storages->getStorage(key).nbytes() : 0;
+      if (need > n)
+        return makeError("'" + path + "': storage " + archive + "/" + key +
+                         " holds " + llvm::Twine(n) + " bytes, but the " +
+                         "archive declares " + llvm::Twine(need) +
+                         " (a truncated or inconsistent archive)");
+    }
+  }
+  return llvm::Error::success();
+}
+
+/// Checks the nesting of the TorchScript source in the archive before
+/// LibTorch's recursive parser reads it, and the sizes of its storages.
+llvm::Error checkArchive(const std::string &path) {
+  caffe2::serialize::PyTorchStreamReader reader(path);
+  if (llvm::Error e = checkArchiveStorages(reader, path))
+    return e;
+  for (const std::string &record : reader.getAllRecords()) {
+    llvm::StringRef name(record);
+    if (!name.ends_with(".py") || !name.contains("code/"))
+      continue;
+    auto [data, size] = reader.getRecord(record);
+    if (llvm::Error e = checkNesting(
+            llvm::StringRef(static_cast<const char *>(data.get()), size),
+            path + ":" + record, SourceSyntax::Python))
+      return e;
+  }
+  return llvm::Error::success();
+}
+
 llvm::Error Importer::load() {
   if (!llvm::sys::fs::exists(options.modelPath))
     return makeError("cannot open '" + options.modelPath +
                      "': no such file");
   try {
+    if (llvm::Error e = checkArchive(options.modelPath))
+      return e;
     module = jit::load(options.modelPath);
+    for (const jit::NameValue &a : module.named_attributes(/*recurse=*/true))
+      if (a.value.isTensor())
+        if (llvm::Error e = checkTensorGeometry(
+                a.value.toTensor(),
+                "'" + options.modelPath + "': \"" + a.name + "\""))
+          return e;
   } catch (const c10::Error &e) {
     return makeError("'" + options.modelPath +
                      "' is not a readable TorchScript archive: " +
@@ -206,6 +332,15 @@ llvm::Error Importer::load() {
   }
   graph = method->graph()->copy();
   jit::Inline(*graph);
+  // Tensor constants of the code (the archive's constants.pkl) too.
+  jit::DepthFirstGraphNodeIterator nodes(graph);
+  for (jit::Node *n = nodes.next(); n; n = nodes.next())
+    if (n->kind() == c10::prim::Constant &&
+        n->output()->type()->kind() == c10::TypeKind::TensorType)
+      if (c10::optional<c10::IValue> v = jit::toIValue(n->output()))
+        if (llvm::Error e = checkTensorGeometry(
+                v->toTensor(), "'" + options.modelPath + "': a constant"))
+          return e;
   foldModuleAttributes(*graph, module);
 
   // A tensor reachable under several names (a head tied to the embedding)
