@@ -46,9 +46,13 @@ llvm::Error writeTextAtomically(llvm::StringRef path, llvm::StringRef text) {
     if (ec)
       return error("cannot write '" + temp + "': " + ec.message());
     os << text;
-    os.flush();
-    if (os.has_error())
-      return error("cannot write '" + temp + "'");
+    os.close();
+    if (os.has_error()) {
+      std::error_code failure = os.error();
+      os.clear_error();
+      llvm::sys::fs::remove(temp);
+      return error("cannot write '" + temp + "': " + failure.message());
+    }
   }
   if (llvm::Error e = syncPath(temp))
     return e;

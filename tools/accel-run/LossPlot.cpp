@@ -244,6 +244,13 @@ llvm::Error writeLossPlot(llvm::StringRef path, llvm::StringRef title,
        << escape(text) << "</text>\n";
   }
   os << "</svg>\n";
+  os.close();
+  if (os.has_error()) {
+    std::error_code error = os.error();
+    os.clear_error();
+    return llvm::createStringError(error, "cannot write '" + path +
+                                              "': " + error.message());
+  }
   return llvm::Error::success();
 }
 

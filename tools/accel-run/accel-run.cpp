@@ -299,6 +299,16 @@ static uint64_t dataBytes(const accel::io::Dataset &data) {
   return total;
 }
 
+/// The error a stream met writing `path` (a full disk, say), cleared so that
+/// closing the stream does not abort.
+static Error streamError(raw_fd_ostream &os, StringRef path) {
+  if (!os.has_error())
+    return Error::success();
+  std::error_code ec = os.error();
+  os.clear_error();
+  return createStringError(ec, "cannot write '" + path + "': " + ec.message());
+}
+
 static std::string mib(uint64_t bytes) {
   return formatv("{0:F1} MiB", bytes / 1048576.0).str();
 }
@@ -682,6 +692,12 @@ static int run(int argc, char **argv) {
       if (skippedResult >= 0)
         line["skipped"] = skipped;
       *metrics << json::Value(std::move(line)) << "\n";
+      // Each step's line reaches the file now: a full disk stops the run
+      // at once (the last checkpoint stays intact), not after training.
+      metrics->flush();
+      if (Error e = streamError(*metrics, metricsPath))
+        return fail(toString(std::move(e)) + " (metrics of step " +
+                    Twine(s + 1) + ")");
     }
     // Loss scaling cannot rescue a forward pass that overflows: GradScaler
     // would halve the scale forever. Stop and say so.
@@ -724,11 +740,15 @@ static int run(int argc, char **argv) {
       outs() << (terminal ? "\n" : "") << "epoch " << epoch << ": eval accuracy "
              << format("%.2f%%", 100 * accuracy) << " on "
              << evalSet->size() << " samples\n";
-      if (metrics)
+      if (metrics) {
         *metrics << json::Value(json::Object{{"step", s + 1},
                                              {"epoch", epoch},
                                              {"eval_accuracy", accuracy}})
                  << "\n";
+        metrics->flush();
+        if (Error e = streamError(*metrics, metricsPath))
+          return fail(toString(std::move(e)));
+      }
     }
     if (!checkpointDir.empty() &&
         ((checkpointEvery > 0 && (s + 1) % checkpointEvery == 0) || s + 1 == total))
