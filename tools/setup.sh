@@ -8,8 +8,8 @@ PACKAGES=(
   bazel-bootstrap g++ python3
   # IR: MLIR/LLVM 22 (shared libMLIR.so, mlir-tblgen, FileCheck, lit).
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-  # Tests.
-  libgtest-dev
+  # Tests; fuzzing (tools/fuzz.sh: clang with libFuzzer and the sanitizers).
+  libgtest-dev clang-14 libclang-rt-14-dev
   # Import and reference numerics.
   libtorch-dev python3-torch python3-torchvision
   # CPU math and multi-process.

@@ -181,6 +181,55 @@ llvm::Error writeCheckpoint(llvm::StringRef directory,
   return llvm::Error::success();
 }
 
+llvm::Expected<ParsedManifest> parseManifest(llvm::StringRef text,
+                                             llvm::StringRef directoryName,
+                                             llvm::StringRef source) {
+  llvm::Expected<llvm::json::Value> json = parseBoundedJson(text);
+  if (!json)
+    return error("'" + source + "' is not valid JSON: " +
+                 llvm::toString(json.takeError()));
+  const llvm::json::Object *root = json->getAsObject();
+  std::optional<int64_t> step = root ? root->getInteger("step") : std::nullopt;
+  std::optional<int64_t> epoch = root ? root->getInteger("epoch") : std::nullopt;
+  std::optional<int64_t> batch =
+      root ? root->getInteger("batch_in_epoch") : std::nullopt;
+  std::optional<int64_t> seed = root ? root->getInteger("seed") : std::nullopt;
+  if (!step || !epoch || !batch || !seed)
+    return error("'" + source + "' lacks step, epoch, batch_in_epoch or seed");
+  // The manifest must agree with the directory it sits in (written
+  // together; a rewritten step's directory is step-<N>.<k>), and positions
+  // are never negative: a resumed run indexes its data with them.
+  std::optional<std::pair<int64_t, int64_t>> dirStep =
+      parseStepName(directoryName);
+  if (!dirStep || *step != dirStep->first)
+    return error("'" + source + "' says step " + llvm::Twine(*step) +
+                 ", but it is in '" + directoryName + "'");
+  if (*step < 0 || *epoch < 0 || *batch < 0 || *seed < 0)
+    return error("'" + source +
+                 "' has a negative step, epoch, batch_in_epoch or seed");
+  ParsedManifest parsed;
+  parsed.manifest.step = *step;
+  parsed.manifest.epoch = *epoch;
+  parsed.manifest.batchInEpoch = *batch;
+  parsed.manifest.seed = static_cast<uint64_t>(*seed);
+  if (const llvm::json::Object *extra = root->getObject("extra"))
+    parsed.manifest.extra = *extra;
+  if (const llvm::json::Value *crcs = root->get("crc32")) {
+    const llvm::json::Object *table = crcs->getAsObject();
+    if (!table)
+      return error("'" + source + "': crc32 is not an object");
+    parsed.crc32.emplace();
+    for (const auto &[name, value] : *table) {
+      std::optional<int64_t> crc = value.getAsInteger();
+      if (!crc || *crc < 0 || *crc > 0xffffffffLL)
+        return error("'" + source + "': the checksum of \"" + name.str() +
+                     "\" is not a CRC-32");
+      (*parsed.crc32)[name.str()] = static_cast<uint32_t>(*crc);
+    }
+  }
+  return parsed;
+}
+
 namespace {
 
 /// Reads and checks the checkpoint in `directory`/`name`.
@@ -198,36 +247,11 @@ llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef directory,
   if (!text)
     return error("cannot read '" + manifestPath + "': " +
                  text.getError().message());
-  llvm::Expected<llvm::json::Value> json =
-      parseBoundedJson((*text)->getBuffer());
-  if (!json)
-    return error("'" + manifestPath + "' is not valid JSON: " +
-                 llvm::toString(json.takeError()));
-  const llvm::json::Object *root = json->getAsObject();
-  std::optional<int64_t> step = root ? root->getInteger("step") : std::nullopt;
-  std::optional<int64_t> epoch = root ? root->getInteger("epoch") : std::nullopt;
-  std::optional<int64_t> batch =
-      root ? root->getInteger("batch_in_epoch") : std::nullopt;
-  std::optional<int64_t> seed = root ? root->getInteger("seed") : std::nullopt;
-  if (!step || !epoch || !batch || !seed)
-    return error("'" + manifestPath +
-                 "' lacks step, epoch, batch_in_epoch or seed");
-  // The manifest must agree with the directory it sits in (written
-  // together; a rewritten step's directory is step-<N>.<k>), and positions
-  // are never negative: a resumed run indexes its data with them.
-  std::optional<std::pair<int64_t, int64_t>> dirStep = parseStepName(name);
-  if (!dirStep || *step != dirStep->first)
-    return error("'" + manifestPath + "' says step " + llvm::Twine(*step) +
-                 ", but it is in '" + name + "'");
-  if (*step < 0 || *epoch < 0 || *batch < 0 || *seed < 0)
-    return error("'" + manifestPath +
-                 "' has a negative step, epoch, batch_in_epoch or seed");
-  checkpoint.manifest.step = *step;
-  checkpoint.manifest.epoch = *epoch;
-  checkpoint.manifest.batchInEpoch = *batch;
-  checkpoint.manifest.seed = static_cast<uint64_t>(*seed);
-  if (const llvm::json::Object *extra = root->getObject("extra"))
-    checkpoint.manifest.extra = *extra;
+  llvm::Expected<ParsedManifest> parsed =
+      parseManifest((*text)->getBuffer(), name, manifestPath);
+  if (!parsed)
+    return parsed.takeError();
+  checkpoint.manifest = std::move(parsed->manifest);
 
   llvm::SmallString<256> statePath(stepDir);
   llvm::sys::path::append(statePath, "state.safetensors");
@@ -235,26 +259,22 @@ llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef directory,
   if (!state)
     return state.takeError();
   // Every tensor's bytes as they were written, and the same set of tensors.
-  if (const llvm::json::Value *crcs = root->get("crc32")) {
-    const llvm::json::Object *table = crcs->getAsObject();
-    if (!table)
-      return error("'" + manifestPath + "': crc32 is not an object");
+  if (const auto &crcs = parsed->crc32) {
     for (const std::string &tensor : state->names()) {
-      std::optional<int64_t> want =
-          table->getInteger(tensor);
-      if (!want)
+      auto want = crcs->find(tensor);
+      if (want == crcs->end())
         return error("'" + manifestPath + "' has no checksum of \"" + tensor +
                      "\", which '" + statePath + "' holds");
       uint32_t got = checksum(state->find(tensor)->bytes);
-      if (*want != static_cast<int64_t>(got))
+      if (want->second != got)
         return error("'" + statePath + "' is corrupt: \"" + tensor +
-                     "\" has CRC-32 " + llvm::Twine(got) + ", the manifest says " +
-                     llvm::Twine(*want));
+                     "\" has CRC-32 " + llvm::Twine(got) +
+                     ", the manifest says " + llvm::Twine(want->second));
     }
-    if (table->size() != state->names().size())
+    if (crcs->size() != state->names().size())
       return error("'" + statePath + "' lacks tensors the manifest lists (" +
                    llvm::Twine(state->names().size()) + " of " +
-                   llvm::Twine(table->size()) + ")");
+                   llvm::Twine(crcs->size()) + ")");
   }
   checkpoint.state = std::move(*state);
   return checkpoint;

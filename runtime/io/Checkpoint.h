@@ -24,6 +24,8 @@
 #include "llvm/Support/JSON.h"
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,21 @@ struct CheckpointManifest {
 llvm::Error writeCheckpoint(llvm::StringRef directory,
                             llvm::ArrayRef<TensorRef> tensors,
                             const CheckpointManifest &manifest);
+
+/// A manifest as read: the positions, and the CRC-32 of each tensor (none
+/// for checkpoints written before checksums).
+struct ParsedManifest {
+  CheckpointManifest manifest;
+  std::optional<std::map<std::string, uint32_t>> crc32;
+};
+
+/// Parses and checks manifest.json's `text` from the checkpoint directory
+/// named `directoryName` (step-<N>[.<k>]): bounded JSON, the fields
+/// present, the step its directory's, no negative position. `source` names
+/// the file in errors.
+llvm::Expected<ParsedManifest> parseManifest(llvm::StringRef text,
+                                             llvm::StringRef directoryName,
+                                             llvm::StringRef source);
 
 struct Checkpoint {
   std::string path; // the step directory

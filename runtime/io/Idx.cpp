@@ -93,18 +93,23 @@ llvm::Expected<IdxBytes> readIdxBytes(llvm::StringRef path) {
                                   /*RequiresNullTerminator=*/false);
   if (!buffer)
     return error(path, "cannot read: " + buffer.getError().message());
-  llvm::ArrayRef<uint8_t> raw(
-      reinterpret_cast<const uint8_t *>((*buffer)->getBufferStart()),
-      (*buffer)->getBufferSize());
-  if (raw.size() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) {
+  return decodeIdxFile(
+      llvm::ArrayRef<uint8_t>(
+          reinterpret_cast<const uint8_t *>((*buffer)->getBufferStart()),
+          (*buffer)->getBufferSize()),
+      path);
+}
+
+llvm::Expected<IdxBytes> decodeIdxFile(llvm::ArrayRef<uint8_t> file,
+                                       llvm::StringRef source, size_t limit) {
+  if (file.size() >= 2 && file[0] == 0x1f && file[1] == 0x8b) {
     // Image datasets are well under 4 GiB; the cap stops a zip bomb.
-    llvm::Expected<std::vector<uint8_t>> data =
-        gunzip(raw, path, size_t(4) << 30);
+    llvm::Expected<std::vector<uint8_t>> data = gunzip(file, source, limit);
     if (!data)
       return data.takeError();
-    return parseIdxBytes(*data, path);
+    return parseIdxBytes(*data, source);
   }
-  return parseIdxBytes(raw, path);
+  return parseIdxBytes(file, source);
 }
 
 } // namespace accel::io

@@ -34,6 +34,12 @@ llvm::Expected<IdxBytes> readIdxBytes(llvm::StringRef path);
 llvm::Expected<IdxBytes> parseIdxBytes(llvm::ArrayRef<uint8_t> bytes,
                                        llvm::StringRef source);
 
+/// The same for a whole file's bytes, gzip-compressed or not, refusing to
+/// decompress beyond `limit` bytes (a zip bomb).
+llvm::Expected<IdxBytes> decodeIdxFile(llvm::ArrayRef<uint8_t> file,
+                                       llvm::StringRef source,
+                                       size_t limit = size_t(4) << 30);
+
 } // namespace accel::io
 
 #endif // ACCEL_RUNTIME_IO_IDX_H
