@@ -32,10 +32,10 @@
 #include <map>
 
 #include <torch/csrc/jit/ir/constants.h>
-#include <torch/csrc/jit/runtime/graph_iterator.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/runtime/graph_iterator.h>
 #include <torch/csrc/jit/serialization/import.h>
 #include <torch/script.h>
 
@@ -268,7 +268,8 @@ llvm::Error checkArchiveStorages(caffe2::serialize::PyTorchStreamReader &reader,
                              jit::Unpickler::defaultTypeParser, storages);
     unpickler.parse_ivalue();
     for (const auto &[key, n] : recordBytes) {
-      size_t need = storages->hasStorage(key) ? storages->getStorage(key).nbytes() : 0;
+      size_t need =
+          storages->hasStorage(key) ? storages->getStorage(key).nbytes() : 0;
       if (need > n)
         return makeError("'" + path + "': storage " + archive + "/" + key +
                          " holds " + llvm::Twine(n) + " bytes, but the " +
