@@ -97,6 +97,18 @@ bool isScaleFor(RankedTensorType scale, int64_t rows, int64_t cols) {
       });
 }
 
+/// What every quantise op requires: a matrix in, FP8 data of its shape out.
+LogicalResult verifyQuantizedMatrix(Operation *op, RankedTensorType input,
+                                    RankedTensorType data) {
+  if (input.getRank() != 2)
+    return op->emitOpError("quantises a matrix; the input has rank ")
+           << input.getRank();
+  if (data.getShape() != input.getShape())
+    return op->emitOpError("data must have the input's shape ")
+           << input << ", not " << data;
+  return success();
+}
+
 } // namespace
 
 RankedTensorType scaleTypeFor(MLIRContext *context, Fp8Scaling scaling,
@@ -115,13 +127,9 @@ RankedTensorType scaleTypeFor(MLIRContext *context, Fp8Scaling scaling,
 }
 
 LogicalResult Fp8QuantizeOp::verify() {
-  RankedTensorType input = typeOf(getInput()), data = typeOf(getData());
-  if (input.getRank() != 2)
-    return emitOpError("quantises a matrix; the input has rank ")
-           << input.getRank();
-  if (data.getShape() != input.getShape())
-    return emitOpError("data must have the input's shape ")
-           << input << ", not " << data;
+  RankedTensorType input = typeOf(getInput());
+  if (failed(verifyQuantizedMatrix(*this, input, typeOf(getData()))))
+    return failure();
   if (getScaling() == Fp8Scaling::Mx && input.getDimSize(1) % kMxBlockSize)
     return emitOpError("with mx scaling the columns must be a multiple of ")
            << kMxBlockSize << "; the input is " << input;
@@ -203,14 +211,7 @@ LogicalResult ScaledMatmulOp::verify() {
 }
 
 LogicalResult Fp8QuantizeScaledOp::verify() {
-  RankedTensorType input = typeOf(getInput()), data = typeOf(getData());
-  if (input.getRank() != 2)
-    return emitOpError("quantises a matrix; the input has rank ")
-           << input.getRank();
-  if (data.getShape() != input.getShape())
-    return emitOpError("data must have the input's shape ")
-           << input << ", not " << data;
-  return success();
+  return verifyQuantizedMatrix(*this, typeOf(getInput()), typeOf(getData()));
 }
 
 LogicalResult Fp8ScaleUpdateOp::verify() {

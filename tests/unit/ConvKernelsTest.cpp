@@ -121,6 +121,22 @@ TEST(ConvKernels, PoolingAndGradients) {
   }
 }
 
+// A NaN in a max-pooling window is that window's maximum (ATen's rule),
+// and an infinity is an ordinary maximum.
+TEST(ConvKernels, MaxPoolPropagatesNaN) {
+  ThreadPool pool(2);
+  at::Tensor x = at::randn({1, 2, 6, 6});
+  x[0][0][1][1] = NAN;
+  x[0][1][4][4] = INFINITY;
+  x[0][1][0][0] = -INFINITY;
+  at::Tensor y = at::max_pool2d(x, {2, 2}, {2, 2});
+  Pool2dGeometry g{2, 6, 6, 3, 3, 2, 2, 2, 2, 0, 0, 1, 1, false};
+  at::Tensor out = at::empty(y.sizes());
+  maxPool2d(pool, g, data(x), data(out));
+  EXPECT_TRUE(at::equal(at::isnan(out), at::isnan(y)));
+  EXPECT_TRUE(at::allclose(out, y, 0, 0, /*equal_nan=*/true)) << out << y;
+}
+
 TEST(ConvKernels, BatchNormAndGradient) {
   at::manual_seed(5);
   ThreadPool pool(2);

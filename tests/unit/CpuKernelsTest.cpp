@@ -175,6 +175,69 @@ TEST_P(CpuKernels, CrossEntropyAndGradient) {
     }
 }
 
+// NaN and infinities go through every kernel as through ATen's: a NaN
+// stays visible (it is never hidden as a number), infinities give what
+// ATen gives. Compared with equal_nan; finite values within 1e-6, where
+// libm and ATen's vectorised functions differ by an ulp.
+TEST_P(CpuKernels, NonFiniteValuesAsATen) {
+  const float nan = NAN, inf = INFINITY;
+  auto same = [](const at::Tensor &a, const at::Tensor &b) {
+    return at::allclose(a, b, 1e-6, 1e-6, /*equal_nan=*/true);
+  };
+  at::Tensor x = at::tensor({nan, inf, -inf, 0.0f, -0.0f, 1.5f, -2.0f});
+  std::vector<std::pair<UnaryKind, at::Tensor>> unaries = {
+      {UnaryKind::Tanh, at::tanh(x)},       {UnaryKind::Sigmoid, at::sigmoid(x)},
+      {UnaryKind::Exp, at::exp(x)},         {UnaryKind::Log, at::log(x)},
+      {UnaryKind::Sqrt, at::sqrt(x)},       {UnaryKind::Rsqrt, at::rsqrt(x)},
+      {UnaryKind::Neg, at::neg(x)},         {UnaryKind::Gelu, at::gelu(x)},
+      {UnaryKind::GeluTanh, at::gelu(x, "tanh")}};
+  for (auto &[kind, expected] : unaries) {
+    at::Tensor out = at::empty_like(x);
+    unary(pool, kind, data(x), data(out), x.numel());
+    EXPECT_TRUE(same(out, expected))
+        << static_cast<int>(kind) << ": " << out << " vs " << expected;
+  }
+
+  // Softmax rows: a NaN or +inf makes the row NaN, -inf entries get 0.
+  at::Tensor rows = at::tensor({1.0f, nan, 2.0f, 3.0f,     //
+                                1.0f, inf, 2.0f, 3.0f,     //
+                                1.0f, -inf, 2.0f, 3.0f,    //
+                                -inf, -inf, -inf, -inf}).reshape({4, 4});
+  for (bool log : {false, true}) {
+    at::Tensor expected = log ? at::log_softmax(rows, 1) : at::softmax(rows, 1);
+    at::Tensor out = at::empty_like(rows);
+    softmax(pool, data(rows), 4, 4, log, data(out));
+    EXPECT_TRUE(same(out, expected)) << log << ": " << out << " vs " << expected;
+  }
+
+  // Sums: NaN wins, inf + -inf is NaN.
+  at::Tensor cols = at::tensor({1.0f, nan, inf, -inf, inf, 1.0f}).reshape({3, 2});
+  at::Tensor summed = at::empty({2});
+  sum(pool, data(cols), {3, 2}, {0}, data(summed));
+  EXPECT_TRUE(same(summed, cols.sum(0))) << summed << " vs " << cols.sum(0);
+
+  // Cross-entropy of a row with a NaN logit is NaN, as is the mean.
+  at::Tensor logits = at::randn({4, 5});
+  logits[2][1] = nan;
+  at::Tensor target = at::tensor({0, 1, 2, 3}, at::kLong);
+  at::Tensor loss = at::empty({});
+  std::vector<double> perSample(4);
+  crossEntropy(pool, data(logits), target.data_ptr<int64_t>(), 4, 5,
+               LossReduction::Mean, -100, 0.0f, data(loss), perSample.data());
+  EXPECT_TRUE(std::isnan(loss.item<float>()));
+  EXPECT_TRUE(std::isnan(at::cross_entropy_loss(logits, target).item<float>()));
+
+  // Layer norm: a NaN or infinity in a row makes that row NaN, others not.
+  at::Tensor ln = at::randn({3, 8});
+  ln[0][2] = nan;
+  ln[1][5] = inf;
+  at::Tensor expected = at::layer_norm(ln, {8});
+  at::Tensor out = at::empty_like(ln);
+  layerNorm(pool, data(ln), nullptr, nullptr, 3, 8, 1e-5, data(out));
+  EXPECT_TRUE(at::allclose(out, expected, 1e-5, 1e-6, /*equal_nan=*/true))
+      << out << " vs " << expected;
+}
+
 INSTANTIATE_TEST_SUITE_P(Threads, CpuKernels, ::testing::Values(1, 2));
 
 } // namespace
