@@ -460,7 +460,8 @@ Executor::Executor(Program program, int threads)
         in.kernel == Kernel::Conv2dGradWeight)
       scratchFloats = std::max(scratchFloats, convGeometry(prog, in).columnFloats());
   for (const Instruction &in : prog.code)
-    if (in.kernel == Kernel::ScaledMatmul) // both operands dequantised
+    // Both operands dequantised; an output-scaled GEMM reads them as they are.
+    if (in.kernel == Kernel::ScaledMatmul && !in.ints[2])
       scratchFloats = std::max(
           scratchFloats, prog.buffers[in.operands[0]].numElements() +
                              prog.buffers[in.operands[2]].numElements());
