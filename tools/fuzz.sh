@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Fuzzes accel's input readers with libFuzzer, AddressSanitizer and UBSan
 # (clang 14 from Debian: clang-14, libclang-rt-14-dev): the safetensors
-# reader, the IDX/gzip reader, checkpoint manifests and the bracket-depth
-# check that guards the MLIR and TorchScript parsers (tests/fuzz/*Fuzzer.cpp).
+# reader, the IDX/gzip reader, checkpoint manifests, the bracket-depth
+# check that guards the MLIR and TorchScript parsers, accel-run's program
+# loader on MLIR text and accel-import's TorchScript archive reader
+# (tests/fuzz/*Fuzzer.cpp).
+#
+# The last two need the whole compiler: bazel builds it as usual, and only
+# the code under test (the loader; the importer) is compiled here with
+# clang, instrumented for coverage and the sanitizers, then linked against
+# bazel's libraries.
+#
 # Each target starts from its seed corpus (tests/fuzz/corpus/<target>/, copied,
 # so the repository is not changed) and runs for SECONDS. A crash stops the
 # script with the input's path: add that input under
@@ -17,7 +25,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors idx manifest nesting)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors idx manifest nesting program archive)
 
 cxx=${FUZZ_CXX:-clang++-14}
 llvm=/usr/lib/llvm-22
@@ -33,8 +41,32 @@ sources_for() {
     idx) echo runtime/io/Idx.cpp ;;
     manifest) echo runtime/io/Checkpoint.cpp runtime/io/Safetensors.cpp runtime/io/BoundedJson.cpp ;;
     nesting) echo compiler/support/Nesting.cpp ;;
-    *) echo "fuzz.sh: unknown target '$1' (safetensors, idx, manifest, nesting)" >&2; exit 2 ;;
+    program) echo tools/accel-run/ProgramLoader.cpp ;;
+    archive) echo compiler/import/TorchScriptImporter.cpp compiler/import/GraphImporter.cpp compiler/import/AtenOps.cpp ;;
+    *) echo "fuzz.sh: unknown target '$1' (safetensors, idx, manifest, nesting, program, archive)" >&2; exit 2 ;;
   esac
+}
+
+# For the targets built on bazel's libraries: the library their
+# instrumented sources replace.
+replaced_library() {
+  case $1 in
+    program) echo tools_Saccel-run_Slibprogram_Uloader ;;
+    archive) echo compiler_Simport_Slibimport ;;
+  esac
+}
+
+# Compiler and linker flags that put a target on bazel's build of the rest:
+# its generated headers, and the shared libraries of the replay test's link
+# (bazel-bin/tests/fuzz/<target>_fuzzer_replay-2.params) less the
+# replay driver and the replaced library.
+bazel_flags() {
+  local target=$1 bin params
+  bazel build --noshow_progress //tests/fuzz:"$target"_fuzzer_replay >&2
+  bin=$(bazel info bazel-bin 2>/dev/null)
+  params="$bin/tests/fuzz/${target}_fuzzer_replay-2.params"
+  echo "-I$bin -I/usr/include/torch/csrc/api/include -L$bin/_solib_k8 -Wl,-rpath,$bin/_solib_k8"
+  grep -E '^-l' "$params" | grep -v -e replay_Umain -e "$(replaced_library "$target")" | tr '\n' ' '
 }
 
 status=0
@@ -42,14 +74,18 @@ for target in "${targets[@]}"; do
   source=tests/fuzz/$(tr '[:lower:]' '[:upper:]' <<< "${target:0:1}")${target:1}Fuzzer.cpp
   [ "$target" = idx ] && source=tests/fuzz/IdxFuzzer.cpp
   binary="$out/$target-fuzzer"
-  # shellcheck disable=SC2046
-  "$cxx" "${flags[@]}" "$source" $(sources_for "$target") "${libs[@]}" -o "$binary"
+  extra=""
+  [ -n "$(replaced_library "$target")" ] && extra="-DNDEBUG $(bazel_flags "$target")"
+  # shellcheck disable=SC2046,SC2086
+  "$cxx" "${flags[@]}" "$source" $(sources_for "$target") $extra "${libs[@]}" -o "$binary"
   corpus="$out/$target-corpus"
   rm -rf "$corpus" && mkdir -p "$corpus"
   cp tests/fuzz/corpus/"$target"/* "$corpus"/
   [ -d tests/fuzz/regressions/"$target" ] && cp tests/fuzz/regressions/"$target"/* "$corpus"/
   log="$out/$target.log"
-  if (cd "$out" && ASAN_OPTIONS=detect_leaks=1 "$binary" "$corpus" \
+  dict=()
+  [ -f tests/fuzz/"$target".dict ] && dict=(-dict="$PWD/tests/fuzz/$target.dict")
+  if (cd "$out" && ASAN_OPTIONS=detect_leaks=1 "$binary" "$corpus" "${dict[@]}" \
         -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 \
         -artifact_prefix="$out/$target-" >"$log" 2>&1); then
     runs=$(grep -o 'Done [0-9]* runs' "$log" | grep -o '[0-9]*' || echo '?')

@@ -15,6 +15,7 @@
 
 #include "compiler/import/GraphImporter.h"
 #include "compiler/support/Nesting.h"
+#include "compiler/support/PickleCheck.h"
 #include "dialects/accel/AccelOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -280,10 +281,20 @@ llvm::Error checkArchiveStorages(caffe2::serialize::PyTorchStreamReader &reader,
   return llvm::Error::success();
 }
 
-/// Checks the nesting of the TorchScript source in the archive before
-/// LibTorch's recursive parser reads it, and the sizes of its storages.
+/// Checks what LibTorch would trust in the archive before it reads it: the
+/// sizes its pickles claim (data, constants, the code's debug information),
+/// the sizes of its storages, and the nesting of its TorchScript source.
 llvm::Error checkArchive(const std::string &path) {
   caffe2::serialize::PyTorchStreamReader reader(path);
+  for (const std::string &record : reader.getAllRecords()) {
+    if (!llvm::StringRef(record).ends_with("pkl"))
+      continue;
+    auto [data, size] = reader.getRecord(record);
+    if (llvm::Error e = checkPickle(
+            llvm::StringRef(static_cast<const char *>(data.get()), size),
+            path + ":" + record))
+      return e;
+  }
   if (llvm::Error e = checkArchiveStorages(reader, path))
     return e;
   for (const std::string &record : reader.getAllRecords()) {

@@ -15,6 +15,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 #include "runtime/executor/FusedKernel.h"
+#include "runtime/executor/ProgramCheck.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
@@ -146,6 +147,8 @@ public:
     if (!offsets || offsets.size() != static_cast<int64_t>(op->getNumResults()))
       return op->emitOpError("has no planned arena offsets");
     for (auto [r, off] : llvm::zip(op->getResults(), offsets.asArrayRef())) {
+      if (off < 0)
+        return op->emitOpError() << "has a negative arena offset " << off;
       std::optional<rt::ElementType> et =
           elementType(cast<RankedTensorType>(r.getType()).getElementType());
       if (!et)
@@ -586,8 +589,16 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
                                   std::string &diagnostics,
                                   bool inference = false) {
   rt::Program program;
-  program.arenaBytes = static_cast<uint64_t>(
-      f->getAttrOfType<IntegerAttr>("accel.arena_bytes").getInt());
+  // Hand-written or damaged text may carry a plan of the wrong kind, or a
+  // function without one body.
+  auto arena = f->getAttrOfType<IntegerAttr>("accel.arena_bytes");
+  if (!arena || arena.getValue().isNegative())
+    return error("'" + path + "': @" + f.getSymName() +
+                 "'s accel.arena_bytes is not a non-negative integer");
+  if (!llvm::hasSingleElement(f.getBody()))
+    return error("'" + path + "': @" + f.getSymName() +
+                 " is not one block of ops (external, or not yet lowered)");
+  program.arenaBytes = arena.getValue().getZExtValue();
   if (auto k = f->getAttrOfType<IntegerAttr>("accel.grad_accum"))
     program.microBatches = k.getInt();
   if (auto lr = f->getAttrOfType<FloatAttr>("accel.default_lr"))
@@ -714,6 +725,10 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
     b.emit(kernel->first, &op, kernel->second.first, kernel->second.second);
   }
   donateState(program);
+  // The executor trusts the buffer table: check what the text implied
+  // (planned offsets, shapes) before anything runs.
+  if (llvm::Error e = rt::checkProgram(program))
+    return error("cannot load '" + path + "': " + llvm::toString(std::move(e)));
   return program;
 }
 

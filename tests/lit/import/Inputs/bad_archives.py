@@ -6,6 +6,10 @@ nn.Linear(4, 4) saved by torch, then one record of the zip rewritten.
   stride.pt     the weight's row stride is 65535 (data.pkl edited)
   deep.pt       the module's code holds 50,000 nested parentheses
   meta.pt       the module's tensors are on the meta device (no data)
+  string.pt     a string in data.pkl claims 4,160,749,568 bytes (LibTorch
+                would reserve them before reading)
+  memo.pt       data.pkl stores into memo slot 4,026,531,840 (LibTorch would
+                grow its memo table to that many entries)
 
 Usage: bad_archives.py OUT_DIR"""
 import os
@@ -40,6 +44,9 @@ def main():
         "truncated.pt": lambda n, d: d[:8] if n.endswith("data/0") else d,
         "offset.pt": lambda n, d: replace_once(d, *offset) if n.endswith("data.pkl") else d,
         "stride.pt": lambda n, d: replace_once(d, *stride) if n.endswith("data.pkl") else d,
+        "string.pt": lambda n, d: replace_once(d, b"X\x08\x00\x00\x00training", b"X\x00\x00\x00\xf8training")
+        if n.endswith("data.pkl") else d,
+        "memo.pt": lambda n, d: replace_once(d, offset[0], b"Qr\x00\x00\x00\xf0K\x00") if n.endswith("data.pkl") else d,
         "deep.pt": lambda n, d: d + b"\ndef deep(x):\n  return " + b"(" * 50000 + b"x" + b")" * 50000 + b"\n"
         if n.endswith("linear.py") else d,
     }
