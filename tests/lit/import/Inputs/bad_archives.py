@@ -10,6 +10,8 @@ nn.Linear(4, 4) saved by torch, then one record of the zip rewritten.
                 would reserve them before reading)
   memo.pt       data.pkl stores into memo slot 4,026,531,840 (LibTorch would
                 grow its memo table to that many entries)
+  crash.pt      a scripted Conv2d whose code says `__pArameters__`, on which
+                LibTorch 1.13's type parser dies with SIGSEGV
 
 Usage: bad_archives.py OUT_DIR"""
 import os
@@ -53,6 +55,10 @@ def main():
     for name, edit in edits.items():
         rewrite(base, os.path.join(out, name), edit)
     torch.jit.script(torch.nn.Linear(4, 4, device="meta")).save(os.path.join(out, "meta.pt"))
+    conv = os.path.join(out, "conv.pt")
+    torch.jit.script(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3))).save(conv)
+    rewrite(conv, os.path.join(out, "crash.pt"),
+            lambda n, d: replace_once(d, b"__parameters__ = [", b"__pArameters__ = [") if n.endswith("conv.py") else d)
 
 
 if __name__ == "__main__":
