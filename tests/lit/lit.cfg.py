@@ -32,5 +32,11 @@ else:
                     " (run tools/setup-reference.sh): tests that REQUIRE "
                     "reference are skipped")
 config.substitutions.append(("%refpython", reference_python))
+
+# `bazel test --config=asan` builds the tools with AddressSanitizer and says
+# so here: the few tests that cannot run under it (an address-space limit)
+# are marked `UNSUPPORTED: asan`.
+if os.environ.get("ACCEL_SANITIZERS"):
+    config.available_features.add("asan")
 # torch writes caches under HOME; keep them in the test's scratch space.
 config.environment["HOME"] = os.environ.get("TEST_TMPDIR", "/tmp")

@@ -137,6 +137,25 @@ TEST(ConvKernels, MaxPoolPropagatesNaN) {
   EXPECT_TRUE(at::allclose(out, y, 0, 0, /*equal_nan=*/true)) << out << y;
 }
 
+// The gradient goes to the NaN of a window (the element ATen's forward
+// chose), and a NaN gradient reaches only the element it is routed to.
+TEST(ConvKernels, MaxPoolGradientFollowsNaN) {
+  ThreadPool pool(2);
+  at::Tensor x = at::randn({1, 2, 6, 6});
+  x[0][0][1][1] = NAN;
+  x[0][1][4][4] = INFINITY;
+  at::Tensor xg = x.clone().requires_grad_();
+  at::Tensor y = at::max_pool2d(xg, {2, 2}, {2, 2});
+  at::Tensor gy = at::randn(y.sizes());
+  gy[0][1][0][1] = NAN;
+  y.backward(gy);
+  Pool2dGeometry g{2, 6, 6, 3, 3, 2, 2, 2, 2, 0, 0, 1, 1, false};
+  at::Tensor dx = at::empty(x.sizes());
+  maxPool2dGrad(pool, g, data(gy), data(x), data(dx));
+  EXPECT_TRUE(at::allclose(dx, xg.grad(), 0, 0, /*equal_nan=*/true))
+      << dx << xg.grad();
+}
+
 TEST(ConvKernels, BatchNormAndGradient) {
   at::manual_seed(5);
   ThreadPool pool(2);

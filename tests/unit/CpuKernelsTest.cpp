@@ -238,6 +238,75 @@ TEST_P(CpuKernels, NonFiniteValuesAsATen) {
       << out << " vs " << expected;
 }
 
+// The backward kernels under NaN and infinities, against ATen's backward
+// functions (what autograd runs): a NaN in the forward's input or in the
+// incoming gradient reaches the gradients ATen's does, and no further.
+TEST_P(CpuKernels, NonFiniteGradientsAsATen) {
+  const float nan = NAN, inf = INFINITY;
+  auto same = [](const at::Tensor &a, const at::Tensor &b) {
+    return at::allclose(a, b, 1e-5, 1e-6, /*equal_nan=*/true);
+  };
+  // GELU: x and the incoming gradient both carry NaN and infinities.
+  at::Tensor x = at::tensor({nan, inf, -inf, 0.0f, 1.5f, -2.0f, 0.5f});
+  at::Tensor g = at::tensor({1.0f, 1.0f, 1.0f, nan, inf, 2.0f, -inf});
+  for (bool tanh : {false, true}) {
+    at::Tensor expected = at::gelu_backward(g, x, tanh ? "tanh" : "none");
+    at::Tensor out = at::empty_like(x);
+    geluGrad(pool, data(g), data(x), tanh, data(out), x.numel());
+    EXPECT_TRUE(same(out, expected)) << tanh << ": " << out << " vs " << expected;
+  }
+
+  // Softmax and log-softmax: rows whose output is NaN, rows with a NaN
+  // gradient, and a row with -inf logits (output 0 / -inf).
+  at::Tensor rows = at::tensor({1.0f, nan, 2.0f, 3.0f,   //
+                                1.0f, 0.5f, 2.0f, 3.0f,  //
+                                1.0f, -inf, 2.0f, 3.0f}).reshape({3, 4});
+  at::Tensor grads = at::tensor({0.1f, 0.2f, 0.3f, 0.4f,  //
+                                 0.1f, nan, 0.3f, 0.4f,   //
+                                 0.1f, 0.2f, 0.3f, 0.4f}).reshape({3, 4});
+  for (bool log : {false, true}) {
+    at::Tensor y = log ? at::log_softmax(rows, 1) : at::softmax(rows, 1);
+    at::Tensor expected =
+        log ? at::_log_softmax_backward_data(grads, y, 1, at::kFloat)
+            : at::_softmax_backward_data(grads, y, 1, at::kFloat);
+    at::Tensor out = at::empty_like(rows);
+    softmaxGrad(pool, data(grads), data(y), 3, 4, log, data(out));
+    EXPECT_TRUE(same(out, expected)) << log << ": " << out << " vs " << expected;
+  }
+
+  // Cross-entropy: a NaN logit makes its row's gradient NaN (and, through
+  // the mean, no other row's: the mean's gradient is 1/n).
+  at::Tensor logits = at::randn({4, 5});
+  logits[2][1] = nan;
+  logits[0][3] = inf;
+  at::Tensor target = at::tensor({0, 1, 2, 3}, at::kLong);
+  at::Tensor l = logits.clone().requires_grad_();
+  at::cross_entropy_loss(l, target).backward();
+  at::Tensor one = at::ones({});
+  at::Tensor dl = at::empty({4, 5});
+  crossEntropyGrad(pool, data(one), data(logits), target.data_ptr<int64_t>(), 4,
+                   5, LossReduction::Mean, -100, 0.0f, data(dl));
+  EXPECT_TRUE(same(dl, l.grad())) << dl << " vs " << l.grad();
+
+  // Layer norm: a NaN or infinity in a row poisons that row's input
+  // gradient and, summed over rows, the parameter gradients.
+  at::Tensor ln = at::randn({3, 8});
+  ln[0][2] = nan;
+  ln[1][5] = inf;
+  at::Tensor w = at::randn({8}).requires_grad_(), b = at::randn({8}).requires_grad_();
+  at::Tensor lnIn = ln.clone().requires_grad_();
+  at::Tensor gy = at::randn({3, 8});
+  at::layer_norm(lnIn, {8}, w, b).backward(gy);
+  at::Tensor dx = at::empty({3, 8}), dw = at::empty({8}), db = at::empty({8});
+  std::vector<float> scratch(layerNormGradScratch(8));
+  at::Tensor wd = w.detach();
+  layerNormGrad(pool, data(gy), data(ln), data(wd), 3, 8, 1e-5, data(dx),
+                data(dw), data(db), scratch.data());
+  EXPECT_TRUE(same(dx, lnIn.grad())) << dx << " vs " << lnIn.grad();
+  EXPECT_TRUE(same(dw, w.grad())) << dw << " vs " << w.grad();
+  EXPECT_TRUE(same(db, b.grad())) << db << " vs " << b.grad();
+}
+
 INSTANTIATE_TEST_SUITE_P(Threads, CpuKernels, ::testing::Values(1, 2));
 
 } // namespace

@@ -23,8 +23,9 @@ namespace {
 std::optional<std::vector<int64_t>>
 torchShape(const std::function<at::Tensor()> &run) {
   try {
-    at::IntArrayRef sizes = run().sizes();
-    return std::vector<int64_t>(sizes.begin(), sizes.end());
+    // Keep the tensor: sizes() points into it.
+    at::Tensor result = run();
+    return result.sizes().vec();
   } catch (const c10::Error &) {
     return std::nullopt;
   }

@@ -1,0 +1,102 @@
+//===- ProgramCheckTest.cpp - programs the executor must not run ----------===//
+
+#include "runtime/executor/ProgramCheck.h"
+
+#include "gtest/gtest.h"
+
+namespace accel::rt {
+namespace {
+
+using Role = BufferDesc::Role;
+
+/// y = relu(x + c) for f32[4]: an input, a constant, two arena buffers and
+/// a view of the last, the loss first among the results.
+Program valid() {
+  Program p;
+  p.arenaBytes = 64;
+  p.buffers.push_back({Role::Input, "x", ElementType::F32, {4}});
+  BufferDesc c{Role::Constant, "", ElementType::F32, {4}};
+  c.constant.assign(16, 0);
+  p.buffers.push_back(c);
+  p.buffers.push_back({Role::Arena, "", ElementType::F32, {4}, 0});
+  p.buffers.push_back({Role::Arena, "", ElementType::F32, {4}, 16});
+  BufferDesc view{Role::View, "", ElementType::F32, {2, 2}};
+  view.viewOf = 3;
+  p.buffers.push_back(view);
+  p.code.push_back({Kernel::Add, {0, 1}, {2}, {}, {}});
+  p.code.push_back({Kernel::Fused, {2}, {3}, {0}, {}});
+  p.fusedBodies.push_back({{{Kernel::Relu, 0}}, {1}});
+  p.results.push_back({4});
+  return p;
+}
+
+std::string check(const Program &p) {
+  llvm::Error e = checkProgram(p);
+  return e ? llvm::toString(std::move(e)) : "";
+}
+
+TEST(ProgramCheckTest, AcceptsAValidProgram) { EXPECT_EQ(check(valid()), ""); }
+
+TEST(ProgramCheckTest, ArenaBuffersLieInsideTheArenaAligned) {
+  Program p = valid();
+  p.buffers[3].offset = 56;
+  EXPECT_EQ(check(p), "invalid program: buffer #3 (16 bytes at offset 56) lies "
+                      "outside the 64-byte arena");
+  p.buffers[3].offset = ~uint64_t(0) - 4; // offset + bytes wraps around
+  EXPECT_NE(check(p), "");
+  p.buffers[3].offset = 18;
+  EXPECT_EQ(check(p), "invalid program: buffer #3 at offset 18 is not aligned "
+                      "to its 4-byte elements");
+}
+
+TEST(ProgramCheckTest, ShapesAreNonNegativeAndTheirBytesFit) {
+  Program p = valid();
+  p.buffers[0].shape = {-1};
+  EXPECT_EQ(check(p), "invalid program: buffer #0 ('x') has a negative "
+                      "dimension or more bytes than fit in 63 bits");
+  p.buffers[0].shape = {int64_t(1) << 40, int64_t(1) << 40};
+  EXPECT_NE(check(p), "");
+}
+
+TEST(ProgramCheckTest, ViewsAndConstantsMatchTheirBytes) {
+  Program p = valid();
+  p.buffers[4].shape = {3, 2};
+  EXPECT_EQ(check(p), "invalid program: buffer #4 views 24 bytes of a 16-byte "
+                      "buffer");
+  p = valid();
+  p.buffers[4].viewOf = 4;
+  EXPECT_NE(check(p), "");
+  p = valid();
+  p.buffers[1].constant.resize(8);
+  EXPECT_EQ(check(p), "invalid program: buffer #1 is a constant of 8 bytes "
+                      "for 16 bytes of shape");
+}
+
+TEST(ProgramCheckTest, IndicesNameWhatExists) {
+  Program p = valid();
+  p.code[0].operands[1] = 9;
+  EXPECT_EQ(check(p), "invalid program: instruction #0 (Add) names buffer #9 "
+                      "of 5");
+  p = valid();
+  p.results[0].buffer = -1;
+  EXPECT_NE(check(p), "");
+  p = valid();
+  p.code[1].ints[0] = 1;
+  EXPECT_EQ(check(p), "invalid program: instruction #1 (Fused) names no fused "
+                      "body");
+  p = valid();
+  p.fusedBodies[0].steps[0].lhs = 1; // its own register
+  EXPECT_NE(check(p), "");
+  p = valid();
+  p.fusedBodies[0].steps[0].kernel = Kernel::Softmax;
+  EXPECT_NE(check(p), "");
+  p = valid();
+  p.fusedBodies[0].results = {5};
+  EXPECT_NE(check(p), "");
+  p = valid();
+  p.results.clear();
+  EXPECT_NE(check(p), "");
+}
+
+} // namespace
+} // namespace accel::rt
