@@ -85,7 +85,12 @@ for target in "${targets[@]}"; do
   log="$out/$target.log"
   dict=()
   [ -f tests/fuzz/"$target".dict ] && dict=(-dict="$PWD/tests/fuzz/$target.dict")
-  if (cd "$out" && ASAN_OPTIONS=detect_leaks=1 "$binary" "$corpus" "${dict[@]}" \
+  # LibTorch 1.13 leaks on some error paths of its TorchScript compiler
+  # (the reports stop inside libtorch_cpu): no leak detection for the
+  # importer, as in tests/lit/import/errors-asan.test.
+  leaks=1
+  [ "$target" = archive ] && leaks=0
+  if (cd "$out" && ASAN_OPTIONS=detect_leaks=$leaks "$binary" "$corpus" "${dict[@]}" \
         -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 \
         -artifact_prefix="$out/$target-" >"$log" 2>&1); then
     runs=$(grep -o 'Done [0-9]* runs' "$log" | grep -o '[0-9]*' || echo '?')

@@ -92,9 +92,8 @@ llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-/// The first line of a LibTorch error (the rest is a C++ backtrace).
-/// The first non-blank line (TorchScript's parse errors start with a
-/// newline).
+/// The first non-blank line of a LibTorch error (the rest is a C++
+/// backtrace; TorchScript's parse errors start with a newline).
 std::string firstLine(const std::string &message) {
   llvm::StringRef text = llvm::StringRef(message).ltrim();
   return text.substr(0, text.find('\n')).rtrim().str();

@@ -592,9 +592,10 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
   // Hand-written or damaged text may carry a plan of the wrong kind, or a
   // function without one body.
   auto arena = f->getAttrOfType<IntegerAttr>("accel.arena_bytes");
-  if (!arena || arena.getValue().isNegative())
+  if (!arena || arena.getValue().isNegative() ||
+      arena.getValue().getActiveBits() > 63)
     return error("'" + path + "': @" + f.getSymName() +
-                 "'s accel.arena_bytes is not a non-negative integer");
+                 "'s accel.arena_bytes is not a non-negative 64-bit integer");
   if (!llvm::hasSingleElement(f.getBody()))
     return error("'" + path + "': @" + f.getSymName() +
                  " is not one block of ops (external, or not yet lowered)");
