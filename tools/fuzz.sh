@@ -42,7 +42,7 @@ sources_for() {
     manifest) echo runtime/io/Checkpoint.cpp runtime/io/Safetensors.cpp runtime/io/BoundedJson.cpp ;;
     nesting) echo compiler/support/Nesting.cpp ;;
     program) echo tools/accel-run/ProgramLoader.cpp ;;
-    archive) echo compiler/import/TorchScriptImporter.cpp compiler/import/GraphImporter.cpp compiler/import/AtenOps.cpp ;;
+    archive) echo compiler/import/TorchScriptImporter.cpp compiler/import/ExportedProgramImporter.cpp compiler/import/GraphLowering.cpp compiler/import/GraphImporter.cpp compiler/import/AtenOps.cpp ;;
     *) echo "fuzz.sh: unknown target '$1' (safetensors, idx, manifest, nesting, program, archive)" >&2; exit 2 ;;
   esac
 }

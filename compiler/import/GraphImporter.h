@@ -1,4 +1,4 @@
-//===- GraphImporter.h - state of one TorchScript graph import --*- C++ -*-===//
+//===- GraphImporter.h - state of one graph import --*- C++ -*-===//
 //
 // Shared between the import driver (TorchScriptImporter.cpp) and the aten op
 // converters (AtenOps.cpp): what each TorchScript value has become — an MLIR
@@ -41,7 +41,15 @@ public:
   mlir::MLIRContext *getContext() { return b.getContext(); }
 
   mlir::Location loc(const torch::jit::Node *node) {
+    if (locations)
+      if (auto it = locations->find(node); it != locations->end())
+        return it->second;
     return nodeLocation(getContext(), node, modelPath);
+  }
+  /// Locations of nodes that carry no TorchScript source range.
+  void setLocations(
+      const llvm::DenseMap<const torch::jit::Node *, mlir::Location> *map) {
+    locations = map;
   }
 
   /// Whatever a TorchScript value stands for, copied out so that it
@@ -117,6 +125,8 @@ private:
   llvm::DenseMap<const torch::jit::Value *, std::vector<mlir::Value>> lists;
   mlir::Value seedArg;
   int64_t randomStreams = 0;
+  const llvm::DenseMap<const torch::jit::Node *, mlir::Location> *locations =
+      nullptr;
 };
 
 /// Converts one aten node whose inputs are all available; emits an error at

@@ -1,19 +1,19 @@
 //===- TorchScriptImporter.cpp - TorchScript to the accel dialect ---------===//
 //
-// The import of one method, in four steps:
-//  1. load the archive and inline the method's graph;
+// The TorchScript front end:
+//  1. check what LibTorch would trust in the archive, then load it and
+//     inline the method's graph;
 //  2. fold module attributes that are not tensors (`training`, `p`, ...)
 //     into constants, so that TorchScript's constant propagation removes the
 //     control flow they guard;
-//  3. check every remaining node is importable, listing all that are not;
-//  4. walk the nodes, turning tensors into accel ops and evaluating the rest
-//     (sizes, lists, constant masks) at compile time with LibTorch itself.
+//  3. map the GetAttr chains that read parameters and buffers to them.
+// GraphLowering.cpp does the rest.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/import/TorchScriptImporter.h"
 
-#include "compiler/import/GraphImporter.h"
+#include "compiler/import/GraphLowering.h"
 #include "compiler/support/Nesting.h"
 #include "compiler/support/PickleCheck.h"
 #include "dialects/accel/AccelOps.h"
@@ -88,16 +88,9 @@ llvm::Expected<InputSpec> InputSpec::parse(llvm::StringRef text) {
 
 namespace {
 
-llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
-/// The first non-blank line of a LibTorch error (the rest is a C++
-/// backtrace; TorchScript's parse errors start with a newline).
-std::string firstLine(const std::string &message) {
-  llvm::StringRef text = llvm::StringRef(message).ltrim();
-  return text.substr(0, text.find('\n')).rtrim().str();
-}
+using import::checkTensorGeometry;
+using import::firstLine;
+using import::makeError;
 
 std::string join(const std::string &prefix, const std::string &name) {
   return prefix.empty() ? name : prefix + "." + name;
@@ -136,108 +129,7 @@ void foldModuleAttributes(jit::Graph &graph, const jit::Module &root) {
   jit::EliminateDeadCode(shared);
 }
 
-/// Ops that read only a tensor's static type, so their results are
-/// compile-time values even when the tensor is not.
-bool readsOnlyShape(const jit::Node *node) {
-  static const char *kinds[] = {"aten::size", "aten::dim"};
-  return llvm::is_contained(kinds, llvm::StringRef(node->kind().toQualString()));
-}
 
-/// Prim nodes the importer handles itself.
-bool isStructural(const jit::Node *node) {
-  switch (node->kind()) {
-  case c10::prim::Constant:
-  case c10::prim::GetAttr:
-  case c10::prim::ListConstruct:
-  case c10::prim::ListUnpack:
-  case c10::prim::TupleConstruct:
-  case c10::prim::TupleUnpack:
-  case c10::prim::NumToTensor:
-  case c10::prim::RaiseException:
-  case c10::prim::Uninitialized:
-    return true;
-  default:
-    return false;
-  }
-}
-
-class Importer {
-public:
-  Importer(MLIRContext &context, const ImportOptions &options)
-      : context(context), options(options) {}
-
-  llvm::Expected<ImportResult> run();
-
-private:
-  llvm::Error load();
-  llvm::Error checkSupported(const jit::Graph &graph);
-  LogicalResult convert(import::GraphImporter &g, const jit::Graph &graph);
-  LogicalResult convertNode(import::GraphImporter &g, const jit::Node *node);
-  LogicalResult evaluate(import::GraphImporter &g, const jit::Node *node);
-  LogicalResult convertBlock(import::GraphImporter &g, const jit::Block *block);
-  LogicalResult convertIf(import::GraphImporter &g, const jit::Node *node);
-  LogicalResult convertLoop(import::GraphImporter &g, const jit::Node *node);
-  LogicalResult constructConstant(import::GraphImporter &g,
-                                  const jit::Node *node);
-  LogicalResult unpackConstant(import::GraphImporter &g, const jit::Node *node);
-  LogicalResult appendLoss(import::GraphImporter &g, Value &result,
-                           Value target);
-
-  MLIRContext &context;
-  const ImportOptions &options;
-  jit::Module module;
-  std::shared_ptr<jit::Graph> graph;
-  /// Parameters and buffers in named_parameters()/named_buffers() order.
-  std::vector<ModuleState> state;
-  /// Other names of tied state, mapped to the name it is kept under.
-  std::map<std::string, std::string> aliases;
-  llvm::DenseMap<const jit::Value *, std::string> stateOf;
-  llvm::DenseMap<const jit::Value *,
-                 std::pair<std::string, c10::intrusive_ptr<c10::ivalue::Object>>>
-      submodules;
-};
-
-/// Checks that `t`'s sizes, strides and offset stay inside its storage and
-/// that the storage holds data on the CPU, before anything reads it: an
-/// archive's pickle states them, and LibTorch trusts it (a truncated
-/// storage, a negative offset or a huge stride would read out of bounds).
-llvm::Error checkTensorGeometry(const at::Tensor &t, const std::string &what) {
-  auto bad = [&](const llvm::Twine &why) {
-    return makeError(what + " " + why);
-  };
-  if (!t.defined())
-    return llvm::Error::success();
-  if (!t.device().is_cpu())
-    return bad("is on the " + c10::DeviceTypeName(t.device().type(), true) +
-               " device; accel-import reads tensors saved from the CPU");
-  if (!t.has_storage())
-    return bad("has no storage");
-  if (t.numel() == 0)
-    return llvm::Error::success();
-  int64_t offset = t.storage_offset();
-  if (offset < 0)
-    return bad("starts at storage offset " + llvm::Twine(offset));
-  // The last element's index, in elements, with checked arithmetic.
-  int64_t last = offset;
-  for (int64_t d = 0; d < t.dim(); ++d) {
-    int64_t extent;
-    if (t.stride(d) < 0 ||
-        llvm::MulOverflow(t.size(d) - 1, t.stride(d), extent) ||
-        llvm::AddOverflow(last, extent, last))
-      return bad("has stride " + llvm::Twine(t.stride(d)) + " in dimension " +
-                 llvm::Twine(d) + ", outside any storage");
-  }
-  int64_t bytes;
-  if (llvm::MulOverflow(last + 1, static_cast<int64_t>(t.element_size()),
-                        bytes) ||
-      static_cast<uint64_t>(bytes) > t.storage().nbytes())
-    return bad("needs " + llvm::Twine(last + 1) + " elements of storage (" +
-               "offset " + llvm::Twine(offset) + ", sizes and strides of " +
-               llvm::Twine(t.dim()) + " dimensions), but its storage holds " +
-               llvm::Twine(t.storage().nbytes() / t.element_size()) +
-               " (a truncated or inconsistent archive)");
-  return llvm::Error::success();
-}
 
 /// Checks that every storage a pickle of the archive (data.pkl,
 /// constants.pkl) declares fits in its record: the pickle states the
@@ -366,6 +258,27 @@ llvm::Error checkLoadsWithoutCrashing(const std::string &path) {
                    "reader crashed on it (" + how + ")");
 }
 
+/// Reads a TorchScript archive into the form both front ends share.
+class Importer {
+public:
+  explicit Importer(const ImportOptions &options) : options(options) {}
+
+  llvm::Expected<import::FrontEndGraph> read();
+
+private:
+  llvm::Error load();
+  void mapStateReads();
+
+  const ImportOptions &options;
+  jit::Module module;
+  std::shared_ptr<jit::Graph> graph;
+  /// Parameters and buffers in named_parameters()/named_buffers() order.
+  std::vector<ModuleState> state;
+  /// Other names of tied state, mapped to the name it is kept under.
+  std::map<std::string, std::string> aliases;
+  llvm::DenseMap<const jit::Value *, std::string> stateOf;
+};
+
 llvm::Error Importer::load() {
   if (!llvm::sys::fs::exists(options.modelPath))
     return makeError("cannot open '" + options.modelPath +
@@ -383,9 +296,15 @@ llvm::Error Importer::load() {
                 "'" + options.modelPath + "': \"" + a.name + "\""))
           return e;
   } catch (const c10::Error &e) {
+    std::string message = firstLine(e.msg());
+    // A TorchScript file written by a newer PyTorch may call ops LibTorch
+    // 1.13 has never heard of; torch.export archives name ops by schema.
+    if (llvm::StringRef(message).contains("Unknown builtin op"))
+      message += " (the file was saved by a newer PyTorch than LibTorch 1.13; "
+                 "save the model with torch.export.save instead and import "
+                 "the .pt2 file)";
     return makeError("'" + options.modelPath +
-                     "' is not a readable TorchScript archive: " +
-                     firstLine(e.msg()));
+                     "' is not a readable TorchScript archive: " + message);
   } catch (const std::exception &e) {
     return makeError("'" + options.modelPath +
                      "' is not a readable TorchScript archive: " +
@@ -432,365 +351,12 @@ llvm::Error Importer::load() {
   return llvm::Error::success();
 }
 
-/// Step 3: every node that computes on a runtime tensor must have a
-/// converter, and control flow must be decided by compile-time values; the
-/// error lists each offending kind with all its locations.
-llvm::Error Importer::checkSupported(const jit::Graph &g) {
-  llvm::DenseSet<const jit::Value *> dynamic;
-  for (size_t i = 1; i < g.inputs().size(); ++i)
-    dynamic.insert(g.inputs()[i]);
-  std::map<std::string, std::vector<std::string>> missing;
-  std::vector<std::string> kinds; // in order of first appearance
-  const llvm::StringMap<import::Converter> &converters = import::atenConverters();
-  auto report = [&](const jit::Node *node) {
-    std::string kind = node->kind().toQualString(), where;
-    llvm::raw_string_ostream os(where);
-    os << import::nodeLocation(&context, node, options.modelPath);
-    if (!missing.count(kind))
-      kinds.push_back(kind);
-    missing[kind].push_back(where);
-  };
-  auto isDynamic = [&](const jit::Value *v) { return dynamic.contains(v); };
-
-  std::function<void(const jit::Block *)> scan = [&](const jit::Block *block) {
-    for (const jit::Node *node : block->nodes()) {
-      bool usesDynamic = llvm::any_of(node->inputs(), isDynamic);
-      if (node->kind() == c10::prim::GetAttr)
-        usesDynamic = node->output()->type()->cast<c10::TensorType>() != nullptr;
-      if (node->kind() == c10::prim::If) {
-        if (isDynamic(node->input(0)))
-          report(node);
-        for (const jit::Block *sub : node->blocks())
-          scan(sub);
-        for (size_t i = 0; i < node->outputs().size(); ++i)
-          if (llvm::any_of(node->blocks(), [&](const jit::Block *b) {
-                return isDynamic(b->outputs()[i]);
-              }))
-            dynamic.insert(node->output(i));
-        continue;
-      }
-      if (node->kind() == c10::prim::Loop) {
-        const jit::Block *body = node->blocks()[0];
-        for (size_t i = 2; i < node->inputs().size(); ++i)
-          if (isDynamic(node->input(i)))
-            dynamic.insert(body->inputs()[i - 1]);
-        scan(body);
-        if (isDynamic(node->input(0)) || isDynamic(node->input(1)) ||
-            isDynamic(body->outputs()[0]))
-          report(node);
-        for (size_t i = 0; i < node->outputs().size(); ++i)
-          if (isDynamic(node->input(i + 2)) || isDynamic(body->outputs()[i + 1]))
-            dynamic.insert(node->output(i));
-        continue;
-      }
-      bool handled = isStructural(node) ||
-                     converters.count(node->kind().toQualString());
-      if (usesDynamic && !handled)
-        report(node);
-      if (usesDynamic && !readsOnlyShape(node))
-        for (const jit::Value *out : node->outputs())
-          dynamic.insert(out);
-    }
-  };
-  scan(g.block());
-  if (missing.empty())
-    return llvm::Error::success();
-  std::string message = "'" + options.modelPath + "' uses " +
-                        std::to_string(missing.size()) +
-                        " op kind(s) accel cannot import:";
-  for (const std::string &kind : kinds) {
-    const std::vector<std::string> &locations = missing[kind];
-    message += "\n  " + kind + " (" + std::to_string(locations.size()) + "x)";
-    if (kind == "prim::If" || kind == "prim::Loop")
-      message += ", control flow on values known only at run time";
-    // One line per distinct location, with how often it occurs there.
-    std::map<std::string, int> counts;
-    std::vector<std::string> order;
-    for (const std::string &l : locations)
-      if (counts[l]++ == 0)
-        order.push_back(l);
-    for (const std::string &l : order)
-      message += "\n    at " + l +
-                 (counts[l] > 1 ? " (" + std::to_string(counts[l]) + "x)" : "");
-  }
-  return makeError(message);
-}
-
-/// Converts the nodes of a block in order.
-LogicalResult Importer::convertBlock(import::GraphImporter &g,
-                                     const jit::Block *block) {
-  for (const jit::Node *node : block->nodes())
-    if (failed(convertNode(g, node)))
-      return failure();
-  return success();
-}
-
-/// prim::If on a compile-time condition: the taken branch, inlined.
-LogicalResult Importer::convertIf(import::GraphImporter &g,
-                                  const jit::Node *node) {
-  const c10::IValue *cond = g.constant(node->input(0));
-  if (!cond || !cond->isBool())
-    return g.error(node, "prim::If on a condition known only at run time");
-  const jit::Block *taken = node->blocks()[cond->toBool() ? 0 : 1];
-  if (failed(convertBlock(g, taken)))
-    return failure();
-  for (size_t i = 0; i < node->outputs().size(); ++i)
-    g.bind(node->output(i), g.lookup(taken->outputs()[i]));
-  return success();
-}
-
-/// prim::Loop with a compile-time trip count and condition: unrolled.
-LogicalResult Importer::convertLoop(import::GraphImporter &g,
-                                    const jit::Node *node) {
-  const c10::IValue *trips = g.constant(node->input(0));
-  const c10::IValue *cond = g.constant(node->input(1));
-  if (!trips || !trips->isInt() || !cond || !cond->isBool())
-    return g.error(node, "prim::Loop whose trip count or condition is known "
-                         "only at run time");
-  constexpr int64_t kMaxUnroll = 100000;
-  const jit::Block *body = node->blocks()[0];
-  std::vector<import::GraphImporter::Binding> carried;
-  for (size_t i = 2; i < node->inputs().size(); ++i)
-    carried.push_back(g.lookup(node->input(i)));
-  bool running = cond->toBool();
-  for (int64_t iter = 0; running && iter < trips->toInt(); ++iter) {
-    if (iter == kMaxUnroll)
-      return g.error(node, "prim::Loop runs more than " +
-                               llvm::Twine(kMaxUnroll) +
-                               " iterations; accel unrolls loops at import");
-    g.setConstant(body->inputs()[0], c10::IValue(iter));
-    for (size_t i = 0; i < carried.size(); ++i)
-      g.bind(body->inputs()[i + 1], carried[i]);
-    if (failed(convertBlock(g, body)))
-      return failure();
-    const c10::IValue *next = g.constant(body->outputs()[0]);
-    if (!next || !next->isBool())
-      return g.error(node, "prim::Loop condition known only at run time");
-    running = next->toBool();
-    for (size_t i = 0; i < carried.size(); ++i)
-      carried[i] = g.lookup(body->outputs()[i + 1]);
-  }
-  for (size_t i = 0; i < node->outputs().size(); ++i)
-    g.bind(node->output(i), carried[i]);
-  return success();
-}
-
-/// Lists and tuples of compile-time values (prim ops have no kernel to run).
-LogicalResult Importer::constructConstant(import::GraphImporter &g,
-                                          const jit::Node *node) {
-  std::vector<c10::IValue> items;
-  for (const jit::Value *in : node->inputs()) {
-    const c10::IValue *c = g.constant(in);
-    if (!c)
-      return g.error(node, std::string(node->kind().toQualString()) +
-                               ": element %" + in->debugName() +
-                               " is not a compile-time value");
-    items.push_back(*c);
-  }
-  if (node->kind() == c10::prim::TupleConstruct) {
-    g.setConstant(node->output(), c10::ivalue::Tuple::create(std::move(items)));
-    return success();
-  }
-  c10::impl::GenericList list(
-      node->output()->type()->expectRef<c10::ListType>().getElementType());
-  for (c10::IValue &item : items)
-    list.push_back(std::move(item));
-  g.setConstant(node->output(), c10::IValue(std::move(list)));
-  return success();
-}
-
-LogicalResult Importer::unpackConstant(import::GraphImporter &g,
-                                       const jit::Node *node) {
-  const c10::IValue *c = g.constant(node->input());
-  std::vector<c10::IValue> items;
-  if (c && c->isList())
-    items = c->toListRef().vec();
-  else if (c && c->isTuple())
-    items = c->toTupleRef().elements().vec();
-  else
-    return g.error(node, std::string(node->kind().toQualString()) +
-                             " of a value that is not a compile-time list");
-  if (items.size() != node->outputs().size())
-    return g.error(node, "unpacking " + llvm::Twine(items.size()) +
-                             " values into " +
-                             llvm::Twine(node->outputs().size()));
-  for (size_t i = 0; i < items.size(); ++i)
-    g.setConstant(node->output(i), items[i]);
-  return success();
-}
-
-/// Runs a node on compile-time inputs with LibTorch's own kernel.
-LogicalResult Importer::evaluate(import::GraphImporter &g,
-                                 const jit::Node *node) {
-  jit::Stack stack;
-  for (const jit::Value *in : node->inputs()) {
-    const c10::IValue *c = g.constant(in);
-    if (!c)
-      return g.error(node, std::string("cannot evaluate ") +
-                               node->kind().toQualString() +
-                               " at compile time: operand %" +
-                               in->debugName() + " is not a constant");
-    stack.push_back(*c);
-  }
-  if (node->isNondeterministic() || node->hasSideEffects())
-    return g.error(node, std::string(node->kind().toQualString()) +
-                             " on compile-time values is not deterministic");
-  try {
-    node->getOperation()(stack);
-  } catch (const c10::Error &e) {
-    return g.error(node, std::string(node->kind().toQualString()) + " failed: " +
-                             e.what_without_backtrace());
-  } catch (const std::exception &e) {
-    return g.error(node, std::string(node->kind().toQualString()) + " failed: " +
-                             e.what());
-  }
-  for (size_t i = 0; i < node->outputs().size(); ++i)
-    g.setConstant(node->output(i),
-                  stack[stack.size() - node->outputs().size() + i]);
-  return success();
-}
-
-LogicalResult Importer::convertNode(import::GraphImporter &g,
-                                    const jit::Node *node) {
-  switch (node->kind()) {
-  case c10::prim::Constant:
-    g.setConstant(node->output(), *jit::toIValue(node->output()));
-    return success();
-  case c10::prim::GetAttr: {
-    if (auto it = stateOf.find(node->output()); it != stateOf.end()) {
-      // A buffer updated earlier in this forward is read at its new value.
-      auto updated = g.bufferValues.find(it->second);
-      if (updated != g.bufferValues.end()) {
-        g.setTensor(node->output(), updated->second);
-        g.bufferOf[node->output()] = it->second;
-      }
-    }
-    return success();
-  }
-  case c10::prim::If:
-    return convertIf(g, node);
-  case c10::prim::Loop:
-    return convertLoop(g, node);
-  case c10::prim::RaiseException: {
-    const c10::IValue *message = g.constant(node->input(0));
-    return g.error(node, "the model raises an exception for these inputs: " +
-                             (message && message->isString()
-                                  ? message->toStringRef()
-                                  : std::string("(no message)")));
-  }
-  case c10::prim::Uninitialized:
-    g.setConstant(node->output(), c10::IValue());
-    return success();
-  case c10::prim::ListConstruct:
-  case c10::prim::TupleConstruct: {
-    bool tensors = llvm::any_of(node->inputs(), [&](const jit::Value *v) {
-      return g.isTensor(v);
-    });
-    if (!tensors)
-      return constructConstant(g, node);
-    std::vector<Value> values;
-    for (const jit::Value *in : node->inputs()) {
-      FailureOr<Value> v = g.tensor(node, in);
-      if (failed(v))
-        return failure();
-      values.push_back(*v);
-    }
-    g.setTensorList(node->output(), std::move(values));
-    return success();
-  }
-  case c10::prim::ListUnpack:
-  case c10::prim::TupleUnpack:
-    if (const std::vector<Value> *list = g.tensorList(node->input())) {
-      if (list->size() != node->outputs().size())
-        return g.error(node, "unpacking " + llvm::Twine(list->size()) +
-                                 " tensors into " +
-                                 llvm::Twine(node->outputs().size()));
-      for (size_t i = 0; i < list->size(); ++i)
-        g.setTensor(node->output(i), (*list)[i]);
-      return success();
-    }
-    return unpackConstant(g, node);
-  case c10::prim::NumToTensor:
-    if (const c10::IValue *c = g.constant(node->input());
-        c && (c->isInt() || c->isDouble() || c->isBool())) {
-      g.setConstant(node->output(), at::scalar_to_tensor(c->toScalar()));
-      return success();
-    }
-    return g.error(node, "prim::NumToTensor of a value that is not a "
-                         "compile-time number");
-  default:
-    break;
-  }
-  const llvm::StringMap<import::Converter> &converters = import::atenConverters();
-  auto it = converters.find(node->kind().toQualString());
-  bool runtime = llvm::any_of(node->inputs(), [&](const jit::Value *v) {
-    return g.isTensor(v) || g.tensorList(v);
-  });
-  if (it != converters.end() && runtime)
-    return it->second(g, node);
-  return evaluate(g, node);
-}
-
-LogicalResult Importer::appendLoss(import::GraphImporter &g, Value &result,
-                                   Value target) {
-  OpBuilder &b = g.builder();
-  Location loc = NameLoc::get(b.getStringAttr("loss"), result.getLoc());
-  if (options.loss == LossKind::CrossEntropy) {
-    FailureOr<CrossEntropyOp> loss =
-        createChecked<CrossEntropyOp>(b, loc, {result, target});
-    if (failed(loss))
-      return failure();
-    result = loss->getResult();
-  } else {
-    FailureOr<MseLossOp> loss = createChecked<MseLossOp>(b, loc, {result, target});
-    if (failed(loss))
-      return failure();
-    result = loss->getResult();
-  }
-  return success();
-}
-
-llvm::Expected<ImportResult> Importer::run() {
-  if (llvm::Error e = load())
-    return std::move(e);
-  if (llvm::Error e = checkSupported(*graph))
-    return std::move(e);
-
-  // Diagnostics (op errors at their TorchScript locations) become the
-  // returned error's message.
-  std::string diagnostics;
-  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
-    llvm::raw_string_ostream os(diagnostics);
-    if (!diagnostics.empty())
-      os << "\n";
-    os << d.getLocation() << ": " << d.str();
-    for (const Diagnostic &note : d.getNotes())
-      os << "\n" << note.getLocation() << ": note: " << note.str();
-    return success();
-  });
-  auto failWith = [&](const llvm::Twine &context) {
-    return makeError(context + (diagnostics.empty() ? "" : ":\n") + diagnostics);
-  };
-
-  OpBuilder b(&context);
-  auto body = std::make_unique<Block>();
-  import::GraphImporter g(context, *body, options.modelPath);
-
-  // Arguments: parameters and buffers, then the method's inputs, then the
-  // loss target; the seed is added when dropout first asks for it.
-  llvm::StringMap<Value> stateArgs;
-  for (const ModuleState &s : state) {
-    Type element = import::elementTypeFor(&context, s.value.scalar_type());
-    if (!element)
-      return makeError("'" + options.modelPath + "': " +
-                       (s.trainable ? "parameter" : "buffer") + " '" + s.name +
-                       "' has dtype " + c10::toString(s.value.scalar_type()) +
-                       ", which accel does not support");
-    stateArgs[s.name] = body->addArgument(
-        RankedTensorType::get(s.value.sizes().vec(), element), b.getUnknownLoc());
-  }
-
-  // Map GetAttr values to the state they read.
+/// Maps the values of GetAttr chains from `self` to the parameter or buffer
+/// they read.
+void Importer::mapStateReads() {
+  llvm::DenseMap<const jit::Value *,
+                 std::pair<std::string, c10::intrusive_ptr<c10::ivalue::Object>>>
+      submodules;
   submodules[graph->inputs()[0]] = {"", module._ivalue()};
   for (const jit::Node *node : graph->nodes()) {
     if (node->kind() != c10::prim::GetAttr)
@@ -805,130 +371,38 @@ llvm::Expected<ImportResult> Importer::run() {
       path = alias->second;
     if (attr.isObject())
       submodules[node->output()] = {path, attr.toObject()};
-    else if (attr.isTensor() && stateArgs.count(path)) {
+    else if (attr.isTensor() &&
+             llvm::any_of(state, [&](const ModuleState &s) {
+               return s.name == path;
+             }))
       stateOf[node->output()] = path;
-      g.setTensor(node->output(), stateArgs[path]);
-      if (llvm::any_of(state, [&](const ModuleState &s) {
-            return s.name == path && !s.trainable;
-          }))
-        g.bufferOf[node->output()] = path;
-    }
   }
+}
 
-  std::vector<std::string> argNames;
+llvm::Expected<import::FrontEndGraph> Importer::read() {
+  if (llvm::Error e = load())
+    return std::move(e);
+  mapStateReads();
+  import::FrontEndGraph front;
+  front.graph = graph;
+  front.state = std::move(state);
+  front.stateReads = std::move(stateOf);
   for (size_t i = 1; i < graph->inputs().size(); ++i)
-    argNames.push_back(graph->inputs()[i]->debugNameBase());
-  std::vector<std::string> given;
-  for (const InputSpec &in : options.inputs)
-    given.push_back(in.name);
-  std::vector<const InputSpec *> specs;
-  for (const std::string &name : argNames) {
-    auto it = llvm::find_if(options.inputs,
-                            [&](const InputSpec &s) { return s.name == name; });
-    if (it == options.inputs.end() || argNames.size() != options.inputs.size())
-      return makeError("method '" + options.method + "' takes inputs (" +
-                       llvm::join(argNames, ", ") + "); --input gives (" +
-                       llvm::join(given, ", ") + ")");
-    specs.push_back(&*it);
-  }
-  auto typeOf = [&](const InputSpec &s) -> Type {
-    Type element = llvm::StringSwitch<Type>(s.elementType)
-                       .Case("f32", b.getF32Type())
-                       .Case("bf16", b.getBF16Type())
-                       .Case("f16", b.getF16Type())
-                       .Case("i64", b.getI64Type())
-                       .Default(b.getI1Type());
-    return RankedTensorType::get(s.shape, element);
-  };
-  for (size_t i = 0; i < specs.size(); ++i)
-    g.setTensor(graph->inputs()[i + 1],
-                body->addArgument(typeOf(*specs[i]), b.getUnknownLoc()));
-  Value target;
-  if (options.loss != LossKind::None) {
-    if (!options.target)
-      return makeError("--loss needs --target NAME=SHAPExTYPE");
-    if (llvm::is_contained(argNames, options.target->name))
-      return makeError("--target '" + options.target->name +
-                       "' is already an input of '" + options.method + "'");
-    target = body->addArgument(typeOf(*options.target), b.getUnknownLoc());
-  }
-
-  if (failed(convertBlock(g, graph->block())))
-    return failWith("cannot import '" + options.modelPath + "'");
-
-  if (graph->outputs().size() != 1 || !g.isTensor(graph->outputs()[0]))
-    return makeError("method '" + options.method +
-                     "' must return one tensor (a loss, or predictions with "
-                     "--loss)");
-  Value result = *g.tensor(graph->return_node(), graph->outputs()[0]);
-  if (options.loss != LossKind::None &&
-      failed(appendLoss(g, result, target)))
-    return failWith("cannot append the loss");
-  auto resultType = cast<RankedTensorType>(result.getType());
-  if (resultType.getRank() != 0)
-  {
-    std::string type;
-    llvm::raw_string_ostream(type) << resultType;
-    return makeError("method '" + options.method + "' returns '" + type +
-                     "', not a scalar loss; add --loss cross-entropy|mse "
-                     "--target NAME=SHAPExTYPE");
-  }
-
-  SmallVector<Value> results = {result};
-  SmallVector<std::string> updated;
-  for (const ModuleState &s : state)
-    if (auto it = g.bufferValues.find(s.name); it != g.bufferValues.end()) {
-      results.push_back(it->second);
-      updated.push_back(s.name);
-    }
-  func::ReturnOp::create(g.builder(), UnknownLoc::get(&context), results);
-
-  // The function, with each argument and buffer result named.
-  OwningOpRef<ModuleOp> out = ModuleOp::create(
-      FileLineColLoc::get(&context, options.modelPath, 0, 0));
-  b.setInsertionPointToEnd(out->getBody());
-  auto func = func::FuncOp::create(
-      b, out->getLoc(), "forward",
-      b.getFunctionType(body->getArgumentTypes(), ValueRange(results).getTypes()));
-  func.getBody().push_back(body.release());
-  unsigned arg = 0;
-  for (const ModuleState &s : state)
-    func.setArgAttr(arg++,
-                    s.trainable ? AccelDialect::kParamAttrName
-                                : AccelDialect::kBufferAttrName,
-                    b.getStringAttr(s.name));
-  for (const InputSpec *spec : specs)
-    func.setArgAttr(arg++, AccelDialect::kInputAttrName,
-                    b.getStringAttr(spec->name));
-  if (target)
-    func.setArgAttr(arg++, AccelDialect::kInputAttrName,
-                    b.getStringAttr(options.target->name));
-  if (g.seedArgument())
-    func.setArgAttr(arg++, AccelDialect::kSeedAttrName, b.getStringAttr("seed"));
-  // Each argument is located at the model file, under its name.
-  for (unsigned i = 0; i < func.getNumArguments(); ++i)
-    for (StringRef role :
-         {AccelDialect::kParamAttrName, AccelDialect::kBufferAttrName,
-          AccelDialect::kInputAttrName, AccelDialect::kSeedAttrName})
-      if (auto name = func.getArgAttrOfType<StringAttr>(i, role))
-        func.getArgument(i).setLoc(NameLoc::get(name, out->getLoc()));
-  for (auto [i, name] : llvm::enumerate(updated))
-    func.setResultAttr(i + 1, AccelDialect::kBufferAttrName,
-                       b.getStringAttr(name));
-
-  if (failed(verify(*out)))
-    return failWith("the imported IR of '" + options.modelPath +
-                    "' does not verify");
-  return ImportResult{std::move(out), std::move(state)};
+    front.inputs.push_back({graph->inputs()[i], graph->inputs()[i]->debugNameBase()});
+  if (graph->outputs().size() == 1)
+    front.result = graph->outputs()[0];
+  return front;
 }
 
 } // namespace
 
 llvm::Expected<ImportResult> importTorchScript(MLIRContext &context,
                                                const ImportOptions &options) {
-  context.loadDialect<AccelDialect, func::FuncDialect, arith::ArithDialect>();
-  Importer importer(context, options);
-  return importer.run();
+  Importer importer(options);
+  llvm::Expected<import::FrontEndGraph> front = importer.read();
+  if (!front)
+    return front.takeError();
+  return import::lowerGraph(context, options, *front);
 }
 
 } // namespace accel

@@ -1,6 +1,6 @@
-//===- accel-import.cpp - TorchScript to accel IR -------------------------===//
+//===- accel-import.cpp - TorchScript and torch.export to accel IR --------===//
 //
-//   accel-import MODEL.pt --input NAME=SHAPExTYPE [--input ...] -o OUT.mlir
+//   accel-import MODEL.pt|MODEL.pt2 --input NAME=SHAPExTYPE [--input ...] -o OUT.mlir
 //                [--params-out PARAMS.safetensors]
 //                [--loss cross-entropy|mse --target NAME=SHAPExTYPE]
 //                [--method forward]
@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/import/ExportedProgramImporter.h"
 #include "compiler/import/TorchScriptImporter.h"
 #include "runtime/io/Safetensors.h"
 
@@ -25,7 +26,7 @@ using namespace llvm;
 static cl::OptionCategory category("accel-import options");
 
 static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
-                                      cl::desc("<model.pt>"),
+                                      cl::desc("<model.pt|model.pt2>"),
                                       cl::cat(category));
 static cl::list<std::string>
     inputs("input", cl::desc("A method input and its static shape, "
@@ -84,13 +85,14 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
-      "accel-import: TorchScript to accel IR\n\n"
+      "accel-import: TorchScript and torch.export to accel IR\n\n"
       "Imports a module saved by torch.jit.script(...).save() or\n"
-      "torch.jit.trace(...).save() (or from LibTorch C++) as\n"
+      "torch.jit.trace(...).save() (or from LibTorch C++), or a program\n"
+      "saved by torch.export.save(torch.export.export(...), 'M.pt2'), as\n"
       "func.func @forward in the accel dialect.\n\n"
       "WARNING: a TorchScript file contains code. Loading it can make\n"
       "LibTorch do anything the model's code does; import only files from\n"
-      "sources you trust.\n");
+      "sources you trust. A .pt2 archive holds no code.\n");
 
   accel::ImportOptions options;
   options.modelPath = modelPath;
@@ -113,7 +115,9 @@ int main(int argc, char **argv) {
 
   mlir::MLIRContext context;
   Expected<accel::ImportResult> result =
-      accel::importTorchScript(context, options);
+      accel::isExportedProgramPath(modelPath)
+          ? accel::importExportedProgram(context, options)
+          : accel::importTorchScript(context, options);
   if (!result)
     return fail(toString(result.takeError()));
 
