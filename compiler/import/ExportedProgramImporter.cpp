@@ -36,6 +36,7 @@
 #include <torch/csrc/jit/runtime/operator.h>
 
 #include <cstring>
+#include <limits>
 #include <map>
 
 using namespace mlir;
@@ -101,6 +102,23 @@ std::optional<c10::MemoryFormat> memoryFormatOf(int64_t code) {
   }
 }
 
+/// A float argument: a JSON number, or "Infinity", "-Infinity" or "NaN"
+/// (how torch.export writes what JSON cannot).
+std::optional<double> floatOf(const json::Value &v) {
+  if (std::optional<double> d = v.getAsNumber())
+    return d;
+  std::optional<llvm::StringRef> s = v.getAsString();
+  if (!s)
+    return std::nullopt;
+  if (*s == "Infinity")
+    return std::numeric_limits<double>::infinity();
+  if (*s == "-Infinity")
+    return -std::numeric_limits<double>::infinity();
+  if (*s == "NaN")
+    return std::numeric_limits<double>::quiet_NaN();
+  return std::nullopt;
+}
+
 /// The MLIR spelling of an element type, for messages.
 std::string typeName(c10::ScalarType t) {
   switch (t) {
@@ -144,6 +162,7 @@ private:
   llvm::Expected<jit::Value *> tensorNamed(const json::Object *arg,
                                            const std::string &where);
   Location locationOf(const json::Object &node);
+  std::optional<std::string> tiedTo(const std::string &name) const;
 
   const ImportOptions &options;
   MLIRContext *context = nullptr;
@@ -155,6 +174,8 @@ private:
   json::Value weightConfig = nullptr, constantConfig = nullptr;
   import::FrontEndGraph front;
   std::shared_ptr<jit::Graph> graph;
+  /// Parameters and buffers read so far, in signature order.
+  std::vector<std::string> stateNames;
   /// Graph values by their name in the program.
   std::map<std::string, jit::Value *> values;
 };
@@ -315,6 +336,23 @@ llvm::Expected<at::Tensor> Reader::loadTensor(const std::string &what,
   return storage.as_strided(*sizes, *strides, offset).contiguous();
 }
 
+/// The earlier parameter or buffer whose record and layout `name` shares.
+std::optional<std::string> Reader::tiedTo(const std::string &name) const {
+  auto it = weights.find(name);
+  if (it == weights.end())
+    return std::nullopt;
+  const auto &[folder, entry] = it->second;
+  for (const std::string &earlier : stateNames) {
+    const auto &[otherFolder, other] = weights.at(earlier);
+    if (otherFolder == folder &&
+        other->getString("path_name") == entry->getString("path_name") &&
+        other->get("tensor_meta") && entry->get("tensor_meta") &&
+        *other->get("tensor_meta") == *entry->get("tensor_meta"))
+      return earlier;
+  }
+  return std::nullopt;
+}
+
 /// The user input named `name` must be exported with the shape and type
 /// --input gives: the program's sizes are specialised to them.
 llvm::Error Reader::checkUserInput(const std::string &name,
@@ -392,14 +430,22 @@ llvm::Error Reader::readSignature() {
           kind == "parameter" ? "parameter_name" : "buffer_name");
       if (!target)
         return fail("input spec '" + kind + "' has no target name");
+      jit::Value *v = graph->addInput()->setType(c10::TensorType::get());
+      values[argName->str()] = v;
+      // Tied parameters (a head sharing the embedding's weight) are listed
+      // under each name with one record: they are one piece of state, named
+      // by its first name, as named_parameters() does.
+      if (std::optional<std::string> first = tiedTo(target->str())) {
+        front.stateReads[v] = *first;
+        continue;
+      }
       llvm::Expected<at::Tensor> value = loadTensor(kind.str(), target->str());
       if (!value)
         return value.takeError();
-      jit::Value *v = graph->addInput()->setType(c10::TensorType::get());
-      values[argName->str()] = v;
       front.stateReads[v] = target->str();
       (kind == "parameter" ? parameters : buffers)
           .push_back({target->str(), *value, kind == "parameter"});
+      stateNames.push_back(target->str());
       continue;
     }
     if (kind == "tensor_constant") {
@@ -519,7 +565,7 @@ llvm::Expected<jit::Value *> Reader::argument(const json::Object &arg,
     return constant(*i);
   }
   if (kind == "as_float") {
-    std::optional<double> d = v.getAsNumber();
+    std::optional<double> d = floatOf(v);
     if (!d)
       return bad();
     return constant(*d);
@@ -560,7 +606,7 @@ llvm::Expected<jit::Value *> Reader::argument(const json::Object &arg,
           return bad();
         ints.push_back(*i);
       } else if (kind == "as_floats") {
-        std::optional<double> d = item.getAsNumber();
+        std::optional<double> d = floatOf(item);
         if (!d)
           return bad();
         floats.push_back(*d);

@@ -267,6 +267,7 @@ public:
 
 private:
   llvm::Error load();
+  llvm::Error unreadable(const std::string &what) const;
   void mapStateReads();
 
   const ImportOptions &options;
@@ -278,6 +279,19 @@ private:
   std::map<std::string, std::string> aliases;
   llvm::DenseMap<const jit::Value *, std::string> stateOf;
 };
+
+/// The error for an archive LibTorch cannot load, from its message.
+llvm::Error Importer::unreadable(const std::string &what) const {
+  std::string message = firstLine(what);
+  // A TorchScript file written by a newer PyTorch may call ops LibTorch
+  // 1.13 has never heard of; torch.export archives name ops by schema.
+  if (llvm::StringRef(message).contains("Unknown builtin op"))
+    message += " (the file was saved by a newer PyTorch than LibTorch 1.13; "
+               "save the model with torch.export.save instead and import "
+               "the .pt2 file)";
+  return makeError("'" + options.modelPath +
+                   "' is not a readable TorchScript archive: " + message);
+}
 
 llvm::Error Importer::load() {
   if (!llvm::sys::fs::exists(options.modelPath))
@@ -296,19 +310,9 @@ llvm::Error Importer::load() {
                 "'" + options.modelPath + "': \"" + a.name + "\""))
           return e;
   } catch (const c10::Error &e) {
-    std::string message = firstLine(e.msg());
-    // A TorchScript file written by a newer PyTorch may call ops LibTorch
-    // 1.13 has never heard of; torch.export archives name ops by schema.
-    if (llvm::StringRef(message).contains("Unknown builtin op"))
-      message += " (the file was saved by a newer PyTorch than LibTorch 1.13; "
-                 "save the model with torch.export.save instead and import "
-                 "the .pt2 file)";
-    return makeError("'" + options.modelPath +
-                     "' is not a readable TorchScript archive: " + message);
+    return unreadable(e.msg());
   } catch (const std::exception &e) {
-    return makeError("'" + options.modelPath +
-                     "' is not a readable TorchScript archive: " +
-                     firstLine(e.what()));
+    return unreadable(e.what());
   }
   c10::optional<jit::Method> method = module.find_method(options.method);
   if (!method) {

@@ -37,11 +37,22 @@ def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
-    p.add_argument("--mode", choices=["script", "trace"], default="script")
+    p.add_argument("--mode", choices=["script", "trace", "export"], default="script",
+                   help="export: torch.export.save, a .pt2 archive (needs torch 2.x)")
+    p.add_argument("--script-out",
+                   help="with --mode export: also save the same module as TorchScript here")
+    p.add_argument("--batch", type=int, default=2, help="example batch for --mode export")
+    p.add_argument("--image", type=int, default=20, help="example image size for --mode export")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     torch.manual_seed(args.seed)
     model = SmallCNN().train()
+    if args.mode == "export":
+        if args.script_out:
+            torch.jit.script(model).save(args.script_out)
+        program = torch.export.export(model, (torch.randn(args.batch, 3, args.image, args.image),))
+        torch.export.save(program, args.out)
+        return
     if args.mode == "script":
         exported = torch.jit.script(model)
     else:

@@ -24,7 +24,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
-    p.add_argument("--mode", choices=["script", "trace"], default="script")
+    p.add_argument("--mode", choices=["script", "trace", "export"], default="script",
+                   help="export: torch.export.save, a .pt2 archive (needs torch 2.x)")
+    p.add_argument("--script-out",
+                   help="with --mode export: also save the same module as TorchScript here")
     p.add_argument("--vocab", type=int, default=64)
     p.add_argument("--block", type=int, default=16)
     p.add_argument("--embd", type=int, default=32)
@@ -40,6 +43,14 @@ def main():
     model = GPT(args.vocab, args.block, args.embd, args.heads, args.layers,
                 args.dropout, tied=not args.untied)
     model.train()
+    if args.mode == "export":
+        if args.script_out:
+            torch.jit.script(model).save(args.script_out)
+        # Two distinct tensors: export would alias the inputs of one.
+        idx = torch.zeros(args.batch, args.block, dtype=torch.long)
+        program = torch.export.export(model, (idx, idx.clone()))
+        torch.export.save(program, args.out)
+        return
     if args.mode == "script":
         exported = torch.jit.script(model)
     else:

@@ -36,7 +36,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
-    p.add_argument("--mode", choices=["script", "trace"], default="script")
+    p.add_argument("--mode", choices=["script", "trace", "export"], default="script",
+                   help="export: torch.export.save, a .pt2 archive (needs torch 2.x)")
+    p.add_argument("--script-out",
+                   help="with --mode export: also save the same module as TorchScript here")
     p.add_argument("--inputs", type=int, default=784)
     p.add_argument("--hidden", default="1024,1024")
     p.add_argument("--classes", type=int, default=10)
@@ -51,6 +54,12 @@ def main():
     model = make_mlp(args.inputs, [int(h) for h in args.hidden.split(",")],
                      args.classes, args.activation.split(","), args.dropout)
     model.train()
+    if args.mode == "export":
+        if args.script_out:
+            torch.jit.script(model).save(args.script_out)
+        program = torch.export.export(model, (torch.randn(args.batch, args.inputs),))
+        torch.export.save(program, args.out)
+        return
     if args.mode == "script":
         exported = torch.jit.script(model)
     else:
