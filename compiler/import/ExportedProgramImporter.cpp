@@ -161,6 +161,8 @@ private:
                                         const std::string &where);
   llvm::Expected<jit::Value *> tensorNamed(const json::Object *arg,
                                            const std::string &where);
+  llvm::Expected<jit::Value *> symInt(const json::Value &v,
+                                      const std::string &where);
   Location locationOf(const json::Object &node);
   std::optional<std::string> tiedTo(const std::string &name) const;
 
@@ -176,6 +178,8 @@ private:
   std::shared_ptr<jit::Graph> graph;
   /// Parameters and buffers read so far, in signature order.
   std::vector<std::string> stateNames;
+  /// Dynamic dimensions' symbols, with the sizes --input gives them.
+  std::map<std::string, int64_t> symbolSizes;
   /// Graph values by their name in the program.
   std::map<std::string, jit::Value *> values;
 };
@@ -261,9 +265,9 @@ llvm::Expected<at::Tensor> Reader::loadTensor(const std::string &what,
   const auto &[folder, entry] = it->second;
   std::string where = what + " '" + name + "'";
   if (entry->getBoolean("use_pickle").value_or(false))
-    return fail(where + " is stored as a pickle; accel reads only raw "
-                        "weights (torch.export.save with pickle_protocol "
-                        "defaults writes them raw)");
+    return fail(where + " is stored as a pickle; accel reads weights "
+                        "stored raw (use_pickle: false), as torch.export.save "
+                        "writes them by default");
   std::optional<llvm::StringRef> path = entry->getString("path_name");
   const json::Object *meta = entry->getObject("tensor_meta");
   if (!path || !meta)
@@ -353,34 +357,92 @@ std::optional<std::string> Reader::tiedTo(const std::string &name) const {
   return std::nullopt;
 }
 
-/// The user input named `name` must be exported with the shape and type
-/// --input gives: the program's sizes are specialised to them.
+/// The symbol a dynamic size names — "s24" or "Symbol('s24', ...)" — or
+/// nothing for an expression of symbols ("2*s24").
+std::optional<std::string> plainSymbol(llvm::StringRef text) {
+  llvm::StringRef symbol = text;
+  if (symbol.consume_front("Symbol('"))
+    symbol = symbol.take_until([](char c) { return c == '\''; });
+  if (symbol.empty() || !llvm::all_of(symbol, [](char c) {
+        return llvm::isAlnum(c) || c == '_';
+      }))
+    return std::nullopt;
+  return symbol.str();
+}
+
+/// The user input named `name` must have the type and rank it was exported
+/// with, and each size: a static one equal to --input's, a symbolic one
+/// (dynamic_shapes) within its range and the same wherever it recurs.
 llvm::Error Reader::checkUserInput(const std::string &name,
                                    const InputSpec &spec) {
   const json::Object *tensors = graphJson->getObject("tensor_values");
   const json::Object *meta = tensors ? tensors->getObject(name) : nullptr;
-  if (!meta)
-    return fail("user input '" + name + "' has no tensor_values entry");
-  llvm::Expected<std::vector<int64_t>> sizes =
-      staticInts(meta->get("sizes"), "user input '" + name + "'");
+  const json::Array *sizes = meta ? meta->getArray("sizes") : nullptr;
   if (!sizes)
-    return sizes.takeError();
+    return fail("user input '" + name + "' has no tensor_values entry");
   std::optional<int64_t> code = meta->getInteger("dtype");
   std::optional<c10::ScalarType> dtype =
       code ? scalarTypeOf(*code) : std::nullopt;
-  std::string exported;
-  for (int64_t s : *sizes)
-    exported += std::to_string(s) + "x";
+  std::string exported, given;
+  for (const json::Value &size : *sizes) {
+    const json::Object *o = size.getAsObject();
+    std::optional<int64_t> fixed = o ? o->getInteger("as_int") : std::nullopt;
+    const json::Object *expr = o ? o->getObject("as_expr") : nullptr;
+    std::optional<llvm::StringRef> text =
+        expr ? expr->getString("expr_str") : std::nullopt;
+    if (fixed)
+      exported += std::to_string(*fixed) + "x";
+    else if (text)
+      exported += plainSymbol(*text).value_or(text->str()) + "x";
+    else
+      return fail("user input '" + name + "' has a size that is neither a "
+                  "number nor an expression");
+  }
   exported += dtype ? typeName(*dtype) : "?";
-  std::string given;
   for (int64_t s : spec.shape)
     given += std::to_string(s) + "x";
   given += spec.elementType;
-  if (exported != given)
+  auto mismatch = [&](const llvm::Twine &why) {
     return fail("user input '" + name + "' was exported as " + exported +
-                "; --input gives " + given +
-                " (an exported program is specialised to its example "
-                "inputs: give their shape, or export again at this one)");
+                "; --input gives " + given + " (" + why + ")");
+  };
+  if (!dtype || typeName(*dtype) != spec.elementType ||
+      sizes->size() != spec.shape.size())
+    return mismatch("the type and rank must be the exported ones");
+  const json::Object *ranges = program.getAsObject()->getObject("range_constraints");
+  for (size_t d = 0; d < sizes->size(); ++d) {
+    const json::Object *o = (*sizes)[d].getAsObject();
+    int64_t want = spec.shape[d];
+    if (std::optional<int64_t> fixed = o->getInteger("as_int")) {
+      if (*fixed != want)
+        return mismatch("an exported program is specialised to its example "
+                        "inputs' sizes, except those exported as dynamic: "
+                        "give these, or export again at this shape");
+      continue;
+    }
+    // Expressions of symbols (2*s24) would need solving.
+    llvm::StringRef text = *o->getObject("as_expr")->getString("expr_str");
+    std::optional<std::string> symbol = plainSymbol(text);
+    if (!symbol)
+      return mismatch("dimension " + llvm::Twine(d) + " is the expression " +
+                      text + ", which accel cannot solve for a size; export "
+                      "it as a plain dynamic dimension or static");
+    auto [it, inserted] = symbolSizes.try_emplace(*symbol, want);
+    if (!inserted && it->second != want)
+      return mismatch("dimension " + llvm::Twine(d) + " is " + *symbol +
+                      ", which another input fixes to " +
+                      llvm::Twine(it->second));
+    const json::Object *range = ranges ? ranges->getObject(*symbol) : nullptr;
+    std::optional<int64_t> low =
+        range ? range->getInteger("min_val") : std::nullopt;
+    std::optional<int64_t> high =
+        range ? range->getInteger("max_val") : std::nullopt;
+    if ((low && want < *low) || (high && want > *high))
+      return mismatch(*symbol + " must lie in [" +
+                      (low ? std::to_string(*low) : std::string("-inf")) +
+                      ", " + (high ? std::to_string(*high) : std::string("inf")) +
+                      "]");
+  }
   return llvm::Error::success();
 }
 
@@ -484,6 +546,24 @@ llvm::Expected<jit::Value *> Reader::tensorNamed(const json::Object *arg,
   auto it = values.find(name->str());
   if (it == values.end())
     return fail(where + ": tensor '" + *name + "' is used before it is defined");
+  return it->second;
+}
+
+/// A SymInt argument: `{"as_int": N}`, or `{"as_name": X}`, the output of
+/// an earlier node (aten::sym_size, or arithmetic on sizes). Its value is
+/// fixed once --input fixes the shapes, and the lowering evaluates it.
+llvm::Expected<jit::Value *> Reader::symInt(const json::Value &v,
+                                            const std::string &where) {
+  const json::Object *o = v.getAsObject();
+  if (std::optional<int64_t> i = o ? o->getInteger("as_int") : std::nullopt)
+    return graph->insertConstant(*i);
+  std::optional<llvm::StringRef> name =
+      o ? o->getString("as_name") : std::nullopt;
+  if (!name)
+    return fail(where + ": a symbolic size is neither a number nor a name");
+  auto it = values.find(name->str());
+  if (it == values.end())
+    return fail(where + ": size '" + *name + "' is used before it is defined");
   return it->second;
 }
 
@@ -623,10 +703,26 @@ llvm::Expected<jit::Value *> Reader::argument(const json::Object &arg,
       return constant(floats);
     return constant(bools);
   }
+  if (kind == "as_sym_int")
+    return symInt(v, where);
+  if (kind == "as_sym_ints") {
+    const json::Array *items = v.getAsArray();
+    if (!items)
+      return bad();
+    std::vector<jit::Value *> list;
+    for (const json::Value &item : *items) {
+      llvm::Expected<jit::Value *> i = symInt(item, where);
+      if (!i)
+        return i.takeError();
+      list.push_back(*i);
+    }
+    return graph->insertNode(graph->createList(c10::IntType::get(), list))
+        ->output();
+  }
   if (kind.starts_with("as_sym"))
-    return fail(where + ": an argument is symbolic (exported with dynamic "
-                        "shapes); accel imports programs exported with "
-                        "static shapes");
+    return fail(where + ": a symbolic " + kind.drop_front(7) +
+                " argument; accel evaluates symbolic sizes, not symbolic "
+                "floats or bools");
   return fail(where + ": arguments of kind '" + kind +
               "' are not supported");
 }
@@ -680,16 +776,29 @@ llvm::Error Reader::readNode(const json::Object &node) {
     return fail(where + " has no target");
   where += " (" + target->str() + ")";
   // "torch.ops.aten.linear.default" is aten::linear, overload "".
-  llvm::StringRef rest = *target;
-  if (!rest.consume_front("torch.ops."))
+  llvm::StringRef rest = *target, ns, op, overload;
+  if (rest.consume_front("torch.ops.")) {
+    auto [space, opAndOverload] = rest.split('.');
+    std::tie(op, overload) = opAndOverload.split('.');
+    ns = space;
+    if (ns.empty() || op.empty())
+      return fail(where + " has a malformed target");
+    if (overload == "default")
+      overload = "";
+    // sym_size.int(Tensor, int) -> SymInt reads a static size once --input
+    // fixes the shapes: aten::size.int.
+    if (ns == "aten" && op == "sym_size" && overload == "int")
+      op = "size";
+  } else if (rest.consume_front("_operator.") &&
+             llvm::is_contained({"add", "sub", "mul", "floordiv"}, rest)) {
+    // Python arithmetic on symbolic sizes: aten's int overloads.
+    ns = "aten";
+    op = rest;
+    overload = "int";
+  } else {
     return fail(where + " calls something other than a torch operator; "
                         "accel imports graphs of aten ops");
-  auto [ns, opAndOverload] = rest.split('.');
-  auto [op, overload] = opAndOverload.split('.');
-  if (ns.empty() || op.empty())
-    return fail(where + " has a malformed target");
-  if (overload == "default")
-    overload = "";
+  }
   c10::Symbol symbol = c10::Symbol::fromQualString((ns + "::" + op).str());
 
   const json::Array *inputs = node.getArray("inputs");
@@ -759,6 +868,14 @@ llvm::Error Reader::readNode(const json::Object &node) {
     const json::Object *o = out.getAsObject();
     if (o && o->get("as_none"))
       return llvm::Error::success();
+    if (const json::Object *sym = o ? o->getObject("as_sym_int") : nullptr) {
+      std::optional<llvm::StringRef> symName = sym->getString("as_name");
+      if (!symName)
+        return fail(where + " has a symbolic output without a name");
+      v->setType(c10::IntType::get());
+      values[symName->str()] = v;
+      return llvm::Error::success();
+    }
     const json::Object *tensor = o ? o->getObject("as_tensor") : nullptr;
     std::optional<llvm::StringRef> outName =
         tensor ? tensor->getString("name") : std::nullopt;

@@ -36,6 +36,8 @@ def main():
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--untied", action="store_true")
     p.add_argument("--batch", type=int, default=2, help="example batch for tracing")
+    p.add_argument("--dynamic-batch", action="store_true",
+                   help="with --mode export: any batch size imports")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
 
@@ -48,7 +50,11 @@ def main():
             torch.jit.script(model).save(args.script_out)
         # Two distinct tensors: export would alias the inputs of one.
         idx = torch.zeros(args.batch, args.block, dtype=torch.long)
-        program = torch.export.export(model, (idx, idx.clone()))
+        dynamic = None
+        if args.dynamic_batch:
+            batch = torch.export.Dim("batch", min=1)
+            dynamic = ({0: batch}, {0: batch})
+        program = torch.export.export(model, (idx, idx.clone()), dynamic_shapes=dynamic)
         torch.export.save(program, args.out)
         return
     if args.mode == "script":
