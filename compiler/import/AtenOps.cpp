@@ -12,6 +12,7 @@
 
 #include "dialects/accel/AccelOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Traits.h"
 
 #include <cmath>
 
@@ -336,6 +337,270 @@ LogicalResult concat(GraphImporter &g, const Node *n) {
     return failure();
   return emit<ConcatOp>(
       g, n, *inputs,
+      {g.builder().getNamedAttr("dim", g.builder().getI64IntegerAttr(*dim))});
+}
+
+/// A reshape of `x` to `shape` (same element type), bound to output 0.
+LogicalResult reshapeTo(GraphImporter &g, const Node *n, Value x,
+                        ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, typeOf(x).getElementType());
+  g.setTensor(n->output(0),
+              type == x.getType()
+                  ? x
+                  : ReshapeOp::create(g.builder(), g.loc(n), type, x).getResult());
+  return success();
+}
+
+/// unsqueeze(x, d): a size-1 dimension inserted at d (of the result).
+LogicalResult unsqueeze(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  FailureOr<int64_t> d = g.intArg(n, 1);
+  if (failed(x) || failed(d))
+    return failure();
+  SmallVector<int64_t> shape(typeOf(*x).getShape());
+  FailureOr<int64_t> dim = g.dim(n, *d, shape.size() + 1);
+  if (failed(dim))
+    return failure();
+  shape.insert(shape.begin() + *dim, 1);
+  return reshapeTo(g, n, *x, shape);
+}
+
+/// squeeze(x), squeeze(x, d), squeeze(x, [d...]): the named (or all)
+/// dimensions of size 1 removed; others named are kept, as PyTorch does.
+LogicalResult squeeze(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  if (failed(x))
+    return failure();
+  ArrayRef<int64_t> shape = typeOf(*x).getShape();
+  SmallVector<bool> named(shape.size(), n->inputs().size() == 1);
+  if (n->inputs().size() > 1) {
+    FailureOr<std::vector<int64_t>> dims = g.intListArg(n, 1);
+    if (failed(dims))
+      return failure();
+    for (int64_t d : *dims) {
+      // A rank-0 tensor accepts dimension 0 or -1, as PyTorch's does.
+      FailureOr<int64_t> dim = g.dim(n, d, std::max<int64_t>(shape.size(), 1));
+      if (failed(dim))
+        return failure();
+      if (!shape.empty())
+        named[*dim] = true;
+    }
+  }
+  SmallVector<int64_t> kept;
+  for (auto [i, size] : llvm::enumerate(shape))
+    if (!named[i] || size != 1)
+      kept.push_back(size);
+  return reshapeTo(g, n, *x, kept);
+}
+
+/// x[start:end] along `dim` (step 1).
+FailureOr<Value> sliceAlong(GraphImporter &g, const Node *n, Value x,
+                            int64_t dim, int64_t start, int64_t end) {
+  Builder &b = g.builder();
+  FailureOr<SliceOp> op = createChecked<SliceOp>(
+      g.builder(), g.loc(n), {x},
+      {b.getNamedAttr("dim", b.getI64IntegerAttr(dim)),
+       b.getNamedAttr("start", b.getI64IntegerAttr(start)),
+       b.getNamedAttr("end", b.getI64IntegerAttr(end)),
+       b.getNamedAttr("step", b.getI64IntegerAttr(1))});
+  if (failed(op))
+    return failure();
+  return op->getResult();
+}
+
+/// select(x, dim, index): one slice with `dim` removed.
+LogicalResult select(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  FailureOr<int64_t> d = g.intArg(n, 1), i = g.intArg(n, 2);
+  if (failed(x) || failed(d) || failed(i))
+    return failure();
+  ArrayRef<int64_t> shape = typeOf(*x).getShape();
+  FailureOr<int64_t> dim = g.dim(n, *d, shape.size());
+  if (failed(dim))
+    return failure();
+  int64_t size = shape[*dim], index = *i < 0 ? *i + size : *i;
+  if (index < 0 || index >= size)
+    return g.error(n, "index " + llvm::Twine(*i) +
+                          " is out of range for dimension " +
+                          llvm::Twine(*dim) + " of size " + llvm::Twine(size));
+  FailureOr<Value> part = sliceAlong(g, n, *x, *dim, index, index + 1);
+  if (failed(part))
+    return failure();
+  SmallVector<int64_t> kept(shape);
+  kept.erase(kept.begin() + *dim);
+  return reshapeTo(g, n, *part, kept);
+}
+
+/// split(x, size or sizes, dim), split_with_sizes, chunk(x, chunks, dim),
+/// unbind(x, dim): consecutive slices, bound to the list output.
+LogicalResult split(GraphImporter &g, const Node *n) {
+  llvm::StringRef kind = n->kind().toUnqualString();
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  if (failed(x))
+    return failure();
+  ArrayRef<int64_t> shape = typeOf(*x).getShape();
+  FailureOr<int64_t> d = g.intArg(n, kind == "unbind" ? 1 : 2);
+  if (failed(d))
+    return failure();
+  FailureOr<int64_t> dim = g.dim(n, *d, shape.size());
+  if (failed(dim))
+    return failure();
+  int64_t size = shape[*dim];
+  std::vector<int64_t> sizes;
+  if (kind == "unbind") {
+    sizes.assign(size, 1);
+  } else if (const c10::IValue *c = g.constant(n->input(1)); c && c->isInt()) {
+    // A chunk count, or a piece size; the last piece may be smaller.
+    int64_t piece = c->toInt();
+    if (kind == "chunk") {
+      if (piece <= 0)
+        return g.error(n, "chunk needs a positive number of chunks");
+      piece = (size + piece - 1) / piece;
+    }
+    if (piece <= 0 && size > 0)
+      return g.error(n, "split needs a positive piece size");
+    for (int64_t at = 0; at < size; at += piece)
+      sizes.push_back(std::min(piece, size - at));
+    if (sizes.empty())
+      sizes.push_back(0);
+  } else {
+    FailureOr<std::vector<int64_t>> given = g.intListArg(n, 1);
+    if (failed(given))
+      return failure();
+    sizes = *given;
+    int64_t total = 0;
+    for (int64_t s : sizes)
+      total += s;
+    if (llvm::any_of(sizes, [](int64_t s) { return s < 0; }) || total != size)
+      return g.error(n, "split sizes must be non-negative and add up to " +
+                            llvm::Twine(size));
+  }
+  std::vector<Value> pieces;
+  int64_t start = 0;
+  for (int64_t s : sizes) {
+    FailureOr<Value> piece = sliceAlong(g, n, *x, *dim, start, start + s);
+    if (failed(piece))
+      return failure();
+    if (kind == "unbind") {
+      SmallVector<int64_t> kept(shape);
+      kept.erase(kept.begin() + *dim);
+      piece = ReshapeOp::create(
+                  g.builder(), g.loc(n),
+                  RankedTensorType::get(kept, typeOf(*x).getElementType()),
+                  *piece)
+                  .getResult();
+    }
+    pieces.push_back(*piece);
+    start += s;
+  }
+  g.setTensorList(n->output(0), std::move(pieces));
+  return success();
+}
+
+/// silu(x) = x * sigmoid(x); autodiff differentiates the product.
+LogicalResult silu(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  if (failed(x))
+    return failure();
+  Value s = SigmoidOp::create(g.builder(), g.loc(n), *x);
+  if (failed(emit<MulOp>(g, n, {*x, s})))
+    return failure();
+  rebindInPlace(g, n);
+  return success();
+}
+
+/// `x` broadcast to `shape`, checked by the op's verifier.
+FailureOr<Value> broadcastTo(GraphImporter &g, const Node *n, Value x,
+                             ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, typeOf(x).getElementType());
+  if (type == x.getType())
+    return x;
+  auto op = BroadcastToOp::create(g.builder(), g.loc(n), type, x);
+  if (failed(op.verify()))
+    return failure();
+  return op.getResult();
+}
+
+/// expand(x, sizes) (-1 keeps a size) and expand_as(x, other).
+LogicalResult expand(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  if (failed(x))
+    return failure();
+  ArrayRef<int64_t> shape = typeOf(*x).getShape();
+  std::vector<int64_t> sizes;
+  if (n->kind() == c10::Symbol::fromQualString("aten::expand_as")) {
+    FailureOr<Value> other = g.tensor(n, n->input(1));
+    if (failed(other))
+      return failure();
+    sizes = typeOf(*other).getShape().vec();
+  } else {
+    FailureOr<std::vector<int64_t>> given = g.intListArg(n, 1);
+    if (failed(given))
+      return failure();
+    sizes = *given;
+    if (sizes.size() < shape.size())
+      return g.error(n, "expand to " + llvm::Twine(sizes.size()) +
+                            " dimensions of a tensor with " +
+                            llvm::Twine(shape.size()));
+    size_t lead = sizes.size() - shape.size();
+    for (size_t i = 0; i < sizes.size(); ++i)
+      if (sizes[i] == -1) {
+        if (i < lead)
+          return g.error(n, "expand: -1 for a new leading dimension");
+        sizes[i] = shape[i - lead];
+      }
+  }
+  FailureOr<Value> out = broadcastTo(g, n, *x, sizes);
+  if (failed(out))
+    return failure();
+  g.setTensor(n->output(0), *out);
+  return success();
+}
+
+/// broadcast_tensors([a, b, ...]): each broadcast to their common shape.
+LogicalResult broadcastTensors(GraphImporter &g, const Node *n) {
+  const std::vector<Value> *inputs = g.tensorList(n->input(0));
+  if (!inputs || inputs->empty())
+    return g.error(n, "aten::broadcast_tensors needs a list of tensors");
+  SmallVector<int64_t> shape;
+  for (Value v : *inputs) {
+    SmallVector<int64_t> next;
+    if (!OpTrait::util::getBroadcastedShape(shape, typeOf(v).getShape(), next))
+      return g.error(n, "the tensors do not broadcast together");
+    shape = next;
+  }
+  std::vector<Value> out;
+  for (Value v : *inputs) {
+    FailureOr<Value> b = broadcastTo(g, n, v, shape);
+    if (failed(b))
+      return failure();
+    out.push_back(*b);
+  }
+  g.setTensorList(n->output(0), std::move(out));
+  return success();
+}
+
+/// stack([a, b, ...], dim): each unsqueezed at dim, then concatenated.
+LogicalResult stack(GraphImporter &g, const Node *n) {
+  const std::vector<Value> *inputs = g.tensorList(n->input(0));
+  FailureOr<int64_t> d = g.intArg(n, 1);
+  if (!inputs || inputs->empty())
+    return g.error(n, "aten::stack needs a list of tensors");
+  if (failed(d))
+    return failure();
+  FailureOr<int64_t> dim = g.dim(n, *d, typeOf(inputs->front()).getRank() + 1);
+  if (failed(dim))
+    return failure();
+  SmallVector<Value> parts;
+  for (Value v : *inputs) {
+    SmallVector<int64_t> shape(typeOf(v).getShape());
+    shape.insert(shape.begin() + *dim, 1);
+    parts.push_back(ReshapeOp::create(
+        g.builder(), g.loc(n),
+        RankedTensorType::get(shape, typeOf(v).getElementType()), v));
+  }
+  return emit<ConcatOp>(
+      g, n, parts,
       {g.builder().getNamedAttr("dim", g.builder().getI64IntegerAttr(*dim))});
 }
 
@@ -710,6 +975,7 @@ const llvm::StringMap<Converter> &atenConverters() {
     m["aten::flatten"] = flatten;
     m["aten::slice"] = slice;
     m["aten::cat"] = concat;
+    m["aten::stack"] = stack;
     m["aten::masked_fill"] = m["aten::masked_fill_"] = maskedFill;
     m["aten::embedding"] = embedding;
     m["aten::layer_norm"] = layerNorm;
@@ -724,6 +990,14 @@ const llvm::StringMap<Converter> &atenConverters() {
     m["aten::cross_entropy_loss"] = crossEntropy;
     m["aten::mse_loss"] = mseLoss;
     m["aten::contiguous"] = m["aten::clone"] = m["aten::detach"] = identity;
+    m["aten::unsqueeze"] = unsqueeze;
+    m["aten::squeeze"] = squeeze;
+    m["aten::select"] = select;
+    m["aten::split"] = m["aten::split_with_sizes"] = m["aten::chunk"] =
+        m["aten::unbind"] = split;
+    m["aten::silu"] = m["aten::silu_"] = silu;
+    m["aten::expand"] = m["aten::expand_as"] = expand;
+    m["aten::broadcast_tensors"] = broadcastTensors;
     m["aten::size"] = size;
     m["aten::dim"] = rankOf;
     return m;

@@ -9,12 +9,15 @@
 #ifndef ACCEL_DIALECT_ACCELGRADOPS_TD
 #define ACCEL_DIALECT_ACCELGRADOPS_TD
 
-def Accel_BroadcastToOp : Accel_Op<"broadcast_to", [Pure]> {
+def Accel_BroadcastToOp : Accel_Op<"broadcast_to", [Pure,
+    Accel_Differentiable]> {
   let summary = "broadcast to a larger shape (Tensor.expand)";
   let description = [{
     Repeats `input` along the dimensions where the result is larger, under
     PyTorch's broadcasting rules: the result's shape is what `input`
-    broadcasts to, with the same element type. The VJPs of reductions use it.
+    broadcasts to, with the same element type. The VJPs of reductions use
+    it, and the importer for `expand` and `broadcast_tensors`; its own VJP
+    sums the gradient back over the repeated dimensions.
 
     ```mlir
     %g = accel.broadcast_to %s : tensor<8x1xf32> -> tensor<8x10xf32>

@@ -389,6 +389,14 @@ LogicalResult ReshapeOp::buildVjp(OpBuilder &b, ArrayRef<Value> g,
   return v.finish(grads, {v.reshape(g[0], typeOf(getInput()))});
 }
 
+LogicalResult BroadcastToOp::buildVjp(OpBuilder &b, ArrayRef<Value> g,
+                                      SmallVectorImpl<Value> &grads) {
+  VjpBuilder v(b, *this);
+  if (!isFloat(getInput()))
+    return v.finish(grads, {Value()});
+  return v.finish(grads, {v.reduceTo(g[0], typeOf(getInput()))});
+}
+
 LogicalResult FlattenOp::buildVjp(OpBuilder &b, ArrayRef<Value> g,
                                   SmallVectorImpl<Value> &grads) {
   VjpBuilder v(b, *this);

@@ -421,6 +421,72 @@ void slice(ThreadPool &pool, const uint8_t *x, llvm::ArrayRef<int64_t> shape,
   });
 }
 
+void sliceGrad(ThreadPool &pool, const float *grad,
+               llvm::ArrayRef<int64_t> inputShape, int64_t dim, int64_t start,
+               int64_t end, int64_t step, float *out) {
+  // [outer, size, inner] zeros, with rows start, start + step, ... taken
+  // from grad's [outer, taken, inner].
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < dim; ++d)
+    outer *= inputShape[d];
+  for (size_t d = dim + 1; d < inputShape.size(); ++d)
+    inner *= inputShape[d];
+  int64_t size = inputShape[dim], taken = (end - start + step - 1) / step;
+  pool.parallelFor(outer, 1, [&](int64_t begin, int64_t last) {
+    for (int64_t o = begin; o < last; ++o) {
+      float *row = out + o * size * inner;
+      std::fill(row, row + size * inner, 0.0f);
+      for (int64_t t = 0; t < taken; ++t) {
+        const float *src = grad + (o * taken + t) * inner;
+        std::copy(src, src + inner, row + (start + t * step) * inner);
+      }
+    }
+  });
+}
+
+void concat(ThreadPool &pool, llvm::ArrayRef<const uint8_t *> parts,
+            llvm::ArrayRef<int64_t> sizes, int64_t outer, int64_t innerBytes,
+            uint8_t *out) {
+  int64_t total = 0;
+  for (int64_t s : sizes)
+    total += s;
+  pool.parallelFor(outer, 1, [&](int64_t begin, int64_t last) {
+    for (int64_t o = begin; o < last; ++o) {
+      uint8_t *row = out + o * total * innerBytes;
+      for (size_t i = 0; i < parts.size(); ++i) {
+        int64_t bytes = sizes[i] * innerBytes;
+        const uint8_t *src = parts[i] + o * bytes;
+        std::copy(src, src + bytes, row);
+        row += bytes;
+      }
+    }
+  });
+}
+
+void mseLoss(ThreadPool &pool, const float *x, const float *target, int64_t n,
+             LossReduction reduction, float *out) {
+  if (reduction == LossReduction::None) {
+    pool.parallelFor(n, 4096, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        float d = x[i] - target[i];
+        out[i] = d * d;
+      }
+    });
+    return;
+  }
+  // Each squared difference rounded to f32 as ATen's, summed in double in
+  // element order (whatever the threads), which is at least as accurate as
+  // ATen's float accumulation.
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    float d = x[i] - target[i];
+    total += static_cast<double>(d * d);
+  }
+  out[0] = static_cast<float>(reduction == LossReduction::Mean
+                                  ? total / static_cast<double>(n)
+                                  : total);
+}
+
 void softmax(ThreadPool &pool, const float *x, int64_t rows, int64_t cols,
              bool log, float *out) {
   pool.parallelFor(rows, 16, [&](int64_t begin, int64_t end) {

@@ -74,6 +74,19 @@ void slice(ThreadPool &pool, const uint8_t *x, llvm::ArrayRef<int64_t> shape,
            int64_t dim, int64_t start, int64_t end, int64_t step,
            size_t elementBytes, uint8_t *out);
 
+/// The gradient of slice(): `grad` (the slice's shape) scattered into zeros
+/// of the input's shape.
+void sliceGrad(ThreadPool &pool, const float *grad,
+               llvm::ArrayRef<int64_t> inputShape, int64_t dim, int64_t start,
+               int64_t end, int64_t step, float *out);
+
+/// Joins `parts` along a dimension, for elements of any size: the result
+/// is [outer, sum(sizes), inner elements], part i contributing sizes[i]
+/// rows of `innerBytes` each per outer index.
+void concat(ThreadPool &pool, llvm::ArrayRef<const uint8_t *> parts,
+            llvm::ArrayRef<int64_t> sizes, int64_t outer, int64_t innerBytes,
+            uint8_t *out);
+
 /// softmax (or log-softmax) over the last dimension of [rows, cols].
 void softmax(ThreadPool &pool, const float *x, int64_t rows, int64_t cols,
              bool log, float *out);
@@ -105,6 +118,11 @@ void crossEntropyGrad(ThreadPool &pool, const float *grad, const float *logits,
                       const int64_t *target, int64_t n, int64_t classes,
                       LossReduction reduction, int64_t ignoreIndex,
                       float labelSmoothing, float *out);
+
+/// torch.nn.functional.mse_loss of two tensors of n elements: one value
+/// (mean, sum; accumulated in double) or n values (none).
+void mseLoss(ThreadPool &pool, const float *x, const float *target, int64_t n,
+             LossReduction reduction, float *out);
 
 /// torch.nn.functional.layer_norm over the last `cols` elements of each of
 /// `rows` rows; `weight` and `bias` (of `cols`) may be null.

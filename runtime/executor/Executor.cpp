@@ -53,6 +53,12 @@ const char *kernelName(Kernel kernel) {
     return "BroadcastTo";
   case Kernel::Slice:
     return "Slice";
+  case Kernel::SliceGrad:
+    return "SliceGrad";
+  case Kernel::Concat:
+    return "Concat";
+  case Kernel::MseLoss:
+    return "MseLoss";
   case Kernel::Add:
     return "Add";
   case Kernel::Sub:
@@ -267,7 +273,8 @@ bool isReducedFloat(ElementType t) {
 /// Kernels that move or inspect bytes of any type themselves; every other
 /// kernel computes in f32.
 bool handlesAnyType(Kernel k) {
-  return k == Kernel::Copy || k == Kernel::Slice || k == Kernel::Cast ||
+  return k == Kernel::Copy || k == Kernel::Slice || k == Kernel::Concat ||
+         k == Kernel::Cast ||
          k == Kernel::Select || k == Kernel::AllFinite;
 }
 
@@ -526,6 +533,26 @@ llvm::Error Executor::run() {
                  in.ints[2], in.ints[3], elementBytes(out.type),
                  data(in.results[0]));
       break;
+    case Kernel::SliceGrad: // ints: dim, start, end, step
+      cpu::sliceGrad(pool, f(0), out.shape, in.ints[0], in.ints[1], in.ints[2],
+                     in.ints[3], o);
+      break;
+    case Kernel::Concat: { // ints: dim
+      int64_t dim = in.ints[0], outer = 1;
+      int64_t innerBytes = static_cast<int64_t>(elementBytes(out.type));
+      for (int64_t d = 0; d < dim; ++d)
+        outer *= out.shape[d];
+      for (size_t d = dim + 1; d < out.shape.size(); ++d)
+        innerBytes *= out.shape[d];
+      std::vector<const uint8_t *> parts;
+      std::vector<int64_t> sizes;
+      for (size_t i = 0; i < in.operands.size(); ++i) {
+        parts.push_back(data(in.operands[i]));
+        sizes.push_back(shape(i)[dim]);
+      }
+      cpu::concat(pool, parts, sizes, outer, innerBytes, data(in.results[0]));
+      break;
+    }
     case Kernel::Copy:
       std::memcpy(o, data(in.operands[0]), out.bytes());
       break;
@@ -591,6 +618,10 @@ llvm::Error Executor::run() {
                         shape(0)[1], static_cast<cpu::LossReduction>(in.ints[0]),
                         in.ints[1], static_cast<float>(in.floats[0]), o,
                         sampleScratch.data());
+      break;
+    case Kernel::MseLoss: // ints: reduction
+      cpu::mseLoss(pool, f(0), f(1), prog.buffers[in.operands[0]].numElements(),
+                   static_cast<cpu::LossReduction>(in.ints[0]), o);
       break;
     case Kernel::CrossEntropyGrad:
       cpu::crossEntropyGrad(pool, f(0), f(1), as<int64_t>(in.operands[2]),

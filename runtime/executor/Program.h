@@ -49,13 +49,13 @@ struct BufferDesc {
 
 enum class Kernel {
   // Dense algebra.
-  Linear, BatchedMatmul, Permute, Copy, BroadcastTo, Slice,
+  Linear, BatchedMatmul, Permute, Copy, BroadcastTo, Slice, SliceGrad, Concat,
   // Elementwise.
   Add, Sub, Mul, Div, Relu, Tanh, Sigmoid, Exp, Log, Sqrt, Rsqrt, Neg, Gelu,
   GeluTanh, ReluGrad, GeluGrad, GeluTanhGrad, IntToFloat, BoolToFloat,
   // Reductions and losses.
   Sum, Mean, Softmax, LogSoftmax, SoftmaxGrad, LogSoftmaxGrad, CrossEntropy,
-  CrossEntropyGrad,
+  CrossEntropyGrad, MseLoss,
   // Transformer pieces.
   LayerNorm, LayerNormGrad, Embedding, EmbeddingGrad, MaskedFill, Dropout,
   // Convolutional networks.

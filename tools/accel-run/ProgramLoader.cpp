@@ -227,6 +227,18 @@ kernelFor(Operation *op) {
                                  static_cast<int64_t>(sl.getEnd()),
                                  static_cast<int64_t>(sl.getStep())});
       })
+      .Case([&](SliceGradOp sl) -> R {
+        return k(Kernel::SliceGrad, {static_cast<int64_t>(sl.getDim()),
+                                     static_cast<int64_t>(sl.getStart()),
+                                     static_cast<int64_t>(sl.getEnd()),
+                                     static_cast<int64_t>(sl.getStep())});
+      })
+      .Case([&](ConcatOp c) {
+        return k(Kernel::Concat, {static_cast<int64_t>(c.getDim())});
+      })
+      .Case([&](MseLossOp m) {
+        return k(Kernel::MseLoss, {reductionCode(m.getReduction())});
+      })
       .Case([&](BroadcastToOp) { return k(Kernel::BroadcastTo); })
       .Case([&](AddOp) { return k(Kernel::Add); })
       .Case([&](SubOp) { return k(Kernel::Sub); })
