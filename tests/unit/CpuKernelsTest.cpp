@@ -367,6 +367,59 @@ TEST_P(MoreCpuKernels, Slice) {
   EXPECT_TRUE(at::equal(out, expected));
 }
 
+TEST_P(MoreCpuKernels, SliceGradAsAutograd) {
+  for (auto [dim, start, end, step] : std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>>{
+           {0, 1, 3, 1}, {1, 2, 9, 3}, {2, 0, 4, 2}, {1, 0, 10, 1}}) {
+    at::Tensor x = at::randn({3, 10, 4}).requires_grad_();
+    at::Tensor y = x.slice(dim, start, end, step);
+    at::Tensor g = at::randn(y.sizes());
+    y.backward(g);
+    at::Tensor out = at::empty({3, 10, 4});
+    sliceGrad(pool, data(g), {3, 10, 4}, dim, start, end, step, data(out));
+    EXPECT_EQ(relError(out, x.grad()), 0) << dim << " " << start;
+  }
+}
+
+TEST_P(MoreCpuKernels, ConcatAsATen) {
+  // Floats along each dimension, and i64 labels (the kernel moves bytes).
+  at::Tensor a = at::randn({2, 3, 4}), b = at::randn({2, 3, 4});
+  for (int64_t dim = 0; dim < 3; ++dim) {
+    at::Tensor c = at::randn({dim == 0 ? 5 : 2, dim == 1 ? 1 : 3, dim == 2 ? 2 : 4});
+    at::Tensor expected = at::cat({a, c, b}, dim);
+    at::Tensor out = at::empty(expected.sizes());
+    int64_t outer = 1, inner = sizeof(float);
+    for (int64_t d = 0; d < dim; ++d)
+      outer *= expected.size(d);
+    for (int64_t d = dim + 1; d < 3; ++d)
+      inner *= expected.size(d);
+    auto bytes = [](at::Tensor &t) {
+      return reinterpret_cast<const uint8_t *>(t.data_ptr<float>());
+    };
+    concat(pool, {bytes(a), bytes(c), bytes(b)}, {a.size(dim), c.size(dim), b.size(dim)},
+           outer, inner, reinterpret_cast<uint8_t *>(data(out)));
+    EXPECT_EQ(relError(out, expected), 0) << dim;
+  }
+  at::Tensor x = at::randint(0, 100, {3, 2}, at::kLong), y = at::randint(0, 100, {3, 5}, at::kLong);
+  at::Tensor out = at::empty({3, 7}, at::kLong);
+  concat(pool,
+         {reinterpret_cast<const uint8_t *>(x.data_ptr<int64_t>()),
+          reinterpret_cast<const uint8_t *>(y.data_ptr<int64_t>())},
+         {2, 5}, 3, sizeof(int64_t), reinterpret_cast<uint8_t *>(out.data_ptr<int64_t>()));
+  EXPECT_TRUE(at::equal(out, at::cat({x, y}, 1)));
+}
+
+TEST_P(MoreCpuKernels, MseLossAsATen) {
+  at::Tensor x = at::randn({7, 9}), t = at::randn({7, 9});
+  at::Tensor none = at::empty({7, 9}), mean = at::empty({}), sum = at::empty({});
+  mseLoss(pool, data(x), data(t), 63, LossReduction::None, data(none));
+  mseLoss(pool, data(x), data(t), 63, LossReduction::Mean, data(mean));
+  mseLoss(pool, data(x), data(t), 63, LossReduction::Sum, data(sum));
+  EXPECT_EQ(relError(none, at::mse_loss(x, t, at::Reduction::None)), 0);
+  // The reductions accumulate in double: within f32 rounding of ATen's.
+  EXPECT_LE(relError(mean, at::mse_loss(x, t, at::Reduction::Mean)), 1e-6);
+  EXPECT_LE(relError(sum, at::mse_loss(x, t, at::Reduction::Sum)), 1e-6);
+}
+
 TEST_P(MoreCpuKernels, SoftmaxAndGradients) {
   at::Tensor x = at::randn({33, 17}) * 4.0, g = at::randn({33, 17});
   for (bool log : {false, true}) {

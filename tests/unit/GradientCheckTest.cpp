@@ -145,6 +145,9 @@ const Case kCases[] = {
      "%y = accel.adaptive_avg_pool2d %x {output_size = array<i64: 2, 3>} : "
      "(tensor<2x2x5x7xf32>) -> tensor<2x2x2x3xf32>",
      "tensor<2x2x2x3xf32>"},
+    {"accel.broadcast_to", "%x: tensor<3x1xf32> {accel.param = \"x\"}",
+     "%y = accel.broadcast_to %x : tensor<3x1xf32> -> tensor<2x3x4xf32>",
+     "tensor<2x3x4xf32>"},
     {"accel.reshape", "%x: tensor<2x6xf32> {accel.param = \"x\"}",
      "%y = accel.reshape %x : tensor<2x6xf32> -> tensor<3x4xf32>", "tensor<3x4xf32>"},
     {"accel.flatten", "%x: tensor<2x3x2xf32> {accel.param = \"x\"}",
