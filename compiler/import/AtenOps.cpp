@@ -509,6 +509,70 @@ LogicalResult silu(GraphImporter &g, const Node *n) {
   return success();
 }
 
+/// x clamped to [lo, hi].
+FailureOr<Value> clampOf(GraphImporter &g, const Node *n, Value x, double lo,
+                         double hi) {
+  Builder &b = g.builder();
+  FailureOr<ClampOp> op = createChecked<ClampOp>(
+      g.builder(), g.loc(n), {x},
+      {b.getNamedAttr("min", b.getF64FloatAttr(lo)),
+       b.getNamedAttr("max", b.getF64FloatAttr(hi))});
+  if (failed(op))
+    return failure();
+  return op->getResult();
+}
+
+/// hardtanh(x, min_val, max_val) and relu6(x) (hardtanh to [0, 6]).
+LogicalResult hardtanh(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  if (failed(x))
+    return failure();
+  double lo = 0, hi = 6;
+  if (!llvm::StringRef(n->kind().toUnqualString()).starts_with("relu6")) {
+    FailureOr<double> a = g.doubleArg(n, 1), c = g.doubleArg(n, 2);
+    if (failed(a) || failed(c))
+      return failure();
+    lo = *a;
+    hi = *c;
+  }
+  FailureOr<Value> y = clampOf(g, n, *x, lo, hi);
+  if (failed(y))
+    return failure();
+  g.setTensor(n->output(0), *y);
+  rebindInPlace(g, n);
+  return success();
+}
+
+/// hardsigmoid(x) = clamp(x + 3, 0, 6) / 6 and hardswish(x) =
+/// x * clamp(x + 3, 0, 6) / 6, in ATen's order of operations (so the
+/// forward rounds as ATen's does).
+LogicalResult hardActivation(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  if (failed(x))
+    return failure();
+  Location l = g.loc(n);
+  Type element = typeOf(*x).getElementType();
+  FailureOr<AddOp> shifted =
+      createChecked<AddOp>(g.builder(), l, {*x, g.scalar(l, 3.0, element)});
+  if (failed(shifted))
+    return failure();
+  FailureOr<Value> gate = clampOf(g, n, shifted->getResult(), 0.0, 6.0);
+  if (failed(gate))
+    return failure();
+  Value numerator = *gate;
+  if (llvm::StringRef(n->kind().toUnqualString()).starts_with("hardswish")) {
+    FailureOr<MulOp> product =
+        createChecked<MulOp>(g.builder(), l, {*x, *gate});
+    if (failed(product))
+      return failure();
+    numerator = product->getResult();
+  }
+  if (failed(emit<DivOp>(g, n, {numerator, g.scalar(l, 6.0, element)})))
+    return failure();
+  rebindInPlace(g, n);
+  return success();
+}
+
 /// `x` broadcast to `shape`, checked by the op's verifier.
 FailureOr<Value> broadcastTo(GraphImporter &g, const Node *n, Value x,
                              ArrayRef<int64_t> shape) {
@@ -996,6 +1060,10 @@ const llvm::StringMap<Converter> &atenConverters() {
     m["aten::split"] = m["aten::split_with_sizes"] = m["aten::chunk"] =
         m["aten::unbind"] = split;
     m["aten::silu"] = m["aten::silu_"] = silu;
+    m["aten::hardtanh"] = m["aten::hardtanh_"] = m["aten::relu6"] =
+        m["aten::relu6_"] = hardtanh;
+    m["aten::hardsigmoid"] = m["aten::hardsigmoid_"] = m["aten::hardswish"] =
+        m["aten::hardswish_"] = hardActivation;
     m["aten::expand"] = m["aten::expand_as"] = expand;
     m["aten::broadcast_tensors"] = broadcastTensors;
     m["aten::size"] = size;

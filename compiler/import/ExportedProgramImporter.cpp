@@ -971,7 +971,8 @@ llvm::Expected<import::FrontEndGraph> Reader::read(MLIRContext &ctx) {
   front.graph = graph;
   if (llvm::Error e = readSignature())
     return std::move(e);
-  for (const auto &[value, name] : front.inputs) {
+  for (const auto &input : front.inputs) {
+    const std::string &name = input.second;
     auto spec = llvm::find_if(options.inputs,
                               [&](const InputSpec &s) { return s.name == name; });
     if (spec != options.inputs.end())

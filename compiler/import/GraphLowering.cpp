@@ -503,7 +503,9 @@ llvm::Expected<ImportResult> Lowering::run() {
   }
 
   // Values that read state stand for its argument.
-  for (const auto &[value, name] : stateOf) {
+  for (const auto &read : stateOf) {
+    const jit::Value *value = read.first;
+    const std::string &name = read.second;
     auto arg = stateArgs.find(name);
     if (arg == stateArgs.end())
       continue;

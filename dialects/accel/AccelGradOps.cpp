@@ -107,6 +107,14 @@ LogicalResult ReluGradOp::inferReturnTypes(MLIRContext *,
                                       adaptor.getInput(), types);
 }
 
+LogicalResult ClampGradOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  return inferSameAsInput<ClampGradOp>(loc, adaptor.getGrad(),
+                                       adaptor.getInput(), types);
+}
+
 LogicalResult GeluGradOp::inferReturnTypes(MLIRContext *,
                                            std::optional<Location> loc,
                                            Adaptor adaptor,

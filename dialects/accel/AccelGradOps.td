@@ -59,6 +59,22 @@ def Accel_GeluGradOp : Accel_InferredOp<"gelu_grad"> {
   let results = (outs Accel_FloatTensor:$result);
 }
 
+def Accel_ClampGradOp : Accel_InferredOp<"clamp_grad"> {
+  let summary = "gradient of clamp (aten::hardtanh_backward)";
+  let description = [{
+    `grad` where `min < input < max`, zero elsewhere, so a NaN input gets
+    no gradient, as in ATen's vectorised loop (its scalar loop, which only
+    a tensor's last few elements take, passes it).
+
+    ```mlir
+    %dx = accel.clamp_grad %g, %x {min = 0.0 : f64, max = 6.0 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins Accel_FloatTensor:$grad, Accel_FloatTensor:$input,
+                       F64Attr:$min, F64Attr:$max);
+  let results = (outs Accel_FloatTensor:$result);
+}
+
 def Accel_Conv2dGradInputOp : Accel_Op<"conv2d_grad_input", [Pure]> {
   let summary = "gradient of conv2d's input (aten::convolution_backward)";
   let description = [{

@@ -358,6 +358,20 @@ LogicalResult AdaptiveAvgPool2dOp::inferReturnTypes(
 }
 
 //===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+LogicalResult ClampOp::verify() {
+  // NaN bounds or min > max would make the result depend on the order of
+  // the comparisons, which PyTorch does not promise.
+  if (!(getMin().convertToDouble() <= getMax().convertToDouble()))
+    return emitOpError("needs min <= max, got [")
+           << getMin().convertToDouble() << ", " << getMax().convertToDouble()
+           << "]";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Shape manipulation
 //===----------------------------------------------------------------------===//
 

@@ -115,6 +115,25 @@ def Accel_GeluOp : Accel_Op<"gelu", [Pure, SameOperandsAndResultType,
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
+def Accel_ClampOp : Accel_Op<"clamp", [Pure, SameOperandsAndResultType,
+                                       Accel_Differentiable]> {
+  let summary = "elementwise clamp to [min, max] (torch.nn.functional.hardtanh)";
+  let description = [{
+    `min(max(x, min), max)`, with NaN passed through, as `hardtanh` (and
+    `relu6`, its `[0, 6]` case) computes it. The importer also builds
+    `hardsigmoid` and `hardswish` from it, in ATen's order of operations.
+    Its gradient passes where `min < x < max` (`aten::hardtanh_backward`).
+
+    ```mlir
+    %y = accel.clamp %x {min = 0.0 : f64, max = 6.0 : f64} : tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins Accel_FloatTensor:$input, F64Attr:$min, F64Attr:$max);
+  let results = (outs Accel_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
 def Accel_CastOp : Accel_Op<"cast", [Pure, SameOperandsAndResultShape,
                                      Accel_Differentiable]> {
   let summary = "element type conversion (Tensor.to(dtype))";

@@ -134,6 +134,14 @@ LogicalResult ReluOp::buildVjp(OpBuilder &b, ArrayRef<Value> g,
   return v.finish(grads, {v.make<ReluGradOp>({g[0], getInput()})});
 }
 
+LogicalResult ClampOp::buildVjp(OpBuilder &b, ArrayRef<Value> g,
+                                SmallVectorImpl<Value> &grads) {
+  VjpBuilder v(b, *this);
+  return v.finish(grads, {v.make<ClampGradOp>(
+                             {g[0], getInput()},
+                             v.attrsOf(*this, {"min", "max"}))});
+}
+
 LogicalResult GeluOp::buildVjp(OpBuilder &b, ArrayRef<Value> g,
                                SmallVectorImpl<Value> &grads) {
   VjpBuilder v(b, *this);

@@ -548,6 +548,27 @@ void geluGrad(ThreadPool &pool, const float *grad, const float *x, bool tanh,
     forEach(pool, n, [&](int64_t i) { out[i] = element::geluGrad(grad[i], x[i]); });
 }
 
+void clamp(ThreadPool &pool, const float *x, float lo, float hi, float *out,
+           int64_t n) {
+  // As ATen's clamp: NaN fails both comparisons and passes through.
+  forEach(pool, n, [&](int64_t i) {
+    float v = x[i];
+    out[i] = v < lo ? lo : (v > hi ? hi : v);
+  });
+}
+
+void clampGrad(ThreadPool &pool, const float *grad, const float *input,
+               float lo, float hi, float *out, int64_t n) {
+  // As ATen's vectorised loop, which every element of a tensor of a few
+  // vectors takes: a NaN input fails both comparisons and gets no gradient.
+  // (ATen's scalar tail loop writes the condition the other way round and
+  // passes it; torch 1.13 and 2.15 alike.)
+  forEach(pool, n, [&](int64_t i) {
+    float v = input[i];
+    out[i] = (v > lo && v < hi) ? grad[i] : 0.0f;
+  });
+}
+
 void intToFloat(ThreadPool &pool, const int64_t *x, float *out, int64_t n) {
   forEach(pool, n, [&](int64_t i) { out[i] = static_cast<float>(x[i]); });
 }

@@ -47,6 +47,14 @@ enum class UnaryKind { Relu, Tanh, Sigmoid, Exp, Log, Sqrt, Rsqrt, Neg, Gelu, Ge
 void unary(ThreadPool &pool, UnaryKind kind, const float *x, float *y,
            int64_t n);
 
+/// min(max(x, lo), hi), NaN passed through (hardtanh).
+void clamp(ThreadPool &pool, const float *x, float lo, float hi, float *out,
+           int64_t n);
+/// grad where lo < input < hi, else 0 (aten::hardtanh_backward's
+/// vectorised loop: a NaN input gets 0).
+void clampGrad(ThreadPool &pool, const float *grad, const float *input,
+               float lo, float hi, float *out, int64_t n);
+
 /// grad where input > 0, else 0.
 void reluGrad(ThreadPool &pool, const float *grad, const float *input,
               float *out, int64_t n);

@@ -53,6 +53,10 @@ const char *kernelName(Kernel kernel) {
     return "BroadcastTo";
   case Kernel::Slice:
     return "Slice";
+  case Kernel::Clamp:
+    return "Clamp";
+  case Kernel::ClampGrad:
+    return "ClampGrad";
   case Kernel::SliceGrad:
     return "SliceGrad";
   case Kernel::Concat:
@@ -578,6 +582,14 @@ llvm::Error Executor::run() {
     case Kernel::GeluTanh: unary(UnaryKind::GeluTanh); break;
     case Kernel::ReluGrad:
       cpu::reluGrad(pool, f(0), f(1), o, n);
+      break;
+    case Kernel::Clamp: // floats: min, max
+      cpu::clamp(pool, f(0), static_cast<float>(in.floats[0]),
+                 static_cast<float>(in.floats[1]), o, n);
+      break;
+    case Kernel::ClampGrad: // floats: min, max
+      cpu::clampGrad(pool, f(0), f(1), static_cast<float>(in.floats[0]),
+                     static_cast<float>(in.floats[1]), o, n);
       break;
     case Kernel::GeluGrad:
     case Kernel::GeluTanhGrad:

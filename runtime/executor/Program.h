@@ -53,6 +53,7 @@ enum class Kernel {
   // Elementwise.
   Add, Sub, Mul, Div, Relu, Tanh, Sigmoid, Exp, Log, Sqrt, Rsqrt, Neg, Gelu,
   GeluTanh, ReluGrad, GeluGrad, GeluTanhGrad, IntToFloat, BoolToFloat,
+  Clamp, ClampGrad,
   // Reductions and losses.
   Sum, Mean, Softmax, LogSoftmax, SoftmaxGrad, LogSoftmaxGrad, CrossEntropy,
   CrossEntropyGrad, MseLoss,

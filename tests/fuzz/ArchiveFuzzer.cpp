@@ -1,11 +1,13 @@
 //===- ArchiveFuzzer.cpp - accel-import's archive reader under libFuzzer ---===//
 //
-// A TorchScript archive is a zip whose members carry CRC-32s, so mutating
-// its bytes mostly tests the zip reader's checksum. The input here is the
-// archive's members instead, and the target zips them with LibTorch's own
-// writer before importing: mutations reach the pickles (tensor geometry,
-// storage keys, devices), the code (parser depth, unknown ops) and the
-// tensor data.
+// A TorchScript or torch.export archive is a zip whose members carry
+// CRC-32s, so mutating its bytes mostly tests the zip reader's checksum. The
+// input here is the archive's members instead, and the target zips them
+// with LibTorch's own writer before importing: mutations reach the pickles
+// (tensor geometry, storage keys, devices), the code (parser depth, unknown
+// ops), a torch.export program's JSON (nodes, arguments, signature, weight
+// layouts) and the tensor data. Inputs with a `models/model.json` member go
+// to the torch.export reader, the others to the TorchScript one.
 //
 // Input: members, each introduced by a line `#record NAME`; its bytes run
 // up to the newline before the next such line. Three names are not members
@@ -16,9 +18,11 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/import/ExportedProgramImporter.h"
 #include "compiler/import/TorchScriptImporter.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
@@ -35,18 +39,29 @@
 
 namespace {
 
-const std::string &archivePath() {
-  static const std::string path = [] {
-    llvm::SmallString<128> p;
-    if (llvm::sys::fs::createTemporaryFile("accel-archive-fuzz", "pt", p)) {
-      llvm::errs() << "cannot create a temporary file\n";
-      std::abort();
-    }
-    static std::string removeAtExit(p.str());
-    std::atexit([] { llvm::sys::fs::remove(removeAtExit); });
-    return std::string(p.str());
-  }();
-  return path;
+/// A temporary file with `suffix`, removed at exit.
+std::string temporaryPath(const char *suffix) {
+  llvm::SmallString<128> p;
+  if (llvm::sys::fs::createTemporaryFile("accel-archive-fuzz", suffix, p)) {
+    llvm::errs() << "cannot create a temporary file\n";
+    std::abort();
+  }
+  static std::vector<std::string> removeAtExit;
+  if (removeAtExit.empty())
+    std::atexit([] {
+      for (const std::string &path : removeAtExit)
+        llvm::sys::fs::remove(path);
+    });
+  removeAtExit.push_back(std::string(p.str()));
+  return std::string(p.str());
+}
+
+/// Where the TorchScript importer reads, and (by its suffix) the
+/// torch.export one.
+const std::string &archivePath(bool exported) {
+  static const std::string script = temporaryPath("pt"),
+                           program = temporaryPath("pt2");
+  return exported ? program : script;
 }
 
 struct Record {
@@ -70,9 +85,9 @@ std::vector<Record> splitRecords(llvm::StringRef input) {
 
 /// Zips the members; false when the writer refuses them (it throws on a
 /// name it has written already, which splitRecords may yield).
-bool writeArchive(const std::vector<Record> &records) {
+bool writeArchive(const std::vector<Record> &records, const std::string &path) {
   try {
-    caffe2::serialize::PyTorchStreamWriter writer(archivePath());
+    caffe2::serialize::PyTorchStreamWriter writer(path);
     llvm::StringSet<> written;
     for (const Record &r : records) {
       if (r.name.starts_with("accel/") || r.name.empty() ||
@@ -99,8 +114,10 @@ bool writeArchive(const std::vector<Record> &records) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::vector<Record> records = splitRecords(
       llvm::StringRef(reinterpret_cast<const char *>(data), size));
+  bool exported = llvm::any_of(
+      records, [](const Record &r) { return r.name == "models/model.json"; });
   accel::ImportOptions options;
-  options.modelPath = archivePath();
+  options.modelPath = archivePath(exported);
   for (const Record &r : records) {
     llvm::SmallVector<llvm::StringRef> lines;
     r.data.split(lines, '\n', -1, /*KeepEmpty=*/false);
@@ -124,13 +141,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (options.loss == accel::LossKind::None)
     options.target.reset();
-  if (!writeArchive(records))
+  if (!writeArchive(records, options.modelPath))
     return 0;
 
   // One thread: a context's thread pool per input would only add noise.
   mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
   llvm::Expected<accel::ImportResult> result =
-      accel::importTorchScript(context, options);
+      exported ? accel::importExportedProgram(context, options)
+               : accel::importTorchScript(context, options);
   if (!result) {
     llvm::consumeError(result.takeError());
     return 0;

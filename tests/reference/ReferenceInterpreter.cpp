@@ -352,6 +352,16 @@ interpret(func::FuncOp function, ArrayRef<at::Tensor> arguments,
                                                    .expand(vec(o.getType().getShape()))
                                                    .contiguous()};
               })
+              .Case([&](ClampOp o) {
+                return std::vector<at::Tensor>{at::hardtanh(
+                    in(o.getInput()), o.getMin().convertToDouble(),
+                    o.getMax().convertToDouble())};
+              })
+              .Case([&](ClampGradOp o) {
+                return std::vector<at::Tensor>{at::hardtanh_backward(
+                    in(o.getGrad()), in(o.getInput()),
+                    o.getMin().convertToDouble(), o.getMax().convertToDouble())};
+              })
               .Case([&](ReluGradOp o) {
                 return std::vector<at::Tensor>{
                     at::threshold_backward(in(o.getGrad()), in(o.getInput()), 0)};

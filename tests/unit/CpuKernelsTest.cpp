@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <limits>
 
 using namespace accel::rt::cpu;
 using accel::testing::data;
@@ -365,6 +366,24 @@ TEST_P(MoreCpuKernels, Slice) {
   slice(pool, reinterpret_cast<const uint8_t *>(labels.data_ptr<int64_t>()), {6, 5},
         0, 2, 4, 1, sizeof(int64_t), reinterpret_cast<uint8_t *>(out.data_ptr<int64_t>()));
   EXPECT_TRUE(at::equal(out, expected));
+}
+
+TEST_P(MoreCpuKernels, ClampAsHardtanh) {
+  // 64 elements: all of them in ATen's vectorised loop, whose NaN rule
+  // the kernel follows.
+  at::Tensor x = at::randn({64}) * 2;
+  x[3] = std::numeric_limits<float>::quiet_NaN();
+  x[4] = -0.5f; // the bounds themselves: no gradient
+  x[5] = 0.7f;
+  at::Tensor g = at::randn({64});
+  at::Tensor y = at::empty({64}), dx = at::empty({64});
+  clamp(pool, data(x), -0.5f, 0.7f, data(y), 64);
+  clampGrad(pool, data(g), data(x), -0.5f, 0.7f, data(dx), 64);
+  at::Tensor ey = at::hardtanh(x, -0.5, 0.7);
+  at::Tensor edx = at::hardtanh_backward(g, x, -0.5, 0.7);
+  EXPECT_TRUE(at::equal(y.isnan(), ey.isnan()));
+  EXPECT_TRUE(at::equal(y.nan_to_num(0), ey.nan_to_num(0)));
+  EXPECT_TRUE(at::equal(dx, edx)) << dx << " vs " << edx;
 }
 
 TEST_P(MoreCpuKernels, SliceGradAsAutograd) {

@@ -145,6 +145,9 @@ const Case kCases[] = {
      "%y = accel.adaptive_avg_pool2d %x {output_size = array<i64: 2, 3>} : "
      "(tensor<2x2x5x7xf32>) -> tensor<2x2x2x3xf32>",
      "tensor<2x2x2x3xf32>"},
+    {"accel.clamp", "%x: tensor<3x4xf32> {accel.param = \"x\"}",
+     "%y = accel.clamp %x {min = -0.5 : f64, max = 0.7 : f64} : tensor<3x4xf32>",
+     "tensor<3x4xf32>"},
     {"accel.broadcast_to", "%x: tensor<3x1xf32> {accel.param = \"x\"}",
      "%y = accel.broadcast_to %x : tensor<3x1xf32> -> tensor<2x3x4xf32>",
      "tensor<2x3x4xf32>"},

@@ -257,6 +257,14 @@ kernelFor(Operation *op) {
                                                                : Kernel::Gelu);
       })
       .Case([&](ReluGradOp) { return k(Kernel::ReluGrad); })
+      .Case([&](ClampOp c) {
+        return k(Kernel::Clamp, {},
+                 {c.getMin().convertToDouble(), c.getMax().convertToDouble()});
+      })
+      .Case([&](ClampGradOp c) {
+        return k(Kernel::ClampGrad, {},
+                 {c.getMin().convertToDouble(), c.getMax().convertToDouble()});
+      })
       .Case([&](GeluGradOp g) {
         return k(g.getApproximate() == GeluApproximation::Tanh
                      ? Kernel::GeluTanhGrad

@@ -37,6 +37,14 @@ func.func @unary_type_mismatch(%x: tensor<4xf32>) -> tensor<4xbf16> {
 
 // -----
 
+func.func @clamp_bounds(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'accel.clamp' op needs min <= max, got [6.000000e+00, 0.000000e+00]}}
+  %0 = accel.clamp %x {min = 6.0 : f64, max = 0.0 : f64} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
 func.func @cast_shape_change(%x: tensor<4xf32>) -> tensor<2x2xbf16> {
   // expected-error @+1 {{'accel.cast' op requires the same shape for all operands and results}}
   %0 = accel.cast %x : tensor<4xf32> -> tensor<2x2xbf16>

@@ -1,9 +1,11 @@
-"""A model that uses the shape ops real models do: a qkv projection split
-in three (split), heads unbound from a stacked tensor (unbind), chunk,
-select, squeeze/unsqueeze, expand/expand_as, broadcast_tensors and SiLU.
-forward(x, t) returns an MSE loss whose target broadcasts.
+"""A model that uses the ops real models do beyond the examples': a qkv
+projection split in three (split), heads unbound from a stacked tensor
+(unbind), chunk, select, squeeze/unsqueeze, expand/expand_as,
+broadcast_tensors, and the activations of MobileNets and EfficientNets
+(SiLU, ReLU6, hardtanh, hardswish, hardsigmoid). forward(x, t) returns an
+MSE loss whose target broadcasts.
 
-    shape_ops.py --mode script|export --out M [--script-out M.pt]
+    model_ops.py --mode script|export --out M [--script-out M.pt]
         [--data DATA.safetensors]   (64 samples: x [5, 12], t [5, 1])
 
 script needs any torch (Debian's 1.13 too); export needs torch 2.x."""
@@ -14,7 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 
-class ShapeOps(nn.Module):
+class ModelOps(nn.Module):
     def __init__(self, width: int = 12):
         super().__init__()
         self.qkv = nn.Linear(width, 3 * width)
@@ -26,7 +28,8 @@ class ShapeOps(nn.Module):
         a, b = torch.chunk(q * k, 2, dim=-1)
         stacked = torch.stack([a, b], dim=0)
         first, second = torch.unbind(stacked, dim=0)
-        h = torch.cat([F.silu(first), second], dim=-1) + v
+        h = torch.cat([F.silu(first), F.relu6(4 * second)], dim=-1) + v
+        h = F.hardswish(h) + F.hardtanh(h, -0.5, 0.5) * F.hardsigmoid(v)
         row = h.select(1, 0).unsqueeze(1)               # [B, 1, W]
         h = h + row.expand(-1, h.size(1), -1)
         s = self.scale.unsqueeze(0).unsqueeze(0).expand_as(h)
@@ -64,7 +67,7 @@ def main():
     p.add_argument("--data")
     args = p.parse_args()
     torch.manual_seed(0)
-    model = ShapeOps()
+    model = ModelOps()
     if args.data:
         write_data(args.data)
     if args.mode == "script":
