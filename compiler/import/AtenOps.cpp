@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Traits.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using torch::jit::Node;
@@ -507,6 +508,148 @@ LogicalResult silu(GraphImporter &g, const Node *n) {
     return failure();
   rebindInPlace(g, n);
   return success();
+}
+
+/// unflatten(x, dim, sizes): dimension `dim` split into `sizes` (one may
+/// be -1).
+LogicalResult unflatten(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  FailureOr<int64_t> d = g.intArg(n, 1);
+  FailureOr<std::vector<int64_t>> sizes = g.intListArg(n, 2);
+  if (failed(x) || failed(d) || failed(sizes))
+    return failure();
+  ArrayRef<int64_t> shape = typeOf(*x).getShape();
+  FailureOr<int64_t> dim = g.dim(n, *d, shape.size());
+  if (failed(dim))
+    return failure();
+  int64_t known = 1, inferred = -1;
+  for (auto [i, s] : llvm::enumerate(*sizes)) {
+    if (s == -1 && inferred < 0)
+      inferred = i;
+    else if (s < 0)
+      return g.error(n, "invalid size " + llvm::Twine(s) + " in unflatten");
+    else
+      known *= s;
+  }
+  if (inferred >= 0 && known > 0 && shape[*dim] % known == 0)
+    (*sizes)[inferred] = shape[*dim] / known, known = shape[*dim];
+  if (known != shape[*dim])
+    return g.error(n, "unflatten: sizes do not multiply to dimension " +
+                          llvm::Twine(*dim) + "'s " + llvm::Twine(shape[*dim]));
+  SmallVector<int64_t> result(shape.take_front(*dim));
+  result.append(sizes->begin(), sizes->end());
+  result.append(shape.begin() + *dim + 1, shape.end());
+  return reshapeTo(g, n, *x, result);
+}
+
+/// scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal,
+/// scale, enable_gqa) as the math it defines: softmax(q kᵀ · scale + mask)
+/// (dropout) v, with a boolean mask (True takes part) or is_causal as
+/// masked_fill(-inf) and a float mask added. Autodiff differentiates the
+/// pieces.
+LogicalResult scaledDotProductAttention(GraphImporter &g, const Node *n) {
+  FailureOr<Value> q = g.tensor(n, n->input(0)), k = g.tensor(n, n->input(1)),
+                   v = g.tensor(n, n->input(2));
+  FailureOr<double> dropoutP = g.doubleArg(n, 4);
+  FailureOr<bool> causal = g.boolArg(n, 5), gqa = g.boolArg(n, 7);
+  if (failed(q) || failed(k) || failed(v) || failed(dropoutP) ||
+      failed(causal) || failed(gqa))
+    return failure();
+  if (*gqa)
+    return g.error(n, "scaled_dot_product_attention with enable_gqa is not "
+                      "supported");
+  RankedTensorType qt = typeOf(*q), kt = typeOf(*k);
+  if (qt.getRank() < 2 || kt.getRank() < 2)
+    return g.error(n, "scaled_dot_product_attention needs rank >= 2 operands");
+  double scale = 1.0 / std::sqrt(static_cast<double>(qt.getShape().back()));
+  if (!g.isNone(n, 6)) {
+    FailureOr<double> s = g.doubleArg(n, 6);
+    if (failed(s))
+      return failure();
+    scale = *s;
+  }
+  OpBuilder &b = g.builder();
+  Location l = g.loc(n);
+  Type element = qt.getElementType();
+  int64_t rank = kt.getRank();
+  FailureOr<TransposeOp> kT = createChecked<TransposeOp>(
+      b, l, {*k},
+      {b.getNamedAttr("dim0", b.getI64IntegerAttr(rank - 2)),
+       b.getNamedAttr("dim1", b.getI64IntegerAttr(rank - 1))});
+  if (failed(kT))
+    return failure();
+  FailureOr<MatmulOp> scores = createChecked<MatmulOp>(b, l, {*q, kT->getResult()});
+  if (failed(scores))
+    return failure();
+  FailureOr<MulOp> scaled = createChecked<MulOp>(
+      b, l, {scores->getResult(), g.scalar(l, scale, element)});
+  if (failed(scaled))
+    return failure();
+  Value att = scaled->getResult();
+  int64_t rows = qt.getShape()[qt.getRank() - 2],
+          cols = kt.getShape()[kt.getRank() - 2];
+  auto maskOut = [&](Value blocked) -> LogicalResult {
+    FailureOr<MaskedFillOp> filled = createChecked<MaskedFillOp>(
+        b, l, {att, blocked},
+        {b.getNamedAttr("value", b.getF64FloatAttr(
+                                     -std::numeric_limits<double>::infinity()))});
+    if (failed(filled))
+      return failure();
+    att = filled->getResult();
+    return success();
+  };
+  if (*causal) {
+    // Row i attends to columns j <= i: the blocked ones are j > i.
+    SmallVector<bool> blocked(rows * cols);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        blocked[i * cols + j] = j > i;
+    auto type = RankedTensorType::get({rows, cols}, b.getI1Type());
+    if (failed(maskOut(arith::ConstantOp::create(
+            b, l, DenseElementsAttr::get(type, ArrayRef<bool>(blocked))))))
+      return failure();
+  }
+  if (!g.isNone(n, 3)) {
+    const c10::IValue *c = g.constant(n->input(3));
+    if (c && c->isTensor() && c->toTensor().scalar_type() == at::kBool) {
+      // True takes part: the blocked positions are the mask's negation,
+      // known at compile time.
+      at::Tensor blocked = c->toTensor().logical_not().contiguous();
+      SmallVector<bool> bits(blocked.data_ptr<bool>(),
+                             blocked.data_ptr<bool>() + blocked.numel());
+      auto type = RankedTensorType::get(blocked.sizes().vec(), b.getI1Type());
+      if (failed(maskOut(arith::ConstantOp::create(
+              b, l, DenseElementsAttr::get(type, ArrayRef<bool>(bits))))))
+        return failure();
+    } else {
+      FailureOr<Value> mask = g.tensor(n, n->input(3));
+      if (failed(mask))
+        return failure();
+      if (!isa<FloatType>(typeOf(*mask).getElementType()))
+        return g.error(n, "scaled_dot_product_attention: a boolean attn_mask "
+                          "must be known at compile time");
+      FailureOr<AddOp> added = createChecked<AddOp>(b, l, {att, *mask});
+      if (failed(added))
+        return failure();
+      att = added->getResult();
+    }
+  }
+  FailureOr<SoftmaxOp> weights = createChecked<SoftmaxOp>(
+      b, l, {att},
+      {b.getNamedAttr("dim", b.getI64IntegerAttr(typeOf(att).getRank() - 1))});
+  if (failed(weights))
+    return failure();
+  Value w = weights->getResult();
+  if (*dropoutP > 0) {
+    FailureOr<DropoutOp> dropped = createChecked<DropoutOp>(
+        b, l, {w, g.seed()},
+        {b.getNamedAttr("p", b.getF64FloatAttr(*dropoutP)),
+         b.getNamedAttr("stream", b.getI64IntegerAttr(g.nextRandomStream()))});
+    if (failed(dropped))
+      return failure();
+    w = dropped->getResult();
+  }
+  return emit<MatmulOp>(g, n, {w, *v});
 }
 
 /// x clamped to [lo, hi].
@@ -1060,6 +1203,8 @@ const llvm::StringMap<Converter> &atenConverters() {
     m["aten::split"] = m["aten::split_with_sizes"] = m["aten::chunk"] =
         m["aten::unbind"] = split;
     m["aten::silu"] = m["aten::silu_"] = silu;
+    m["aten::unflatten"] = unflatten;
+    m["aten::scaled_dot_product_attention"] = scaledDotProductAttention;
     m["aten::hardtanh"] = m["aten::hardtanh_"] = m["aten::relu6"] =
         m["aten::relu6_"] = hardtanh;
     m["aten::hardsigmoid"] = m["aten::hardsigmoid_"] = m["aten::hardswish"] =

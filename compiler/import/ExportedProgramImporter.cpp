@@ -32,6 +32,7 @@
 #include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/frontend/function_schema_parser.h>
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/runtime/operator.h>
 
@@ -135,6 +136,29 @@ std::string typeName(c10::ScalarType t) {
   default:
     return c10::toString(t);
   }
+}
+
+/// Schemas of ops newer than LibTorch 1.13, as torch 2.x registers them:
+/// they put a program's named arguments in position and supply defaults,
+/// as LibTorch's registry does for the ops it knows.
+const c10::FunctionSchema *newerSchema(c10::Symbol symbol,
+                                       llvm::StringRef overload) {
+  static const std::vector<c10::FunctionSchema> schemas = [] {
+    std::vector<c10::FunctionSchema> out;
+    for (const char *text : {
+             "aten::scaled_dot_product_attention(Tensor query, Tensor key, "
+             "Tensor value, Tensor? attn_mask=None, float dropout_p=0., "
+             "bool is_causal=False, *, float? scale=None, "
+             "bool enable_gqa=False) -> Tensor",
+         })
+      out.push_back(jit::parseSchema(text));
+    return out;
+  }();
+  for (const c10::FunctionSchema &schema : schemas)
+    if (schema.name() == symbol.toQualString() &&
+        schema.overload_name() == overload)
+      return &schema;
+  return nullptr;
 }
 
 class Reader {
@@ -828,6 +852,8 @@ llvm::Error Reader::readNode(const json::Object &node) {
         schema = &candidate->schema();
         break;
       }
+  if (!schema && ns == "aten")
+    schema = newerSchema(symbol, overload);
   std::vector<jit::Value *> operands;
   size_t results = outputs->size();
   if (schema) {

@@ -16,13 +16,7 @@
 #include "compiler/import/GraphLowering.h"
 #include "compiler/support/Nesting.h"
 #include "compiler/support/PickleCheck.h"
-#include "dialects/accel/AccelOps.h"
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MathExtras.h"
 

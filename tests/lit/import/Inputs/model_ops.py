@@ -10,6 +10,8 @@ MSE loss whose target broadcasts.
 
 script needs any torch (Debian's 1.13 too); export needs torch 2.x."""
 import argparse
+import os
+import sys
 
 import torch
 from torch import nn
@@ -39,24 +41,13 @@ class ModelOps(nn.Module):
 
 
 def write_data(path):
-    """Columns x [64, 5, 12] and t [64, 5, 1] as safetensors, by hand (the
-    format: 8-byte header length, JSON header, little-endian data)."""
-    import json
-    import struct
+    """Columns x [64, 5, 12] and t [64, 5, 1] as safetensors."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
+                                    "precision", "Inputs"))
+    from reference_io import write_safetensors
     g = torch.Generator().manual_seed(1)
-    columns = {"x": torch.randn(64, 5, 12, generator=g),
-               "t": torch.randn(64, 5, 1, generator=g)}
-    header, blobs, offset = {}, [], 0
-    for name, value in columns.items():
-        data = value.numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(value.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    write_safetensors(path, {"x": ("F32", torch.randn(64, 5, 12, generator=g).numpy()),
+                             "t": ("F32", torch.randn(64, 5, 1, generator=g).numpy())}, {})
 
 
 def main():

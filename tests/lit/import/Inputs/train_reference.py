@@ -1,4 +1,4 @@
-"""Trains a TorchScript module with torch.optim.AdamW in fp32 on the same
+"""Trains a TorchScript module (or a torch.export program, .pt2) with torch.optim.AdamW in fp32 on the same
 batches accel-run took (file order, --no-shuffle) and compares the losses
 with accel-run's metrics: each step's loss must agree to a relative 1e-4
 (fp32 rounding differences between kernels compound over the steps; a
@@ -8,7 +8,8 @@ wrong kernel is off by far more).
         --lr X --params PARAMS.safetensors --accel-metrics METRICS.jsonl
 
 forward takes the data's columns as named by --columns (in order) and
-returns the loss. Run it with the reference environment's Python."""
+returns the loss. Any torch reads a TorchScript module; a .pt2 program needs
+the reference environment's."""
 import argparse
 import json
 import os
@@ -30,12 +31,18 @@ p.add_argument("--params", required=True)
 p.add_argument("--accel-metrics", required=True)
 args = p.parse_args()
 
-model = torch.jit.load(args.model)
+if args.model.endswith(".pt2"):
+    sys.path.insert(0, os.path.dirname(__file__))
+    from exported import load_module
+    model = load_module(args.model)
+else:
+    model = torch.jit.load(args.model)
 params, _, _ = read_safetensors(args.params)
 with torch.no_grad():
     for name, value in list(model.named_parameters()) + list(model.named_buffers()):
         value.copy_(params[name])
-model.train()
+if not args.model.endswith(".pt2"):
+    model.train()  # an exported program is already the training graph
 data = read_safetensors(args.data)[0]
 columns = [data[c] for c in args.columns.split(",")]
 optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
