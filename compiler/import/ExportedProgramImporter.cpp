@@ -407,6 +407,8 @@ llvm::Error Reader::checkUserInput(const std::string &name,
   std::optional<int64_t> code = meta->getInteger("dtype");
   std::optional<c10::ScalarType> dtype =
       code ? scalarTypeOf(*code) : std::nullopt;
+  // "?" for a dtype accel does not know: it matches no --input type.
+  std::string element = dtype ? typeName(*dtype) : "?";
   std::string exported, given;
   for (const json::Value &size : *sizes) {
     const json::Object *o = size.getAsObject();
@@ -422,7 +424,7 @@ llvm::Error Reader::checkUserInput(const std::string &name,
       return fail("user input '" + name + "' has a size that is neither a "
                   "number nor an expression");
   }
-  exported += dtype ? typeName(*dtype) : "?";
+  exported += element;
   for (int64_t s : spec.shape)
     given += std::to_string(s) + "x";
   given += spec.elementType;
@@ -430,8 +432,7 @@ llvm::Error Reader::checkUserInput(const std::string &name,
     return fail("user input '" + name + "' was exported as " + exported +
                 "; --input gives " + given + " (" + why + ")");
   };
-  if (!dtype || typeName(*dtype) != spec.elementType ||
-      sizes->size() != spec.shape.size())
+  if (element != spec.elementType || sizes->size() != spec.shape.size())
     return mismatch("the type and rank must be the exported ones");
   const json::Object *ranges = program.getAsObject()->getObject("range_constraints");
   for (size_t d = 0; d < sizes->size(); ++d) {

@@ -239,7 +239,13 @@ kernelFor(Operation *op) {
       .Case([&](MseLossOp m) {
         return k(Kernel::MseLoss, {reductionCode(m.getReduction())});
       })
-      .Case([&](BroadcastToOp) { return k(Kernel::BroadcastTo); })
+      .Case([&](BroadcastToOp b) -> R {
+        // The kernel repeats floats; an expanded integer or boolean tensor
+        // (the importer makes them from expand) has no kernel yet.
+        if (!isa<FloatType>(b.getType().getElementType()))
+          return std::nullopt;
+        return k(Kernel::BroadcastTo);
+      })
       .Case([&](AddOp) { return k(Kernel::Add); })
       .Case([&](SubOp) { return k(Kernel::Sub); })
       .Case([&](MulOp) { return k(Kernel::Mul); })
