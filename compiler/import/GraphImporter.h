@@ -1,7 +1,7 @@
-//===- GraphImporter.h - state of one graph import --*- C++ -*-===//
+//===- GraphImporter.h - state of one graph import -------------*- C++ -*-===//
 //
-// Shared between the import driver (TorchScriptImporter.cpp) and the aten op
-// converters (AtenOps.cpp): what each TorchScript value has become — an MLIR
+// Shared between the lowering (GraphLowering.cpp) and the aten op
+// converters (AtenOps.cpp): what each graph value has become — an MLIR
 // tensor, a compile-time constant (numbers, lists, strings, constant
 // tensors), or a reference to a submodule — and helpers to read op
 // arguments.
