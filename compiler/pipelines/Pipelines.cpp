@@ -45,6 +45,17 @@ void buildTrainPipeline(mlir::OpPassManager &pm,
     fp8.format = options.fp8Format;
     pm.addPass(createFloat8TrainingPass(fp8));
   }
+  // Data parallelism splits the forward's batch before autodiff, so the
+  // gradient function is each rank's; accel-optimizer combines them.
+  if (options.shard != "none") {
+    ShardPassOptions shard;
+    shard.entry = options.entry;
+    shard.strategy = options.shard;
+    shard.ranks = options.ranks;
+    shard.bucketMb = options.bucketMb;
+    shard.firstBucketMb = options.firstBucketMb;
+    pm.addPass(createShardPass(shard));
+  }
   std::string lossScale = options.lossScale;
   if (lossScale == "auto")
     lossScale = options.precision == "fp16" ? "dynamic" : "none";

@@ -101,6 +101,20 @@ struct TrainPipelineOptions
       *this, "fp8-format",
       llvm::cl::desc("accel-fp8 delayed: hybrid (E5M2 gradients) or e4m3"),
       llvm::cl::init("hybrid")};
+  Option<std::string> shard{
+      *this, "shard",
+      llvm::cl::desc("Data parallelism (accel-shard): none or ddp"),
+      llvm::cl::init("none")};
+  Option<int64_t> ranks{*this, "ranks",
+                        llvm::cl::desc("accel-shard: data-parallel ranks"),
+                        llvm::cl::init(1)};
+  Option<double> bucketMb{*this, "bucket-mb",
+                          llvm::cl::desc("accel-shard: gradient bucket cap (MiB)"),
+                          llvm::cl::init(25.0)};
+  Option<double> firstBucketMb{
+      *this, "first-bucket-mb",
+      llvm::cl::desc("accel-shard: first gradient bucket's cap (MiB)"),
+      llvm::cl::init(1.0)};
   Option<std::string> lossScale{
       *this, "loss-scale",
       llvm::cl::desc("none, dynamic or a constant (default: dynamic for "
@@ -122,8 +136,9 @@ struct TrainPipelineOptions
 };
 
 /// From an imported forward function to @train_step: the forward contract,
-/// simplification, autocast (bf16/fp16), FP8 linears, autodiff and the optimizer update
-/// (with loss scaling).
+/// simplification, autocast (bf16/fp16), FP8 linears, the data-parallel
+/// batch split, autodiff and the optimizer update (with loss scaling and
+/// gradient all-reduce).
 void buildTrainPipeline(mlir::OpPassManager &pm,
                         const TrainPipelineOptions &options);
 

@@ -186,6 +186,54 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     return {"exp_avg", "exp_avg_sq"};
   }
 
+  /// All-reduces the gradients in DDP's buckets (parameters in reverse
+  /// order; a bucket closes once it reaches its cap, the first's smaller),
+  /// then the loss, replacing each value with the combined one.
+  void synchronize(OpBuilder &b, Location loc, DictionaryAttr split,
+                   ArrayRef<std::pair<unsigned, std::string>> paramArgs,
+                   MutableArrayRef<Value> grads, Value &loss) {
+    auto integer = [&](StringRef key) {
+      return cast<IntegerAttr>(split.get(key)).getInt();
+    };
+    int64_t ranks = integer("ranks");
+    auto kind = ReduceKindAttr::get(
+        b.getContext(), cast<StringAttr>(split.get("loss")).getValue() == "sum"
+                            ? ReduceKind::Sum
+                            : ReduceKind::Mean);
+    int64_t bucket = 0;
+    auto reduce = [&](ArrayRef<Value *> values) {
+      SmallVector<Value> inputs;
+      SmallVector<Type> types;
+      for (Value *v : values) {
+        inputs.push_back(*v);
+        types.push_back(v->getType());
+      }
+      auto op = AllReduceOp::create(b, loc, types, kind, inputs,
+                                    b.getI64IntegerAttr(ranks),
+                                    b.getI64IntegerAttr(bucket++));
+      for (auto [v, r] : llvm::zip(values, op.getResults()))
+        *v = r;
+    };
+    SmallVector<Value *> open;
+    int64_t bytes = 0;
+    for (size_t p = paramArgs.size(); p-- > 0;) {
+      if (!grads[p])
+        continue;
+      auto type = cast<RankedTensorType>(grads[p].getType());
+      open.push_back(&grads[p]);
+      bytes += type.getNumElements() *
+               ((type.getElementTypeBitWidth() + 7) / 8);
+      if (bytes >= integer(bucket == 0 ? "first_bucket_bytes" : "bucket_bytes")) {
+        reduce(open);
+        open.clear();
+        bytes = 0;
+      }
+    }
+    if (!open.empty())
+      reduce(open);
+    reduce({&loss});
+  }
+
   LogicalResult build(ModuleOp module, func::FuncOp gradFn) {
     MLIRContext *ctx = &getContext();
     OpBuilder b(ctx);
@@ -358,6 +406,16 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
       loss = a.mul(lossSum, 1.0 / k);
       for (Value &g : gradSums)
         g = a.mul(g, 1.0 / k);
+    }
+    // Data parallelism: every rank's gradients and loss become the whole
+    // batch's before anything reads them (clipping's norm, the overflow
+    // check and the update are then the same on every rank).
+    if (auto split = module.lookupSymbol<func::FuncOp>(entry)
+                         ->getAttrOfType<DictionaryAttr>(
+                             AccelDialect::kDataParallelAttrName)) {
+      int64_t ranks = cast<IntegerAttr>(split.get("ranks")).getInt();
+      step->setAttr("accel.ranks", b.getI64IntegerAttr(ranks));
+      synchronize(b, loc, split, paramArgs, gradSums, loss);
     }
 
     // GradScaler.unscale_: one check of the scaled gradients for inf/NaN,

@@ -402,6 +402,68 @@ def OptimizerPass : Pass<"accel-optimizer", "::mlir::ModuleOp"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Data parallelism
+//===----------------------------------------------------------------------===//
+
+def ShardPass : Pass<"accel-shard", "::mlir::ModuleOp"> {
+  let summary = "Split the forward's batch over data-parallel ranks";
+  let description = [{
+    Data parallelism decided ahead of time. The forward is compiled for the
+    global batch B (what `accel-import --input` said); this pass rewrites
+    it into the program every one of `ranks` = N ranks runs on its slice of
+    B / N contiguous samples, and records the split on the function
+    (`accel.data_parallel`). `accel-optimizer` then combines the ranks'
+    gradients with `accel.all_reduce` before clipping and the update, so
+    every rank applies the same update to the same parameters.
+
+    Strategy `ddp` (PyTorch DistributedDataParallel): parameters and
+    optimizer state replicated, gradients averaged in buckets — parameters
+    in reverse order, the first bucket closed at `first-bucket-mb` (1 MiB),
+    the others at `bucket-mb` (25 MiB), a bucket closing once it reaches
+    its cap (PyTorch's defaults and rule). The loss is combined the same
+    way, so every rank reports the whole batch's loss.
+
+    The batch dimension is followed from the inputs (their first dimension)
+    through every op; a reshape keeps it where the row-major order puts it
+    (`[B, T, C] -> [B*T, C]` splits the merged dimension). Dropout masks are
+    the global batch's (each rank's slice of the mask one rank would draw,
+    `rank_stride`), so `N` ranks compute what one rank computes. Refused,
+    at the op: a loss that is not a sum or mean over the batch, or that is
+    transformed non-linearly after it; anything else that mixes samples —
+    batch norm in training mode (synchronised statistics are not
+    implemented yet), softmax or slicing along the batch, a contraction
+    over it, constants spanning it; FP8 (per-rank scales); a batch that does
+    not divide by N.
+
+    With loss `mean`, the ranks' gradients are averaged (exactly the
+    whole batch's mean gradient); with `sum`, summed. A cross-entropy whose
+    targets contain `ignore_index` averages each rank's own mean, as
+    PyTorch DDP does, which differs from the whole batch's mean when the
+    ranks ignore different numbers of targets.
+
+    ```mlir
+    // accel-opt --accel-shard="strategy=ddp ranks=2"
+    func.func @forward(..., %x: tensor<64x784xf32> {accel.input = "x"}, ...)
+    // becomes
+    func.func @forward(..., %x: tensor<32x784xf32> {accel.input = "x"}, ...)
+        attributes {accel.data_parallel = {global_batch = 64 : i64, loss = "mean", ranks = 2 : i64, strategy = "ddp", ...}}
+    ```
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
+           "Name of the forward function">,
+    Option<"strategy", "strategy", "std::string", /*default=*/"\"ddp\"",
+           "ddp (zero1, zero2 and fsdp are planned)">,
+    Option<"ranks", "ranks", "int64_t", /*default=*/"1",
+           "Number of data-parallel ranks">,
+    Option<"bucketMb", "bucket-mb", "double", /*default=*/"25.0",
+           "Gradient bucket cap in MiB">,
+    Option<"firstBucketMb", "first-bucket-mb", "double", /*default=*/"1.0",
+           "Cap of the first gradient bucket in MiB">,
+  ];
+}
+
+//===----------------------------------------------------------------------===//
 // Lowering
 //===----------------------------------------------------------------------===//
 

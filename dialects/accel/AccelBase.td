@@ -115,6 +115,11 @@ def Accel_Dialect : Dialect {
     /// Argument attribute: the value every element of an `accel.fp8_state`
     /// argument starts at (a float; 0 when absent).
     static constexpr ::llvm::StringLiteral kInitAttrName = "accel.init";
+    /// Function attribute of a forward that accel-shard split over
+    /// data-parallel ranks: a dictionary (strategy, ranks, global_batch,
+    /// loss = "mean" | "sum", bucket_bytes, first_bucket_bytes).
+    static constexpr ::llvm::StringLiteral kDataParallelAttrName =
+        "accel.data_parallel";
   }];
 }
 

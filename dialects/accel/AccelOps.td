@@ -222,13 +222,20 @@ def Accel_DropoutOp : Accel_InferredOp<"dropout", [Accel_Differentiable]> {
     that their masks are independent. `p = 0` folds to the input;
     inference-mode dropout is not imported at all.
 
+    On one rank of a data-parallel step (`accel-shard`), the input is rank
+    r's slice of the global batch, elements r × `rank_stride` onwards of
+    the global tensor; the mask is that slice of the global tensor's mask,
+    so N ranks drop exactly the elements one rank would. `rank_stride = 0`
+    (the default) is a whole tensor.
+
     ```mlir
     %y = accel.dropout %x, %seed {p = 1.000000e-01 : f64, stream = 2 : i64}
         : (tensor<128x1024xf32>, tensor<i64>) -> tensor<128x1024xf32>
     ```
   }];
   let arguments = (ins Accel_FloatTensor:$input, Accel_SeedTensor:$seed,
-                       F64Attr:$p, DefaultValuedAttr<I64Attr, "0">:$stream);
+                       F64Attr:$p, DefaultValuedAttr<I64Attr, "0">:$stream,
+                       DefaultValuedAttr<I64Attr, "0">:$rank_stride);
   let results = (outs Accel_FloatTensor:$result);
   let hasFolder = 1;
 }
@@ -627,6 +634,7 @@ def Accel_MseLossOp : Accel_InferredOp<"mse_loss", [Accel_Differentiable]> {
 include "dialects/accel/AccelGradOps.td"
 include "dialects/accel/AccelFusionOps.td"
 include "dialects/accel/AccelPrecisionOps.td"
+include "dialects/accel/AccelCollectiveOps.td"
 include "dialects/accel/AccelFloat8Ops.td"
 
 #endif // ACCEL_DIALECT_ACCELOPS_TD

@@ -169,9 +169,10 @@ void maskedFill(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> xShape
 
 /// Inverted dropout with the Philox mask of Philox.h: out = x / (1 - p)
 /// where kept, else 0. Applied to a gradient with the forward's seed and
-/// stream, it is dropout's backward.
+/// stream, it is dropout's backward. `first` is the global element
+/// number of x[0] when x is one rank's slice of a larger tensor.
 void dropout(ThreadPool &pool, const float *x, int64_t n, double p,
-             uint64_t seed, uint64_t stream, float *out);
+             uint64_t seed, uint64_t stream, float *out, uint64_t first = 0);
 
 //===----------------------------------------------------------------------===//
 // Convolution, pooling, batch norm (ConvKernels.cpp)

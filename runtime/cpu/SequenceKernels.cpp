@@ -164,14 +164,26 @@ void maskedFill(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> xShape
 }
 
 void dropout(ThreadPool &pool, const float *x, int64_t n, double p,
-             uint64_t seed, uint64_t stream, float *out) {
+             uint64_t seed, uint64_t stream, float *out, uint64_t first) {
   // torch scales kept elements by 1 / (1 - p), computed in the input's type.
   float scale = p < 1.0 ? static_cast<float>(1.0 / (1.0 - p)) : 0.0f;
   float threshold = static_cast<float>(p);
+  if (first % 4 != 0) {
+    // A slice starting inside a Philox block: element by element.
+    pool.parallelFor(n, kElementGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        uint64_t g = first + i;
+        float u = dropoutUniforms(seed, stream, g / 4)[g % 4];
+        out[i] = u >= threshold ? x[i] * scale : 0.0f;
+      }
+    });
+    return;
+  }
+  const uint64_t firstBlock = first / 4;
   int64_t blocks = (n + 3) / 4;
   pool.parallelFor(blocks, kElementGrain / 4, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
-      std::array<float, 4> u = dropoutUniforms(seed, stream, b);
+      std::array<float, 4> u = dropoutUniforms(seed, stream, firstBlock + b);
       for (int64_t k = 0; k < 4 && 4 * b + k < n; ++k) {
         int64_t i = 4 * b + k;
         out[i] = u[k] >= threshold ? x[i] * scale : 0.0f;

@@ -173,6 +173,8 @@ const char *kernelName(Kernel kernel) {
     return "Fp8QuantizeScaled";
   case Kernel::Fp8ScaleUpdate:
     return "Fp8ScaleUpdate";
+  case Kernel::AllReduce:
+    return "AllReduce";
   }
   return "?";
 }
@@ -428,8 +430,9 @@ void Executor::planWidening() {
   widened = HostMemory(most);
 }
 
-Executor::Executor(Program program, int threads)
-    : prog(std::move(program)), pool(threads), arena(prog.arenaBytes) {
+Executor::Executor(Program program, int threads, Communicator *comm)
+    : prog(std::move(program)), pool(threads), arena(prog.arenaBytes),
+      comm(comm) {
   planWidening();
   pointers.assign(prog.buffers.size(), nullptr);
   owned.reserve(prog.buffers.size());
@@ -681,10 +684,11 @@ llvm::Error Executor::run() {
       cpu::maskedFill(pool, f(0), shape(0), data(in.operands[1]), shape(1),
                       static_cast<float>(in.floats[0]), o, out.shape);
       break;
-    case Kernel::Dropout: // ints: stream; floats: p
+    case Kernel::Dropout: // ints: stream, rank stride; floats: p
       cpu::dropout(pool, f(0), n, in.floats[0],
                    static_cast<uint64_t>(*as<int64_t>(in.operands[1])),
-                   static_cast<uint64_t>(in.ints[0]), o);
+                   static_cast<uint64_t>(in.ints[0]), o,
+                   static_cast<uint64_t>(rank() * in.ints[1]));
       break;
     case Kernel::Conv2d:
       cpu::conv2d(pool, convGeometry(prog, in), f(0), f(1),
@@ -811,6 +815,25 @@ llvm::Error Executor::run() {
                                      data(operand),
                                      prog.buffers[operand].numElements());
       *data(in.results[0]) = finite;
+      break;
+    }
+    case Kernel::AllReduce: { // ints: reduction (0 sum, 1 mean), bucket
+      std::vector<ReduceBuffer> buffers;
+      for (size_t i = 0; i < in.operands.size(); ++i)
+        buffers.push_back({f(i), as<float>(in.results[i]),
+                           prog.buffers[in.results[i]].numElements()});
+      std::string what = "all_reduce bucket " + std::to_string(in.ints[1]) +
+                         " (instruction " + std::to_string(pc) + ")";
+      if (comm) {
+        if (llvm::Error e = comm->allReduce(
+                buffers, in.ints[0] ? ReduceKind::Mean : ReduceKind::Sum, what))
+          return e;
+      } else {
+        // One rank: the sum and the mean of one value are the value.
+        for (const ReduceBuffer &b : buffers)
+          if (b.output != b.input)
+            std::memmove(b.output, b.input, b.count * sizeof(float));
+      }
       break;
     }
     }

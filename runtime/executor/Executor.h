@@ -3,6 +3,7 @@
 #ifndef ACCEL_RUNTIME_EXECUTOR_EXECUTOR_H
 #define ACCEL_RUNTIME_EXECUTOR_EXECUTOR_H
 
+#include "runtime/collectives/Communicator.h"
 #include "runtime/cpu/ThreadPool.h"
 #include "runtime/executor/HostMemory.h"
 #include "runtime/executor/Program.h"
@@ -17,8 +18,9 @@ namespace accel::rt {
 
 class Executor {
 public:
-  /// Allocates every buffer once.
-  Executor(Program program, int threads);
+  /// Allocates every buffer once. A program for several ranks runs its
+  /// collectives through `comm` (not owned; null: a job of one rank).
+  Executor(Program program, int threads, Communicator *comm = nullptr);
 
   const Program &program() const { return prog; }
   /// The bytes of buffer `index` (state, inputs and scalars are written
@@ -44,6 +46,8 @@ public:
   void commitState();
 
 private:
+  int rank() const { return comm ? comm->rank() : 0; }
+
   Program prog;
   cpu::ThreadPool pool;
   HostMemory arena;
@@ -54,6 +58,7 @@ private:
   bool profiling = false;
   std::vector<double> seconds;
   std::vector<int> stateTarget; // per result: the state buffer it replaces
+  Communicator *comm;
 
   /// A kernel with bf16/f16 operands or results runs on f32 shadows of
   /// them: operands are widened (exactly) before it, results rounded to

@@ -82,6 +82,9 @@ enum class Kernel {
   // results history, scale; ints: amax algorithm (0 max, 1 most recent),
   // margin; floats: the format's largest value.
   Fp8Quantize, ScaledMatmul, Fp8QuantizeScaled, Fp8ScaleUpdate,
+  // Data parallelism: operands i and results i are one tensor of a bucket,
+  // combined over the ranks (ints: reduction, 0 sum, 1 mean; bucket).
+  AllReduce,
 };
 
 /// The kernel's name, for profiles and messages.
@@ -144,6 +147,10 @@ struct Program {
   uint64_t arenaBytes = 0;
   /// Inputs hold this many micro-batches: [K, B, ...] when K > 1.
   int64_t microBatches = 1;
+  /// Data-parallel ranks the step was compiled for: each runs it on its
+  /// slice of every batch (inputs hold that slice) and its AllReduce
+  /// instructions combine them.
+  int64_t ranks = 1;
   /// The learning rate the step was compiled with (negative: none).
   double defaultLr = -1;
   /// A gradient function taking a loss scale (Role::LossScale): the scale

@@ -129,6 +129,20 @@ llvm::Error checkProgram(const Program &program) {
       return e;
     if (llvm::Error e = checkIndices(program, in.results, where))
       return e;
+    if (in.kernel == Kernel::AllReduce) {
+      if (in.operands.empty() || in.operands.size() != in.results.size() ||
+          in.ints.size() != 2)
+        return fault(where + " needs one result per operand and its "
+                             "reduction and bucket");
+      for (size_t i = 0; i < in.operands.size(); ++i)
+        if (program.buffers[in.operands[i]].numElements() !=
+            program.buffers[in.results[i]].numElements())
+          return fault(where + ": operand " + llvm::Twine(i) +
+                       " and its result differ in size");
+      continue;
+    }
+    if (in.kernel == Kernel::Dropout && in.ints.size() != 2)
+      return fault(where + " needs its stream and rank stride");
     if (in.kernel != Kernel::Fused)
       continue;
     if (in.ints.empty() || in.ints[0] < 0 ||
@@ -145,6 +159,8 @@ llvm::Error checkProgram(const Program &program) {
     if (llvm::Error e = checkIndices(program, {program.results[r].buffer},
                                      "result #" + llvm::Twine(r)))
       return e;
+  if (program.ranks < 1)
+    return fault("ranks must be at least 1, not " + llvm::Twine(program.ranks));
   if (program.microBatches < 1)
     return fault("micro-batches must be at least 1, not " +
                  llvm::Twine(program.microBatches));

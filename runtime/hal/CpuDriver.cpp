@@ -32,8 +32,8 @@ llvm::Error outOfMemory(llvm::StringRef what, uint64_t bytes,
 
 class CpuExecutable final : public Executable {
 public:
-  CpuExecutable(Program program, int threads)
-      : executor(std::move(program), threads) {}
+  CpuExecutable(Program program, int threads, Communicator *comm)
+      : executor(std::move(program), threads, comm) {}
 
   const Program &program() const override { return executor.program(); }
   uint8_t *data(int index) override { return executor.data(index); }
@@ -60,12 +60,19 @@ private:
 
 class CpuDevice final : public Device {
 public:
-  explicit CpuDevice(int threads) : threads(threads) {}
+  CpuDevice(int threads, Communicator *comm) : threads(threads), comm(comm) {}
   std::string name() const override { return "cpu"; }
   llvm::Expected<std::unique_ptr<Executable>> load(Program program) override {
     uint64_t arena = program.arenaBytes, owned = program.ownedBytes();
+    int ranks = comm ? comm->size() : 1;
+    if (program.ranks != ranks)
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "the step was compiled for " + llvm::Twine(program.ranks) +
+              " data-parallel rank(s) but runs on " + llvm::Twine(ranks) +
+              " (accel-run --ranks)");
     try {
-      return std::make_unique<CpuExecutable>(std::move(program), threads);
+      return std::make_unique<CpuExecutable>(std::move(program), threads, comm);
     } catch (const std::bad_alloc &) {
       return outOfMemory("the step", arena + owned,
                          " (arena " + mib(arena) + ", state and inputs " +
@@ -82,6 +89,7 @@ public:
 
 private:
   int threads;
+  Communicator *comm;
 };
 
 class CpuDriver final : public Driver {
@@ -91,7 +99,7 @@ public:
     int threads = options.threads > 0
                       ? options.threads
                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    return std::make_unique<CpuDevice>(threads);
+    return std::make_unique<CpuDevice>(threads, options.communicator);
   }
 };
 

@@ -15,6 +15,7 @@
 #ifndef ACCEL_RUNTIME_HAL_HAL_H
 #define ACCEL_RUNTIME_HAL_HAL_H
 
+#include "runtime/collectives/Communicator.h"
 #include "runtime/executor/Program.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -67,6 +68,9 @@ struct DeviceOptions {
   /// Worker threads (CPU) or host threads feeding the device; 0: the
   /// driver's default.
   int threads = 0;
+  /// This rank's end of its job's collectives (not owned); null for a job
+  /// of one rank.
+  Communicator *communicator = nullptr;
 };
 
 class Device {

@@ -297,6 +297,11 @@ kernelFor(Operation *op) {
       })
       .Case([&](SelectOp) { return k(Kernel::Select); })
       .Case([&](AllFiniteOp) { return k(Kernel::AllFinite); })
+      .Case([&](AllReduceOp r) {
+        return k(Kernel::AllReduce,
+                 {r.getKind() == ReduceKind::Mean ? 1 : 0,
+                  static_cast<int64_t>(r.getBucket())});
+      })
       .Case([&](Fp8QuantizeOp q) {
         // cpu::Fp8Grouping numbers the scalings as the dialect does.
         return k(Kernel::Fp8Quantize,
@@ -373,7 +378,9 @@ kernelFor(Operation *op) {
         return k(Kernel::MaskedFill, {}, {m.getValue().convertToDouble()});
       })
       .Case([&](DropoutOp d) {
-        return k(Kernel::Dropout, {static_cast<int64_t>(d.getStream())},
+        return k(Kernel::Dropout,
+                 {static_cast<int64_t>(d.getStream()),
+                  static_cast<int64_t>(d.getRankStride())},
                  {d.getP().convertToDouble()});
       })
       .Case<Conv2dOp, Conv2dGradInputOp, Conv2dGradWeightOp>([&](Operation *c) {
@@ -628,6 +635,8 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
   program.arenaBytes = arena.getValue().getZExtValue();
   if (auto k = f->getAttrOfType<IntegerAttr>("accel.grad_accum"))
     program.microBatches = k.getInt();
+  if (auto n = f->getAttrOfType<IntegerAttr>("accel.ranks"))
+    program.ranks = n.getInt();
   if (auto lr = f->getAttrOfType<FloatAttr>("accel.default_lr"))
     program.defaultLr = lr.getValueAsDouble();
   if (auto scale = f->getAttrOfType<FloatAttr>("accel.initial_loss_scale"))

@@ -8,6 +8,7 @@
 //             [--keep-checkpoints K]
 //             [--eval-data TEST] [--dump-grads GRADS.safetensors]
 //             [--device cpu] [--profile]
+//             [--ranks N [--collectives local] [--collective-timeout S]]
 //
 // Loads @train_step (lowering it to the runtime program), the parameters,
 // and the data (a safetensors file whose tensors are named after the step's
@@ -16,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/collectives/LocalCommunicator.h"
 #include "runtime/hal/Hal.h"
 #include "runtime/io/Checkpoint.h"
 #include "runtime/io/Dataset.h"
@@ -72,6 +74,20 @@ static cl::opt<uint64_t> seed("seed", cl::desc("Shuffling and dropout seed"),
 static cl::opt<std::string> device(
     "device", cl::desc("Runtime driver to train on (default: cpu)"),
     cl::value_desc("driver"), cl::init("cpu"), cl::cat(category));
+static cl::opt<int64_t> ranksOption(
+    "ranks",
+    cl::desc("Data-parallel ranks (default: as many as the step was compiled "
+             "for with accel-shard)"),
+    cl::init(0), cl::value_desc("N"), cl::cat(category));
+static cl::opt<std::string> collectives(
+    "collectives",
+    cl::desc("How the ranks communicate: local (threads of this process)"),
+    cl::init("local"), cl::cat(category));
+static cl::opt<double> collectiveTimeout(
+    "collective-timeout",
+    cl::desc("Seconds a rank waits for the others in a collective before the "
+             "run fails naming the missing ranks (default 300)"),
+    cl::init(300.0), cl::value_desc("S"), cl::cat(category));
 static cl::opt<bool> profile(
     "profile",
     cl::desc("Time every kernel and print where the step's time goes"),
@@ -352,6 +368,18 @@ static int run(int argc, char **argv) {
   Expected<accel::rt::Program> program = accel::run::loadTrainStep(stepPath);
   if (!program)
     return fail(toString(program.takeError()));
+  // Data parallelism: the step fixes the rank count (accel-shard ranks=N).
+  int64_t ranks = ranksOption > 0 ? ranksOption.getValue() : program->ranks;
+  if (ranks != program->ranks)
+    return fail("the step was compiled for " + Twine(program->ranks) +
+                " data-parallel rank(s) (accel-shard ranks=N); it cannot "
+                "run with --ranks " + Twine(ranks));
+  if (collectives != "local")
+    return fail("--collectives: '" + collectives + "' is " +
+                (collectives == "mpi" ? "not implemented yet" : "unknown") +
+                "; available: local");
+  if (!(collectiveTimeout > 0))
+    return fail("--collective-timeout must be a positive number of seconds");
 
   // State from the parameter file, checked against the step before training.
   Expected<accel::io::SafetensorsFile> initial =
@@ -388,7 +416,14 @@ static int run(int argc, char **argv) {
       bindInputs(*program, *data, fashionMnist, inputs, columns);
   if (!batchOr)
     return fail(toString(batchOr.takeError()));
-  int64_t batch = *batchOr;
+  // Each rank's step takes `local` samples; a global batch is the ranks'
+  // slices side by side, in rank order.
+  int64_t local = *batchOr;
+  int64_t batch = local * ranks;
+  if (batch > data->size())
+    return fail("the data has " + Twine(data->size()) +
+                " samples, fewer than one global batch of " + Twine(batch) +
+                " (" + Twine(ranks) + " ranks x " + Twine(local) + ")");
   int64_t perEpoch = data->size() / batch;
   int64_t total = steps > 0 ? steps.getValue() : epochs * perEpoch;
 
@@ -401,12 +436,35 @@ static int run(int argc, char **argv) {
   // What the run holds in host memory, stated before it is allocated.
   outs() << "memory: step arena " << mib(program->arenaBytes)
          << ", state and inputs " << mib(program->ownedBytes()) << ", data "
-         << mib(dataBytes(*data)) << "\n";
+         << mib(dataBytes(*data));
+  if (ranks > 1)
+    outs() << " (arena, state and inputs for each of " << ranks << " ranks)";
+  outs() << "\n";
   outs().flush();
-  Expected<std::unique_ptr<Executable>> loaded = load(std::move(*program));
-  if (!loaded)
-    return fail(toString(loaded.takeError()));
-  Executable &exec = **loaded;
+  // Rank 0 is `exec`: it reports, evaluates and writes; every rank holds
+  // the whole replicated state and shares the cores.
+  std::vector<std::unique_ptr<accel::rt::LocalCommunicator>> comms;
+  std::vector<std::unique_ptr<Executable>> rankExecs;
+  if (ranks > 1) {
+    comms = accel::rt::makeLocalGroup(
+        static_cast<int>(ranks),
+        std::chrono::milliseconds(static_cast<int64_t>(collectiveTimeout * 1000)));
+    int perRank = std::max<int>(1, workers / static_cast<int>(ranks));
+    for (int64_t r = 0; r < ranks; ++r) {
+      Expected<std::unique_ptr<Executable>> e = accel::rt::hal::loadOn(
+          device, {perRank, comms[r].get()},
+          r + 1 < ranks ? accel::rt::Program(*program) : std::move(*program));
+      if (!e)
+        return fail(toString(e.takeError()));
+      rankExecs.push_back(std::move(*e));
+    }
+  } else {
+    Expected<std::unique_ptr<Executable>> loaded = load(std::move(*program));
+    if (!loaded)
+      return fail(toString(loaded.takeError()));
+    rankExecs.push_back(std::move(*loaded));
+  }
+  Executable &exec = *rankExecs[0];
   exec.setProfiling(profile);
   for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
     bool isState = b.role == BufferDesc::Role::Param ||
@@ -571,6 +629,9 @@ static int run(int argc, char **argv) {
   std::unique_ptr<Executable> gradExec;
   std::vector<int> gradInputs;
   std::vector<const accel::io::Column *> gradColumns;
+  if (!dumpGrads.empty() && ranks > 1)
+    return fail("--dump-grads writes one rank's gradients; it needs a step "
+                "compiled without accel-shard");
   if (!dumpGrads.empty()) {
     Expected<accel::rt::Program> grads =
         accel::run::loadFunction(stepPath, "forward_grad");
@@ -652,29 +713,64 @@ static int run(int argc, char **argv) {
       return fail("--plot-compare: " + toString(other.takeError()));
     compared.push_back(std::move(*other));
   }
+  // Every rank starts from rank 0's state (initial or resumed).
+  for (size_t r = 1; r < rankExecs.size(); ++r)
+    for (auto [i, b] : llvm::enumerate(exec.program().buffers))
+      if (isState(b.role))
+        std::memcpy(rankExecs[r]->data(i), exec.data(i), b.bytes());
+  // Runs every rank's step, the others on threads of their own. A rank
+  // that fails aborts its collectives, so no rank waits for it; the error
+  // reported is rank 0's, which names the failed rank.
+  auto runRanks = [&]() -> Error {
+    if (rankExecs.size() == 1)
+      return exec.run();
+    std::vector<std::string> errors(rankExecs.size());
+    auto runOne = [&](size_t r) {
+      if (Error e = rankExecs[r]->run()) {
+        errors[r] = toString(std::move(e));
+        comms[r]->abort(errors[r]);
+      }
+    };
+    std::vector<std::thread> others;
+    for (size_t r = 1; r < rankExecs.size(); ++r)
+      others.emplace_back(runOne, r);
+    runOne(0);
+    for (std::thread &t : others)
+      t.join();
+    for (const std::string &e : errors)
+      if (!e.empty())
+        return createStringError(inconvertibleErrorCode(), errors[0].empty() ? e : errors[0]);
+    return Error::success();
+  };
   bool terminal = sys::Process::StandardOutIsDisplayed();
   auto start = std::chrono::steady_clock::now();
   for (int64_t s = first; s < total; ++s) {
     int64_t epoch = s / perEpoch, inEpoch = s % perEpoch;
     if (inEpoch == 0 || s == first)
       order = accel::io::epochOrder(data->size(), seed, epoch, !noShuffle);
-    for (size_t k = 0; k < inputs.size(); ++k)
-      accel::io::gatherBatch(*columns[k], order, inEpoch, batch,
-                             {exec.data(inputs[k]),
-                              exec.program().buffers[inputs[k]].bytes()});
-    *exec.as<int64_t>(stepArg) = s + 1;
-    *exec.as<float>(lrArg) = rate;
     int64_t stepSeed = static_cast<int64_t>(seed) * 1000003 + s;
-    if (seedArg >= 0)
-      *exec.as<int64_t>(seedArg) = stepSeed;
+    for (auto [r, rankExec] : llvm::enumerate(rankExecs)) {
+      // Rank r's slice of the global batch: samples r·local onwards.
+      ArrayRef<int64_t> slice =
+          ArrayRef<int64_t>(order).slice(inEpoch * batch + r * local, local);
+      for (size_t k = 0; k < inputs.size(); ++k)
+        accel::io::gatherBatch(*columns[k], slice, 0, local,
+                               {rankExec->data(inputs[k]),
+                                rankExec->program().buffers[inputs[k]].bytes()});
+      *rankExec->as<int64_t>(stepArg) = s + 1;
+      *rankExec->as<float>(lrArg) = rate;
+      if (seedArg >= 0)
+        *rankExec->as<int64_t>(seedArg) = stepSeed;
+    }
     if (gradExec && s == first)
       if (Error e = writeGrads(order, inEpoch, stepSeed))
         return fail(toString(std::move(e)));
-    if (Error e = exec.run())
+    if (Error e = runRanks())
       return fail("step " + Twine(s + 1) + ": " + toString(std::move(e)));
     float loss = *exec.as<float>(exec.program().results[0].buffer);
     bool skipped = skippedResult >= 0 && *exec.data(skippedResult) != 0;
-    exec.commitState();
+    for (std::unique_ptr<Executable> &rankExec : rankExecs)
+      rankExec->commitState();
     float scale = scaleState >= 0 ? *exec.as<float>(scaleState) : 1.0f;
     skippedSteps += skipped;
     double seconds = std::chrono::duration<double>(

@@ -1,0 +1,527 @@
+//===- Shard.cpp - accel-shard --------------------------------------------===//
+//
+// Splits a forward function's batch over data-parallel ranks: every input's
+// leading dimension B becomes B / N, and the batch dimension is followed
+// through each op to retype its results. What crosses the batch is
+// checked: only the loss may reduce over it, and only linearly, so that
+// combining the ranks' gradients (the all-reduce accel-optimizer places)
+// gives exactly the gradient of the whole batch.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/transforms/ForwardContract.h"
+#include "compiler/transforms/Passes.h"
+#include "dialects/accel/AccelOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace accel {
+#define GEN_PASS_DEF_SHARDPASS
+#include "compiler/transforms/Passes.h.inc"
+} // namespace accel
+
+using namespace mlir;
+using namespace accel;
+
+namespace {
+
+/// How a value relates to the batch the ranks split. `dim` is the
+/// dimension holding the batch (rank r holds its r-th of N equal,
+/// contiguous parts); a partial value has been reduced over the batch and
+/// is, over the ranks, the sum or the mean of their values.
+struct BatchInfo {
+  int64_t dim = -1;
+  enum class Partial { None, Sum, Mean } partial = Partial::None;
+
+  bool batched() const { return dim >= 0; }
+  bool isPartial() const { return partial != Partial::None; }
+  bool touched() const { return batched() || isPartial(); }
+};
+
+int64_t rankOf(Value v) { return cast<RankedTensorType>(v.getType()).getRank(); }
+ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+
+class BatchSplitter {
+public:
+  BatchSplitter(func::FuncOp forward, int64_t ranks)
+      : forward(forward), ranks(ranks) {}
+
+  LogicalResult run();
+  BatchInfo::Partial lossReduction() const { return loss; }
+  int64_t globalBatch() const { return batch; }
+
+private:
+  BatchInfo info(Value v) const { return infos.lookup(v); }
+  InFlightDiagnostic fail(Operation *op) {
+    return op->emitOpError() << "cannot be split over " << ranks
+                             << " data-parallel ranks: ";
+  }
+  /// The results' batch dimensions and partial kinds, or failure with an
+  /// error at the op.
+  LogicalResult propagate(Operation *op);
+  /// Elementwise ops and broadcasting: the batch dimension of each operand,
+  /// aligned to the result's rank from the right.
+  FailureOr<BatchInfo> broadcastInfo(Operation *op, ValueRange operands,
+                                     Value result);
+  LogicalResult retype(Operation *op);
+
+  func::FuncOp forward;
+  int64_t ranks;
+  int64_t batch = -1;
+  BatchInfo::Partial loss = BatchInfo::Partial::None;
+  DenseMap<Value, BatchInfo> infos;
+};
+
+FailureOr<BatchInfo> BatchSplitter::broadcastInfo(Operation *op,
+                                                  ValueRange operands,
+                                                  Value result) {
+  int64_t rank = rankOf(result);
+  BatchInfo out;
+  for (Value v : operands) {
+    BatchInfo in = info(v);
+    if (!in.batched())
+      continue;
+    int64_t dim = rank - rankOf(v) + in.dim;
+    if (out.batched() && out.dim != dim)
+      return fail(op) << "its operands hold the batch in different dimensions";
+    out.dim = dim;
+  }
+  if (!out.batched())
+    return out;
+  // An operand without the batch broadcasts along it; one that has the
+  // batch's size there without being the batch (a constant, a parameter)
+  // would be split wrongly.
+  for (Value v : operands) {
+    if (info(v).batched() || !isa<RankedTensorType>(v.getType()))
+      continue;
+    int64_t at = out.dim - (rank - rankOf(v));
+    if (at >= 0 && shapeOf(v)[at] != 1)
+      return fail(op) << "operand " << v.getType()
+                      << " spans the batch dimension without being split "
+                         "with it";
+  }
+  return out;
+}
+
+LogicalResult BatchSplitter::propagate(Operation *op) {
+  using Partial = BatchInfo::Partial;
+  auto set = [&](Value v, BatchInfo i) {
+    infos[v] = i;
+    return success();
+  };
+  auto batchedAt = [&](int64_t dim) {
+    BatchInfo i;
+    i.dim = dim;
+    return i;
+  };
+  auto partialOf = [&](Partial p) {
+    BatchInfo i;
+    i.partial = p;
+    return i;
+  };
+  bool anyPartial = llvm::any_of(op->getOperands(),
+                                 [&](Value v) { return info(v).isPartial(); });
+  bool anyBatched = llvm::any_of(op->getOperands(),
+                                 [&](Value v) { return info(v).batched(); });
+  if (anyPartial && anyBatched)
+    return fail(op) << "it combines a value reduced over the batch with the "
+                       "batch itself";
+
+  // After the loss reduces over the batch, only linear arithmetic keeps
+  // the ranks' values combinable into the whole batch's.
+  if (anyPartial) {
+    return TypeSwitch<Operation *, LogicalResult>(op)
+        .Case<NegOp, CastOp>([&](Operation *) -> LogicalResult {
+          return set(op->getResult(0), info(op->getOperand(0)));
+        })
+        .Case<MulOp, DivOp>([&](Operation *) -> LogicalResult {
+          BatchInfo lhs = info(op->getOperand(0)), rhs = info(op->getOperand(1));
+          if (rhs.isPartial() && (isa<DivOp>(op) || lhs.isPartial()))
+            return fail(op) << "the loss is not linear in the per-rank losses";
+          return set(op->getResult(0), lhs.isPartial() ? lhs : rhs);
+        })
+        .Case<AddOp, SubOp>([&](Operation *) -> LogicalResult {
+          BatchInfo lhs = info(op->getOperand(0)), rhs = info(op->getOperand(1));
+          if (lhs.isPartial() && rhs.isPartial() && lhs.partial == rhs.partial)
+            return set(op->getResult(0), lhs);
+          // A term that every rank adds: the ranks' mean keeps it once,
+          // their sum would count it N times.
+          BatchInfo p = lhs.isPartial() ? lhs : rhs;
+          if (!(lhs.isPartial() && rhs.isPartial()) &&
+              p.partial == Partial::Mean)
+            return set(op->getResult(0), p);
+          return fail(op) << "it adds terms that do not combine over the "
+                             "ranks as the whole batch's loss";
+        })
+        .Default([&](Operation *) -> LogicalResult {
+          return fail(op) << "it transforms the batch-reduced loss "
+                             "non-linearly";
+        });
+  }
+
+  Value result0 = op->getNumResults() ? op->getResult(0) : Value();
+  return TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<AddOp, SubOp, MulOp, DivOp, MaskedFillOp, ReluOp, TanhOp, SigmoidOp,
+            ExpOp, LogOp, SqrtOp, RsqrtOp, NegOp, GeluOp, ClampOp, CastOp>(
+          [&](Operation *) -> LogicalResult {
+            FailureOr<BatchInfo> i =
+                broadcastInfo(op, op->getOperands(), result0);
+            if (failed(i))
+              return failure();
+            return set(result0, *i);
+          })
+      .Case([&](DropoutOp d) -> LogicalResult {
+        if (info(d.getInput()).dim != 0)
+          return fail(op) << "dropout's mask is split by rank only along "
+                             "the first dimension, and the batch is in "
+                          << info(d.getInput()).dim;
+        return set(result0, info(d.getInput()));
+      })
+      .Case([&](BroadcastToOp b) -> LogicalResult {
+        FailureOr<BatchInfo> i = broadcastInfo(op, {b.getInput()}, result0);
+        if (failed(i))
+          return failure();
+        if (shapeOf(result0)[i->dim] !=
+            shapeOf(b.getInput())[i->dim - rankOf(result0) + rankOf(b.getInput())])
+          return fail(op) << "it broadcasts along the batch dimension";
+        return set(result0, *i);
+      })
+      .Case([&](LinearOp l) -> LogicalResult {
+        BatchInfo x = info(l.getInput());
+        if (info(l.getWeight()).batched() ||
+            (l.getBias() && info(l.getBias()).batched()))
+          return fail(op) << "its weight depends on the batch";
+        if (x.dim == rankOf(l.getInput()) - 1)
+          return fail(op) << "it contracts over the batch dimension";
+        return set(result0, x);
+      })
+      .Case([&](MatmulOp m) -> LogicalResult {
+        int64_t rank = rankOf(result0);
+        int64_t lr = rankOf(m.getLhs()), rr = rankOf(m.getRhs());
+        if (lr < 2 || rr < 2)
+          return fail(op) << "a vector operand's batch split is not handled";
+        BatchInfo out;
+        auto place = [&](int64_t dim) -> LogicalResult {
+          if (out.batched() && out.dim != dim)
+            return fail(op) << "both operands hold the batch, in different "
+                               "dimensions of the result";
+          out.dim = dim;
+          return success();
+        };
+        if (BatchInfo l = info(m.getLhs()); l.batched()) {
+          if (l.dim == lr - 1)
+            return fail(op) << "it contracts over the batch dimension";
+          if (failed(place(l.dim == lr - 2 ? rank - 2 : rank - lr + l.dim)))
+            return failure();
+        }
+        if (BatchInfo r = info(m.getRhs()); r.batched()) {
+          if (r.dim == rr - 2)
+            return fail(op) << "it contracts over the batch dimension";
+          if (failed(place(r.dim == rr - 1 ? rank - 1 : rank - rr + r.dim)))
+            return failure();
+        }
+        if (out.dim < rank - 2 &&
+            (!info(m.getLhs()).batched() || !info(m.getRhs()).batched()))
+          return fail(op) << "one operand broadcasts along the batch";
+        return set(result0, out);
+      })
+      .Case([&](Conv2dOp c) -> LogicalResult {
+        if (info(c.getInput()).dim != 0 || info(c.getWeight()).batched() ||
+            (c.getBias() && info(c.getBias()).batched()))
+          return fail(op) << "only a convolution's input may hold the batch, "
+                             "in its first dimension";
+        return set(result0, info(c.getInput()));
+      })
+      .Case([&](BatchNormOp bn) -> LogicalResult {
+        if (bn.getTraining())
+          return fail(op)
+                 << "batch statistics in training mode span the whole batch "
+                    "(synchronised batch norm is not implemented yet)";
+        if (info(bn.getInput()).dim != 0)
+          return fail(op) << "only its input may hold the batch, first";
+        infos[bn.getNewRunningMean()] = {};
+        infos[bn.getNewRunningVar()] = {};
+        return set(bn.getResult(), info(bn.getInput()));
+      })
+      .Case([&](LayerNormOp ln) -> LogicalResult {
+        BatchInfo x = info(ln.getInput());
+        if (!x.batched() || x.dim >= rankOf(ln.getInput()) -
+                                         static_cast<int64_t>(
+                                             ln.getNormalizedShape().size()))
+          return fail(op) << "it normalises over the batch dimension";
+        return set(result0, x);
+      })
+      .Case<MaxPool2dOp, AvgPool2dOp, AdaptiveAvgPool2dOp>(
+          [&](Operation *) -> LogicalResult {
+            BatchInfo x = info(op->getOperand(0));
+            if (x.dim >= rankOf(op->getOperand(0)) - 2)
+              return fail(op) << "it pools over the batch dimension";
+            return set(result0, x);
+          })
+      .Case<ReshapeOp, FlattenOp>([&](Operation *) -> LogicalResult {
+        // The batch's dimension keeps its place in the row-major order:
+        // the result dimension starting at the same element offset (equal
+        // products of the dimensions before) holds it, and must split
+        // evenly into N contiguous parts.
+        Value in = op->getOperand(0);
+        BatchInfo x = info(in);
+        int64_t before = 1;
+        for (int64_t d = 0; d < x.dim; ++d)
+          before *= shapeOf(in)[d];
+        ArrayRef<int64_t> out = shapeOf(result0);
+        int64_t prefix = 1;
+        for (int64_t j = 0; j < static_cast<int64_t>(out.size()); ++j) {
+          if (prefix == before && out[j] % ranks == 0 &&
+              (out[j] != 1 || ranks == 1))
+            return set(result0, batchedAt(j));
+          prefix *= out[j];
+        }
+        return fail(op) << "the reshape to " << result0.getType()
+                        << " moves the batch dimension (of size "
+                        << shapeOf(in)[x.dim]
+                        << ") inside another dimension";
+      })
+      .Case([&](TransposeOp t) -> LogicalResult {
+        int64_t d = info(t.getInput()).dim;
+        int64_t a = t.getDim0(), b = t.getDim1();
+        return set(result0, batchedAt(d == a ? b : d == b ? a : d));
+      })
+      .Case([&](PermuteOp p) -> LogicalResult {
+        int64_t d = info(p.getInput()).dim;
+        for (auto [j, from] : llvm::enumerate(p.getPermutation()))
+          if (from == d)
+            return set(result0, batchedAt(j));
+        return fail(op) << "invalid permutation";
+      })
+      .Case([&](SliceOp s) -> LogicalResult {
+        if (static_cast<int64_t>(s.getDim()) == info(s.getInput()).dim)
+          return fail(op) << "it slices the batch dimension";
+        return set(result0, info(s.getInput()));
+      })
+      .Case([&](ConcatOp c) -> LogicalResult {
+        int64_t d = info(c.getInputs().front()).dim;
+        for (Value v : c.getInputs())
+          if (info(v).dim != d || d < 0)
+            return fail(op) << "it concatenates values that are not all "
+                               "split along the same batch dimension";
+        if (static_cast<int64_t>(c.getDim()) == d)
+          return fail(op) << "it concatenates along the batch dimension";
+        return set(result0, batchedAt(d));
+      })
+      .Case([&](EmbeddingOp e) -> LogicalResult {
+        if (info(e.getWeight()).batched())
+          return fail(op) << "its table depends on the batch";
+        return set(result0, info(e.getIndices()));
+      })
+      .Case<SumOp, MeanOp, AmaxOp>([&](Operation *) -> LogicalResult {
+        Value in = op->getOperand(0);
+        int64_t d = info(in).dim;
+        auto dims = op->getAttrOfType<DenseI64ArrayAttr>("dims").asArrayRef();
+        bool keepdim = op->hasAttr("keepdim");
+        if (llvm::is_contained(dims, d)) {
+          if (isa<AmaxOp>(op))
+            return fail(op) << "a maximum over the batch is not a sum or a "
+                               "mean of the ranks' maxima";
+          return set(result0, partialOf(isa<SumOp>(op) ? Partial::Sum
+                                                       : Partial::Mean));
+        }
+        int64_t below = llvm::count_if(dims, [&](int64_t k) { return k < d; });
+        return set(result0, batchedAt(keepdim ? d : d - below));
+      })
+      .Case<SoftmaxOp, LogSoftmaxOp>([&](Operation *) -> LogicalResult {
+        if (op->getAttrOfType<IntegerAttr>("dim").getInt() ==
+            info(op->getOperand(0)).dim)
+          return fail(op) << "it normalises over the batch dimension";
+        return set(result0, info(op->getOperand(0)));
+      })
+      .Case([&](CrossEntropyOp c) -> LogicalResult {
+        if (info(c.getLogits()).dim != 0 || info(c.getTarget()).dim != 0)
+          return fail(op) << "its logits and targets must both hold the "
+                             "batch in their first dimension";
+        switch (c.getReduction()) {
+        case Reduction::None:
+          return set(result0, batchedAt(0));
+        case Reduction::Sum:
+          return set(result0, partialOf(Partial::Sum));
+        case Reduction::Mean:
+          return set(result0, partialOf(Partial::Mean));
+        }
+        return failure();
+      })
+      .Case([&](MseLossOp m) -> LogicalResult {
+        FailureOr<BatchInfo> i =
+            broadcastInfo(op, {m.getInput(), m.getTarget()}, m.getInput());
+        if (failed(i))
+          return failure();
+        if (!info(m.getInput()).batched() || !info(m.getTarget()).batched())
+          return fail(op) << "its input and target must both hold the batch";
+        switch (m.getReduction()) {
+        case Reduction::None:
+          return set(result0, *i);
+        case Reduction::Sum:
+          return set(result0, partialOf(Partial::Sum));
+        case Reduction::Mean:
+          return set(result0, partialOf(Partial::Mean));
+        }
+        return failure();
+      })
+      .Case<Fp8QuantizeOp, Fp8QuantizeScaledOp, ScaledMatmulOp,
+            Fp8ScaleUpdateOp>([&](Operation *) -> LogicalResult {
+        return fail(op) << "FP8 scales would come from each rank's own "
+                           "amax (FP8 with data parallelism is not "
+                           "implemented yet)";
+      })
+      .Default([&](Operation *) -> LogicalResult {
+        return fail(op) << "accel-shard does not know how it treats the "
+                           "batch dimension";
+      });
+}
+
+LogicalResult BatchSplitter::retype(Operation *op) {
+  for (Value result : op->getResults()) {
+    BatchInfo i = info(result);
+    if (!i.batched())
+      continue;
+    auto type = cast<RankedTensorType>(result.getType());
+    SmallVector<int64_t> shape(type.getShape());
+    if (shape[i.dim] % ranks != 0)
+      return fail(op) << "its batch dimension of size " << shape[i.dim]
+                      << " does not split evenly";
+    shape[i.dim] /= ranks;
+    result.setType(type.clone(shape));
+  }
+  if (auto d = dyn_cast<DropoutOp>(op))
+    d.setRankStride(cast<RankedTensorType>(d.getType()).getNumElements());
+  return success();
+}
+
+LogicalResult BatchSplitter::run() {
+  Block &body = forward.getBody().front();
+  SmallVector<Type> argTypes(forward.getArgumentTypes());
+  for (BlockArgument arg : body.getArguments()) {
+    unsigned i = arg.getArgNumber();
+    if (!forward.getArgAttr(i, AccelDialect::kInputAttrName))
+      continue;
+    auto type = cast<RankedTensorType>(arg.getType());
+    auto name = forward.getArgAttrOfType<StringAttr>(
+        i, AccelDialect::kInputAttrName);
+    if (type.getRank() == 0)
+      return forward.emitError() << "input '" << name.getValue()
+                                 << "' is a scalar: it has no batch to split";
+    int64_t b = type.getDimSize(0);
+    if (batch >= 0 && b != batch)
+      return forward.emitError()
+             << "inputs disagree on the batch size: '" << name.getValue()
+             << "' has " << b << ", an earlier input " << batch;
+    batch = b;
+    if (b % ranks != 0)
+      return forward.emitError()
+             << "the batch of " << b << " samples (input '" << name.getValue()
+             << "') does not divide evenly over " << ranks << " ranks";
+    SmallVector<int64_t> shape(type.getShape());
+    shape[0] /= ranks;
+    arg.setType(type.clone(shape));
+    argTypes[i] = arg.getType();
+    infos[arg].dim = 0;
+  }
+  if (batch < 0)
+    return forward.emitError() << "the forward has no batch input to split";
+
+  for (Operation &op : body.without_terminator()) {
+    if (!llvm::any_of(op.getOperands(),
+                      [&](Value v) { return info(v).touched(); }))
+      continue;
+    if (failed(propagate(&op)) || failed(retype(&op)))
+      return failure();
+  }
+
+  Operation *ret = body.getTerminator();
+  for (OpOperand &result : ret->getOpOperands()) {
+    BatchInfo i = info(result.get());
+    unsigned n = result.getOperandNumber();
+    if (n == 0) {
+      if (!i.isPartial())
+        return forward.emitError()
+               << "the loss (result #0) is not a sum or mean over the batch, "
+                  "so the ranks' losses do not combine into the whole "
+                  "batch's";
+      loss = i.partial;
+    } else if (i.touched()) {
+      return forward.emitError()
+             << "result #" << n
+             << " (a buffer's new value) depends on the batch: each rank "
+                "would compute a different one";
+    }
+  }
+  forward.setFunctionType(FunctionType::get(
+      forward.getContext(), argTypes, ret->getOperandTypes()));
+  return verify(forward);
+}
+
+struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    FailureOr<func::FuncOp> forward = lookupForward(module, entry);
+    if (failed(forward) || failed(verifyForwardContract(*forward)))
+      return signalPassFailure();
+    if (strategy != "ddp") {
+      bool planned = strategy == "zero1" || strategy == "zero2" ||
+                     strategy == "fsdp";
+      module.emitError() << "accel-shard strategy '" << strategy << "' "
+                         << (planned ? "is not implemented yet"
+                                     : "is unknown")
+                         << " (strategies: ddp)";
+      return signalPassFailure();
+    }
+    if (ranks < 1) {
+      module.emitError() << "accel-shard needs ranks >= 1, got " << ranks;
+      return signalPassFailure();
+    }
+    if (bucketMb <= 0 || firstBucketMb <= 0) {
+      module.emitError() << "accel-shard bucket sizes must be positive";
+      return signalPassFailure();
+    }
+    if (module.lookupSymbol(entry + "_grad") ||
+        module.lookupSymbol("train_step")) {
+      module.emitError() << "accel-shard splits the forward's batch and runs "
+                            "before accel-autodiff; @"
+                         << entry << "_grad already exists";
+      return signalPassFailure();
+    }
+    if ((*forward)->hasAttr(AccelDialect::kDataParallelAttrName)) {
+      module.emitError() << "@" << entry << " is already split by accel-shard";
+      return signalPassFailure();
+    }
+    BatchSplitter splitter(*forward, ranks);
+    if (failed(splitter.run()))
+      return signalPassFailure();
+    Builder b(&getContext());
+    auto mib = [&](double m) {
+      return b.getI64IntegerAttr(static_cast<int64_t>(m * 1048576.0));
+    };
+    (*forward)->setAttr(
+        AccelDialect::kDataParallelAttrName,
+        b.getDictionaryAttr({
+            b.getNamedAttr("strategy", b.getStringAttr(strategy)),
+            b.getNamedAttr("ranks", b.getI64IntegerAttr(ranks)),
+            b.getNamedAttr("global_batch",
+                           b.getI64IntegerAttr(splitter.globalBatch())),
+            b.getNamedAttr("loss", b.getStringAttr(
+                                       splitter.lossReduction() ==
+                                               BatchInfo::Partial::Sum
+                                           ? "sum"
+                                           : "mean")),
+            b.getNamedAttr("bucket_bytes", mib(bucketMb)),
+            b.getNamedAttr("first_bucket_bytes", mib(firstBucketMb)),
+        }));
+  }
+};
+
+} // namespace

@@ -1,0 +1,56 @@
+//===- AccelCollectiveOps.td - collectives between ranks ---*- tablegen -*-===//
+//
+// Communication that data-parallel training adds to a step: the ranks of
+// a job run the same program on their slices of the batch and combine
+// their gradients with these ops. `accel-optimizer` places them for a
+// forward that `accel-shard` split; accel-run lowers them to its
+// collectives backend. They have no VJP (nothing differentiates through an
+// optimizer step) and are not Pure: every rank must reach every
+// collective, so none may be merged, moved past another or dropped.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ACCEL_DIALECT_ACCELCOLLECTIVEOPS_TD
+#define ACCEL_DIALECT_ACCELCOLLECTIVEOPS_TD
+
+def Accel_ReduceKind : I32EnumAttr<"ReduceKind",
+    "how an all-reduce combines the ranks' values", [
+      I32EnumAttrCase<"Sum", 0, "sum">,
+      I32EnumAttrCase<"Mean", 1, "mean">]> {
+  let cppNamespace = "::accel";
+  let genSpecializedAttr = 0;
+}
+def Accel_ReduceKindAttr : EnumAttr<Accel_Dialect, Accel_ReduceKind, "reduce_kind"> {
+  let assemblyFormat = "$value";
+}
+
+def Accel_AllReduceOp : Accel_Op<"all_reduce", [
+    AllTypesMatch<["inputs", "results"]>]> {
+  let summary = "element-wise sum or mean of every rank's tensors (one bucket)";
+  let description = [{
+    Each result is the element-wise combination of the matching operand
+    over all `ranks` ranks: their `sum`, or their `mean` (the sum times
+    `1 / ranks`, as gradient accumulation over `ranks` micro-batches
+    scales). Every rank receives the same bits: the runtime adds the
+    ranks' values in rank order, so the result does not depend on which
+    rank arrives first.
+
+    One op is one bucket: its operands travel together, as PyTorch DDP's
+    gradient buckets do, and `bucket` numbers it within the step for
+    reports and error messages.
+
+    ```mlir
+    %gw, %gb = accel.all_reduce mean %w_grad, %b_grad {bucket = 0 : i64, ranks = 2 : i64}
+        : tensor<10x784xf32>, tensor<10xf32>
+    ```
+  }];
+  let arguments = (ins Accel_ReduceKindAttr:$kind,
+                       Variadic<Accel_FloatTensor>:$inputs,
+                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$ranks,
+                       DefaultValuedAttr<I64Attr, "0">:$bucket);
+  let results = (outs Variadic<Accel_FloatTensor>:$results);
+  let assemblyFormat = "$kind $inputs attr-dict `:` type($inputs)";
+  let hasVerifier = 1;
+}
+
+#endif // ACCEL_DIALECT_ACCELCOLLECTIVEOPS_TD

@@ -1,0 +1,55 @@
+//===- Communicator.h - one rank's end of a collectives group ---*- C++ -*-===//
+//
+// What a data-parallel program needs from its transport: the ranks of a
+// job each hold a Communicator and call the same collectives in the same
+// order. Backends: `local` (the ranks are threads of one process,
+// LocalCommunicator.h); MPI and NCCL implement the same interface.
+//
+// Every collective either completes on every rank with the same bits, or
+// fails on every rank with an error that names the collective and the
+// ranks that did not arrive: a rank that stalls or dies never leaves the
+// others waiting past the timeout.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ACCEL_RUNTIME_COLLECTIVES_COMMUNICATOR_H
+#define ACCEL_RUNTIME_COLLECTIVES_COMMUNICATOR_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+
+namespace accel::rt {
+
+enum class ReduceKind { Sum, Mean };
+
+/// One tensor of an all-reduce: `count` f32 values read from `input` and
+/// written, combined, to `output`.
+struct ReduceBuffer {
+  const float *input;
+  float *output;
+  int64_t count;
+};
+
+class Communicator {
+public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+
+  /// Combines every rank's buffers element-wise: output = Σ over ranks in
+  /// rank order (times 1/size for Mean), the same bits on every rank.
+  /// `what` names the collective in errors ("all_reduce bucket 2").
+  virtual llvm::Error allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
+                                ReduceKind kind, llvm::StringRef what) = 0;
+
+  /// This rank stops taking part (its step failed): every collective the
+  /// other ranks wait in, or call later, fails with `reason`.
+  virtual void abort(llvm::StringRef reason) = 0;
+};
+
+} // namespace accel::rt
+
+#endif // ACCEL_RUNTIME_COLLECTIVES_COMMUNICATOR_H

@@ -1,0 +1,141 @@
+//===- LocalCommunicator.cpp - ranks as threads of one process ------------===//
+
+#include "runtime/collectives/LocalCommunicator.h"
+
+#include "llvm/ADT/Twine.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace accel::rt {
+
+LocalGroup::LocalGroup(int size, std::chrono::milliseconds timeout)
+    : ranks(size), timeout(timeout), reached(size, 0), posted(size) {}
+
+bool LocalGroup::arrive(int rank, uint64_t sequence, int phase,
+                        std::string &error) {
+  uint64_t target = 2 * sequence + phase;
+  std::unique_lock<std::mutex> lock(mutex);
+  reached[rank] = target;
+  changed.notify_all();
+  auto everyone = [&] {
+    return !aborted.empty() ||
+           std::all_of(reached.begin(), reached.end(),
+                       [&](uint64_t r) { return r >= target; });
+  };
+  bool done = changed.wait_for(lock, timeout, everyone);
+  if (!aborted.empty()) {
+    error = aborted;
+    return false;
+  }
+  if (done)
+    return true;
+  std::string missing;
+  for (int q = 0; q < ranks; ++q)
+    if (reached[q] < target)
+      missing += (missing.empty() ? "" : ", ") + std::to_string(q);
+  error = "timed out after " + std::to_string(timeout.count() / 1000.0) +
+          " s waiting for rank(s) " + missing;
+  // The others stop waiting too: this job cannot finish the step.
+  aborted = "rank " + std::to_string(rank) + " gave up: " + error;
+  changed.notify_all();
+  return false;
+}
+
+LocalCommunicator::LocalCommunicator(std::shared_ptr<LocalGroup> group, int rank)
+    : group(std::move(group)), self(rank) {}
+
+void LocalCommunicator::abort(llvm::StringRef reason) {
+  std::lock_guard<std::mutex> lock(group->mutex);
+  if (group->aborted.empty())
+    group->aborted = "rank " + std::to_string(self) + " failed: " + reason.str();
+  group->changed.notify_all();
+}
+
+static bool overlaps(const ReduceBuffer &out, const ReduceBuffer &in) {
+  const char *o = reinterpret_cast<const char *>(out.output);
+  const char *i = reinterpret_cast<const char *>(in.input);
+  return o < i + in.count * sizeof(float) && i < o + out.count * sizeof(float);
+}
+
+llvm::Error LocalCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
+                                         ReduceKind kind, llvm::StringRef what) {
+  auto failure = [&](const std::string &why) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   what + " on rank " + llvm::Twine(self) +
+                                       ": " + why);
+  };
+  ++sequence;
+  {
+    std::lock_guard<std::mutex> lock(group->mutex);
+    group->posted[self].assign(buffers.begin(), buffers.end());
+  }
+  std::string error;
+  if (!group->arrive(self, sequence, 0, error))
+    return failure(error);
+
+  // Every rank has posted; nobody changes `posted` until the second
+  // barrier, so it is read without the lock.
+  const auto &posted = group->posted;
+  for (int q = 0; q < group->size(); ++q) {
+    bool same = posted[q].size() == buffers.size();
+    for (size_t i = 0; same && i < buffers.size(); ++i)
+      same = posted[q][i].count == buffers[i].count;
+    if (!same) {
+      abort("ranks disagree on " + what.str());
+      return failure("rank " + std::to_string(q) +
+                     " reduces buffers of other sizes (the ranks run "
+                     "different programs)");
+    }
+  }
+  // An output that overlaps one of this rank's inputs is staged: the
+  // others may still be reading that input.
+  bool stage = false;
+  size_t total = 0;
+  for (const ReduceBuffer &out : buffers) {
+    total += out.count;
+    for (const ReduceBuffer &in : buffers)
+      stage = stage || overlaps(out, in);
+  }
+  if (stage)
+    staging.resize(total);
+  float scale = kind == ReduceKind::Mean ? 1.0f / group->size() : 1.0f;
+  size_t at = 0;
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    float *out = stage ? staging.data() + at : buffers[i].output;
+    int64_t n = buffers[i].count;
+    // Rank order, one addition at a time: the bits of summing the ranks'
+    // values as gradient accumulation sums micro-batches.
+    std::memcpy(out, posted[0][i].input, n * sizeof(float));
+    for (int q = 1; q < group->size(); ++q) {
+      const float *in = posted[q][i].input;
+      for (int64_t e = 0; e < n; ++e)
+        out[e] += in[e];
+    }
+    if (kind == ReduceKind::Mean)
+      for (int64_t e = 0; e < n; ++e)
+        out[e] *= scale;
+    at += n;
+  }
+  if (!group->arrive(self, sequence, 1, error))
+    return failure(error);
+  if (stage) {
+    at = 0;
+    for (const ReduceBuffer &b : buffers) {
+      std::memcpy(b.output, staging.data() + at, b.count * sizeof(float));
+      at += b.count;
+    }
+  }
+  return llvm::Error::success();
+}
+
+std::vector<std::unique_ptr<LocalCommunicator>>
+makeLocalGroup(int size, std::chrono::milliseconds timeout) {
+  auto group = std::make_shared<LocalGroup>(size, timeout);
+  std::vector<std::unique_ptr<LocalCommunicator>> ranks;
+  for (int r = 0; r < size; ++r)
+    ranks.push_back(std::make_unique<LocalCommunicator>(group, r));
+  return ranks;
+}
+
+} // namespace accel::rt

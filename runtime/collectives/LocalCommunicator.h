@@ -1,0 +1,71 @@
+//===- LocalCommunicator.h - ranks as threads of one process ----*- C++ -*-===//
+//
+// The `local` collectives backend: N ranks are N threads sharing a
+// LocalGroup. An all-reduce is two barriers: each rank publishes its
+// buffers and waits for the others; then every rank adds all ranks'
+// buffers in rank order into its own outputs (so all get the same bits)
+// and waits until every rank has finished reading before any may
+// overwrite its inputs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ACCEL_RUNTIME_COLLECTIVES_LOCALCOMMUNICATOR_H
+#define ACCEL_RUNTIME_COLLECTIVES_LOCALCOMMUNICATOR_H
+
+#include "runtime/collectives/Communicator.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace accel::rt {
+
+/// The state the ranks of one local job share.
+class LocalGroup {
+public:
+  LocalGroup(int size, std::chrono::milliseconds timeout);
+  int size() const { return ranks; }
+
+private:
+  friend class LocalCommunicator;
+  /// Waits until all ranks have arrived at barrier `phase` of collective
+  /// `sequence`; false with the missing ranks listed in `error` on
+  /// timeout or abort.
+  bool arrive(int rank, uint64_t sequence, int phase, std::string &error);
+
+  int ranks;
+  std::chrono::milliseconds timeout;
+  std::mutex mutex;
+  std::condition_variable changed;
+  /// Per rank: the last (sequence, phase) it arrived at, as 2·seq + phase.
+  std::vector<uint64_t> reached;
+  /// Per rank: the buffers of its current collective.
+  std::vector<std::vector<ReduceBuffer>> posted;
+  std::string aborted; // why, once a rank gave up
+};
+
+class LocalCommunicator final : public Communicator {
+public:
+  LocalCommunicator(std::shared_ptr<LocalGroup> group, int rank);
+  int rank() const override { return self; }
+  int size() const override { return group->size(); }
+  llvm::Error allReduce(llvm::ArrayRef<ReduceBuffer> buffers, ReduceKind kind,
+                        llvm::StringRef what) override;
+  void abort(llvm::StringRef reason) override;
+
+private:
+  std::shared_ptr<LocalGroup> group;
+  int self;
+  uint64_t sequence = 0; // collectives this rank has entered
+  std::vector<float> staging; // outputs that overlap an input of this rank
+};
+
+/// The communicators of an N-rank local job, rank order.
+std::vector<std::unique_ptr<LocalCommunicator>>
+makeLocalGroup(int size, std::chrono::milliseconds timeout);
+
+} // namespace accel::rt
+
+#endif // ACCEL_RUNTIME_COLLECTIVES_LOCALCOMMUNICATOR_H
