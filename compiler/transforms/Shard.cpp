@@ -283,7 +283,7 @@ LogicalResult BatchSplitter::propagate(Operation *op) {
         }
         return fail(op) << "the reshape to " << result0.getType()
                         << " moves the batch dimension (of size "
-                        << shapeOf(in)[x.dim]
+                        << shapeOf(in)[x.dim] * ranks
                         << ") inside another dimension";
       })
       .Case([&](TransposeOp t) -> LogicalResult {
@@ -481,7 +481,8 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
       return signalPassFailure();
     }
     if (ranks < 1) {
-      module.emitError() << "accel-shard needs ranks >= 1, got " << ranks;
+      module.emitError() << "accel-shard needs ranks >= 1, got "
+                         << static_cast<int64_t>(ranks);
       return signalPassFailure();
     }
     if (bucketMb <= 0 || firstBucketMb <= 0) {

@@ -13,15 +13,13 @@
 #ifndef ACCEL_DIALECT_ACCELCOLLECTIVEOPS_TD
 #define ACCEL_DIALECT_ACCELCOLLECTIVEOPS_TD
 
+// A plain integer enum attribute: it prints as a bare keyword (`sum`,
+// `mean`) in the custom form, as arith.cmpi's predicate does.
 def Accel_ReduceKind : I32EnumAttr<"ReduceKind",
     "how an all-reduce combines the ranks' values", [
       I32EnumAttrCase<"Sum", 0, "sum">,
       I32EnumAttrCase<"Mean", 1, "mean">]> {
   let cppNamespace = "::accel";
-  let genSpecializedAttr = 0;
-}
-def Accel_ReduceKindAttr : EnumAttr<Accel_Dialect, Accel_ReduceKind, "reduce_kind"> {
-  let assemblyFormat = "$value";
 }
 
 def Accel_AllReduceOp : Accel_Op<"all_reduce", [
@@ -44,7 +42,7 @@ def Accel_AllReduceOp : Accel_Op<"all_reduce", [
         : tensor<10x784xf32>, tensor<10xf32>
     ```
   }];
-  let arguments = (ins Accel_ReduceKindAttr:$kind,
+  let arguments = (ins Accel_ReduceKind:$kind,
                        Variadic<Accel_FloatTensor>:$inputs,
                        ConfinedAttr<I64Attr, [IntMinValue<1>]>:$ranks,
                        DefaultValuedAttr<I64Attr, "0">:$bucket);

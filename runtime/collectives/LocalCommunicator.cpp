@@ -81,12 +81,10 @@ llvm::Error LocalCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
     bool same = posted[q].size() == buffers.size();
     for (size_t i = 0; same && i < buffers.size(); ++i)
       same = posted[q][i].count == buffers[i].count;
-    if (!same) {
-      abort("ranks disagree on " + what.str());
+    if (!same) // every rank sees the same posts, so each fails here
       return failure("rank " + std::to_string(q) +
                      " reduces buffers of other sizes (the ranks run "
                      "different programs)");
-    }
   }
   // An output that overlaps one of this rank's inputs is staged: the
   // others may still be reading that input.

@@ -147,6 +147,15 @@ TEST_P(SequenceKernels, DropoutMasks) {
   dropout(pool, data(ones), 1001, 0.3, 9, 0, data(shortY));
   dropout(pool, data(ones), n, 0.3, 9, 0, data(y));
   EXPECT_TRUE(at::equal(shortY, y.slice(0, 0, 1001)));
+  // A rank's slice of a data-parallel batch draws the global tensor's mask
+  // for its elements, whether the slice starts on a Philox block (of 4)
+  // or inside one.
+  for (int64_t first : {int64_t{0}, int64_t{4096}, int64_t{4097}, int64_t{1003}}) {
+    at::Tensor slice = at::empty({5000});
+    dropout(pool, data(ones), 5000, 0.3, 9, 0, data(slice),
+            static_cast<uint64_t>(first));
+    EXPECT_TRUE(at::equal(slice, y.slice(0, first, first + 5000))) << first;
+  }
   // p = 1 drops everything (no infinite scale).
   dropout(pool, data(ones), 1001, 1.0, 9, 0, data(shortY));
   EXPECT_EQ(shortY.abs().sum().item<float>(), 0.0f);

@@ -1210,3 +1210,27 @@ func.func @fp8_scale_update_format(%h: tensor<8xf32>, %s: tensor<f32>) {
   %h2, %s2 = accel.fp8_scale_update %h, %s, %s {amax_algo = #accel<fp8_amax_algo max>, margin = 0 : i64, format = bf16} : tensor<8xf32>, tensor<f32>, tensor<f32> -> tensor<8xf32>, tensor<f32>
   return
 }
+
+// -----
+
+func.func @all_reduce_empty() {
+  // expected-error @+1 {{'accel.all_reduce' op needs at least one operand}}
+  "accel.all_reduce"() {kind = 0 : i32, ranks = 2 : i64} : () -> ()
+  return
+}
+
+// -----
+
+func.func @all_reduce_types(%g: tensor<4xf32>) {
+  // expected-error @+1 {{'accel.all_reduce' op failed to verify that all of {inputs, results} have same type}}
+  %0 = "accel.all_reduce"(%g) {kind = 0 : i32, ranks = 2 : i64} : (tensor<4xf32>) -> tensor<5xf32>
+  return
+}
+
+// -----
+
+func.func @all_reduce_ranks(%g: tensor<4xf32>) {
+  // expected-error @+1 {{'accel.all_reduce' op attribute 'ranks' failed to satisfy constraint: 64-bit signless integer attribute whose minimum value is 1}}
+  %0 = accel.all_reduce sum %g {ranks = 0 : i64} : tensor<4xf32>
+  return
+}

@@ -233,6 +233,16 @@ func.func @fused(%x: tensor<4x8xf32>, %s: tensor<f32>) -> (tensor<4x8xf32>, tens
   return %0#0, %0#1 : tensor<4x8xf32>, tensor<4x8xf32>
 }
 
+// Data parallelism: one bucket of gradients, summed or averaged over ranks.
+// CHECK-LABEL: func.func @collectives
+// CHECK: %[[R:.*]]:2 = accel.all_reduce mean %arg0, %arg1 {bucket = 3 : i64, ranks = 4 : i64} : tensor<4x8xf32>, tensor<8xbf16>
+// CHECK: accel.all_reduce sum %[[R]]#0 {ranks = 2 : i64} : tensor<4x8xf32>
+func.func @collectives(%g: tensor<4x8xf32>, %h: tensor<8xbf16>) -> tensor<4x8xf32> {
+  %r:2 = accel.all_reduce mean %g, %h {bucket = 3 : i64, ranks = 4 : i64} : tensor<4x8xf32>, tensor<8xbf16>
+  %s = accel.all_reduce sum %r#0 {ranks = 2 : i64} : tensor<4x8xf32>
+  return %s : tensor<4x8xf32>
+}
+
 // Loss scaling's ops, and a reduced-precision tensor with an f32 scalar.
 // CHECK-LABEL: func.func @precision
 // CHECK: %[[OK:.*]] = accel.all_finite %arg0, %arg1 : tensor<4x8xf32>, tensor<8xbf16>

@@ -1,0 +1,57 @@
+// accel-shard splits the forward's batch over data-parallel ranks; the
+// train pipeline then all-reduces the gradients in DDP's buckets.
+// RUN: accel-opt %s --accel-shard="ranks=2" | FileCheck %s
+// RUN: accel-opt %s --accel-train-pipeline="shard=ddp ranks=4 first-bucket-mb=0.00001" | FileCheck %s --check-prefix=STEP
+// RUN: accel-opt %s --accel-shard="ranks=1" | FileCheck %s --check-prefix=ONE
+
+// Inputs lose half their batch; the batch is followed through dropout
+// (whose mask is the global one from element 48 · rank on), the linear,
+// two transposes that move it and move it back, and reshapes that merge it
+// with the sequence dimension.
+// CHECK-LABEL: func.func @forward(
+// CHECK-SAME: tensor<10x4xf32> {accel.param = "fc.weight"}
+// CHECK-SAME: %[[X:[^:]+]]: tensor<4x3x4xf32> {accel.input = "x"}
+// CHECK-SAME: %[[Y:[^:]+]]: tensor<4x3xi64> {accel.input = "y"}
+// CHECK-SAME: -> tensor<f32>
+// CHECK-SAME: accel.data_parallel = {bucket_bytes = 26214400 : i64, first_bucket_bytes = 1048576 : i64, global_batch = 8 : i64, loss = "mean", ranks = 2 : i64, strategy = "ddp"}
+// CHECK: accel.dropout %[[X]], %{{.+}} {p = 1.000000e-01 : f64, rank_stride = 48 : i64} : (tensor<4x3x4xf32>, tensor<i64>) -> tensor<4x3x4xf32>
+// CHECK: accel.linear {{.+}} -> tensor<4x3x10xf32>
+// CHECK: accel.transpose {{.+}} -> tensor<3x4x10xf32>
+// CHECK: accel.transpose {{.+}} -> tensor<4x3x10xf32>
+// CHECK: accel.reshape {{.+}} : tensor<4x3x10xf32> -> tensor<12x10xf32>
+// CHECK: accel.reshape %[[Y]] : tensor<4x3xi64> -> tensor<12xi64>
+// CHECK: accel.cross_entropy {{.+}} : (tensor<12x10xf32>, tensor<12xi64>) -> tensor<f32>
+
+// Buckets take parameters in reverse order; the first closes at its own
+// (here tiny) cap, the rest at 25 MiB; the loss is averaged last. Every
+// rank then clips and updates with the same gradients.
+// STEP-LABEL: func.func @train_step(
+// STEP-SAME: tensor<2x3x4xf32> {accel.input = "x"}
+// STEP-SAME: accel.ranks = 4 : i64
+// STEP: %[[G:.+]]:3 = call @forward_grad(
+// STEP-NEXT: %[[B:.+]] = accel.all_reduce mean %[[G]]#2 {ranks = 4 : i64} : tensor<10xf32>
+// STEP-NEXT: %[[W:.+]] = accel.all_reduce mean %[[G]]#1 {bucket = 1 : i64, ranks = 4 : i64} : tensor<10x4xf32>
+// STEP-NEXT: %[[L:.+]] = accel.all_reduce mean %[[G]]#0 {bucket = 2 : i64, ranks = 4 : i64} : tensor<f32>
+// STEP-NOT: accel.all_reduce
+// STEP: return %[[L]]
+
+// One rank: the forward keeps its shapes.
+// ONE: tensor<8x3x4xf32> {accel.input = "x"}
+// ONE-SAME: global_batch = 8 : i64
+// ONE-SAME: ranks = 1 : i64
+func.func @forward(%w: tensor<10x4xf32> {accel.param = "fc.weight"},
+                   %b: tensor<10xf32> {accel.param = "fc.bias"},
+                   %x: tensor<8x3x4xf32> {accel.input = "x"},
+                   %y: tensor<8x3xi64> {accel.input = "y"},
+                   %seed: tensor<i64> {accel.seed = "seed"}) -> tensor<f32> {
+  %d = accel.dropout %x, %seed {p = 1.000000e-01 : f64} : (tensor<8x3x4xf32>, tensor<i64>) -> tensor<8x3x4xf32>
+  %h = accel.linear %d, %w, %b : (tensor<8x3x4xf32>, tensor<10x4xf32>, tensor<10xf32>) -> tensor<8x3x10xf32>
+  %t = accel.transpose %h {dim0 = 0 : i64, dim1 = 1 : i64} : (tensor<8x3x10xf32>) -> tensor<3x8x10xf32>
+  %u = accel.transpose %t {dim0 = 0 : i64, dim1 = 1 : i64} : (tensor<3x8x10xf32>) -> tensor<8x3x10xf32>
+  %logits = accel.reshape %u : tensor<8x3x10xf32> -> tensor<24x10xf32>
+  %yy = accel.reshape %y : tensor<8x3xi64> -> tensor<24xi64>
+  %loss = accel.cross_entropy %logits, %yy : (tensor<24x10xf32>, tensor<24xi64>) -> tensor<f32>
+  %two = arith.constant dense<2.0> : tensor<f32>
+  %scaled = accel.mul %loss, %two : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  return %scaled : tensor<f32>
+}

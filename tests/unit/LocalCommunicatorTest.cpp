@@ -1,0 +1,153 @@
+//===- LocalCommunicatorTest.cpp - the local collectives backend ----------===//
+//
+// N ranks as threads: every rank gets the same bits (the ranks' values
+// added in rank order), whatever order they arrive in; a missing rank
+// fails the others within the timeout, naming it; a failed rank's abort
+// reaches the ranks waiting for it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/collectives/LocalCommunicator.h"
+
+#include "gtest/gtest.h"
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace accel::rt;
+using namespace std::chrono_literals;
+
+/// Runs `body(rank)` on one thread per rank and joins them.
+template <typename F> void onRanks(int n, F body) {
+  std::vector<std::thread> threads;
+  for (int r = 0; r < n; ++r)
+    threads.emplace_back(body, r);
+  for (std::thread &t : threads)
+    t.join();
+}
+
+TEST(LocalCommunicator, SumAndMeanInRankOrder) {
+  for (int n : {1, 2, 3, 4}) {
+    auto comms = makeLocalGroup(n, 10s);
+    const int64_t count = 1000;
+    // Values whose sum depends on the order of additions in f32.
+    std::vector<std::vector<float>> in(n), sum(n), mean(n), one(n);
+    for (int r = 0; r < n; ++r) {
+      for (int64_t i = 0; i < count; ++i)
+        in[r].push_back((r % 2 ? 1e7f : 1.0f) / (1 + i + r));
+      sum[r].assign(count, 0);
+      mean[r].assign(count, 0);
+      one[r].assign(1, 0);
+    }
+    std::vector<std::string> errors(n);
+    onRanks(n, [&](int r) {
+      // Ranks arrive in reverse order: the result must not care.
+      std::this_thread::sleep_for(std::chrono::milliseconds(5 * (n - r)));
+      float scalar = static_cast<float>(r + 1);
+      for (auto [kind, out] : {std::pair{ReduceKind::Sum, &sum[r]},
+                               std::pair{ReduceKind::Mean, &mean[r]}}) {
+        ReduceBuffer buffers[] = {{in[r].data(), out->data(), count},
+                                  {&scalar, one[r].data(), 1}};
+        if (llvm::Error e = comms[r]->allReduce(buffers, kind, "test"))
+          errors[r] = llvm::toString(std::move(e));
+      }
+    });
+    for (int r = 0; r < n; ++r) {
+      ASSERT_EQ(errors[r], "") << n;
+      for (int64_t i = 0; i < count; ++i) {
+        float expected = in[0][i];
+        for (int q = 1; q < n; ++q)
+          expected += in[q][i];
+        ASSERT_EQ(sum[r][i], expected) << n << " ranks, rank " << r << ", " << i;
+        ASSERT_EQ(mean[r][i], expected * (1.0f / n)) << n << " " << r << " " << i;
+      }
+      // The last collective was the mean of 1..n.
+      EXPECT_EQ(one[r][0], (n * (n + 1) / 2) * (1.0f / n));
+    }
+  }
+}
+
+TEST(LocalCommunicator, InPlaceOutputs) {
+  // An output that is the rank's own input is written only after every
+  // rank has read it.
+  const int n = 3;
+  auto comms = makeLocalGroup(n, 10s);
+  std::vector<std::vector<float>> data(n);
+  for (int r = 0; r < n; ++r)
+    data[r].assign(4096, static_cast<float>(r + 1));
+  onRanks(n, [&](int r) {
+    ReduceBuffer b[] = {{data[r].data(), data[r].data(), 4096}};
+    llvm::cantFail(comms[r]->allReduce(b, ReduceKind::Sum, "in place"));
+  });
+  for (int r = 0; r < n; ++r)
+    for (float v : data[r])
+      ASSERT_EQ(v, 6.0f);
+}
+
+TEST(LocalCommunicator, MissingRankTimesOut) {
+  auto comms = makeLocalGroup(3, 200ms);
+  std::vector<std::string> errors(3);
+  auto started = std::chrono::steady_clock::now();
+  // Rank 2 never calls the collective.
+  onRanks(2, [&](int r) {
+    float x = 1, y = 0;
+    ReduceBuffer b[] = {{&x, &y, 1}};
+    if (llvm::Error e = comms[r]->allReduce(b, ReduceKind::Sum, "all_reduce bucket 7"))
+      errors[r] = llvm::toString(std::move(e));
+  });
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - started).count();
+  EXPECT_LT(seconds, 5.0);
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_NE(errors[r].find("all_reduce bucket 7 on rank " + std::to_string(r)),
+              std::string::npos)
+        << errors[r];
+    EXPECT_NE(errors[r].find("rank(s) 2"), std::string::npos) << errors[r];
+  }
+}
+
+TEST(LocalCommunicator, AbortReachesWaitingRanks) {
+  auto comms = makeLocalGroup(2, 60s);
+  std::string error;
+  auto started = std::chrono::steady_clock::now();
+  std::thread waiting([&] {
+    float x = 1, y = 0;
+    ReduceBuffer b[] = {{&x, &y, 1}};
+    if (llvm::Error e = comms[0]->allReduce(b, ReduceKind::Mean, "bucket 0"))
+      error = llvm::toString(std::move(e));
+  });
+  std::this_thread::sleep_for(50ms);
+  comms[1]->abort("embedding index 99 out of range");
+  waiting.join();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                          started).count(),
+            10.0);
+  EXPECT_NE(error.find("rank 1 failed: embedding index 99 out of range"),
+            std::string::npos)
+      << error;
+  // Later collectives fail at once too.
+  float x = 1, y = 0;
+  ReduceBuffer b[] = {{&x, &y, 1}};
+  llvm::Error again = comms[0]->allReduce(b, ReduceKind::Sum, "bucket 1");
+  EXPECT_TRUE(static_cast<bool>(again));
+  llvm::consumeError(std::move(again));
+}
+
+TEST(LocalCommunicator, MismatchedBucketsAreRefused) {
+  auto comms = makeLocalGroup(2, 10s);
+  std::vector<std::string> errors(2);
+  onRanks(2, [&](int r) {
+    std::vector<float> x(r + 1, 1.0f), y(r + 1);
+    ReduceBuffer b[] = {{x.data(), y.data(), static_cast<int64_t>(x.size())}};
+    if (llvm::Error e = comms[r]->allReduce(b, ReduceKind::Sum, "bucket 0"))
+      errors[r] = llvm::toString(std::move(e));
+  });
+  for (const std::string &e : errors)
+    EXPECT_NE(e.find("different programs"), std::string::npos) << e;
+}
+
+} // namespace
