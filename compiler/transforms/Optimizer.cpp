@@ -201,7 +201,7 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
                             ? ReduceKind::Sum
                             : ReduceKind::Mean);
     int64_t bucket = 0;
-    auto reduce = [&](ArrayRef<Value *> values) {
+    auto reduce = [&](ArrayRef<Value *> values, ArrayRef<StringRef> names) {
       SmallVector<Value> inputs;
       SmallVector<Type> types;
       for (Value *v : values) {
@@ -210,28 +210,32 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
       }
       auto op = AllReduceOp::create(b, loc, types, kind, inputs,
                                     b.getI64IntegerAttr(ranks),
-                                    b.getI64IntegerAttr(bucket++));
+                                    b.getI64IntegerAttr(bucket++),
+                                    b.getStrArrayAttr(names));
       for (auto [v, r] : llvm::zip(values, op.getResults()))
         *v = r;
     };
     SmallVector<Value *> open;
+    SmallVector<StringRef> names;
     int64_t bytes = 0;
     for (size_t p = paramArgs.size(); p-- > 0;) {
       if (!grads[p])
         continue;
       auto type = cast<RankedTensorType>(grads[p].getType());
       open.push_back(&grads[p]);
+      names.push_back(paramArgs[p].second);
       bytes += type.getNumElements() *
                ((type.getElementTypeBitWidth() + 7) / 8);
       if (bytes >= integer(bucket == 0 ? "first_bucket_bytes" : "bucket_bytes")) {
-        reduce(open);
+        reduce(open, names);
         open.clear();
+        names.clear();
         bytes = 0;
       }
     }
     if (!open.empty())
-      reduce(open);
-    reduce({&loss});
+      reduce(open, names);
+    reduce({&loss}, {"loss"});
   }
 
   LogicalResult build(ModuleOp module, func::FuncOp gradFn) {

@@ -463,6 +463,40 @@ def ShardPass : Pass<"accel-shard", "::mlir::ModuleOp"> {
   ];
 }
 
+def CommReportPass : Pass<"accel-comm-report", "::mlir::ModuleOp"> {
+  let summary = "Print every collective of a training step and each rank's memory";
+  let description = [{
+    What data parallelism costs, known before the first step: for every
+    collective of `@<entry>` (`@train_step` by default) its kind and
+    reduction, bucket, element type, bytes, the tensors it carries
+    (parameter names, `loss`) and its source; per step, the collectives'
+    count and payload, and the bytes each rank sends when an all-reduce
+    runs as a ring (a reduce-scatter and an all-gather, each moving
+    (N - 1) / N of the payload: 2Ψ·4 B·(N-1)/N for DDP's fp32 gradients);
+    per rank, the bytes of parameters, gradients, optimizer state (each
+    also as a multiple of the parameter count Ψ: DDP with fp32 Adam is
+    4Ψ + 4Ψ + 8Ψ = 16Ψ) and buffers; and the planned arena when the step
+    has been planned (`--inline --accel-plan-memory` before the report).
+    accel-run's `--ranks` runs report the payload the collectives actually
+    carried, for comparison.
+
+    `format=table` (default) or `format=json`; the report goes to stdout,
+    or to `output`:
+
+    ```
+    accel-opt step.mlir --accel-comm-report -o /dev/null
+    ```
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"train_step\"",
+           "Name of the training step to report on">,
+    Option<"format", "format", "std::string", /*default=*/"\"table\"",
+           "table or json">,
+    Option<"output", "output", "std::string", /*default=*/"\"-\"",
+           "File to write the report to (-: stdout)">,
+  ];
+}
+
 //===----------------------------------------------------------------------===//
 // Lowering
 //===----------------------------------------------------------------------===//

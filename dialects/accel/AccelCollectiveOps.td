@@ -34,8 +34,9 @@ def Accel_AllReduceOp : Accel_Op<"all_reduce", [
     rank arrives first.
 
     One op is one bucket: its operands travel together, as PyTorch DDP's
-    gradient buckets do, and `bucket` numbers it within the step for
-    reports and error messages.
+    gradient buckets do; `bucket` numbers it within the step and `names`
+    (optional) says what each operand is — the parameter a gradient
+    belongs to, or `loss` — for reports and error messages.
 
     ```mlir
     %gw, %gb = accel.all_reduce mean %w_grad, %b_grad {bucket = 0 : i64, ranks = 2 : i64}
@@ -45,7 +46,8 @@ def Accel_AllReduceOp : Accel_Op<"all_reduce", [
   let arguments = (ins Accel_ReduceKind:$kind,
                        Variadic<Accel_FloatTensor>:$inputs,
                        ConfinedAttr<I64Attr, [IntMinValue<1>]>:$ranks,
-                       DefaultValuedAttr<I64Attr, "0">:$bucket);
+                       DefaultValuedAttr<I64Attr, "0">:$bucket,
+                       OptionalAttr<StrArrayAttr>:$names);
   let results = (outs Variadic<Accel_FloatTensor>:$results);
   let assemblyFormat = "$kind $inputs attr-dict `:` type($inputs)";
   let hasVerifier = 1;

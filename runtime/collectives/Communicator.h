@@ -45,9 +45,25 @@ public:
   virtual llvm::Error allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
                                 ReduceKind kind, llvm::StringRef what) = 0;
 
+  /// Collectives this rank has completed, and the bytes of f32 values it
+  /// contributed to them (the payload, as accel-comm-report counts it).
+  uint64_t completed() const { return calls; }
+  uint64_t payloadBytes() const { return payload; }
+
   /// This rank stops taking part (its step failed): every collective the
   /// other ranks wait in, or call later, fails with `reason`.
   virtual void abort(llvm::StringRef reason) = 0;
+
+protected:
+  /// Backends count each completed collective here.
+  void count(llvm::ArrayRef<ReduceBuffer> buffers) {
+    ++calls;
+    for (const ReduceBuffer &b : buffers)
+      payload += b.count * sizeof(float);
+  }
+
+private:
+  uint64_t calls = 0, payload = 0;
 };
 
 } // namespace accel::rt

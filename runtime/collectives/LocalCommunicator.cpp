@@ -124,6 +124,7 @@ llvm::Error LocalCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
       at += b.count;
     }
   }
+  count(buffers);
   return llvm::Error::success();
 }
 

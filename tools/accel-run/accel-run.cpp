@@ -866,6 +866,13 @@ static int run(int argc, char **argv) {
   }
   if (!checkpointDir.empty())
     outs() << "checkpoint: " << checkpointDir << "/latest\n";
+  if (!comms.empty() && total > first) {
+    // What rank 0 contributed, per step: compare accel-comm-report.
+    int64_t ran = total - first;
+    outs() << "collectives: " << comms[0]->completed() / ran
+           << " per step, " << comms[0]->payloadBytes() / ran
+           << " B reduced per step (rank 0, " << ranks << " ranks)\n";
+  }
 
   if (profile)
     printProfile(exec, total - first);
