@@ -3,6 +3,7 @@
 #include "runtime/collectives/LocalCommunicator.h"
 
 #include "llvm/ADT/Twine.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
 #include <cstring>
@@ -34,7 +35,8 @@ bool LocalGroup::arrive(int rank, uint64_t sequence, int phase,
   for (int q = 0; q < ranks; ++q)
     if (reached[q] < target)
       missing += (missing.empty() ? "" : ", ") + std::to_string(q);
-  error = "timed out after " + std::to_string(timeout.count() / 1000.0) +
+  error = "timed out after " +
+          llvm::formatv("{0:F1}", timeout.count() / 1000.0).str() +
           " s waiting for rank(s) " + missing;
   // The others stop waiting too: this job cannot finish the step.
   aborted = "rank " + std::to_string(rank) + " gave up: " + error;

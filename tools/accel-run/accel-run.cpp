@@ -8,7 +8,8 @@
 //             [--keep-checkpoints K]
 //             [--eval-data TEST] [--dump-grads GRADS.safetensors]
 //             [--device cpu] [--profile]
-//             [--ranks N [--collectives local] [--collective-timeout S]]
+//             [--ranks N] [--collectives local|mpi] [--deterministic]
+//             [--collective-timeout S]
 //
 // Loads @train_step (lowering it to the runtime program), the parameters,
 // and the data (a safetensors file whose tensors are named after the step's
@@ -18,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/collectives/LocalCommunicator.h"
+#include "runtime/collectives/MpiCommunicator.h"
 #include "runtime/hal/Hal.h"
 #include "runtime/io/Checkpoint.h"
 #include "runtime/io/Dataset.h"
@@ -26,6 +28,8 @@
 #include "tools/accel-run/ProgramLoader.h"
 
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/xxhash.h"
 #include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -40,6 +44,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 #include <map>
 #include <new>
 #include <thread>
@@ -81,8 +87,14 @@ static cl::opt<int64_t> ranksOption(
     cl::init(0), cl::value_desc("N"), cl::cat(category));
 static cl::opt<std::string> collectives(
     "collectives",
-    cl::desc("How the ranks communicate: local (threads of this process)"),
+    cl::desc("How the ranks communicate: local (threads of this process) or "
+             "mpi (one process per rank: mpirun -np N accel-run ...)"),
     cl::init("local"), cl::cat(category));
+static cl::opt<bool> deterministic(
+    "deterministic",
+    cl::desc("mpi: add the ranks' values in rank order (the same bits as "
+             "local), not in the order MPI's all-reduce chooses"),
+    cl::cat(category));
 static cl::opt<double> collectiveTimeout(
     "collective-timeout",
     cl::desc("Seconds a rank waits for the others in a collective before the "
@@ -148,7 +160,13 @@ static cl::list<std::string> plotCompare(
              "loss-curve plot (repeatable)"),
     cl::value_desc("LABEL=METRICS.jsonl"), cl::cat(category));
 
+/// This process's rank of an MPI job, once it has joined one: an error
+/// then ends the whole job, as the other ranks cannot go on without it.
+static accel::rt::MpiCommunicator *mpiJob = nullptr;
+
 static int fail(const Twine &message) {
+  if (mpiJob && mpiJob->size() > 1)
+    mpiJob->abort(message.str()); // does not return
   WithColor::error(errs(), "accel-run") << message << "\n";
   return 1;
 }
@@ -374,12 +392,68 @@ static int run(int argc, char **argv) {
     return fail("the step was compiled for " + Twine(program->ranks) +
                 " data-parallel rank(s) (accel-shard ranks=N); it cannot "
                 "run with --ranks " + Twine(ranks));
-  if (collectives != "local")
-    return fail("--collectives: '" + collectives + "' is " +
-                (collectives == "mpi" ? "not implemented yet" : "unknown") +
-                "; available: local");
+  if (collectives != "local" && collectives != "mpi")
+    return fail("--collectives: '" + collectives +
+                "' is unknown; available: local, mpi");
   if (!(collectiveTimeout > 0))
     return fail("--collective-timeout must be a positive number of seconds");
+  auto timeout = std::chrono::milliseconds(
+      static_cast<int64_t>(collectiveTimeout * 1000));
+  // The ranks of this process: all of them (local), or the one MPI gave.
+  std::vector<std::unique_ptr<accel::rt::Communicator>> comms;
+  std::vector<int64_t> execRank = {0};
+  std::unique_ptr<accel::rt::MpiCommunicator> mpi;
+  bool writesCheckpoints = true;
+  if (collectives == "mpi") {
+    Expected<std::unique_ptr<accel::rt::MpiCommunicator>> joined =
+        accel::rt::MpiCommunicator::create(nullptr, nullptr, timeout,
+                                           deterministic);
+    if (!joined)
+      return fail(toString(joined.takeError()));
+    mpi = std::move(*joined);
+    mpiJob = mpi.get();
+    if (ranksOption > 0 && ranksOption != mpi->size())
+      return fail("--ranks " + Twine(ranksOption) + " but the MPI job has " +
+                  Twine(mpi->size()) + " processes");
+    ranks = mpi->size();
+    if (ranks != program->ranks)
+      return fail("the step was compiled for " + Twine(program->ranks) +
+                  " data-parallel rank(s) (accel-shard ranks=N) but the MPI "
+                  "job has " + Twine(ranks) + " processes");
+    // Every rank must run the same program with the same data and seed.
+    Expected<std::unique_ptr<MemoryBuffer>> text =
+        errorOrToExpected(MemoryBuffer::getFile(stepPath));
+    if (!text)
+      return fail(toString(text.takeError()));
+    uint64_t identity = xxh3_64bits((*text)->getBuffer()) ^
+                        (xxh3_64bits(dataPath + "|" + std::to_string(seed)) * 31);
+    Expected<std::vector<uint64_t>> all = mpi->gather(identity);
+    if (!all)
+      return fail(toString(all.takeError()));
+    for (auto [q, other] : llvm::enumerate(*all))
+      if (other != identity)
+        return fail("rank " + Twine(q) + " runs another step, data or seed "
+                    "than rank " + Twine(mpi->rank()) + " ('" + stepPath +
+                    "', --data, --seed must match on every rank)");
+    execRank = {mpi->rank()};
+    // Rank 0 alone reports and writes.
+    if (mpi->rank() != 0) {
+      outs().flush();
+      int null = ::open("/dev/null", O_WRONLY);
+      if (null >= 0)
+        ::dup2(null, 1);
+      metricsPath = "";
+      writesCheckpoints = false; // but reads them to resume
+      saveParams = "";
+      evalData = "";
+    }
+  } else if (ranks > 1) {
+    for (auto &c : accel::rt::makeLocalGroup(static_cast<int>(ranks), timeout))
+      comms.push_back(std::move(c));
+    execRank.clear();
+    for (int64_t r = 0; r < ranks; ++r)
+      execRank.push_back(r);
+  }
 
   // State from the parameter file, checked against the step before training.
   Expected<accel::io::SafetensorsFile> initial =
@@ -441,14 +515,16 @@ static int run(int argc, char **argv) {
     outs() << " (arena, state and inputs for each of " << ranks << " ranks)";
   outs() << "\n";
   outs().flush();
-  // Rank 0 is `exec`: it reports, evaluates and writes; every rank holds
-  // the whole replicated state and shares the cores.
-  std::vector<std::unique_ptr<accel::rt::LocalCommunicator>> comms;
+  // The first executable (`exec`) reports, evaluates and writes; every
+  // rank holds the whole replicated state. Local ranks share the cores.
   std::vector<std::unique_ptr<Executable>> rankExecs;
-  if (ranks > 1) {
-    comms = accel::rt::makeLocalGroup(
-        static_cast<int>(ranks),
-        std::chrono::milliseconds(static_cast<int64_t>(collectiveTimeout * 1000)));
+  if (mpi) {
+    Expected<std::unique_ptr<Executable>> e =
+        accel::rt::hal::loadOn(device, {workers, mpi.get()}, std::move(*program));
+    if (!e)
+      return fail(toString(e.takeError()));
+    rankExecs.push_back(std::move(*e));
+  } else if (ranks > 1) {
     int perRank = std::max<int>(1, workers / static_cast<int>(ranks));
     for (int64_t r = 0; r < ranks; ++r) {
       Expected<std::unique_ptr<Executable>> e = accel::rt::hal::loadOn(
@@ -722,8 +798,12 @@ static int run(int argc, char **argv) {
   // that fails aborts its collectives, so no rank waits for it; the error
   // reported is rank 0's, which names the failed rank.
   auto runRanks = [&]() -> Error {
-    if (rankExecs.size() == 1)
-      return exec.run();
+    if (rankExecs.size() == 1) {
+      Error e = exec.run();
+      if (e && mpi)
+        mpi->abort(toString(std::move(e))); // ends the job
+      return e;
+    }
     std::vector<std::string> errors(rankExecs.size());
     auto runOne = [&](size_t r) {
       if (Error e = rankExecs[r]->run()) {
@@ -749,10 +829,10 @@ static int run(int argc, char **argv) {
     if (inEpoch == 0 || s == first)
       order = accel::io::epochOrder(data->size(), seed, epoch, !noShuffle);
     int64_t stepSeed = static_cast<int64_t>(seed) * 1000003 + s;
-    for (auto [r, rankExec] : llvm::enumerate(rankExecs)) {
+    for (auto [e, rankExec] : llvm::enumerate(rankExecs)) {
       // Rank r's slice of the global batch: samples r·local onwards.
-      ArrayRef<int64_t> slice =
-          ArrayRef<int64_t>(order).slice(inEpoch * batch + r * local, local);
+      ArrayRef<int64_t> slice = ArrayRef<int64_t>(order).slice(
+          inEpoch * batch + execRank[e] * local, local);
       for (size_t k = 0; k < inputs.size(); ++k)
         accel::io::gatherBatch(*columns[k], slice, 0, local,
                                {rankExec->data(inputs[k]),
@@ -846,7 +926,7 @@ static int run(int argc, char **argv) {
           return fail(toString(std::move(e)));
       }
     }
-    if (!checkpointDir.empty() &&
+    if (!checkpointDir.empty() && writesCheckpoints &&
         ((checkpointEvery > 0 && (s + 1) % checkpointEvery == 0) || s + 1 == total))
       if (Error e = writeCheckpoint(s + 1))
         return fail(toString(std::move(e)));
@@ -866,12 +946,15 @@ static int run(int argc, char **argv) {
   }
   if (!checkpointDir.empty())
     outs() << "checkpoint: " << checkpointDir << "/latest\n";
-  if (!comms.empty() && total > first) {
+  accel::rt::Communicator *reporter = mpi ? mpi.get()
+                                     : comms.empty() ? nullptr
+                                                     : comms[0].get();
+  if (reporter && ranks > 1 && total > first) {
     // What rank 0 contributed, per step: compare accel-comm-report.
     int64_t ran = total - first;
-    outs() << "collectives: " << comms[0]->completed() / ran
-           << " per step, " << comms[0]->payloadBytes() / ran
-           << " B reduced per step (rank 0, " << ranks << " ranks)\n";
+    outs() << "collectives: " << reporter->completed() / ran << " per step, "
+           << reporter->payloadBytes() / ran << " B reduced per step (rank 0, "
+           << ranks << " ranks, " << collectives << ")\n";
   }
 
   if (profile)

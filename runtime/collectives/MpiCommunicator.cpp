@@ -1,0 +1,196 @@
+//===- MpiCommunicator.cpp - ranks as MPI processes -----------------------===//
+
+#include "runtime/collectives/MpiCommunicator.h"
+
+#include "llvm/ADT/Twine.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstring>
+#include <thread>
+
+namespace accel::rt {
+namespace {
+
+constexpr int kAnnounceTag = 7101;
+
+llvm::Error mpiError(int code, const llvm::Twine &what) {
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 what + ": " + std::string(text, length));
+}
+
+} // namespace
+
+llvm::Expected<std::unique_ptr<MpiCommunicator>>
+MpiCommunicator::create(int *argc, char ***argv,
+                        std::chrono::milliseconds timeout, bool deterministic) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    // Only the thread that runs the step calls MPI.
+    int provided = 0;
+    if (int code = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided))
+      return mpiError(code, "cannot start MPI");
+  }
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  int self = 0, ranks = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &self);
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  return std::unique_ptr<MpiCommunicator>(
+      new MpiCommunicator(self, ranks, timeout, deterministic));
+}
+
+MpiCommunicator::MpiCommunicator(int self, int ranks,
+                                 std::chrono::milliseconds timeout,
+                                 bool deterministic)
+    : self(self), ranks(ranks), timeout(timeout), deterministic(deterministic),
+      reached(ranks, 0), inbox(ranks, 0), receiving(ranks, MPI_REQUEST_NULL) {
+  for (int q = 0; q < ranks; ++q)
+    if (q != self)
+      MPI_Irecv(&inbox[q], 1, MPI_UINT64_T, q, kAnnounceTag, MPI_COMM_WORLD,
+                &receiving[q]);
+}
+
+MpiCommunicator::~MpiCommunicator() {
+  // Every rank leaves together, so no announcement is still on its way.
+  MPI_Barrier(MPI_COMM_WORLD);
+  for (MPI_Request &r : receiving)
+    if (r != MPI_REQUEST_NULL) {
+      MPI_Cancel(&r);
+      MPI_Request_free(&r);
+    }
+  for (auto &[value, request] : sending)
+    MPI_Wait(&request, MPI_STATUS_IGNORE);
+  MPI_Finalize();
+}
+
+void MpiCommunicator::announce() {
+  // Completed announcements free their slots first.
+  while (!sending.empty()) {
+    int done = 0;
+    MPI_Test(&sending.front().second, &done, MPI_STATUS_IGNORE);
+    if (!done)
+      break;
+    sending.pop_front();
+  }
+  for (int q = 0; q < ranks; ++q) {
+    if (q == self)
+      continue;
+    sending.push_back({sequence, MPI_REQUEST_NULL});
+    MPI_Isend(&sending.back().first, 1, MPI_UINT64_T, q, kAnnounceTag,
+              MPI_COMM_WORLD, &sending.back().second);
+  }
+  reached[self] = sequence;
+}
+
+void MpiCommunicator::drainAnnouncements() {
+  for (int q = 0; q < ranks; ++q) {
+    while (q != self) {
+      int done = 0;
+      MPI_Test(&receiving[q], &done, MPI_STATUS_IGNORE);
+      if (!done)
+        break;
+      reached[q] = std::max(reached[q], inbox[q]);
+      MPI_Irecv(&inbox[q], 1, MPI_UINT64_T, q, kAnnounceTag, MPI_COMM_WORLD,
+                &receiving[q]);
+    }
+  }
+}
+
+llvm::Error MpiCommunicator::wait(MPI_Request &request, llvm::StringRef what) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (int spins = 0;; ++spins) {
+    int done = 0;
+    if (int code = MPI_Test(&request, &done, MPI_STATUS_IGNORE))
+      return mpiError(code, what + " on rank " + llvm::Twine(self));
+    if (done)
+      return llvm::Error::success();
+    drainAnnouncements();
+    if (std::chrono::steady_clock::now() > deadline) {
+      std::string missing;
+      for (int q = 0; q < ranks; ++q)
+        if (reached[q] < sequence)
+          missing += (missing.empty() ? "" : ", ") + std::to_string(q);
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          what + " on rank " + llvm::Twine(self) + ": timed out after " +
+              llvm::formatv("{0:F1}", timeout.count() / 1000.0) +
+              " s waiting for rank(s) " +
+              (missing.empty() ? std::string("none: every rank entered it, one stalled inside MPI")
+                               : missing));
+    }
+    // Busy-poll briefly, then yield the core to the ranks being waited for.
+    if (spins > 1000)
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+llvm::Error MpiCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
+                                       ReduceKind kind, llvm::StringRef what) {
+  ++sequence;
+  announce();
+  size_t total = 0;
+  for (const ReduceBuffer &b : buffers)
+    total += b.count;
+  packed.resize(total);
+  size_t at = 0;
+  for (const ReduceBuffer &b : buffers) {
+    std::memcpy(packed.data() + at, b.input, b.count * sizeof(float));
+    at += b.count;
+  }
+  float scale = kind == ReduceKind::Mean ? 1.0f / ranks : 1.0f;
+  MPI_Request request;
+  if (deterministic) {
+    gathered.resize(total * ranks);
+    if (int code = MPI_Iallgather(packed.data(), static_cast<int>(total),
+                                  MPI_FLOAT, gathered.data(),
+                                  static_cast<int>(total), MPI_FLOAT,
+                                  MPI_COMM_WORLD, &request))
+      return mpiError(code, what);
+    if (llvm::Error e = wait(request, what))
+      return e;
+    // The local backend's arithmetic: rank order, one addition at a time.
+    for (size_t e = 0; e < total; ++e) {
+      float sum = gathered[e];
+      for (int q = 1; q < ranks; ++q)
+        sum += gathered[q * total + e];
+      packed[e] = sum;
+    }
+  } else {
+    if (int code = MPI_Iallreduce(MPI_IN_PLACE, packed.data(),
+                                  static_cast<int>(total), MPI_FLOAT, MPI_SUM,
+                                  MPI_COMM_WORLD, &request))
+      return mpiError(code, what);
+    if (llvm::Error e = wait(request, what))
+      return e;
+  }
+  at = 0;
+  for (const ReduceBuffer &b : buffers) {
+    for (int64_t e = 0; e < b.count; ++e)
+      b.output[e] = kind == ReduceKind::Mean ? packed[at + e] * scale
+                                             : packed[at + e];
+    at += b.count;
+  }
+  count(buffers);
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::vector<uint64_t>> MpiCommunicator::gather(uint64_t value) {
+  std::vector<uint64_t> all(ranks);
+  if (int code = MPI_Allgather(&value, 1, MPI_UINT64_T, all.data(), 1,
+                               MPI_UINT64_T, MPI_COMM_WORLD))
+    return mpiError(code, "gathering the ranks' programs");
+  return all;
+}
+
+void MpiCommunicator::abort(llvm::StringRef reason) {
+  llvm::errs() << "accel-run: error: rank " << self << " stops the job: "
+               << reason << "\n";
+  llvm::errs().flush();
+  MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
+} // namespace accel::rt

@@ -1,0 +1,76 @@
+//===- MpiCommunicator.h - ranks as MPI processes ---------------*- C++ -*-===//
+//
+// The `mpi` collectives backend: one rank per process of an MPI job
+// (`mpirun -np N accel-run ... --collectives mpi`), over MPI_COMM_WORLD.
+//
+// An all-reduce is either MPI's own (MPI_Iallreduce: the library picks
+// the algorithm and the order of additions) or, `deterministic`, an
+// all-gather of every rank's values followed by the local backend's sum in
+// rank order, so results are the same bits as with `--collectives local`
+// (at (N - 1) times the payload per rank instead of a ring's 2(N - 1)/N).
+//
+// MPI itself has no timeouts: every rank also tells every other rank when
+// it enters a collective, and a rank that waits past the timeout names
+// those that never arrived, then aborts the job (MPI_Abort), so no rank
+// hangs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ACCEL_RUNTIME_COLLECTIVES_MPICOMMUNICATOR_H
+#define ACCEL_RUNTIME_COLLECTIVES_MPICOMMUNICATOR_H
+
+#include "runtime/collectives/Communicator.h"
+
+#include <mpi.h>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <vector>
+
+namespace accel::rt {
+
+class MpiCommunicator final : public Communicator {
+public:
+  /// Initialises MPI (once per process) and joins MPI_COMM_WORLD.
+  static llvm::Expected<std::unique_ptr<MpiCommunicator>>
+  create(int *argc, char ***argv, std::chrono::milliseconds timeout,
+         bool deterministic);
+  ~MpiCommunicator() override;
+
+  int rank() const override { return self; }
+  int size() const override { return ranks; }
+  llvm::Error allReduce(llvm::ArrayRef<ReduceBuffer> buffers, ReduceKind kind,
+                        llvm::StringRef what) override;
+  /// Prints the reason and ends every process of the job.
+  void abort(llvm::StringRef reason) override;
+
+  /// Every rank's `value` (a hash of the program it runs, say), rank order.
+  llvm::Expected<std::vector<uint64_t>> gather(uint64_t value);
+
+private:
+  MpiCommunicator(int self, int ranks, std::chrono::milliseconds timeout,
+                  bool deterministic);
+  /// Tells the other ranks this one entered collective `sequence`.
+  void announce();
+  /// Records the other ranks' announcements received so far.
+  void drainAnnouncements();
+  /// Polls `request` until it completes or the timeout passes (then the
+  /// error names the ranks that never entered this collective).
+  llvm::Error wait(MPI_Request &request, llvm::StringRef what);
+
+  int self, ranks;
+  std::chrono::milliseconds timeout;
+  bool deterministic;
+  uint64_t sequence = 0;
+  std::vector<uint64_t> reached; // per rank: the last collective it entered
+  std::vector<uint64_t> inbox;        // per rank: its announcement's slot
+  std::vector<MPI_Request> receiving; // per rank: the posted receive
+  /// Announcements in flight (values live until their send completes).
+  std::deque<std::pair<uint64_t, MPI_Request>> sending;
+  std::vector<float> packed, gathered;
+};
+
+} // namespace accel::rt
+
+#endif // ACCEL_RUNTIME_COLLECTIVES_MPICOMMUNICATOR_H
