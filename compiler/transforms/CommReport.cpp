@@ -113,7 +113,17 @@ struct CommReportPass : accel::impl::CommReportPassBase<CommReportPass> {
         r.ranks = cast<IntegerAttr>(split.get("ranks")).getInt();
         r.globalBatch = cast<IntegerAttr>(split.get("global_batch")).getInt();
       }
-    step.walk([&](AllReduceOp op) {
+    // The step's own collectives, and those of the functions it calls
+    // (the gradient function, once per micro-batch) until inlined.
+    SmallVector<AllReduceOp> ops;
+    step.walk([&](Operation *op) {
+      if (auto reduce = dyn_cast<AllReduceOp>(op))
+        ops.push_back(reduce);
+      if (auto call = dyn_cast<func::CallOp>(op))
+        if (auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee()))
+          callee.walk([&](AllReduceOp reduce) { ops.push_back(reduce); });
+    });
+    for (AllReduceOp op : ops) {
       Collective c;
       c.kind = "all_reduce";
       c.reduction = stringifyReduceKind(op.getKind()).str();
@@ -133,7 +143,7 @@ struct CommReportPass : accel::impl::CommReportPassBase<CommReportPass> {
       c.source = sourceOf(op.getLoc());
       r.payload += c.bytes;
       r.collectives.push_back(std::move(c));
-    });
+    }
     for (unsigned i = 0; i < step.getNumArguments(); ++i) {
       Type t = step.getArgumentTypes()[i];
       if (step.getArgAttr(i, AccelDialect::kParamAttrName)) {
@@ -180,7 +190,8 @@ struct CommReportPass : accel::impl::CommReportPassBase<CommReportPass> {
     os << "collective reduction bucket dtype bytes tensors source\n";
     for (const Collective &c : r.collectives) {
       std::string tensors = llvm::join(c.tensors, ",");
-      os << c.kind << " " << c.reduction << " " << c.bucket << " " << c.dtype
+      os << c.kind << " " << c.reduction << " "
+         << (c.bucket >= 0 ? std::to_string(c.bucket) : "-") << " " << c.dtype
          << " " << c.bytes << " " << (tensors.empty() ? "-" : tensors) << " "
          << c.source << "\n";
     }

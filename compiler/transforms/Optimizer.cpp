@@ -414,9 +414,10 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     // Data parallelism: every rank's gradients and loss become the whole
     // batch's before anything reads them (clipping's norm, the overflow
     // check and the update are then the same on every rank).
-    if (auto split = module.lookupSymbol<func::FuncOp>(entry)
-                         ->getAttrOfType<DictionaryAttr>(
-                             AccelDialect::kDataParallelAttrName)) {
+    auto forward = module.lookupSymbol<func::FuncOp>(entry);
+    if (auto split = forward ? forward->getAttrOfType<DictionaryAttr>(
+                                   AccelDialect::kDataParallelAttrName)
+                             : DictionaryAttr()) {
       int64_t ranks = cast<IntegerAttr>(split.get("ranks")).getInt();
       step->setAttr("accel.ranks", b.getI64IntegerAttr(ranks));
       synchronize(b, loc, split, paramArgs, gradSums, loss);

@@ -427,13 +427,17 @@ def ShardPass : Pass<"accel-shard", "::mlir::ModuleOp"> {
     through every op; a reshape keeps it where the row-major order puts it
     (`[B, T, C] -> [B*T, C]` splits the merged dimension). Dropout masks are
     the global batch's (each rank's slice of the mask one rank would draw,
-    `rank_stride`), so `N` ranks compute what one rank computes. Refused,
-    at the op: a loss that is not a sum or mean over the batch, or that is
-    transformed non-linearly after it; anything else that mixes samples —
-    batch norm in training mode (synchronised statistics are not
-    implemented yet), softmax or slicing along the batch, a contraction
-    over it, constants spanning it; FP8 (per-rank scales); a batch that does
-    not divide by N.
+    `rank_stride`), so `N` ranks compute what one rank computes. Batch
+    norm in training mode becomes PyTorch SyncBatchNorm's arithmetic: the
+    op is replaced by its formula, with the per-channel sums of `x` and of
+    `(x - mean)²` all-reduced (`bucket = -1`) so every rank normalises with
+    the whole batch's statistics and updates the running ones alike; the
+    all-reduces' VJPs synchronise the backward pass too (f32 only).
+    Refused, at the op: a loss that is not a sum or mean over the batch, or
+    that is transformed non-linearly after it; anything else that mixes
+    samples — softmax or slicing along the batch, a contraction over it,
+    a maximum over it, constants spanning it; FP8 (per-rank scales); a
+    batch that does not divide by N.
 
     With loss `mean`, the ranks' gradients are averaged (exactly the
     whole batch's mean gradient); with `sum`, summed. A cross-entropy whose

@@ -69,6 +69,10 @@ private:
   FailureOr<BatchInfo> broadcastInfo(Operation *op, ValueRange operands,
                                      Value result);
   LogicalResult retype(Operation *op);
+  /// Training-mode batch norm over the whole batch (PyTorch's
+  /// SyncBatchNorm): the op becomes its formula, with the per-channel sums
+  /// of x and of (x - mean)² all-reduced over the ranks.
+  LogicalResult synchronizeBatchNorm(BatchNormOp bn);
 
   func::FuncOp forward;
   int64_t ranks;
@@ -238,10 +242,7 @@ LogicalResult BatchSplitter::propagate(Operation *op) {
         return set(result0, info(c.getInput()));
       })
       .Case([&](BatchNormOp bn) -> LogicalResult {
-        if (bn.getTraining())
-          return fail(op)
-                 << "batch statistics in training mode span the whole batch "
-                    "(synchronised batch norm is not implemented yet)";
+        // (Training mode is rewritten by synchronizeBatchNorm first.)
         if (info(bn.getInput()).dim != 0)
           return fail(op) << "only its input may hold the batch, first";
         infos[bn.getNewRunningMean()] = {};
@@ -400,6 +401,92 @@ LogicalResult BatchSplitter::retype(Operation *op) {
   return success();
 }
 
+LogicalResult BatchSplitter::synchronizeBatchNorm(BatchNormOp bn) {
+  Value x = bn.getInput();
+  auto type = cast<RankedTensorType>(x.getType());
+  if (info(x).dim != 0 || info(bn.getWeight()).touched() ||
+      info(bn.getBias()).touched())
+    return fail(bn) << "only its input may hold the batch, first";
+  if (!type.getElementType().isF32() ||
+      !cast<RankedTensorType>(bn.getRunningMean().getType())
+           .getElementType()
+           .isF32())
+    return fail(bn) << "synchronised batch norm is implemented for f32 only";
+  OpBuilder b(bn);
+  Location loc = bn.getLoc();
+  MLIRContext *ctx = b.getContext();
+  int64_t channels = type.getDimSize(1);
+  // Every dimension but the channels is reduced; `count` values per
+  // channel over all ranks.
+  SmallVector<int64_t> dims;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (d != 1)
+      dims.push_back(d);
+  int64_t count = type.getNumElements() / channels * ranks;
+  auto constant = [&](double v) -> Value {
+    auto scalar = RankedTensorType::get({}, type.getElementType());
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(scalar, b.getF32FloatAttr(v)));
+  };
+  auto make = [&](auto tag, ValueRange operands,
+                  ArrayRef<NamedAttribute> attrs = {}) -> Value {
+    using OpTy = decltype(tag);
+    return (*createChecked<OpTy>(b, loc, operands, attrs))->getResult(0);
+  };
+  auto channelSum = [&](Value v) {
+    return make(SumOp(), {v},
+                {b.getNamedAttr("dims", b.getDenseI64ArrayAttr(dims)),
+                 b.getNamedAttr("keepdim", b.getUnitAttr())});
+  };
+  std::string name = "batch_norm";
+  if (auto arg = dyn_cast<BlockArgument>(bn.getWeight()))
+    if (auto param = forward.getArgAttrOfType<StringAttr>(
+            arg.getArgNumber(), AccelDialect::kParamAttrName))
+      name = param.str();
+  auto allReduce = [&](Value v, StringRef what) -> Value {
+    return AllReduceOp::create(b, loc, TypeRange{v.getType()},
+                               ReduceKindAttr::get(ctx, ReduceKind::Sum),
+                               ValueRange{v}, b.getI64IntegerAttr(ranks),
+                               b.getI64IntegerAttr(-1),
+                               b.getStrArrayAttr({name + ":" + what.str()}))
+        .getResult(0);
+  };
+  // Two passes, as the mean is known before the squares are summed.
+  Value mean = make(MulOp(), {allReduce(channelSum(x), "sum"),
+                              constant(1.0 / count)});
+  Value centred = make(SubOp(), {x, mean});
+  Value squares = allReduce(channelSum(make(MulOp(), {centred, centred})),
+                            "sum_sq");
+  Value var = make(MulOp(), {squares, constant(1.0 / count)});
+  Value invstd = RsqrtOp::create(
+      b, loc, make(AddOp(), {var, constant(bn.getEps().convertToDouble())}));
+  auto statType = cast<RankedTensorType>(mean.getType());
+  auto perChannel = [&](Value v, RankedTensorType to) -> Value {
+    return ReshapeOp::create(b, loc, to, v);
+  };
+  Value y = make(MulOp(), {make(MulOp(), {centred, invstd}),
+                           perChannel(bn.getWeight(), statType)});
+  y = make(AddOp(), {y, perChannel(bn.getBias(), statType)});
+  // Running statistics as torch updates them: the unbiased variance.
+  double momentum = bn.getMomentum().convertToDouble();
+  auto runningType = cast<RankedTensorType>(bn.getRunningMean().getType());
+  auto update = [&](Value running, Value batch) {
+    return make(AddOp(), {make(MulOp(), {running, constant(1.0 - momentum)}),
+                          make(MulOp(), {perChannel(batch, runningType),
+                                         constant(momentum)})});
+  };
+  Value newMean = update(bn.getRunningMean(), mean);
+  Value newVar = update(
+      bn.getRunningVar(),
+      make(MulOp(), {squares, constant(1.0 / std::max<int64_t>(count - 1, 1))}));
+  infos[y].dim = 0;
+  bn.getResult().replaceAllUsesWith(y);
+  bn.getNewRunningMean().replaceAllUsesWith(newMean);
+  bn.getNewRunningVar().replaceAllUsesWith(newVar);
+  bn.erase();
+  return success();
+}
+
 LogicalResult BatchSplitter::run() {
   Block &body = forward.getBody().front();
   SmallVector<Type> argTypes(forward.getArgumentTypes());
@@ -432,10 +519,15 @@ LogicalResult BatchSplitter::run() {
   if (batch < 0)
     return forward.emitError() << "the forward has no batch input to split";
 
-  for (Operation &op : body.without_terminator()) {
+  for (Operation &op : llvm::make_early_inc_range(body.without_terminator())) {
     if (!llvm::any_of(op.getOperands(),
                       [&](Value v) { return info(v).touched(); }))
       continue;
+    if (auto bn = dyn_cast<BatchNormOp>(op); bn && bn.getTraining()) {
+      if (failed(synchronizeBatchNorm(bn)))
+        return failure();
+      continue;
+    }
     if (failed(propagate(&op)) || failed(retype(&op)))
       return failure();
   }

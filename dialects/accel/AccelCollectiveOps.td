@@ -23,7 +23,7 @@ def Accel_ReduceKind : I32EnumAttr<"ReduceKind",
 }
 
 def Accel_AllReduceOp : Accel_Op<"all_reduce", [
-    AllTypesMatch<["inputs", "results"]>]> {
+    AllTypesMatch<["inputs", "results"]>, Accel_Differentiable]> {
   let summary = "element-wise sum or mean of every rank's tensors (one bucket)";
   let description = [{
     Each result is the element-wise combination of the matching operand
@@ -34,9 +34,14 @@ def Accel_AllReduceOp : Accel_Op<"all_reduce", [
     rank arrives first.
 
     One op is one bucket: its operands travel together, as PyTorch DDP's
-    gradient buckets do; `bucket` numbers it within the step and `names`
-    (optional) says what each operand is — the parameter a gradient
-    belongs to, or `loss` — for reports and error messages.
+    gradient buckets do; `bucket` numbers it within the step (-1: a
+    collective of the forward pass, such as synchronised batch-norm
+    statistics) and `names` (optional) says what each operand is — the
+    parameter a gradient belongs to, `loss`, a statistic — for reports.
+
+    In a forward pass each rank's operand is its part of a whole-batch
+    quantity; the VJP is the same all-reduce of the result gradients, as
+    every rank's loss depends on every rank's operand.
 
     ```mlir
     %gw, %gb = accel.all_reduce mean %w_grad, %b_grad {bucket = 0 : i64, ranks = 2 : i64}

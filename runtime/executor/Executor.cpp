@@ -822,8 +822,10 @@ llvm::Error Executor::run() {
       for (size_t i = 0; i < in.operands.size(); ++i)
         buffers.push_back({f(i), as<float>(in.results[i]),
                            prog.buffers[in.results[i]].numElements()});
-      std::string what = "all_reduce bucket " + std::to_string(in.ints[1]) +
-                         " (instruction " + std::to_string(pc) + ")";
+      std::string what =
+          (in.ints[1] >= 0 ? "all_reduce bucket " + std::to_string(in.ints[1])
+                           : std::string("all_reduce of batch statistics")) +
+          " (instruction " + std::to_string(pc) + ")";
       if (comm) {
         if (llvm::Error e = comm->allReduce(
                 buffers, in.ints[0] ? ReduceKind::Mean : ReduceKind::Sum, what))

@@ -833,6 +833,13 @@ llvm::Expected<EvalProgram> loadClassifier(llvm::StringRef path) {
   if (!loss || !labels)
     return error("'" + path + "': @forward's loss is not a cross-entropy of "
                  "an input's labels, so there is no accuracy to evaluate");
+  // Synchronised batch norm is batch statistics in the forward's own ops:
+  // there is no batch_norm op left to switch to running statistics.
+  if (!forward.getBody().getOps<AllReduceOp>().empty())
+    return error("'" + path + "': evaluating a step whose forward "
+                 "synchronises batch norm across ranks is not implemented "
+                 "(evaluate the saved parameters with a step compiled "
+                 "without accel-shard)");
   EvalProgram eval;
   eval.labelsInput = *labels;
   eval.ignoreIndex = static_cast<int64_t>(loss.getIgnoreIndex());

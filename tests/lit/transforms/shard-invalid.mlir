@@ -22,21 +22,6 @@ func.func @forward(%x: tensor<6x4xf32> {accel.input = "x"}) -> tensor<f32> {
 
 // -----
 
-func.func @forward(%x: tensor<8x2x3x3xf32> {accel.input = "x"},
-                   %w: tensor<2xf32> {accel.param = "bn.weight"},
-                   %b: tensor<2xf32> {accel.param = "bn.bias"},
-                   %m: tensor<2xf32> {accel.buffer = "bn.running_mean"},
-                   %v: tensor<2xf32> {accel.buffer = "bn.running_var"})
-    -> (tensor<f32>, tensor<2xf32> {accel.buffer = "bn.running_mean"},
-        tensor<2xf32> {accel.buffer = "bn.running_var"}) {
-  // expected-error @+1 {{'accel.batch_norm' op cannot be split over 2 data-parallel ranks: batch statistics in training mode span the whole batch (synchronised batch norm is not implemented yet)}}
-  %y, %nm, %nv = accel.batch_norm %x, %w, %b, %m, %v {training} : (tensor<8x2x3x3xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> (tensor<8x2x3x3xf32>, tensor<2xf32>, tensor<2xf32>)
-  %l = accel.mean %y {dims = array<i64: 0, 1, 2, 3>} : (tensor<8x2x3x3xf32>) -> tensor<f32>
-  return %l, %nm, %nv : tensor<f32>, tensor<2xf32>, tensor<2xf32>
-}
-
-// -----
-
 func.func @forward(%x: tensor<8x4xf32> {accel.input = "x"}) -> tensor<f32> {
   %l = accel.mean %x {dims = array<i64: 0, 1>} : (tensor<8x4xf32>) -> tensor<f32>
   // expected-error @+1 {{'accel.exp' op cannot be split over 2 data-parallel ranks: it transforms the batch-reduced loss non-linearly}}

@@ -3,6 +3,8 @@
 // RUN: accel-opt %s --accel-shard="ranks=2" | FileCheck %s
 // RUN: accel-opt %s --accel-train-pipeline="shard=ddp ranks=4 first-bucket-mb=0.00001" | FileCheck %s --check-prefix=STEP
 // RUN: accel-opt %s --accel-shard="ranks=1" | FileCheck %s --check-prefix=ONE
+// RUN: accel-opt %S/Inputs/batch-norm.mlir --accel-shard="ranks=2" | FileCheck %s --check-prefix=SYNCBN
+// RUN: accel-opt %S/Inputs/batch-norm.mlir --accel-shard="ranks=2" --accel-autodiff | FileCheck %s --check-prefix=SYNCBN-GRAD
 
 // Inputs lose half their batch; the batch is followed through dropout
 // (whose mask is the global one from element 48 · rank on), the linear,
@@ -29,11 +31,32 @@
 // STEP-SAME: tensor<2x3x4xf32> {accel.input = "x"}
 // STEP-SAME: accel.ranks = 4 : i64
 // STEP: %[[G:.+]]:3 = call @forward_grad(
-// STEP-NEXT: %[[B:.+]] = accel.all_reduce mean %[[G]]#2 {ranks = 4 : i64} : tensor<10xf32>
-// STEP-NEXT: %[[W:.+]] = accel.all_reduce mean %[[G]]#1 {bucket = 1 : i64, ranks = 4 : i64} : tensor<10x4xf32>
-// STEP-NEXT: %[[L:.+]] = accel.all_reduce mean %[[G]]#0 {bucket = 2 : i64, ranks = 4 : i64} : tensor<f32>
+// STEP-NEXT: %[[B:.+]] = accel.all_reduce mean %[[G]]#2 {names = ["fc.bias"], ranks = 4 : i64} : tensor<10xf32>
+// STEP-NEXT: %[[W:.+]] = accel.all_reduce mean %[[G]]#1 {bucket = 1 : i64, names = ["fc.weight"], ranks = 4 : i64} : tensor<10x4xf32>
+// STEP-NEXT: %[[L:.+]] = accel.all_reduce mean %[[G]]#0 {bucket = 2 : i64, names = ["loss"], ranks = 4 : i64} : tensor<f32>
 // STEP-NOT: accel.all_reduce
 // STEP: return %[[L]]
+
+// Batch norm in training mode becomes SyncBatchNorm's formula: statistics
+// over the whole batch (8 samples · 3 · 3 = 72 values per channel) from
+// all-reduced per-channel sums, two passes; running statistics as torch
+// updates them (momentum 0.1, unbiased variance 1/71).
+// SYNCBN-LABEL: func.func @forward(
+// SYNCBN-SAME: %[[X:[^:]+]]: tensor<4x2x3x3xf32> {accel.input = "x"}
+// SYNCBN: %[[S1:.+]] = accel.sum %[[X]] {dims = array<i64: 0, 2, 3>, keepdim}
+// SYNCBN: %[[T1:.+]] = accel.all_reduce sum %[[S1]] {bucket = -1 : i64, names = ["bn.weight:sum"], ranks = 2 : i64} : tensor<1x2x1x1xf32>
+// SYNCBN: %[[INV:.+]] = arith.constant dense<0.01388{{[0-9]*}}> : tensor<f32>
+// SYNCBN: %[[MEAN:.+]] = accel.mul %[[T1]], %[[INV]] : (tensor<1x2x1x1xf32>, tensor<f32>)
+// SYNCBN: %[[C:.+]] = accel.sub %[[X]], %[[MEAN]]
+// SYNCBN: %[[SQ:.+]] = accel.mul %[[C]], %[[C]]
+// SYNCBN: %[[S2:.+]] = accel.sum %[[SQ]] {dims = array<i64: 0, 2, 3>, keepdim}
+// SYNCBN: accel.all_reduce sum %[[S2]] {bucket = -1 : i64, names = ["bn.weight:sum_sq"], ranks = 2 : i64}
+// SYNCBN: accel.rsqrt
+// SYNCBN-NOT: accel.batch_norm
+// SYNCBN: dense<0.01408{{[0-9]*}}> : tensor<f32>
+// The backward pass all-reduces the statistics' gradients the same way.
+// SYNCBN-GRAD-LABEL: func.func @forward_grad(
+// SYNCBN-GRAD-COUNT-4: accel.all_reduce sum
 
 // One rank: the forward keeps its shapes.
 // ONE: tensor<8x3x4xf32> {accel.input = "x"}
