@@ -88,39 +88,64 @@ llvm::Error LocalCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
                      " reduces buffers of other sizes (the ranks run "
                      "different programs)");
   }
-  // An output that overlaps one of this rank's inputs is staged: the
-  // others may still be reading that input.
-  bool stage = false;
-  size_t total = 0;
-  for (const ReduceBuffer &out : buffers) {
-    total += out.count;
-    for (const ReduceBuffer &in : buffers)
-      stage = stage || overlaps(out, in);
-  }
-  if (stage)
-    staging.resize(total);
   float scale = kind == ReduceKind::Mean ? 1.0f / group->size() : 1.0f;
-  size_t at = 0;
-  for (size_t i = 0; i < buffers.size(); ++i) {
-    float *out = stage ? staging.data() + at : buffers[i].output;
-    int64_t n = buffers[i].count;
-    // Rank order, one addition at a time: the bits of summing the ranks'
-    // values as gradient accumulation sums micro-batches.
-    std::memcpy(out, posted[0][i].input, n * sizeof(float));
+  // Rank order, one addition at a time, then the 1/N of a mean: the bits of
+  // summing the ranks' values as gradient accumulation sums micro-batches.
+  auto reduce = [&](size_t i, int64_t begin, int64_t end, float *out) {
+    std::memcpy(out, posted[0][i].input + begin, (end - begin) * sizeof(float));
     for (int q = 1; q < group->size(); ++q) {
-      const float *in = posted[q][i].input;
-      for (int64_t e = 0; e < n; ++e)
+      const float *in = posted[q][i].input + begin;
+      for (int64_t e = 0; e < end - begin; ++e)
         out[e] += in[e];
     }
     if (kind == ReduceKind::Mean)
-      for (int64_t e = 0; e < n; ++e)
+      for (int64_t e = 0; e < end - begin; ++e)
         out[e] *= scale;
-    at += n;
+  };
+  // Usually each rank reduces its N-th of every tensor and writes it into
+  // every rank's output (a reduce-scatter and an all-gather in one pass),
+  // so a rank's work does not grow with N. An output that is exactly its
+  // own input is fine: each element is read by the one thread that writes
+  // it. Any other overlap of a rank's outputs with its inputs would let a
+  // write reach what another rank still reads: then every rank reduces the
+  // whole bucket into staging and copies it out after the second barrier.
+  bool stage = false;
+  for (int q = 0; q < group->size(); ++q)
+    for (size_t i = 0; i < buffers.size(); ++i)
+      for (size_t j = 0; j < buffers.size(); ++j)
+        stage = stage ||
+                (overlaps(posted[q][i], posted[q][j]) &&
+                 !(i == j && posted[q][i].output == posted[q][j].input));
+  if (stage) {
+    size_t total = 0;
+    for (const ReduceBuffer &b : buffers)
+      total += b.count;
+    staging.resize(total);
+    size_t at = 0;
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      reduce(i, 0, buffers[i].count, staging.data() + at);
+      at += buffers[i].count;
+    }
+  } else {
+    constexpr int64_t kBlock = 4096;
+    staging.resize(kBlock);
+    int n = group->size();
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      int64_t count = buffers[i].count;
+      int64_t first = count * self / n, last = count * (self + 1) / n;
+      for (int64_t b = first; b < last; b += kBlock) {
+        int64_t e = std::min(last, b + kBlock);
+        reduce(i, b, e, staging.data());
+        for (int q = 0; q < n; ++q)
+          std::memcpy(posted[q][i].output + b, staging.data(),
+                      (e - b) * sizeof(float));
+      }
+    }
   }
   if (!group->arrive(self, sequence, 1, error))
     return failure(error);
   if (stage) {
-    at = 0;
+    size_t at = 0;
     for (const ReduceBuffer &b : buffers) {
       std::memcpy(b.output, staging.data() + at, b.count * sizeof(float));
       at += b.count;

@@ -2,10 +2,11 @@
 //
 // The `local` collectives backend: N ranks are N threads sharing a
 // LocalGroup. An all-reduce is two barriers: each rank publishes its
-// buffers and waits for the others; then every rank adds all ranks'
-// buffers in rank order into its own outputs (so all get the same bits)
-// and waits until every rank has finished reading before any may
-// overwrite its inputs.
+// buffers and waits for the others; then each rank adds its N-th of the
+// elements over all ranks, in rank order (so all get the same bits), and
+// writes the sums into every rank's outputs; the second barrier keeps
+// every rank from going on (and overwriting its inputs) before all sums
+// are written.
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,7 +60,7 @@ private:
   std::shared_ptr<LocalGroup> group;
   int self;
   uint64_t sequence = 0; // collectives this rank has entered
-  std::vector<float> staging; // outputs that overlap an input of this rank
+  std::vector<float> staging; // sums on their way to the outputs
 };
 
 /// The communicators of an N-rank local job, rank order.
