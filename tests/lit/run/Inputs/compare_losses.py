@@ -1,12 +1,21 @@
 #!/usr/bin/env python3
-"""compare_losses.py ACCEL.jsonl TORCH.jsonl RTOL: every step's loss must agree
-within RTOL relative; prints the largest error."""
+"""compare_losses.py ACCEL.jsonl TORCH.jsonl RTOL [--resumed]: every step's
+loss must agree within RTOL relative; prints the largest error. With
+--resumed, ACCEL holds the steps of a resumed run, compared with the
+reference's steps of the same numbers."""
 import json
 import sys
 
-ours = [json.loads(l)["loss"] for l in open(sys.argv[1])]
-ref = [json.loads(l)["loss"] for l in open(sys.argv[2])]
+ours = [json.loads(l) for l in open(sys.argv[1])]
+ref = [json.loads(l) for l in open(sys.argv[2])]
 rtol = float(sys.argv[3])
+if "--resumed" in sys.argv[4:]:
+    by_step = {r["step"]: r for r in ref}
+    if not ours or any(o.get("step") not in by_step for o in ours):
+        sys.exit("compare_losses: the resumed steps are not all in the reference")
+    ref = [by_step[o["step"]] for o in ours]
+ours = [o["loss"] for o in ours]
+ref = [r["loss"] for r in ref]
 if len(ours) != len(ref):
     sys.exit("compare_losses: %d steps vs %d" % (len(ours), len(ref)))
 worst = max(abs(a - b) / abs(b) for a, b in zip(ours, ref))
