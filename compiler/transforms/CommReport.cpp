@@ -9,10 +9,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/transforms/Passes.h"
+#include "compiler/transforms/Report.h"
 #include "dialects/accel/AccelOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
@@ -39,20 +39,6 @@ std::string elementName(Type type) {
   llvm::raw_string_ostream os(s);
   os << cast<RankedTensorType>(type).getElementType();
   return s;
-}
-
-/// The innermost file location of `loc`, or "?".
-std::string sourceOf(Location loc) {
-  std::string found = "?";
-  loc->walk([&](Location inner) {
-    if (auto file = dyn_cast<FileLineColLoc>(inner)) {
-      found = file.getFilename().str() + ":" + std::to_string(file.getLine()) +
-              ":" + std::to_string(file.getColumn());
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return found;
 }
 
 struct Collective {
@@ -161,21 +147,13 @@ struct CommReportPass : accel::impl::CommReportPassBase<CommReportPass> {
     if (auto arena = step->getAttrOfType<IntegerAttr>("accel.arena_bytes"))
       r.arena = arena.getInt();
 
-    std::optional<llvm::raw_fd_ostream> file;
-    if (output != "-") {
-      std::error_code ec;
-      file.emplace(output, ec, llvm::sys::fs::OF_Text);
-      if (ec) {
-        module.emitError() << "cannot write '" << output
-                           << "': " << ec.message();
-        return signalPassFailure();
-      }
-    }
-    llvm::raw_ostream &os = file ? *file : llvm::outs();
-    if (format == "json")
-      printJson(os, r);
-    else
-      printTable(os, r);
+    if (failed(writeReport(module, output, [&](llvm::raw_ostream &os) {
+          if (format == "json")
+            printJson(os, r);
+          else
+            printTable(os, r);
+        })))
+      return signalPassFailure();
     markAllAnalysesPreserved();
   }
 

@@ -10,11 +10,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/transforms/Passes.h"
+#include "compiler/transforms/Report.h"
 #include "dialects/accel/AccelOps.h"
 #include "dialects/accel/Float8Recipes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
@@ -44,21 +44,6 @@ std::string typesOf(TypeRange types) {
   for (auto [i, t] : llvm::enumerate(types))
     s += (i ? ", " : "") + str(t);
   return s;
-}
-
-/// The innermost file location of `loc` ("model.py:12:5"), which for an
-/// imported model is its TorchScript source; "?" when there is none.
-std::string sourceOf(Location loc) {
-  std::string found = "?";
-  loc->walk([&](Location inner) {
-    if (auto file = dyn_cast<FileLineColLoc>(inner)) {
-      found = (file.getFilename().str() + ":" + std::to_string(file.getLine()) +
-               ":" + std::to_string(file.getColumn()));
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return found;
 }
 
 struct Row {
@@ -144,22 +129,13 @@ struct PrecisionReportPass
     });
     report.lossScaling = lossScaling(module);
 
-    std::optional<llvm::raw_fd_ostream> file;
-    if (output != "-") {
-      std::error_code ec;
-      file.emplace(output, ec, llvm::sys::fs::OF_Text);
-      if (ec) {
-        module.emitError() << "cannot write '" << output
-                           << "': " << ec.message();
-        return signalPassFailure();
-      }
-    }
-    llvm::raw_ostream &os = file ? *file : llvm::outs();
-    if (format == "json")
-      printJson(os, report);
-    else
-      printTable(os, report);
-    os.flush();
+    if (failed(writeReport(module, output, [&](llvm::raw_ostream &os) {
+          if (format == "json")
+            printJson(os, report);
+          else
+            printTable(os, report);
+        })))
+      return signalPassFailure();
     markAllAnalysesPreserved();
   }
 

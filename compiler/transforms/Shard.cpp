@@ -190,8 +190,10 @@ LogicalResult BatchSplitter::propagate(Operation *op) {
         FailureOr<BatchInfo> i = broadcastInfo(op, {b.getInput()}, result0);
         if (failed(i))
           return failure();
-        if (shapeOf(result0)[i->dim] !=
-            shapeOf(b.getInput())[i->dim - rankOf(result0) + rankOf(b.getInput())])
+        // The input is already this rank's slice; the result still has
+        // the global shape.
+        int64_t at = i->dim - rankOf(result0) + rankOf(b.getInput());
+        if (shapeOf(result0)[i->dim] != shapeOf(b.getInput())[at] * ranks)
           return fail(op) << "it broadcasts along the batch dimension";
         return set(result0, *i);
       })
@@ -229,9 +231,16 @@ LogicalResult BatchSplitter::propagate(Operation *op) {
           if (failed(place(r.dim == rr - 1 ? rank - 1 : rank - rr + r.dim)))
             return failure();
         }
-        if (out.dim < rank - 2 &&
-            (!info(m.getLhs()).batched() || !info(m.getRhs()).batched()))
-          return fail(op) << "one operand broadcasts along the batch";
+        // An operand without the batch may broadcast along it (a weight
+        // matrix), but not span it.
+        for (Value v : {m.getLhs(), m.getRhs()}) {
+          int64_t at = out.dim - (rank - rankOf(v));
+          if (!info(v).batched() && out.dim < rank - 2 && at >= 0 &&
+              shapeOf(v)[at] != 1)
+            return fail(op) << "operand " << v.getType()
+                            << " spans the batch dimension without being "
+                               "split with it";
+        }
         return set(result0, out);
       })
       .Case([&](Conv2dOp c) -> LogicalResult {

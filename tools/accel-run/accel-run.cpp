@@ -28,27 +28,28 @@
 #include "tools/accel-run/ProgramLoader.h"
 
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/xxhash.h"
 #include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
 
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
-#include <unistd.h>
 #include <map>
 #include <new>
 #include <thread>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 using namespace llvm;
 using accel::rt::hal::Executable;
@@ -819,7 +820,8 @@ static int run(int argc, char **argv) {
       t.join();
     for (const std::string &e : errors)
       if (!e.empty())
-        return createStringError(inconvertibleErrorCode(), errors[0].empty() ? e : errors[0]);
+        return createStringError(inconvertibleErrorCode(),
+                                 errors[0].empty() ? e : errors[0]);
     return Error::success();
   };
   bool terminal = sys::Process::StandardOutIsDisplayed();

@@ -83,3 +83,13 @@ func.func @forward(%x: tensor<8x4xf32> {accel.input = "x"}) -> tensor<f32> {
   %l = accel.mean %s {dims = array<i64: 0, 1>} : (tensor<4x4xf32>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+func.func @forward(%x: tensor<8x3x4xf32> {accel.input = "x"},
+                   %w: tensor<8x4x5xf32> {accel.param = "w"}) -> tensor<f32> {
+  // expected-error @+1 {{'accel.matmul' op cannot be split over 2 data-parallel ranks: operand 'tensor<8x4x5xf32>' spans the batch dimension without being split with it}}
+  %y = accel.matmul %x, %w : (tensor<8x3x4xf32>, tensor<8x4x5xf32>) -> tensor<8x3x5xf32>
+  %l = accel.mean %y {dims = array<i64: 0, 1, 2>} : (tensor<8x3x5xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}

@@ -4,6 +4,7 @@
 // RUN: accel-opt %s --accel-train-pipeline="shard=ddp ranks=4 first-bucket-mb=0.00001" | FileCheck %s --check-prefix=STEP
 // RUN: accel-opt %s --accel-shard="ranks=1" | FileCheck %s --check-prefix=ONE
 // RUN: accel-opt %S/Inputs/batch-norm.mlir --accel-shard="ranks=2" | FileCheck %s --check-prefix=SYNCBN
+// RUN: accel-opt %S/Inputs/broadcast-matmul.mlir --accel-shard="ranks=4" | FileCheck %s --check-prefix=BCAST
 // RUN: accel-opt %S/Inputs/batch-norm.mlir --accel-shard="ranks=2" --accel-autodiff | FileCheck %s --check-prefix=SYNCBN-GRAD
 
 // Inputs lose half their batch; the batch is followed through dropout
@@ -57,6 +58,13 @@
 // The backward pass all-reduces the statistics' gradients the same way.
 // SYNCBN-GRAD-LABEL: func.func @forward_grad(
 // SYNCBN-GRAD-COUNT-4: accel.all_reduce sum
+
+// A weight matrix broadcasts over the batch of a product; an expanded
+// target keeps the batch in its first dimension.
+// BCAST: accel.matmul {{.+}} : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x3x5xf32>
+// BCAST: accel.reshape {{.+}} : tensor<2x3x5xf32> -> tensor<2x15xf32>
+// BCAST: accel.broadcast_to {{.+}} : tensor<2x1xf32> -> tensor<2x15xf32>
+// BCAST: accel.mse_loss {{.+}} : (tensor<2x15xf32>, tensor<2x15xf32>) -> tensor<f32>
 
 // One rank: the forward keeps its shapes.
 // ONE: tensor<8x3x4xf32> {accel.input = "x"}
