@@ -29,11 +29,15 @@ using namespace accel;
 namespace {
 
 /// How a value relates to the batch the ranks split. `dim` is the
-/// dimension holding the batch (rank r holds its r-th of N equal,
-/// contiguous parts); a partial value has been reduced over the batch and
-/// is, over the ranks, the sum or the mean of their values.
+/// dimension holding the batch: in row-major order it is (outer, batch,
+/// inner) with `inner` values per sample (a batch merged with the
+/// dimensions around it by a reshape), and rank r holds the r-th of N
+/// equal, contiguous parts of the batch digit. A partial value has been
+/// reduced over the batch and is, over the ranks, the sum or the mean of
+/// their values.
 struct BatchInfo {
   int64_t dim = -1;
+  int64_t inner = 1;
   enum class Partial { None, Sum, Mean } partial = Partial::None;
 
   bool batched() const { return dim >= 0; }
@@ -91,8 +95,9 @@ FailureOr<BatchInfo> BatchSplitter::broadcastInfo(Operation *op,
     if (!in.batched())
       continue;
     int64_t dim = rank - rankOf(v) + in.dim;
-    if (out.batched() && out.dim != dim)
+    if (out.batched() && (out.dim != dim || out.inner != in.inner))
       return fail(op) << "its operands hold the batch in different dimensions";
+    out = in;
     out.dim = dim;
   }
   if (!out.batched())
@@ -118,10 +123,11 @@ LogicalResult BatchSplitter::propagate(Operation *op) {
     infos[v] = i;
     return success();
   };
-  auto batchedAt = [&](int64_t dim) {
-    BatchInfo i;
-    i.dim = dim;
-    return i;
+  // `from`'s batch, now in dimension `dim`.
+  auto batchedAt = [&](int64_t dim, BatchInfo from) {
+    from.dim = dim;
+    from.partial = BatchInfo::Partial::None;
+    return from;
   };
   auto partialOf = [&](Partial p) {
     BatchInfo i;
@@ -180,11 +186,13 @@ LogicalResult BatchSplitter::propagate(Operation *op) {
             return set(result0, *i);
           })
       .Case([&](DropoutOp d) -> LogicalResult {
-        if (info(d.getInput()).dim != 0)
-          return fail(op) << "dropout's mask is split by rank only along "
-                             "the first dimension, and the batch is in "
-                          << info(d.getInput()).dim;
-        return set(result0, info(d.getInput()));
+        // Each rank's elements must be one contiguous run of the global
+        // tensor's: the batch is its outermost digit.
+        BatchInfo x = info(d.getInput());
+        if (x.dim != 0 || shapeOf(d.getInput())[0] != batch / ranks * x.inner)
+          return fail(op) << "dropout's mask is split by rank only when the "
+                             "batch is the tensor's outermost dimension";
+        return set(result0, x);
       })
       .Case([&](BroadcastToOp b) -> LogicalResult {
         FailureOr<BatchInfo> i = broadcastInfo(op, {b.getInput()}, result0);
@@ -212,23 +220,23 @@ LogicalResult BatchSplitter::propagate(Operation *op) {
         if (lr < 2 || rr < 2)
           return fail(op) << "a vector operand's batch split is not handled";
         BatchInfo out;
-        auto place = [&](int64_t dim) -> LogicalResult {
-          if (out.batched() && out.dim != dim)
+        auto place = [&](int64_t dim, BatchInfo from) -> LogicalResult {
+          if (out.batched() && (out.dim != dim || out.inner != from.inner))
             return fail(op) << "both operands hold the batch, in different "
                                "dimensions of the result";
-          out.dim = dim;
+          out = batchedAt(dim, from);
           return success();
         };
         if (BatchInfo l = info(m.getLhs()); l.batched()) {
           if (l.dim == lr - 1)
             return fail(op) << "it contracts over the batch dimension";
-          if (failed(place(l.dim == lr - 2 ? rank - 2 : rank - lr + l.dim)))
+          if (failed(place(l.dim == lr - 2 ? rank - 2 : rank - lr + l.dim, l)))
             return failure();
         }
         if (BatchInfo r = info(m.getRhs()); r.batched()) {
           if (r.dim == rr - 2)
             return fail(op) << "it contracts over the batch dimension";
-          if (failed(place(r.dim == rr - 1 ? rank - 1 : rank - rr + r.dim)))
+          if (failed(place(r.dim == rr - 1 ? rank - 1 : rank - rr + r.dim, r)))
             return failure();
         }
         // An operand without the batch may broadcast along it (a weight
@@ -274,38 +282,46 @@ LogicalResult BatchSplitter::propagate(Operation *op) {
             return set(result0, x);
           })
       .Case<ReshapeOp, FlattenOp>([&](Operation *) -> LogicalResult {
-        // The batch's dimension keeps its place in the row-major order:
-        // the result dimension starting at the same element offset (equal
-        // products of the dimensions before) holds it, and must split
-        // evenly into N contiguous parts.
+        // A reshape keeps the row-major order, so the batch digit keeps its
+        // stride (the values after it in the flat order): the result
+        // dimension whose values span that stride holds it, with the
+        // factor of that dimension below the digit as its new `inner`.
+        // The operand is already this rank's; the dimensions after its
+        // batch dimension are whole.
         Value in = op->getOperand(0);
         BatchInfo x = info(in);
-        int64_t before = 1;
-        for (int64_t d = 0; d < x.dim; ++d)
-          before *= shapeOf(in)[d];
+        int64_t stride = x.inner;
+        for (int64_t d = x.dim + 1; d < rankOf(in); ++d)
+          stride *= shapeOf(in)[d];
         ArrayRef<int64_t> out = shapeOf(result0);
-        int64_t prefix = 1;
-        for (int64_t j = 0; j < static_cast<int64_t>(out.size()); ++j) {
-          if (prefix == before && out[j] % ranks == 0 &&
-              (out[j] != 1 || ranks == 1))
-            return set(result0, batchedAt(j));
-          prefix *= out[j];
+        int64_t below = 1; // values after dimension j
+        for (int64_t j = static_cast<int64_t>(out.size()) - 1; j >= 0; --j) {
+          if (stride < below * out[j]) {
+            // Dimension j holds the digit; it must hold all of it.
+            if (stride % below == 0 && out[j] % (stride / below * batch) == 0) {
+              BatchInfo r = batchedAt(j, x);
+              r.inner = stride / below;
+              return set(result0, r);
+            }
+            break;
+          }
+          below *= out[j];
         }
         return fail(op) << "the reshape to " << result0.getType()
-                        << " moves the batch dimension (of size "
-                        << shapeOf(in)[x.dim] * ranks
-                        << ") inside another dimension";
+                        << " splits the batch (of " << batch
+                        << " samples) across dimensions";
       })
       .Case([&](TransposeOp t) -> LogicalResult {
         int64_t d = info(t.getInput()).dim;
         int64_t a = t.getDim0(), b = t.getDim1();
-        return set(result0, batchedAt(d == a ? b : d == b ? a : d));
+        return set(result0, batchedAt(d == a ? b : d == b ? a : d,
+                                      info(t.getInput())));
       })
       .Case([&](PermuteOp p) -> LogicalResult {
         int64_t d = info(p.getInput()).dim;
         for (auto [j, from] : llvm::enumerate(p.getPermutation()))
           if (from == d)
-            return set(result0, batchedAt(j));
+            return set(result0, batchedAt(j, info(p.getInput())));
         return fail(op) << "invalid permutation";
       })
       .Case([&](SliceOp s) -> LogicalResult {
@@ -316,12 +332,13 @@ LogicalResult BatchSplitter::propagate(Operation *op) {
       .Case([&](ConcatOp c) -> LogicalResult {
         int64_t d = info(c.getInputs().front()).dim;
         for (Value v : c.getInputs())
-          if (info(v).dim != d || d < 0)
+          if (info(v).dim != d || d < 0 ||
+              info(v).inner != info(c.getInputs().front()).inner)
             return fail(op) << "it concatenates values that are not all "
                                "split along the same batch dimension";
         if (static_cast<int64_t>(c.getDim()) == d)
           return fail(op) << "it concatenates along the batch dimension";
-        return set(result0, batchedAt(d));
+        return set(result0, info(c.getInputs().front()));
       })
       .Case([&](EmbeddingOp e) -> LogicalResult {
         if (info(e.getWeight()).batched())
@@ -341,7 +358,7 @@ LogicalResult BatchSplitter::propagate(Operation *op) {
                                                        : Partial::Mean));
         }
         int64_t below = llvm::count_if(dims, [&](int64_t k) { return k < d; });
-        return set(result0, batchedAt(keepdim ? d : d - below));
+        return set(result0, batchedAt(keepdim ? d : d - below, info(in)));
       })
       .Case<SoftmaxOp, LogSoftmaxOp>([&](Operation *) -> LogicalResult {
         if (op->getAttrOfType<IntegerAttr>("dim").getInt() ==
@@ -355,7 +372,7 @@ LogicalResult BatchSplitter::propagate(Operation *op) {
                              "batch in their first dimension";
         switch (c.getReduction()) {
         case Reduction::None:
-          return set(result0, batchedAt(0));
+          return set(result0, info(c.getLogits()));
         case Reduction::Sum:
           return set(result0, partialOf(Partial::Sum));
         case Reduction::Mean:

@@ -60,7 +60,7 @@ func.func @forward(%x: tensor<8x4xf32> {accel.input = "x"}) -> tensor<f32> {
 // -----
 
 func.func @forward(%x: tensor<8x3xf32> {accel.input = "x"}) -> tensor<f32> {
-  // expected-error @+1 {{'accel.reshape' op cannot be split over 2 data-parallel ranks: the reshape to 'tensor<3x8xf32>' moves the batch dimension (of size 8) inside another dimension}}
+  // expected-error @+1 {{'accel.reshape' op cannot be split over 2 data-parallel ranks: the reshape to 'tensor<3x8xf32>' splits the batch (of 8 samples) across dimensions}}
   %r = accel.reshape %x : tensor<8x3xf32> -> tensor<3x8xf32>
   %l = accel.mean %r {dims = array<i64: 0, 1>} : (tensor<3x8xf32>) -> tensor<f32>
   return %l : tensor<f32>
