@@ -425,7 +425,8 @@ def ShardPass : Pass<"accel-shard", "::mlir::ModuleOp"> {
 
     The batch dimension is followed from the inputs (their first dimension)
     through every op; a reshape keeps it where the row-major order puts it
-    (`[B, T, C] -> [B*T, C]` splits the merged dimension). Dropout masks are
+    (`[B, T, C] -> [B*T, C]` splits the merged dimension, and so does
+    `[T, B, C] -> [T*B, C]`, with the batch inside it). Dropout masks are
     the global batch's (each rank's slice of the mask one rank would draw,
     `rank_stride`), so `N` ranks compute what one rank computes. Batch
     norm in training mode becomes PyTorch SyncBatchNorm's arithmetic: the
