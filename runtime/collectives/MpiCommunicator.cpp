@@ -190,6 +190,10 @@ void MpiCommunicator::abort(llvm::StringRef reason) {
   llvm::errs() << "accel-run: error: rank " << self << " stops the job: "
                << reason << "\n";
   llvm::errs().flush();
+  llvm::outs().flush();
+  // mpirun forwards each rank's output asynchronously, and MPI_Abort ends
+  // the job at once: give the message a moment to reach the user.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   MPI_Abort(MPI_COMM_WORLD, 1);
 }
 

@@ -434,6 +434,19 @@ Executor::Executor(Program program, int threads, Communicator *comm)
     : prog(std::move(program)), pool(threads), arena(prog.arenaBytes),
       comm(comm) {
   planWidening();
+  // Collectives' names for errors, made now: a step allocates nothing.
+  collectiveNames.resize(prog.code.size());
+  for (size_t pc = 0; pc < prog.code.size(); ++pc) {
+    const Instruction &in = prog.code[pc];
+    if (in.kernel != Kernel::AllReduce)
+      continue;
+    collectiveNames[pc] =
+        (in.ints[1] >= 0 ? "all_reduce bucket " + std::to_string(in.ints[1])
+                         : std::string("all_reduce of batch statistics")) +
+        " (instruction " + std::to_string(pc) + ")";
+    reduceBuffers.reserve(std::max(reduceBuffers.capacity(),
+                                   in.operands.size()));
+  }
   pointers.assign(prog.buffers.size(), nullptr);
   owned.reserve(prog.buffers.size());
   for (size_t i = 0; i < prog.buffers.size(); ++i) {
@@ -818,17 +831,15 @@ llvm::Error Executor::run() {
       break;
     }
     case Kernel::AllReduce: { // ints: reduction (0 sum, 1 mean), bucket
-      std::vector<ReduceBuffer> buffers;
+      reduceBuffers.clear(); // capacity kept: no allocation in a step
       for (size_t i = 0; i < in.operands.size(); ++i)
-        buffers.push_back({f(i), as<float>(in.results[i]),
-                           prog.buffers[in.results[i]].numElements()});
-      std::string what =
-          (in.ints[1] >= 0 ? "all_reduce bucket " + std::to_string(in.ints[1])
-                           : std::string("all_reduce of batch statistics")) +
-          " (instruction " + std::to_string(pc) + ")";
+        reduceBuffers.push_back({f(i), as<float>(in.results[i]),
+                                 prog.buffers[in.results[i]].numElements()});
+      const std::vector<ReduceBuffer> &buffers = reduceBuffers;
       if (comm) {
         if (llvm::Error e = comm->allReduce(
-                buffers, in.ints[0] ? ReduceKind::Mean : ReduceKind::Sum, what))
+                buffers, in.ints[0] ? ReduceKind::Mean : ReduceKind::Sum,
+                collectiveNames[pc]))
           return e;
       } else {
         // One rank: the sum and the mean of one value are the value.

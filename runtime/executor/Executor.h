@@ -59,6 +59,8 @@ private:
   std::vector<double> seconds;
   std::vector<int> stateTarget; // per result: the state buffer it replaces
   Communicator *comm;
+  std::vector<ReduceBuffer> reduceBuffers; // an AllReduce's, reused
+  std::vector<std::string> collectiveNames; // per instruction, for errors
 
   /// A kernel with bf16/f16 operands or results runs on f32 shadows of
   /// them: operands are widened (exactly) before it, results rounded to

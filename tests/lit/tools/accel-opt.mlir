@@ -5,7 +5,7 @@
 // RUN: cat %s | accel-opt --accel-forward-pipeline --mlir-print-ir-after-all 2>&1 | FileCheck %s --check-prefix=AFTER
 // A failing pipeline leaves a crash reproducer that replays the failure.
 // RUN: rm -f %t.repro.mlir
-// RUN: not accel-opt %s --accel-forward-pipeline=entry=missing --mlir-pass-pipeline-crash-reproducer=%t.repro.mlir 2>/dev/null
+// RUN: not accel-opt %s --accel-forward-pipeline=entry=missing --mlir-pass-pipeline-crash-reproducer=%t.repro.mlir 2> %t.stderr
 // RUN: FileCheck %s --check-prefix=REPRO < %t.repro.mlir
 // RUN: not accel-opt %t.repro.mlir --run-reproducer 2>&1 | FileCheck %s --check-prefix=REPLAY
 

@@ -9,7 +9,7 @@
 // RUN: not accel-opt %s -split-input-file --accel-fp8="recipe=delayed amax-algo=mean" 2>&1 | FileCheck %s --check-prefix=ALGO
 // RUN: not accel-opt %s -split-input-file --accel-fp8="recipe=delayed format=e5m2" 2>&1 | FileCheck %s --check-prefix=FORMAT
 // RUN: not accel-opt %s -split-input-file --accel-fp8="recipe=delayed amax-history=0" 2>&1 | FileCheck %s --check-prefix=HISTORY
-// RUN: accel-opt %s --accel-fp8="keep-first-last=false" -verify-diagnostics -split-input-file -o /dev/null
+// RUN: accel-opt %s --accel-fp8="keep-first-last=false" -verify-diagnostics -split-input-file -o %t.discard.mlir
 // RECIPE: error: unknown FP8 recipe 'delayed-ish' (tensorwise, rowwise, rowwise-gw-hp, mxfp8 or delayed)
 // ENTRY: error: no function '@model' to convert to FP8
 // TWICE: error: is already converted to FP8 ("tensorwise")

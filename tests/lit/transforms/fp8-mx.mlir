@@ -2,7 +2,7 @@
 // blocks of 32 along the reduction dimension with E8M0 scales; a layer with
 // a dimension that is not a multiple of 32 stays in high precision.
 // RUN: accel-opt %s --accel-fp8="recipe=mxfp8 keep-first-last=false" --accel-autodiff | FileCheck %s
-// RUN: accel-opt %s --accel-fp8="recipe=mxfp8 keep-first-last=false" --accel-precision-report -o /dev/null | FileCheck %s --check-prefix=REPORT
+// RUN: accel-opt %s --accel-fp8="recipe=mxfp8 keep-first-last=false" --accel-precision-report -o %t.discard.mlir | FileCheck %s --check-prefix=REPORT
 
 func.func @forward(%w0: tensor<64x64xf32> {accel.param = "fc1.weight"},
                    %w1: tensor<48x64xf32> {accel.param = "fc2.weight"},

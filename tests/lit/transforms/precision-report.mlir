@@ -1,10 +1,10 @@
 // accel-precision-report: every op with its source, types and the rule
 // that chose them, then totals.
-// RUN: accel-opt %s --accel-train-pipeline="precision=fp16" --accel-precision-report -o /dev/null | FileCheck %s
-// RUN: accel-opt %s --accel-train-pipeline="precision=bf16" --accel-precision-report="format=json" -o /dev/null | FileCheck %s --check-prefix=JSON
-// RUN: accel-opt %s --accel-precision-report="output=%t.txt" -o /dev/null
+// RUN: accel-opt %s --accel-train-pipeline="precision=fp16" --accel-precision-report -o %t.discard.mlir | FileCheck %s
+// RUN: accel-opt %s --accel-train-pipeline="precision=bf16" --accel-precision-report="format=json" -o %t.discard.mlir | FileCheck %s --check-prefix=JSON
+// RUN: accel-opt %s --accel-precision-report="output=%t.txt" -o %t.discard.mlir
 // RUN: FileCheck %s --check-prefix=FP32 < %t.txt
-// RUN: not accel-opt %s --accel-precision-report="format=xml" -o /dev/null 2>&1 | FileCheck %s --check-prefix=FORMAT
+// RUN: not accel-opt %s --accel-precision-report="format=xml" -o %t.discard.mlir 2>&1 | FileCheck %s --check-prefix=FORMAT
 
 // CHECK: precision report for @forward: fp16 (autocast policy cuda)
 // CHECK-NEXT: source op results rule; operands
