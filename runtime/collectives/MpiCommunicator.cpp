@@ -47,7 +47,8 @@ MpiCommunicator::MpiCommunicator(int self, int ranks,
                                  std::chrono::milliseconds timeout,
                                  bool deterministic)
     : self(self), ranks(ranks), timeout(timeout), deterministic(deterministic),
-      reached(ranks, 0), inbox(ranks, 0), receiving(ranks, MPI_REQUEST_NULL) {
+      reached(ranks, 0), heard(ranks, std::chrono::steady_clock::now()),
+      inbox(ranks, 0), receiving(ranks, MPI_REQUEST_NULL) {
   for (int q = 0; q < ranks; ++q)
     if (q != self)
       MPI_Irecv(&inbox[q], 1, MPI_UINT64_T, q, kAnnounceTag, MPI_COMM_WORLD,
@@ -94,6 +95,7 @@ void MpiCommunicator::drainAnnouncements() {
       if (!done)
         break;
       reached[q] = std::max(reached[q], inbox[q]);
+      heard[q] = std::chrono::steady_clock::now();
       MPI_Irecv(&inbox[q], 1, MPI_UINT64_T, q, kAnnounceTag, MPI_COMM_WORLD,
                 &receiving[q]);
     }
@@ -101,7 +103,12 @@ void MpiCommunicator::drainAnnouncements() {
 }
 
 llvm::Error MpiCommunicator::wait(MPI_Request &request, llvm::StringRef what) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  using Clock = std::chrono::steady_clock;
+  auto start = Clock::now(), deadline = start + timeout, lastBeat = start;
+  // A rank waiting here re-announces itself every `beat`; one silent for
+  // three beats has stopped (inside this collective, after announcing it).
+  auto beat = std::max<Clock::duration>(timeout / 10,
+                                        std::chrono::milliseconds(50));
   for (int spins = 0;; ++spins) {
     int done = 0;
     if (int code = MPI_Test(&request, &done, MPI_STATUS_IGNORE))
@@ -109,18 +116,24 @@ llvm::Error MpiCommunicator::wait(MPI_Request &request, llvm::StringRef what) {
     if (done)
       return llvm::Error::success();
     drainAnnouncements();
-    if (std::chrono::steady_clock::now() > deadline) {
+    auto now = Clock::now();
+    if (now - lastBeat > beat) {
+      announce();
+      lastBeat = now;
+    }
+    if (now > deadline) {
       std::string missing;
       for (int q = 0; q < ranks; ++q)
-        if (reached[q] < sequence)
+        if (q != self && (reached[q] < sequence || now - heard[q] > 3 * beat))
           missing += (missing.empty() ? "" : ", ") + std::to_string(q);
       return llvm::createStringError(
           llvm::inconvertibleErrorCode(),
           what + " on rank " + llvm::Twine(self) + ": timed out after " +
               llvm::formatv("{0:F1}", timeout.count() / 1000.0) +
               " s waiting for rank(s) " +
-              (missing.empty() ? std::string("none: every rank entered it, one stalled inside MPI")
-                               : missing));
+              (missing.empty()
+                   ? std::string("none: every rank is alive and inside it")
+                   : missing));
     }
     // Busy-poll briefly, then yield the core to the ranks being waited for.
     if (spins > 1000)

@@ -10,9 +10,10 @@
 // (at (N - 1) times the payload per rank instead of a ring's 2(N - 1)/N).
 //
 // MPI itself has no timeouts: every rank also tells every other rank when
-// it enters a collective, and a rank that waits past the timeout names
-// those that never arrived, then aborts the job (MPI_Abort), so no rank
-// hangs.
+// it enters a collective, and repeats it while it waits there. A rank that
+// waits past the timeout names those that never arrived or fell silent
+// (stopped inside the collective), then aborts the job (MPI_Abort), so no
+// rank hangs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -64,6 +65,9 @@ private:
   bool deterministic;
   uint64_t sequence = 0;
   std::vector<uint64_t> reached; // per rank: the last collective it entered
+  /// Per rank: when its last announcement arrived (waiting ranks repeat
+  /// theirs, so a stopped rank falls silent).
+  std::vector<std::chrono::steady_clock::time_point> heard;
   std::vector<uint64_t> inbox;        // per rank: its announcement's slot
   std::vector<MPI_Request> receiving; // per rank: the posted receive
   /// Announcements in flight (values live until their send completes).
