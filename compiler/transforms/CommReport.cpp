@@ -78,11 +78,8 @@ struct CommReportPass : accel::impl::CommReportPassBase<CommReportPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (format != "table" && format != "json") {
-      module.emitError() << "unknown report format '" << format
-                         << "' (table or json)";
+    if (failed(checkReportFormat(module, format)))
       return signalPassFailure();
-    }
     auto step = module.lookupSymbol<func::FuncOp>(entry);
     if (!step || step.isExternal()) {
       module.emitError() << "no function '@" << entry

@@ -74,11 +74,8 @@ struct PrecisionReportPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (format != "table" && format != "json") {
-      module.emitError() << "unknown report format '" << format
-                         << "' (table or json)";
+    if (failed(checkReportFormat(module, format)))
       return signalPassFailure();
-    }
     auto f = module.lookupSymbol<func::FuncOp>(entry);
     if (!f) {
       module.emitError() << "no function '@" << entry << "' to report on";

@@ -23,6 +23,13 @@ std::string sourceOf(Location loc) {
   return found;
 }
 
+LogicalResult checkReportFormat(ModuleOp module, llvm::StringRef format) {
+  if (format == "table" || format == "json")
+    return success();
+  return module.emitError() << "unknown report format '" << format
+                            << "' (table or json)";
+}
+
 LogicalResult writeReport(ModuleOp module, llvm::StringRef output,
                           llvm::function_ref<void(llvm::raw_ostream &)> print) {
   std::optional<llvm::raw_fd_ostream> file;

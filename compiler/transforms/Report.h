@@ -22,6 +22,11 @@ namespace accel {
 /// imported model is its source; "?" when there is none.
 std::string sourceOf(mlir::Location loc);
 
+/// Checks a report pass's `format` option (table or json), with an error
+/// at `module` otherwise.
+mlir::LogicalResult checkReportFormat(mlir::ModuleOp module,
+                                      llvm::StringRef format);
+
 /// Runs `print` on `output` ("-": stdout). Fails with an error at `module`
 /// when the file cannot be written.
 mlir::LogicalResult
