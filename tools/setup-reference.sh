@@ -11,23 +11,24 @@
 # The torch wheel is the CUDA build and pulls about 5 GB of nvidia-* wheels.
 set -euo pipefail
 
-REQUIREMENTS=(torch==2.15.0 torchao==0.18.0 accelerate==1.15.0 numpy)
+REQUIREMENTS=(torch==2.15.0 torchao==0.18.0 accelerate==1.15.0 torchvision==0.29.2 numpy)
 dir="${ACCEL_REFERENCE_DIR:-${HOME:?}/.cache/accel/reference}"
 python="$dir/bin/python"
 
 check() {
   "$python" - <<'EOF' 2>/dev/null
 import importlib.metadata as m
-want = {"torch": "2.15.0", "torchao": "0.18.0", "accelerate": "1.15.0"}
+want = {"torch": "2.15.0", "torchao": "0.18.0", "accelerate": "1.15.0",
+        "torchvision": "0.29.2"}
 for name, version in want.items():
-    if m.version(name) != version:
+    if m.version(name).split("+")[0] != version:
         raise SystemExit(1)
-import torch, torchao, accelerate, numpy  # noqa: F401  (they must import)
+import torch, torchao, accelerate, torchvision, numpy  # noqa: F401  (they must import)
 EOF
 }
 
 if [ -x "$python" ] && check; then
-  echo "setup-reference: torch 2.15.0, torchao 0.18.0, accelerate 1.15.0 present in $dir"
+  echo "setup-reference: torch 2.15.0, torchao 0.18.0, accelerate 1.15.0, torchvision 0.29.2 present in $dir"
   exit 0
 fi
 

@@ -1149,73 +1149,231 @@ LogicalResult rankOf(GraphImporter &g, const Node *n) {
   return success();
 }
 
+/// bernoulli_(self, p) and bernoulli(self, p): a tensor of self's shape
+/// holding 1 with probability p, else 0 (torchvision's stochastic depth
+/// draws its per-sample mask this way into an uninitialised tensor). It is
+/// dropout of ones with probability 1 - p, without dropout's rescaling;
+/// only self's shape and element type are read.
+LogicalResult bernoulli(GraphImporter &g, const Node *n) {
+  FailureOr<double> p = g.doubleArg(n, 1);
+  if (failed(p))
+    return failure();
+  if (n->inputs().size() > 2 && !g.isNone(n, 2))
+    return g.error(n, "bernoulli with a generator argument is not supported");
+  if (!(*p >= 0.0 && *p <= 1.0))
+    return g.error(n, "bernoulli probability must be in [0, 1], got " +
+                          std::to_string(*p));
+  RankedTensorType type;
+  if (const c10::IValue *c = g.constant(n->input(0)); c && c->isTensor()) {
+    // An uninitialised compile-time tensor (aten::empty): its values are
+    // never read, so it is not materialised.
+    const at::Tensor &t = c->toTensor();
+    Type element = elementTypeFor(g.getContext(), t.scalar_type());
+    if (!element)
+      return g.error(n, "bernoulli into a tensor of dtype " +
+                            std::string(c10::toString(t.scalar_type())) +
+                            ", which accel has no type for");
+    type = RankedTensorType::get(t.sizes().vec(), element);
+  } else {
+    FailureOr<Value> x = g.tensor(n, n->input(0));
+    if (failed(x))
+      return failure();
+    type = typeOf(*x);
+  }
+  auto element = dyn_cast<FloatType>(type.getElementType());
+  if (!element)
+    return g.error(n, "bernoulli into a non-floating-point tensor is not "
+                      "supported");
+  OpBuilder &b = g.builder();
+  Value ones = arith::ConstantOp::create(
+      b, g.loc(n),
+      DenseElementsAttr::get(type, FloatAttr::get(element, 1.0)));
+  if (failed(emit<DropoutOp>(
+          g, n, {ones, g.seed()},
+          {b.getNamedAttr("p", b.getF64FloatAttr(1.0 - *p)),
+           b.getNamedAttr("stream", b.getI64IntegerAttr(g.nextRandomStream())),
+           b.getNamedAttr("rescale", b.getBoolAttr(false))})))
+    return failure();
+  rebindInPlace(g, n);
+  return success();
+}
+
+/// The PyTorch dtype of an accel element type.
+std::optional<c10::ScalarType> scalarTypeOf(MLIRContext *context, Type type) {
+  for (c10::ScalarType candidate :
+       {c10::ScalarType::Float, c10::ScalarType::BFloat16,
+        c10::ScalarType::Half, c10::ScalarType::Long, c10::ScalarType::Bool})
+    if (elementTypeFor(context, candidate) == type)
+      return candidate;
+  return std::nullopt;
+}
+
+/// Questions about a tensor's type that scripted code asks (nn.Module
+/// argument checks, fast-path tests): all answered at compile time. accel
+/// tensors live on the CPU device of the program, dense and unquantised.
+LogicalResult tensorProperty(GraphImporter &g, const Node *n) {
+  FailureOr<Value> x = g.tensor(n, n->input(0));
+  if (failed(x))
+    return failure();
+  Type element = typeOf(*x).getElementType();
+  llvm::StringRef kind = n->kind().toQualString();
+  c10::IValue answer;
+  if (kind == "prim::dtype") {
+    std::optional<c10::ScalarType> dtype = scalarTypeOf(g.getContext(), element);
+    if (!dtype)
+      return g.error(n, "prim::dtype of a tensor with no PyTorch dtype");
+    answer = c10::IValue(static_cast<int64_t>(*dtype));
+  } else if (kind == "prim::device") {
+    answer = c10::IValue(c10::Device(c10::kCPU));
+  } else if (kind == "aten::is_floating_point") {
+    answer = c10::IValue(isa<FloatType>(element));
+  } else {
+    answer = c10::IValue(false); // is_cuda, is_nested, is_quantized, ...
+  }
+  g.setConstant(n->output(0), answer);
+  return success();
+}
+
+/// `a is b` / `a is not b` with a tensor operand: the same SSA value, or
+/// never for a tensor against None or a number.
+LogicalResult identityTest(GraphImporter &g, const Node *n) {
+  bool same;
+  if (g.isTensor(n->input(0)) && g.isTensor(n->input(1)))
+    same = *g.tensor(n, n->input(0)) == *g.tensor(n, n->input(1));
+  else
+    same = false;
+  bool negate = llvm::StringRef(n->kind().toQualString()) == "aten::__isnot__";
+  g.setConstant(n->output(0), c10::IValue(same != negate));
+  return success();
+}
+
+/// list.append(tensor) on a list of tensors (DenseNet's growing list of
+/// feature maps): the list value now stands for the longer list.
+LogicalResult append(GraphImporter &g, const Node *n) {
+  std::vector<Value> items;
+  if (const std::vector<Value> *list = g.tensorList(n->input(0))) {
+    items = *list;
+  } else if (const c10::IValue *c = g.constant(n->input(0));
+             c && c->isList() && c->toListRef().empty()) {
+    // An empty list literal ([]) that becomes a list of tensors.
+  } else {
+    return g.error(n, "append of a tensor to a list that is not a list of "
+                      "tensors");
+  }
+  FailureOr<Value> item = g.tensor(n, n->input(1));
+  if (failed(item))
+    return failure();
+  items.push_back(*item);
+  g.setTensorList(n->input(0), items);
+  g.setTensorList(n->output(0), std::move(items));
+  return success();
+}
+
 } // namespace
 
-const llvm::StringMap<Converter> &atenConverters() {
-  static const llvm::StringMap<Converter> converters = [] {
-    llvm::StringMap<Converter> m;
-    m["aten::linear"] = linear;
-    m["aten::matmul"] = matmul;
-    m["aten::relu"] = m["aten::relu_"] = unary<ReluOp>();
-    m["aten::tanh"] = m["aten::tanh_"] = unary<TanhOp>();
-    m["aten::sigmoid"] = m["aten::sigmoid_"] = unary<SigmoidOp>();
-    m["aten::exp"] = unary<ExpOp>();
-    m["aten::log"] = unary<LogOp>();
-    m["aten::sqrt"] = unary<SqrtOp>();
-    m["aten::rsqrt"] = unary<RsqrtOp>();
-    m["aten::neg"] = unary<NegOp>();
-    m["aten::gelu"] = gelu;
-    m["aten::dropout"] = m["aten::dropout_"] = dropout;
-    m["aten::add"] = m["aten::add_"] = addLike<AddOp>();
-    m["aten::sub"] = m["aten::sub_"] = addLike<SubOp>();
-    m["aten::mul"] = m["aten::mul_"] = mulLike<MulOp>();
-    m["aten::div"] = m["aten::div_"] = mulLike<DivOp>();
-    m["aten::softmax"] = [](GraphImporter &g, const Node *n) {
-      return softmaxLike(g, n, /*log=*/false);
+namespace {
+
+/// The names of ops a converter may emit.
+template <typename... Ops>
+std::vector<std::string> names() {
+  return {Ops::getOperationName().str()...};
+}
+
+} // namespace
+
+const llvm::StringMap<AtenOp> &atenOps() {
+  static const llvm::StringMap<AtenOp> table = [] {
+    llvm::StringMap<AtenOp> m;
+    auto add = [&](std::initializer_list<const char *> kinds,
+                   Converter convert, std::vector<std::string> emits) {
+      for (const char *kind : kinds)
+        m[kind] = AtenOp{convert, emits};
     };
-    m["aten::log_softmax"] = [](GraphImporter &g, const Node *n) {
-      return softmaxLike(g, n, /*log=*/true);
-    };
-    m["aten::t"] = m["aten::transpose"] = transpose;
-    m["aten::permute"] = permute;
-    m["aten::view"] = m["aten::reshape"] = reshape;
-    m["aten::flatten"] = flatten;
-    m["aten::slice"] = slice;
-    m["aten::cat"] = concat;
-    m["aten::stack"] = stack;
-    m["aten::masked_fill"] = m["aten::masked_fill_"] = maskedFill;
-    m["aten::embedding"] = embedding;
-    m["aten::layer_norm"] = layerNorm;
-    m["aten::conv2d"] = m["aten::_convolution"] = convolution;
-    m["aten::batch_norm"] = batchNorm;
-    m["aten::max_pool2d"] = maxPool;
-    m["aten::avg_pool2d"] = avgPool;
-    m["aten::adaptive_avg_pool2d"] = adaptiveAvgPool;
-    m["aten::sum"] = reduction<SumOp>();
-    m["aten::mean"] = reduction<MeanOp>();
-    m["aten::amax"] = reduction<AmaxOp>();
-    m["aten::cross_entropy_loss"] = crossEntropy;
-    m["aten::mse_loss"] = mseLoss;
-    m["aten::contiguous"] = m["aten::clone"] = m["aten::detach"] = identity;
-    m["aten::unsqueeze"] = unsqueeze;
-    m["aten::squeeze"] = squeeze;
-    m["aten::select"] = select;
-    m["aten::split"] = m["aten::split_with_sizes"] = m["aten::chunk"] =
-        m["aten::unbind"] = split;
-    m["aten::silu"] = m["aten::silu_"] = silu;
-    m["aten::unflatten"] = unflatten;
-    m["aten::scaled_dot_product_attention"] = scaledDotProductAttention;
-    m["aten::hardtanh"] = m["aten::hardtanh_"] = m["aten::relu6"] =
-        m["aten::relu6_"] = hardtanh;
-    m["aten::hardsigmoid"] = m["aten::hardsigmoid_"] = m["aten::hardswish"] =
-        m["aten::hardswish_"] = hardActivation;
-    m["aten::expand"] = m["aten::expand_as"] = expand;
-    m["aten::broadcast_tensors"] = broadcastTensors;
-    m["aten::size"] = size;
-    m["aten::dim"] = rankOf;
+    add({"aten::linear"}, linear, names<LinearOp>());
+    add({"aten::matmul", "aten::bmm"}, matmul, names<MatmulOp>());
+    add({"aten::relu", "aten::relu_"}, unary<ReluOp>(), names<ReluOp>());
+    add({"aten::tanh", "aten::tanh_"}, unary<TanhOp>(), names<TanhOp>());
+    add({"aten::sigmoid", "aten::sigmoid_"}, unary<SigmoidOp>(),
+        names<SigmoidOp>());
+    add({"aten::exp"}, unary<ExpOp>(), names<ExpOp>());
+    add({"aten::log"}, unary<LogOp>(), names<LogOp>());
+    add({"aten::sqrt"}, unary<SqrtOp>(), names<SqrtOp>());
+    add({"aten::rsqrt"}, unary<RsqrtOp>(), names<RsqrtOp>());
+    add({"aten::neg"}, unary<NegOp>(), names<NegOp>());
+    add({"aten::gelu"}, gelu, names<GeluOp>());
+    add({"aten::dropout", "aten::dropout_"}, dropout, names<DropoutOp>());
+    add({"aten::add", "aten::add_"}, addLike<AddOp>(),
+        names<AddOp, MulOp, arith::AddIOp>());
+    add({"aten::sub", "aten::sub_"}, addLike<SubOp>(),
+        names<SubOp, MulOp, arith::SubIOp>());
+    add({"aten::mul", "aten::mul_"}, mulLike<MulOp>(), names<MulOp>());
+    add({"aten::div", "aten::div_"}, mulLike<DivOp>(), names<DivOp>());
+    add({"aten::softmax"},
+        [](GraphImporter &g, const Node *n) {
+          return softmaxLike(g, n, /*log=*/false);
+        },
+        names<SoftmaxOp>());
+    add({"aten::log_softmax"},
+        [](GraphImporter &g, const Node *n) {
+          return softmaxLike(g, n, /*log=*/true);
+        },
+        names<LogSoftmaxOp>());
+    add({"aten::t", "aten::transpose"}, transpose, names<TransposeOp>());
+    add({"aten::permute"}, permute, names<PermuteOp>());
+    add({"aten::view", "aten::reshape"}, reshape, names<ReshapeOp>());
+    add({"aten::flatten"}, flatten, names<FlattenOp>());
+    add({"aten::slice"}, slice, names<SliceOp>());
+    add({"aten::cat"}, concat, names<ConcatOp>());
+    add({"aten::stack"}, stack, names<ReshapeOp, ConcatOp>());
+    add({"aten::masked_fill", "aten::masked_fill_"}, maskedFill,
+        names<MaskedFillOp>());
+    add({"aten::embedding"}, embedding, names<EmbeddingOp>());
+    add({"aten::layer_norm"}, layerNorm, names<LayerNormOp>());
+    add({"aten::conv2d", "aten::_convolution"}, convolution, names<Conv2dOp>());
+    add({"aten::batch_norm"}, batchNorm, names<BatchNormOp>());
+    add({"aten::max_pool2d"}, maxPool, names<MaxPool2dOp>());
+    add({"aten::avg_pool2d"}, avgPool, names<AvgPool2dOp>());
+    add({"aten::adaptive_avg_pool2d"}, adaptiveAvgPool,
+        names<AdaptiveAvgPool2dOp>());
+    add({"aten::sum"}, reduction<SumOp>(), names<SumOp>());
+    add({"aten::mean"}, reduction<MeanOp>(), names<MeanOp>());
+    add({"aten::amax"}, reduction<AmaxOp>(), names<AmaxOp>());
+    add({"aten::cross_entropy_loss"}, crossEntropy, names<CrossEntropyOp>());
+    add({"aten::mse_loss"}, mseLoss, names<MseLossOp>());
+    add({"aten::contiguous", "aten::clone", "aten::detach"}, identity, {});
+    add({"aten::unsqueeze"}, unsqueeze, names<ReshapeOp>());
+    add({"aten::squeeze"}, squeeze, names<ReshapeOp>());
+    add({"aten::select"}, select, names<SliceOp, ReshapeOp>());
+    add({"aten::split", "aten::split_with_sizes", "aten::chunk",
+         "aten::unbind"},
+        split, names<SliceOp, ReshapeOp>());
+    add({"aten::silu", "aten::silu_"}, silu, names<SigmoidOp, MulOp>());
+    add({"aten::unflatten"}, unflatten, names<ReshapeOp>());
+    add({"aten::scaled_dot_product_attention"}, scaledDotProductAttention,
+        names<TransposeOp, MatmulOp, MulOp, MaskedFillOp, AddOp, SoftmaxOp,
+              DropoutOp>());
+    add({"aten::hardtanh", "aten::hardtanh_", "aten::relu6", "aten::relu6_"},
+        hardtanh, names<ClampOp>());
+    add({"aten::hardsigmoid", "aten::hardsigmoid_", "aten::hardswish",
+         "aten::hardswish_"},
+        hardActivation, names<AddOp, ClampOp, MulOp, DivOp>());
+    add({"aten::expand", "aten::expand_as"}, expand,
+        names<BroadcastToOp, ReshapeOp>());
+    add({"aten::broadcast_tensors"}, broadcastTensors,
+        names<BroadcastToOp, ReshapeOp>());
+    add({"aten::bernoulli", "aten::bernoulli_"}, bernoulli, names<DropoutOp>());
+    add({"aten::append"}, append, {});
+    // Answered at compile time from a tensor's type.
+    add({"aten::size"}, size, {});
+    add({"aten::dim"}, rankOf, {});
+    add({"prim::dtype", "prim::device", "prim::is_cuda", "prim::is_nested",
+         "prim::is_quantized", "prim::is_meta", "prim::is_sparse",
+         "prim::is_mkldnn", "aten::is_floating_point"},
+        tensorProperty, {});
+    add({"aten::__is__", "aten::__isnot__"}, identityTest, {});
     return m;
   }();
-  return converters;
+  return table;
 }
 
 } // namespace accel::import

@@ -42,6 +42,7 @@ void GraphImporter::setConstant(const torch::jit::Value *v, c10::IValue value) {
 }
 void GraphImporter::setTensorList(const torch::jit::Value *v,
                                   std::vector<Value> values) {
+  constants.erase(v); // an empty list literal that now holds tensors
   lists[v] = std::move(values);
 }
 GraphImporter::Binding

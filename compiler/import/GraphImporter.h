@@ -134,8 +134,16 @@ private:
 using Converter = std::function<mlir::LogicalResult(GraphImporter &,
                                                     const torch::jit::Node *)>;
 
-/// The aten ops accel imports, by qualified name ("aten::linear").
-const llvm::StringMap<Converter> &atenConverters();
+/// One op kind the importer converts, and the ops its conversion may emit
+/// besides arith.constant (checked on every conversion, so the list that
+/// accel-import --list-ops prints from it stays true).
+struct AtenOp {
+  Converter convert;
+  std::vector<std::string> emits;
+};
+
+/// The ops accel imports, by qualified name ("aten::linear").
+const llvm::StringMap<AtenOp> &atenOps();
 
 /// The MLIR element type for a LibTorch dtype, or null if accel has none.
 mlir::Type elementTypeFor(mlir::MLIRContext *context, c10::ScalarType dtype);

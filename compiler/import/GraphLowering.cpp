@@ -82,10 +82,23 @@ llvm::Error checkTensorGeometry(const at::Tensor &t, const std::string &what) {
 
 namespace {
 
-/// Ops that read only a tensor's static type, so their results are
-/// compile-time values even when the tensor is not.
+/// Ops that read only a tensor's static type (or its identity), so their
+/// results are compile-time values even when the tensor is not.
 bool readsOnlyShape(const jit::Node *node) {
-  static const char *kinds[] = {"aten::size", "aten::dim"};
+  static const char *kinds[] = {
+      "aten::size",       "aten::dim",          "prim::dtype",
+      "prim::device",     "prim::is_cuda",      "prim::is_nested",
+      "prim::is_quantized", "prim::is_meta",    "prim::is_sparse",
+      "prim::is_mkldnn",  "aten::is_floating_point", "aten::__is__",
+      "aten::__isnot__"};
+  return llvm::is_contained(kinds, llvm::StringRef(node->kind().toQualString()));
+}
+
+/// Ops that draw random numbers: imported even on compile-time operands
+/// (bernoulli_ fills an uninitialised compile-time tensor), since running
+/// them at import would fix one draw for every step.
+bool isRandom(const jit::Node *node) {
+  static const char *kinds[] = {"aten::bernoulli", "aten::bernoulli_"};
   return llvm::is_contained(kinds, llvm::StringRef(node->kind().toQualString()));
 }
 
@@ -120,6 +133,8 @@ private:
   llvm::Error checkSupported(const jit::Graph &graph);
   LogicalResult convertNode(GraphImporter &g, const jit::Node *node);
   LogicalResult evaluate(GraphImporter &g, const jit::Node *node);
+  LogicalResult convertWithTable(GraphImporter &g, const jit::Node *node,
+                                 const AtenOp &entry);
   LogicalResult convertBlock(GraphImporter &g, const jit::Block *block);
   LogicalResult convertIf(GraphImporter &g, const jit::Node *node);
   LogicalResult convertLoop(GraphImporter &g, const jit::Node *node);
@@ -154,7 +169,7 @@ llvm::Error Lowering::checkSupported(const jit::Graph &g) {
     dynamic.insert(read.first);
   std::map<std::string, std::vector<std::string>> missing;
   std::vector<std::string> kinds; // in order of first appearance
-  const llvm::StringMap<Converter> &converters = atenConverters();
+  const llvm::StringMap<AtenOp> &converters = atenOps();
   auto report = [&](const jit::Node *node) {
     std::string kind = node->kind().toQualString(), where;
     llvm::raw_string_ostream os(where);
@@ -165,16 +180,26 @@ llvm::Error Lowering::checkSupported(const jit::Graph &g) {
   };
   auto isDynamic = [&](const jit::Value *v) { return dynamic.contains(v); };
 
-  std::function<void(const jit::Block *)> scan = [&](const jit::Block *block) {
+  // Inside the branches of an `if` decided at compile time, a node is
+  // reported only if the branch is taken, which the conversion finds out
+  // (nn.MultiheadAttention's scripted forward tests for a fast path that
+  // training never takes, and that path holds ops accel has no use for).
+  std::function<void(const jit::Block *, bool)> scan =
+      [&](const jit::Block *block, bool certain) {
+    auto noteMissing = [&](const jit::Node *node) {
+      if (certain)
+        report(node);
+    };
     for (const jit::Node *node : block->nodes()) {
       bool usesDynamic = llvm::any_of(node->inputs(), isDynamic);
       if (node->kind() == c10::prim::GetAttr)
         usesDynamic = node->output()->type()->cast<c10::TensorType>() != nullptr;
       if (node->kind() == c10::prim::If) {
-        if (isDynamic(node->input(0)))
-          report(node);
+        bool decided = !isDynamic(node->input(0));
+        if (!decided)
+          noteMissing(node);
         for (const jit::Block *sub : node->blocks())
-          scan(sub);
+          scan(sub, certain && !decided);
         for (size_t i = 0; i < node->outputs().size(); ++i)
           if (llvm::any_of(node->blocks(), [&](const jit::Block *b) {
                 return isDynamic(b->outputs()[i]);
@@ -187,10 +212,10 @@ llvm::Error Lowering::checkSupported(const jit::Graph &g) {
         for (size_t i = 2; i < node->inputs().size(); ++i)
           if (isDynamic(node->input(i)))
             dynamic.insert(body->inputs()[i - 1]);
-        scan(body);
+        scan(body, certain);
         if (isDynamic(node->input(0)) || isDynamic(node->input(1)) ||
             isDynamic(body->outputs()[0]))
-          report(node);
+          noteMissing(node);
         for (size_t i = 0; i < node->outputs().size(); ++i)
           if (isDynamic(node->input(i + 2)) || isDynamic(body->outputs()[i + 1]))
             dynamic.insert(node->output(i));
@@ -199,13 +224,16 @@ llvm::Error Lowering::checkSupported(const jit::Graph &g) {
       bool handled = isStructural(node) ||
                      converters.count(node->kind().toQualString());
       if (usesDynamic && !handled)
-        report(node);
-      if (usesDynamic && !readsOnlyShape(node))
+        noteMissing(node);
+      if ((usesDynamic && !readsOnlyShape(node)) || isRandom(node))
         for (const jit::Value *out : node->outputs())
           dynamic.insert(out);
+      // list.append(tensor) makes the list itself a runtime value.
+      if (usesDynamic && node->kind() == c10::aten::append)
+        dynamic.insert(node->input(0));
     }
   };
-  scan(g.block());
+  scan(g.block(), /*certain=*/true);
   if (missing.empty())
     return llvm::Error::success();
   std::string message = "'" + options.modelPath + "' uses " +
@@ -348,6 +376,10 @@ LogicalResult Lowering::evaluate(GraphImporter &g,
   if (node->isNondeterministic() || node->hasSideEffects())
     return g.error(node, std::string(node->kind().toQualString()) +
                              " on compile-time values is not deterministic");
+  // Vararg ops (aten::format) take their operand count on top of the
+  // stack, as LibTorch's interpreter pushes it.
+  if (node->maybeSchema() && node->maybeSchema()->is_vararg())
+    stack.push_back(c10::IValue(static_cast<int64_t>(node->inputs().size())));
   try {
     node->getOperation()(stack);
   } catch (const c10::Error &e) {
@@ -360,6 +392,27 @@ LogicalResult Lowering::evaluate(GraphImporter &g,
   for (size_t i = 0; i < node->outputs().size(); ++i)
     g.setConstant(node->output(i),
                   stack[stack.size() - node->outputs().size() + i]);
+  return success();
+}
+
+/// Runs a converter and checks that it emitted only the ops its table
+/// entry lists (arith.constant aside), so the entry can be trusted.
+LogicalResult Lowering::convertWithTable(GraphImporter &g,
+                                         const jit::Node *node,
+                                         const AtenOp &entry) {
+  Block *block = g.builder().getInsertionBlock();
+  Operation *before = block->empty() ? nullptr : &block->back();
+  if (failed(entry.convert(g, node)))
+    return failure();
+  auto first = before ? std::next(Block::iterator(before)) : block->begin();
+  for (Operation &op : llvm::make_range(first, block->end())) {
+    llvm::StringRef name = op.getName().getStringRef();
+    if (!isa<arith::ConstantOp>(op) && !llvm::is_contained(entry.emits, name))
+      return g.error(node, std::string("internal error: ") +
+                               node->kind().toQualString() + " emitted " +
+                               name + ", which its entry in the op table "
+                               "(AtenOps.cpp) does not list");
+  }
   return success();
 }
 
@@ -403,6 +456,13 @@ LogicalResult Lowering::convertNode(GraphImporter &g,
       return constructConstant(g, node);
     std::vector<Value> values;
     for (const jit::Value *in : node->inputs()) {
+      // A tuple may pair tensors with None (nn.MultiheadAttention returns
+      // no attention weights): a null value, None again when unpacked.
+      if (const c10::IValue *c = g.constant(in);
+          c && c->isNone() && node->kind() == c10::prim::TupleConstruct) {
+        values.push_back(Value());
+        continue;
+      }
       FailureOr<Value> v = g.tensor(node, in);
       if (failed(v))
         return failure();
@@ -418,8 +478,12 @@ LogicalResult Lowering::convertNode(GraphImporter &g,
         return g.error(node, "unpacking " + llvm::Twine(list->size()) +
                                  " tensors into " +
                                  llvm::Twine(node->outputs().size()));
-      for (size_t i = 0; i < list->size(); ++i)
-        g.setTensor(node->output(i), (*list)[i]);
+      for (size_t i = 0; i < list->size(); ++i) {
+        if ((*list)[i])
+          g.setTensor(node->output(i), (*list)[i]);
+        else
+          g.setConstant(node->output(i), c10::IValue());
+      }
       return success();
     }
     return unpackConstant(g, node);
@@ -434,13 +498,19 @@ LogicalResult Lowering::convertNode(GraphImporter &g,
   default:
     break;
   }
-  const llvm::StringMap<Converter> &converters = atenConverters();
+  const llvm::StringMap<AtenOp> &converters = atenOps();
   auto it = converters.find(node->kind().toQualString());
   bool runtime = llvm::any_of(node->inputs(), [&](const jit::Value *v) {
     return g.isTensor(v) || g.tensorList(v);
   });
-  if (it != converters.end() && runtime)
-    return it->second(g, node);
+  if (it != converters.end() && (runtime || isRandom(node)))
+    return convertWithTable(g, node, it->second);
+  if (runtime)
+    // In a branch that the support check could not decide (see
+    // checkSupported), now taken.
+    return g.error(node, std::string("accel cannot import ") +
+                             node->kind().toQualString() +
+                             " (it computes on a tensor known only at run time)");
   return evaluate(g, node);
 }
 

@@ -20,6 +20,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <functional>
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/storage_context.h>
 #include <torch/csrc/jit/serialization/unpickler.h>
@@ -356,7 +357,18 @@ void Importer::mapStateReads() {
                  std::pair<std::string, c10::intrusive_ptr<c10::ivalue::Object>>>
       submodules;
   submodules[graph->inputs()[0]] = {"", module._ivalue()};
-  for (const jit::Node *node : graph->nodes()) {
+  // Every block, outer nodes first: scripted code reads attributes inside
+  // `if` branches too (nn.MultiheadAttention's argument checks).
+  std::vector<const jit::Node *> nodes;
+  std::function<void(const jit::Block *)> collect = [&](const jit::Block *b) {
+    for (const jit::Node *node : b->nodes()) {
+      nodes.push_back(node);
+      for (const jit::Block *sub : node->blocks())
+        collect(sub);
+    }
+  };
+  collect(graph->block());
+  for (const jit::Node *node : nodes) {
     if (node->kind() != c10::prim::GetAttr)
       continue;
     auto it = submodules.find(node->input());

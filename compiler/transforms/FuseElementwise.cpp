@@ -127,7 +127,6 @@ struct FuseElementwisePass
         fuse(g);
   }
 
-  DenseMap<Value, Value> replaced; // results of fused groups
 
   void fuse(Group &g) {
     Operation *last = g.ops.back();
@@ -146,12 +145,13 @@ struct FuseElementwisePass
     SmallVector<Type> resultTypes;
     for (Value r : results)
       resultTypes.push_back(r.getType());
-    // Inputs produced by groups fused before this one now come from their
-    // fused ops.
-    SmallVector<Value> inputs;
-    SetVector<Value> originals = externalInputs(g.ops);
-    for (Value in : originals)
-      inputs.push_back(replaced.lookup(in) ? replaced.lookup(in) : in);
+    // Inputs produced by groups fused before this one already name their
+    // fused ops (the uses were rewired when those were built). No map from
+    // erased values is kept: a new op can reuse an erased op's address, and
+    // such a map then rewires an unrelated value (EfficientNet's
+    // squeeze-excitation met it, fusing a 4x672x2x2 input into a 4x672x1x1
+    // group).
+    SmallVector<Value> inputs = externalInputs(g.ops).takeVector();
     auto fused = FusedOp::create(
         b, b.getFusedLoc(llvm::to_vector(
             llvm::map_range(g.ops, [](Operation *op) { return op->getLoc(); }))),
@@ -160,14 +160,10 @@ struct FuseElementwisePass
       fused->setAttr("accel.fp32_intermediates", b.getUnitAttr());
     Block *body = b.createBlock(&fused.getBody());
     IRMapping map;
-    for (auto [in, original] : llvm::zip(inputs, originals)) {
+    for (Value in : inputs) {
       auto element = RankedTensorType::get(
           {}, cast<RankedTensorType>(in.getType()).getElementType());
-      // Members may still name the original or, when an earlier fusion
-      // rewired them, the replacement.
-      BlockArgument arg = body->addArgument(element, in.getLoc());
-      map.map(original, arg);
-      map.map(in, arg);
+      map.map(in, body->addArgument(element, in.getLoc()));
     }
     b.setInsertionPointToStart(body);
     for (Operation *op : g.ops) {
@@ -182,7 +178,6 @@ struct FuseElementwisePass
     YieldOp::create(b, last->getLoc(), yielded);
 
     for (auto [r, f] : llvm::zip(results, fused.getResults())) {
-      replaced[r] = f;
       r.replaceUsesWithIf(f, [&](OpOperand &use) {
         return !members.contains(use.getOwner());
       });

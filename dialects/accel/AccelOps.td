@@ -228,6 +228,12 @@ def Accel_DropoutOp : Accel_InferredOp<"dropout", [Accel_Differentiable]> {
     so N ranks drop exactly the elements one rank would. `rank_stride = 0`
     (the default) is a whole tensor.
 
+    `rescale = false` keeps the kept elements as they are: applied to ones,
+    that is `bernoulli_(1 - p)`, the per-sample mask of torchvision's
+    stochastic depth. Evaluation (accel-run's inference) replaces the mask
+    by its expectation: the input unchanged when rescaling, else scaled by
+    `1 - p`.
+
     ```mlir
     %y = accel.dropout %x, %seed {p = 1.000000e-01 : f64, stream = 2 : i64}
         : (tensor<128x1024xf32>, tensor<i64>) -> tensor<128x1024xf32>
@@ -235,7 +241,8 @@ def Accel_DropoutOp : Accel_InferredOp<"dropout", [Accel_Differentiable]> {
   }];
   let arguments = (ins Accel_FloatTensor:$input, Accel_SeedTensor:$seed,
                        F64Attr:$p, DefaultValuedAttr<I64Attr, "0">:$stream,
-                       DefaultValuedAttr<I64Attr, "0">:$rank_stride);
+                       DefaultValuedAttr<I64Attr, "0">:$rank_stride,
+                       DefaultValuedAttr<BoolAttr, "true">:$rescale);
   let results = (outs Accel_FloatTensor:$result);
   let hasFolder = 1;
 }

@@ -257,7 +257,7 @@ LogicalResult DropoutOp::buildVjp(OpBuilder &b, ArrayRef<Value> g,
   // same mask: the VJP is dropout of the gradient.
   VjpBuilder v(b, *this);
   return v.finish(grads, {v.make<DropoutOp>({g[0], getSeed()},
-                                            v.attrsOf(*this, {"p", "stream", "rank_stride"})),
+                                            v.attrsOf(*this, {"p", "stream", "rank_stride", "rescale"})),
                           Value()});
 }
 

@@ -168,11 +168,13 @@ void maskedFill(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> xShape
                 float value, float *out, llvm::ArrayRef<int64_t> outShape);
 
 /// Inverted dropout with the Philox mask of Philox.h: out = x / (1 - p)
-/// where kept, else 0. Applied to a gradient with the forward's seed and
-/// stream, it is dropout's backward. `first` is the global element
-/// number of x[0] when x is one rank's slice of a larger tensor.
+/// where kept (x itself without `rescale`), else 0. Applied to a gradient
+/// with the forward's seed and stream, it is dropout's backward. `first`
+/// is the global element number of x[0] when x is one rank's slice of a
+/// larger tensor.
 void dropout(ThreadPool &pool, const float *x, int64_t n, double p,
-             uint64_t seed, uint64_t stream, float *out, uint64_t first = 0);
+             uint64_t seed, uint64_t stream, float *out, uint64_t first = 0,
+             bool rescale = true);
 
 //===----------------------------------------------------------------------===//
 // Convolution, pooling, batch norm (ConvKernels.cpp)

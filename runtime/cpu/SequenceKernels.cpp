@@ -164,9 +164,12 @@ void maskedFill(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> xShape
 }
 
 void dropout(ThreadPool &pool, const float *x, int64_t n, double p,
-             uint64_t seed, uint64_t stream, float *out, uint64_t first) {
+             uint64_t seed, uint64_t stream, float *out, uint64_t first,
+             bool rescale) {
   // torch scales kept elements by 1 / (1 - p), computed in the input's type.
-  float scale = p < 1.0 ? static_cast<float>(1.0 / (1.0 - p)) : 0.0f;
+  float scale = !rescale ? 1.0f
+                : p < 1.0 ? static_cast<float>(1.0 / (1.0 - p))
+                          : 0.0f;
   float threshold = static_cast<float>(p);
   if (first % 4 != 0) {
     // A slice starting inside a Philox block: element by element.

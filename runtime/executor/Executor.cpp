@@ -697,11 +697,20 @@ llvm::Error Executor::run() {
       cpu::maskedFill(pool, f(0), shape(0), data(in.operands[1]), shape(1),
                       static_cast<float>(in.floats[0]), o, out.shape);
       break;
-    case Kernel::Dropout: // ints: stream, rank stride; floats: p
+    case Kernel::Dropout: // ints: stream, rank stride, mode; floats: p
+      if (in.ints[2] == 2) {
+        // Evaluation of a mask kept unscaled: its expectation, x (1 - p).
+        float keep = static_cast<float>(1.0 - in.floats[0]);
+        const float *x = f(0);
+        for (int64_t i = 0; i < n; ++i)
+          o[i] = x[i] * keep;
+        break;
+      }
       cpu::dropout(pool, f(0), n, in.floats[0],
                    static_cast<uint64_t>(*as<int64_t>(in.operands[1])),
                    static_cast<uint64_t>(in.ints[0]), o,
-                   static_cast<uint64_t>(rank() * in.ints[1]));
+                   static_cast<uint64_t>(rank() * in.ints[1]),
+                   /*rescale=*/in.ints[2] == 0);
       break;
     case Kernel::Conv2d:
       cpu::conv2d(pool, convGeometry(prog, in), f(0), f(1),

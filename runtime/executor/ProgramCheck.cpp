@@ -141,8 +141,9 @@ llvm::Error checkProgram(const Program &program) {
                        " and its result differ in size");
       continue;
     }
-    if (in.kernel == Kernel::Dropout && in.ints.size() != 2)
-      return fault(where + " needs its stream and rank stride");
+    if (in.kernel == Kernel::Dropout &&
+        (in.ints.size() != 3 || in.ints[2] < 0 || in.ints[2] > 2))
+      return fault(where + " needs its stream, rank stride and mode");
     if (in.kernel != Kernel::Fused)
       continue;
     if (in.ints.empty() || in.ints[0] < 0 ||

@@ -159,6 +159,16 @@ TEST_P(SequenceKernels, DropoutMasks) {
   // p = 1 drops everything (no infinite scale).
   dropout(pool, data(ones), 1001, 1.0, 9, 0, data(shortY));
   EXPECT_EQ(shortY.abs().sum().item<float>(), 0.0f);
+  // Without rescaling (stochastic depth's bernoulli_ mask): the same
+  // elements kept, each exactly 1, on aligned and unaligned slices.
+  for (int64_t first : {int64_t{0}, int64_t{1003}}) {
+    at::Tensor plain = at::empty({5000});
+    dropout(pool, data(ones), 5000, 0.3, 9, 0, data(plain),
+            static_cast<uint64_t>(first), /*rescale=*/false);
+    at::Tensor scaled = y.slice(0, first, first + 5000);
+    EXPECT_TRUE(at::equal(plain != 0, scaled != 0)) << first;
+    EXPECT_TRUE(at::equal(plain, (scaled != 0).to(at::kFloat))) << first;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, SequenceKernels, ::testing::Values(1, 2));

@@ -4,6 +4,7 @@
 //                [--params-out PARAMS.safetensors]
 //                [--loss cross-entropy|mse --target NAME=SHAPExTYPE]
 //                [--method forward]
+//   accel-import --list-ops
 //
 // Outputs are written to temporary files and renamed into place, so a
 // failed import leaves no partial file behind.
@@ -11,9 +12,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/import/ExportedProgramImporter.h"
+#include "compiler/import/GraphImporter.h"
 #include "compiler/import/TorchScriptImporter.h"
+#include "dialects/accel/AccelDialect.h"
+#include "dialects/accel/AccelOps.h"
 #include "runtime/io/Safetensors.h"
+#include "tools/accel-run/CpuKernelOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
 #include "llvm/Support/CommandLine.h"
@@ -25,7 +31,7 @@ using namespace llvm;
 
 static cl::OptionCategory category("accel-import options");
 
-static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
+static cl::opt<std::string> modelPath(cl::Positional,
                                       cl::desc("<model.pt|model.pt2>"),
                                       cl::cat(category));
 static cl::list<std::string>
@@ -33,8 +39,8 @@ static cl::list<std::string>
                              "NAME=SHAPExTYPE (e.g. x=128x784xf32, y=128xi64); "
                              "one per input, in any order"),
            cl::value_desc("NAME=SHAPExTYPE"), cl::cat(category));
-static cl::opt<std::string> outputPath("o", cl::Required,
-                                       cl::desc("Output MLIR file"),
+static cl::opt<std::string> outputPath("o",
+                                       cl::desc("Output MLIR file (required)"),
                                        cl::value_desc("OUT.mlir"),
                                        cl::cat(category));
 static cl::opt<std::string>
@@ -55,6 +61,13 @@ static cl::opt<std::string>
 static cl::opt<std::string> method("method",
                                    cl::desc("The method to import"),
                                    cl::init("forward"), cl::cat(category));
+
+static cl::opt<bool> listOps(
+    "list-ops",
+    cl::desc("Print every op the importer converts, with the ops it becomes "
+             "and whether they have a VJP and a CPU kernel, as a Markdown "
+             "table, and exit"),
+    cl::cat(category));
 
 static int fail(const Twine &message) {
   WithColor::error(errs(), "accel-import") << message << "\n";
@@ -80,6 +93,48 @@ static Expected<accel::io::DType> safetensorsType(const at::Tensor &t) {
   }
 }
 
+/// The coverage table of --list-ops (also docs/import.md's): one row per
+/// op kind of the importer's table. "VJP" means every accel op it becomes
+/// implements DifferentiableOpInterface (integer arith ops need none);
+/// "CPU kernel" that accel-run's CPU driver runs each of them (the backward
+/// ops a VJP makes are covered by the training tests, not listed here).
+static void printOpTable(raw_ostream &os) {
+  mlir::MLIRContext context;
+  context.loadDialect<accel::AccelDialect, mlir::arith::ArithDialect>();
+  const StringMap<accel::import::AtenOp> &table = accel::import::atenOps();
+  std::vector<std::string> kinds;
+  for (const auto &entry : table)
+    kinds.push_back(entry.getKey().str());
+  llvm::sort(kinds);
+  os << "| op | becomes | VJP | CPU kernel |\n|---|---|---|---|\n";
+  for (const std::string &kind : kinds) {
+    const std::vector<std::string> &emits = table.find(kind)->second.emits;
+    if (emits.empty()) {
+      os << "| `" << kind << "` | nothing: answered at compile time or "
+         << "passed through | not needed | not needed |\n";
+      continue;
+    }
+    std::vector<std::string> noVjp, noKernel, shown;
+    for (const std::string &name : emits) {
+      shown.push_back("`" + name + "`");
+      std::optional<mlir::RegisteredOperationName> op =
+          mlir::RegisteredOperationName::lookup(name, &context);
+      bool integerArith = StringRef(name).starts_with("arith.");
+      if (!integerArith &&
+          !(op && op->hasInterface<accel::DifferentiableOpInterface>()))
+        noVjp.push_back("`" + name + "`");
+      if (!accel::hasCpuKernel(name))
+        noKernel.push_back("`" + name + "`");
+    }
+    auto status = [](const std::vector<std::string> &missing) {
+      return missing.empty() ? std::string("yes")
+                             : "no: " + join(missing, ", ");
+    };
+    os << "| `" << kind << "` | " << join(shown, ", ") << " | "
+       << status(noVjp) << " | " << status(noKernel) << " |\n";
+  }
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
@@ -93,6 +148,15 @@ int main(int argc, char **argv) {
       "WARNING: a TorchScript file contains code. Loading it can make\n"
       "LibTorch do anything the model's code does; import only files from\n"
       "sources you trust. A .pt2 archive holds no code.\n");
+
+  if (listOps) {
+    printOpTable(outs());
+    return 0;
+  }
+  if (modelPath.empty())
+    return fail("no model given (accel-import MODEL.pt|MODEL.pt2 -o OUT.mlir)");
+  if (outputPath.empty())
+    return fail("no output given (-o OUT.mlir)");
 
   accel::ImportOptions options;
   options.modelPath = modelPath;

@@ -2,6 +2,8 @@
 
 #include "tools/accel-run/ProgramLoader.h"
 
+#include "tools/accel-run/CpuKernelOps.h"
+
 #include "compiler/support/Nesting.h"
 #include "compiler/transforms/Passes.h"
 #include "compiler/transforms/StepContract.h"
@@ -380,7 +382,8 @@ kernelFor(Operation *op) {
       .Case([&](DropoutOp d) {
         return k(Kernel::Dropout,
                  {static_cast<int64_t>(d.getStream()),
-                  static_cast<int64_t>(d.getRankStride())},
+                  static_cast<int64_t>(d.getRankStride()),
+                  d.getRescale() ? 0 : 1},
                  {d.getP().convertToDouble()});
       })
       .Case<Conv2dOp, Conv2dGradInputOp, Conv2dGradWeightOp>([&](Operation *c) {
@@ -657,8 +660,14 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
         ++unsupported[llvm::toString(body.takeError())];
       continue;
     }
-    if (!isa<func::ReturnOp, arith::ConstantOp>(op) && !kernelFor(&op))
+    if (isa<func::ReturnOp, arith::ConstantOp>(op))
+      continue;
+    if (!kernelFor(&op))
       ++unsupported[op.getName().getStringRef().str()];
+    else if (!hasCpuKernel(op.getName().getStringRef()))
+      return error("internal error: " + op.getName().getStringRef() +
+                   " has a CPU kernel but is missing from "
+                   "tools/accel-run/CpuKernelOps.cpp");
   }
   if (!unsupported.empty()) {
     std::string list;
@@ -726,9 +735,15 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
              {bn.getEps().convertToDouble(), bn.getMomentum().convertToDouble()});
       continue;
     }
-    if (inference && isa<DropoutOp>(op)) {
-      b.emit(Kernel::Copy, &op); // evaluation runs without dropout
-      program.code.back().operands.resize(1);
+    if (auto d = dyn_cast<DropoutOp>(op); inference && d) {
+      // Evaluation replaces the mask by its expectation: dropout is the
+      // identity; a mask kept unscaled (stochastic depth) is 1 - p.
+      if (d.getRescale()) {
+        b.emit(Kernel::Copy, &op);
+        program.code.back().operands.resize(1);
+      } else {
+        b.emit(Kernel::Dropout, &op, {0, 0, 2}, {d.getP().convertToDouble()});
+      }
       continue;
     }
     if (auto mm = dyn_cast<MatmulOp>(op)) {
