@@ -10,8 +10,9 @@ a user would meet it:
   train    20 AdamW steps of the model as built (dropout and stochastic
            depth on) through accel-run, every loss finite, then accel-run's
            evaluation pass (dropout's expectation). For models without
-           randomness, the largest relative loss deviation from
-           torch.optim.AdamW on the same batches is shown.
+           randomness, the largest relative deviation of the 20 losses
+           from torch.optim.AdamW's in float64 on the same batches, next
+           to PyTorch fp32's own.
 
     zoo.py --work DIR [--models a,b] [--fronts script,export]
         [--json OUT.json] [--markdown OUT.md]
@@ -168,7 +169,8 @@ def markdown(results, fronts):
                         f"loss {r['losses'][0]:.3f} → {r['losses'][1]:.3f}, "
                         f"eval {100 * r['eval_accuracy']:.0f}%")
                 if "train_deviation" in r:
-                    text += f", {r['train_deviation']:.0e} from torch"
+                    text += (f"; 20 losses within {r['train_deviation']:.0e} of float64 "
+                             f"(torch {r['torch_train_deviation']:.0e})")
                 cells.append(text)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
