@@ -295,7 +295,48 @@ LogicalResult flatten(GraphImporter &g, const Node *n) {
 }
 
 /// x[start:end:step] along one dimension, with Python's clamping.
+/// list[start:end:step] on a list of tensors (aten::slice.t), with
+/// Python's bounds: negative indices count from the end, then clamp (to
+/// [-1, size - 1] for a negative step, which walks backwards).
+LogicalResult sliceList(GraphImporter &g, const Node *n,
+                        const std::vector<Value> &list) {
+  auto arg = [&](size_t i) -> FailureOr<std::optional<int64_t>> {
+    if (n->inputs().size() <= i || g.isNone(n, i))
+      return std::optional<int64_t>();
+    FailureOr<int64_t> v = g.intArg(n, i);
+    if (failed(v))
+      return failure();
+    return std::optional<int64_t>(*v);
+  };
+  FailureOr<std::optional<int64_t>> start = arg(1), end = arg(2),
+                                    step = arg(3);
+  if (failed(start) || failed(end) || failed(step))
+    return failure();
+  int64_t size = static_cast<int64_t>(list.size());
+  int64_t by = step->value_or(1);
+  if (by == 0)
+    return g.error(n, "slice step cannot be zero");
+  int64_t low = by > 0 ? 0 : -1, high = by > 0 ? size : size - 1;
+  auto bound = [&](std::optional<int64_t> v, int64_t dflt) {
+    if (!v)
+      return dflt;
+    return std::clamp<int64_t>(*v < 0 ? *v + size : *v, low, high);
+  };
+  int64_t from = bound(*start, by > 0 ? 0 : size - 1);
+  int64_t to = bound(*end, by > 0 ? size : -1);
+  std::vector<Value> items;
+  for (int64_t i = from; by > 0 ? i < to : i > to; i += by)
+    items.push_back(list[i]);
+  g.setTensorList(n->output(0), std::move(items));
+  return success();
+}
+
 LogicalResult slice(GraphImporter &g, const Node *n) {
+  if (const std::vector<Value> *list = g.tensorList(n->input(0)))
+    return sliceList(g, n, *list);
+  if (n->inputs().size() != 5)
+    return g.error(n, "aten::slice of a list that is not a list of tensors "
+                      "computed on tensors known only at run time");
   FailureOr<Value> x = g.tensor(n, n->input(0));
   FailureOr<int64_t> d = g.intArg(n, 1), step = g.intArg(n, 4);
   if (failed(x) || failed(d) || failed(step))

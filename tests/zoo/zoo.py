@@ -6,7 +6,9 @@ a user would meet it:
   import   accel-import reads the file (cross-entropy loss added);
   grads    one step's loss and gradients from accel-run against the
            current PyTorch's, both measured against float64 (reference.py:
-           accel's error at most 4x PyTorch fp32's own);
+           accel's error at most 4x PyTorch fp32's own; where accel took
+           the other side of a max pool's or ReLU's near tie, the float64
+           result on that side, the tie named: near_ties.py);
   train    20 AdamW steps of the model as built (dropout and stochastic
            depth on) through accel-run, every loss finite, then accel-run's
            evaluation pass (dropout's expectation). For models without
@@ -168,6 +170,8 @@ def markdown(results, fronts):
                 text = (f"pass: {r['tensors']} tensors, error ≤ {w['ratio']:.2f}× torch's; "
                         f"loss {r['losses'][0]:.3f} → {r['losses'][1]:.3f}, "
                         f"eval {100 * r['eval_accuracy']:.0f}%")
+                for tie in r.get("near_ties", []):
+                    text += f"; gradients on the other side of a near tie: {tie}"
                 if "train_deviation" in r:
                     text += (f"; 20 losses within {r['train_deviation']:.0e} of float64 "
                              f"(torch {r['torch_train_deviation']:.0e})")

@@ -2,7 +2,8 @@
 nn.MultiheadAttention take, saved as TorchScript (Debian's torch 1.13):
 
   dense:     a DenseNet-style block: a list of feature maps grown with
-             append and concatenated by every layer (aten::append);
+             append and concatenated by every layer (aten::append), then
+             reversed by a slice (aten::slice.t);
   attention: nn.MultiheadAttention (self-attention, batch second), whose
              scripted forward asks for dtypes, devices, `query is key`,
              formats strings and tests a fast path training never takes
@@ -38,7 +39,8 @@ class Dense(nn.Module):
         features: List[torch.Tensor] = [x]
         for layer in self.layers:
             features.append(F.relu(layer(torch.cat(features, 1))))
-        return F.mse_loss(torch.cat(features, 1).mean((2, 3)), t)
+        # A slice of the list (aten::slice.t), newest feature map first.
+        return F.mse_loss(torch.cat(features[::-1], 1).mean((2, 3)), t)
 
 
 class Attention(nn.Module):
