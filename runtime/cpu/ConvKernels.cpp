@@ -15,103 +15,188 @@
 
 namespace accel::rt::cpu {
 
-int64_t Conv2dGeometry::columnFloats() const {
-  return (channels / groups) * kernelH * kernelW * outH * outW;
+namespace {
+/// Floats the columns and the staged output gradient take per sample.
+int64_t floatsPerSample(const Conv2dGeometry &g) {
+  int64_t pixels = g.outH * g.outW;
+  return ((g.channels / g.groups) * g.kernelH * g.kernelW + g.outChannels / g.groups) *
+         pixels;
 }
 
-namespace {
+/// Samples per product. One sample's product is [out channels x pixels],
+/// and late layers of small images have few pixels (ResNet at 32x32: 4, then
+/// 1), which leaves OpenBLAS nothing to block over: the columns of several
+/// samples side by side make one product of [out x samples * pixels]. The
+/// workspace stays near 4M floats (16 MiB) where one sample allows.
+int64_t chunkSamples(const Conv2dGeometry &g) {
+  constexpr int64_t kWorkspaceFloats = int64_t(1) << 22;
+  if (g.samplesPerProduct > 0)
+    return std::min(g.samplesPerProduct, std::max<int64_t>(g.batch, 1));
+  return std::clamp<int64_t>(kWorkspaceFloats / std::max<int64_t>(floatsPerSample(g), 1), 1,
+                             std::max<int64_t>(g.batch, 1));
+}
+
+/// The outputs o in [0, out) whose input index o * stride + offset lies
+/// in [0, size): [lo, hi), so that the loops over them need no checks.
+std::pair<int64_t, int64_t> inside(int64_t size, int64_t out, int64_t stride,
+                                   int64_t offset) {
+  int64_t lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  int64_t hi = size - offset <= 0 ? 0 : std::min(out, (size - offset + stride - 1) / stride);
+  return {std::min(lo, hi), hi};
+}
+
 /// The columns of one sample and group: row (c, i, j) of the kernel window,
-/// column (oh, ow) of the output; zeros where the window is in the padding.
-void im2col(const Conv2dGeometry &g, const float *image, float *col) {
+/// column (oh, ow) of the output, rows `ld` floats apart (several samples'
+/// columns sit side by side); zeros where the window is in the padding.
+void im2col(const Conv2dGeometry &g, const float *image, float *col, int64_t ld) {
   int64_t perGroup = g.channels / g.groups;
   for (int64_t c = 0; c < perGroup; ++c)
     for (int64_t i = 0; i < g.kernelH; ++i)
       for (int64_t j = 0; j < g.kernelW; ++j) {
-        float *row = col + ((c * g.kernelH + i) * g.kernelW + j) * g.outH * g.outW;
+        float *row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld;
         const float *plane = image + c * g.height * g.width;
+        int64_t wOffset = j * g.dilationW - g.padW;
+        auto [lo, hi] = inside(g.width, g.outW, g.strideW, wOffset);
         for (int64_t oh = 0; oh < g.outH; ++oh) {
+          float *to = row + oh * g.outW;
           int64_t h = oh * g.strideH - g.padH + i * g.dilationH;
-          for (int64_t ow = 0; ow < g.outW; ++ow) {
-            int64_t w = ow * g.strideW - g.padW + j * g.dilationW;
-            row[oh * g.outW + ow] = h >= 0 && h < g.height && w >= 0 && w < g.width
-                                        ? plane[h * g.width + w]
-                                        : 0.0f;
+          if (h < 0 || h >= g.height) {
+            std::fill(to, to + g.outW, 0.0f);
+            continue;
           }
+          const float *from = plane + h * g.width;
+          std::fill(to, to + lo, 0.0f);
+          if (g.strideW == 1)
+            std::copy(from + lo + wOffset, from + hi + wOffset, to + lo);
+          else
+            for (int64_t ow = lo; ow < hi; ++ow)
+              to[ow] = from[ow * g.strideW + wOffset];
+          std::fill(to + hi, to + g.outW, 0.0f);
         }
       }
 }
 
-/// Adds columns back into an image (the adjoint of im2col).
-void col2im(const Conv2dGeometry &g, const float *col, float *image) {
+/// Adds columns (laid out as im2col's) back into an image: its adjoint.
+void col2im(const Conv2dGeometry &g, const float *col, int64_t ld, float *image) {
   int64_t perGroup = g.channels / g.groups;
   for (int64_t c = 0; c < perGroup; ++c)
     for (int64_t i = 0; i < g.kernelH; ++i)
       for (int64_t j = 0; j < g.kernelW; ++j) {
-        const float *row = col + ((c * g.kernelH + i) * g.kernelW + j) * g.outH * g.outW;
+        const float *row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld;
         float *plane = image + c * g.height * g.width;
+        int64_t wOffset = j * g.dilationW - g.padW;
+        auto [lo, hi] = inside(g.width, g.outW, g.strideW, wOffset);
         for (int64_t oh = 0; oh < g.outH; ++oh) {
           int64_t h = oh * g.strideH - g.padH + i * g.dilationH;
           if (h < 0 || h >= g.height)
             continue;
-          for (int64_t ow = 0; ow < g.outW; ++ow) {
-            int64_t w = ow * g.strideW - g.padW + j * g.dilationW;
-            if (w >= 0 && w < g.width)
-              plane[h * g.width + w] += row[oh * g.outW + ow];
-          }
+          const float *from = row + oh * g.outW;
+          float *to = plane + h * g.width;
+          for (int64_t ow = lo; ow < hi; ++ow)
+            to[ow * g.strideW + wOffset] += from[ow];
         }
       }
 }
+
+/// One chunk of samples [first, first + count) and one group of a
+/// convolution: where its pieces are in the tensors and the workspace.
+struct Chunk {
+  const Conv2dGeometry &g;
+  int64_t first, count, group;
+  int64_t inPerGroup() const { return g.channels / g.groups; }
+  int64_t outPerGroup() const { return g.outChannels / g.groups; }
+  int64_t k() const { return inPerGroup() * g.kernelH * g.kernelW; }
+  int64_t pixels() const { return g.outH * g.outW; }
+  int64_t ld() const { return count * pixels(); } // columns per row
+  /// Sample s's image of this group in an [N, C, H, W] tensor.
+  int64_t image(int64_t s) const {
+    return ((first + s) * g.channels + group * inPerGroup()) * g.height * g.width;
+  }
+  /// Sample s's output channel oc of this group in an [N, O, oh, ow] tensor.
+  int64_t output(int64_t s, int64_t oc) const {
+    return ((first + s) * g.outChannels + group * outPerGroup() + oc) * pixels();
+  }
+  /// The same in the staged [O/groups, count * pixels] matrix.
+  int64_t staged(int64_t s, int64_t oc) const { return oc * ld() + s * pixels(); }
+};
+
+/// The columns of a chunk's samples, side by side: [k, count * pixels].
+void chunkColumns(ThreadPool &pool, const Chunk &c, const float *input, float *columns) {
+  pool.parallelFor(c.count, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t s = begin; s < end; ++s)
+      im2col(c.g, input + c.image(s), columns + s * c.pixels(), c.ld());
+  });
+}
+
+/// The output gradient of a chunk as one matrix: [O/groups, count * pixels].
+void stageGrad(ThreadPool &pool, const Chunk &c, const float *grad, float *staged) {
+  pool.parallelFor(c.count, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t s = begin; s < end; ++s)
+      for (int64_t oc = 0; oc < c.outPerGroup(); ++oc)
+        std::copy_n(grad + c.output(s, oc), c.pixels(), staged + c.staged(s, oc));
+  });
+}
+
+/// Calls f(chunk) for every chunk of samples and every group.
+template <typename F> void forEachChunk(const Conv2dGeometry &g, F &&f) {
+  int64_t per = chunkSamples(g);
+  for (int64_t first = 0; first < g.batch; first += per)
+    for (int64_t group = 0; group < g.groups; ++group)
+      f(Chunk{g, first, std::min(per, g.batch - first), group});
+}
 } // namespace
+
+int64_t Conv2dGeometry::columnFloats() const {
+  return chunkSamples(*this) * floatsPerSample(*this);
+}
 
 void conv2d(ThreadPool &pool, const Conv2dGeometry &g, const float *input, const float *weight,
             const float *bias, float *out, float *columns) {
-  int64_t perGroupIn = g.channels / g.groups, perGroupOut = g.outChannels / g.groups;
-  int64_t k = perGroupIn * g.kernelH * g.kernelW, pixels = g.outH * g.outW;
-  for (int64_t n = 0; n < g.batch; ++n)
-    for (int64_t grp = 0; grp < g.groups; ++grp) {
-      const float *image = input + (n * g.channels + grp * perGroupIn) * g.height * g.width;
-      im2col(g, image, columns);
-      float *o = out + (n * g.outChannels + grp * perGroupOut) * pixels;
-      gemm(pool, false, false, perGroupOut, pixels, k, 1.0f, weight + grp * perGroupOut * k,
-           columns, 0.0f, o);
-      if (bias)
-        for (int64_t oc = 0; oc < perGroupOut; ++oc) {
-          float b = bias[grp * perGroupOut + oc];
-          for (int64_t p = 0; p < pixels; ++p)
-            o[oc * pixels + p] += b;
+  forEachChunk(g, [&](const Chunk &c) {
+    float *staged = columns + c.k() * c.ld();
+    chunkColumns(pool, c, input, columns);
+    // staged (O/groups x count*pixels) = W_g (O/groups x k) columns (k x count*pixels)
+    gemm(pool, false, false, c.outPerGroup(), c.ld(), c.k(), 1.0f,
+         weight + c.group * c.outPerGroup() * c.k(), columns, 0.0f, staged);
+    pool.parallelFor(c.count, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t s = begin; s < end; ++s)
+        for (int64_t oc = 0; oc < c.outPerGroup(); ++oc) {
+          const float *from = staged + c.staged(s, oc);
+          float *to = out + c.output(s, oc);
+          float b = bias ? bias[c.group * c.outPerGroup() + oc] : 0.0f;
+          for (int64_t p = 0; p < c.pixels(); ++p)
+            to[p] = from[p] + b;
         }
-    }
+    });
+  });
 }
 
 void conv2dGradInput(ThreadPool &pool, const Conv2dGeometry &g, const float *grad,
                      const float *weight, float *gradInput, float *columns) {
-  int64_t perGroupIn = g.channels / g.groups, perGroupOut = g.outChannels / g.groups;
-  int64_t k = perGroupIn * g.kernelH * g.kernelW, pixels = g.outH * g.outW;
   std::fill(gradInput, gradInput + g.batch * g.channels * g.height * g.width, 0.0f);
-  for (int64_t n = 0; n < g.batch; ++n)
-    for (int64_t grp = 0; grp < g.groups; ++grp) {
-      const float *dy = grad + (n * g.outChannels + grp * perGroupOut) * pixels;
-      // columns (k x pixels) = W_g^T (k x Og) dY_g (Og x pixels)
-      gemm(pool, true, false, k, pixels, perGroupOut, 1.0f, weight + grp * perGroupOut * k,
-           dy, 0.0f, columns);
-      col2im(g, columns,
-             gradInput + (n * g.channels + grp * perGroupIn) * g.height * g.width);
-    }
+  forEachChunk(g, [&](const Chunk &c) {
+    float *staged = columns + c.k() * c.ld();
+    stageGrad(pool, c, grad, staged);
+    // columns (k x count*pixels) = W_g^T (k x O/groups) dY (O/groups x count*pixels)
+    gemm(pool, true, false, c.k(), c.ld(), c.outPerGroup(), 1.0f,
+         weight + c.group * c.outPerGroup() * c.k(), staged, 0.0f, columns);
+    pool.parallelFor(c.count, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t s = begin; s < end; ++s)
+        col2im(g, columns + s * c.pixels(), c.ld(), gradInput + c.image(s));
+    });
+  });
 }
 
 void conv2dGradWeight(ThreadPool &pool, const Conv2dGeometry &g, const float *grad,
                       const float *input, float *gradWeight, float *columns) {
-  int64_t perGroupIn = g.channels / g.groups, perGroupOut = g.outChannels / g.groups;
-  int64_t k = perGroupIn * g.kernelH * g.kernelW, pixels = g.outH * g.outW;
-  for (int64_t n = 0; n < g.batch; ++n)
-    for (int64_t grp = 0; grp < g.groups; ++grp) {
-      im2col(g, input + (n * g.channels + grp * perGroupIn) * g.height * g.width,
-             columns);
-      const float *dy = grad + (n * g.outChannels + grp * perGroupOut) * pixels;
-      // dW_g (Og x k) += dY_g (Og x pixels) columns^T (pixels x k)
-      gemm(pool, false, true, perGroupOut, k, pixels, 1.0f, dy, columns, n == 0 ? 0.0f : 1.0f,
-           gradWeight + grp * perGroupOut * k);
-    }
+  forEachChunk(g, [&](const Chunk &c) {
+    float *staged = columns + c.k() * c.ld();
+    chunkColumns(pool, c, input, columns);
+    stageGrad(pool, c, grad, staged);
+    // dW_g (O/groups x k) += dY (O/groups x count*pixels) columns^T
+    gemm(pool, false, true, c.outPerGroup(), c.k(), c.ld(), 1.0f, staged, columns,
+         c.first == 0 ? 0.0f : 1.0f, gradWeight + c.group * c.outPerGroup() * c.k());
+  });
 }
 
 namespace {

@@ -187,6 +187,9 @@ struct Conv2dGeometry {
   int64_t batch, channels, height, width;
   int64_t outChannels, kernelH, kernelW, outH, outW;
   int64_t strideH, strideW, padH, padW, dilationH, dilationW, groups;
+  /// Samples whose columns go into one product; 0 lets the workspace size
+  /// decide (the tests set it to cover several chunks of a small batch).
+  int64_t samplesPerProduct = 0;
   /// Floats of im2col workspace the kernels need.
   int64_t columnFloats() const;
 };

@@ -39,22 +39,27 @@ TEST(ConvKernels, Conv2dAndGradients) {
     at::Tensor b = at::randn({c.outChannels});
     at::Tensor y = at::conv2d(x, w, c.bias ? b : at::Tensor(), {c.stride, c.stride},
                               {c.pad, c.pad}, {c.dilation, c.dilation}, c.groups);
-    Conv2dGeometry g{3, c.channels, 11, 9, c.outChannels, c.kernel, c.kernel,
-                     y.size(2), y.size(3), c.stride, c.stride, c.pad, c.pad,
-                     c.dilation, c.dilation, c.groups};
-    std::vector<float> columns(g.columnFloats());
-    at::Tensor out = at::empty(y.sizes());
-    at::Tensor xd = x.detach().contiguous(), wd = w.detach().contiguous();
-    conv2d(pool, g, data(xd), data(wd), c.bias ? data(b) : nullptr, data(out), columns.data());
-    EXPECT_LE(relError(out, y.detach()), 1e-5) << c.groups << " " << c.dilation;
-
     at::Tensor gy = at::randn(y.sizes());
     y.backward(gy);
-    at::Tensor dx = at::empty(x.sizes()), dw = at::empty(w.sizes());
-    conv2dGradInput(pool, g, data(gy), data(wd), data(dx), columns.data());
-    conv2dGradWeight(pool, g, data(gy), data(xd), data(dw), columns.data());
-    EXPECT_LE(relError(dx, x.grad()), 1e-5) << c.groups;
-    EXPECT_LE(relError(dw, w.grad()), 1e-5) << c.groups;
+    at::Tensor xd = x.detach().contiguous(), wd = w.detach().contiguous();
+    // The whole batch in one product, and in products of 2 samples (a full
+    // chunk and a partial one).
+    for (int64_t samples : {0, 2}) {
+      Conv2dGeometry g{3, c.channels, 11, 9, c.outChannels, c.kernel, c.kernel,
+                       y.size(2), y.size(3), c.stride, c.stride, c.pad, c.pad,
+                       c.dilation, c.dilation, c.groups, samples};
+      std::vector<float> columns(g.columnFloats());
+      at::Tensor out = at::empty(y.sizes());
+      conv2d(pool, g, data(xd), data(wd), c.bias ? data(b) : nullptr, data(out),
+             columns.data());
+      EXPECT_LE(relError(out, y.detach()), 1e-5) << c.groups << " " << c.dilation;
+
+      at::Tensor dx = at::empty(x.sizes()), dw = at::empty(w.sizes());
+      conv2dGradInput(pool, g, data(gy), data(wd), data(dx), columns.data());
+      conv2dGradWeight(pool, g, data(gy), data(xd), data(dw), columns.data());
+      EXPECT_LE(relError(dx, x.grad()), 1e-5) << c.groups << " " << samples;
+      EXPECT_LE(relError(dw, w.grad()), 1e-5) << c.groups << " " << samples;
+    }
   }
 }
 
