@@ -14,6 +14,7 @@
 #include "compiler/import/TorchScriptImporter.h"
 
 #include "compiler/import/GraphLowering.h"
+#include "compiler/import/LoadProbe.h"
 #include "compiler/support/Nesting.h"
 #include "compiler/support/PickleCheck.h"
 #include "llvm/ADT/StringExtras.h"
@@ -25,15 +26,8 @@
 #include <torch/csrc/jit/serialization/storage_context.h>
 #include <torch/csrc/jit/serialization/unpickler.h>
 
-#include <cerrno>
-#include <csignal>
-#include <cstdio>
 #include <cstring>
 #include <map>
-
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
@@ -207,52 +201,6 @@ llvm::Error checkArchive(const std::string &path) {
   return llvm::Error::success();
 }
 
-/// LibTorch's TorchScript front end (its parser, type parser and compiler)
-/// crashes on some malformed code instead of throwing: `__pArameters__ = [..]`
-/// in a Conv2d's code is a SIGSEGV in ScriptTypeParser::parseClassConstant
-/// (found by tests/fuzz/ArchiveFuzzer.cpp). Loading is deterministic, so a
-/// child process loads the archive first; if it dies, the archive is
-/// refused, and this process loads only archives that loaded there.
-/// Exceptions are left to the real load, which reports them.
-llvm::Error checkLoadsWithoutCrashing(const std::string &path) {
-  std::fflush(nullptr);
-  pid_t child = fork();
-  if (child < 0)
-    return makeError("cannot start a process to read '" + path +
-                     "': " + std::strerror(errno));
-  if (child == 0) {
-    // A crash report of the child (LLVM's, a sanitizer's, a fuzzer's) is
-    // not the user's concern: the parent says what happened.
-    for (int signal : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT})
-      std::signal(signal, SIG_DFL);
-    int null = open("/dev/null", O_WRONLY);
-    if (null >= 0) {
-      dup2(null, STDOUT_FILENO);
-      dup2(null, STDERR_FILENO);
-    }
-    try {
-      jit::load(path);
-    } catch (...) {
-    }
-    _exit(0);
-  }
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0)
-    if (errno != EINTR)
-      return makeError("cannot wait for the process reading '" + path +
-                       "': " + std::strerror(errno));
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-    return llvm::Error::success();
-  std::string how =
-      WIFSIGNALED(status)
-          ? "signal " + std::to_string(WTERMSIG(status)) + ", " +
-                strsignal(WTERMSIG(status))
-          : "exit code " + std::to_string(WEXITSTATUS(status));
-  return makeError("'" + path +
-                   "' is not a readable TorchScript archive: LibTorch's "
-                   "reader crashed on it (" + how + ")");
-}
-
 /// Reads a TorchScript archive into the form both front ends share.
 class Importer {
 public:
@@ -295,7 +243,7 @@ llvm::Error Importer::load() {
   try {
     if (llvm::Error e = checkArchive(options.modelPath))
       return e;
-    if (llvm::Error e = checkLoadsWithoutCrashing(options.modelPath))
+    if (llvm::Error e = import::probeTorchScriptLoad(options.modelPath))
       return e;
     module = jit::load(options.modelPath);
     for (const jit::NameValue &a : module.named_attributes(/*recurse=*/true))

@@ -48,15 +48,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       std::abort();
     os.write(reinterpret_cast<const char *>(data), size);
   }
-  if (llvm::Expected<accel::rt::Program> step = accel::run::loadTrainStep(path);
-      !step)
+  // One loader per input, as accel-run has one per run.
+  accel::run::ProgramLoader loader;
+  if (llvm::Expected<accel::rt::Program> step = loader.trainStep(path); !step)
     llvm::consumeError(step.takeError());
   if (llvm::Expected<accel::rt::Program> grad =
-          accel::run::loadFunction(path, "forward_grad");
+          loader.function(path, "forward_grad");
       !grad)
     llvm::consumeError(grad.takeError());
-  if (llvm::Expected<accel::run::EvalProgram> eval =
-          accel::run::loadClassifier(path);
+  if (llvm::Expected<accel::run::EvalProgram> eval = loader.classifier(path);
       !eval)
     llvm::consumeError(eval.takeError());
   return 0;

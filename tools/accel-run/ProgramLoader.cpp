@@ -22,6 +22,8 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include "llvm/ADT/StringMap.h"
+
 #include <map>
 
 using namespace mlir;
@@ -581,12 +583,11 @@ std::vector<rt::IndexBound> indexBounds(func::FuncOp f) {
 
 namespace {
 
-/// Parses `path` and plans `entry` (inlining calls first) unless it already
-/// carries a plan.
-llvm::Expected<OwningOpRef<ModuleOp>> parseAndPlan(MLIRContext &context,
-                                                   llvm::StringRef path,
-                                                   llvm::StringRef entry,
-                                                   std::string &diagnostics) {
+/// Parses MLIR text, refusing nesting deeper than the parser's recursion
+/// can take.
+llvm::Expected<OwningOpRef<ModuleOp>> parse(MLIRContext &context,
+                                            llvm::StringRef path,
+                                            std::string &diagnostics) {
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> text =
       llvm::MemoryBuffer::getFile(path);
   if (!text)
@@ -600,21 +601,28 @@ llvm::Expected<OwningOpRef<ModuleOp>> parseAndPlan(MLIRContext &context,
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sources, &context);
   if (!module)
     return error("cannot parse '" + path + "'" + diagnostics);
-  auto f = module->lookupSymbol<func::FuncOp>(entry);
+  return module;
+}
+
+/// Plans `entry` of `module` (inlining calls first) unless it already
+/// carries a plan.
+llvm::Error plan(ModuleOp module, llvm::StringRef path, llvm::StringRef entry,
+                 std::string &diagnostics) {
+  auto f = module.lookupSymbol<func::FuncOp>(entry);
   if (!f)
     return error("'" + path + "' has no @" + entry +
                  "; build one with accel-opt --accel-train-pipeline");
-  if (!f->hasAttr("accel.arena_bytes")) {
-    PassManager pm(&context);
-    pm.addPass(createInlinerPass());
-    pm.addNestedPass<func::FuncOp>(accel::createFuseElementwisePass());
-    PlanMemoryPassOptions options;
-    options.entry = entry.str();
-    pm.addPass(accel::createPlanMemoryPass(options));
-    if (failed(pm.run(*module)))
-      return error("cannot lower '" + path + "'" + diagnostics);
-  }
-  return module;
+  if (f->hasAttr("accel.arena_bytes"))
+    return llvm::Error::success();
+  PassManager pm(module->getContext());
+  pm.addPass(createInlinerPass());
+  pm.addNestedPass<func::FuncOp>(accel::createFuseElementwisePass());
+  PlanMemoryPassOptions options;
+  options.entry = entry.str();
+  pm.addPass(accel::createPlanMemoryPass(options));
+  if (failed(pm.run(module)))
+    return error("cannot lower '" + path + "'" + diagnostics);
+  return llvm::Error::success();
 }
 
 /// The runtime program of `f`'s ops up to and including `last` (all of
@@ -783,44 +791,74 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
   return program;
 }
 
-/// An MLIR context with accel's dialects, and a handler that keeps errors.
-struct LoadContext {
-  LoadContext() {
+} // namespace
+
+/// An MLIR context with accel's dialects, a handler that keeps each load's
+/// errors, and the files parsed so far.
+struct ProgramLoader::State {
+  State() : context(MLIRContext::Threading::DISABLED) {
     DialectRegistry registry;
     registry.insert<AccelDialect, func::FuncDialect, arith::ArithDialect>();
     func::registerAllExtensions(registry);
     context.appendDialectRegistry(registry);
     context.loadAllAvailableDialects();
-    handler = std::make_unique<ScopedDiagnosticHandler>(&context, [&](Diagnostic &d) {
-      if (d.getSeverity() == DiagnosticSeverity::Remark)
-        return success();
-      llvm::raw_string_ostream os(diagnostics);
-      os << "\n" << d.getLocation() << ": " << d.str();
-      return success();
-    });
+    handler = std::make_unique<ScopedDiagnosticHandler>(
+        &context, [&](Diagnostic &d) {
+          if (d.getSeverity() == DiagnosticSeverity::Remark)
+            return success();
+          llvm::raw_string_ostream os(diagnostics);
+          os << "\n" << d.getLocation() << ": " << d.str();
+          return success();
+        });
   }
+
+  /// A copy of `path`'s module, planned for `entry`: each entry is planned
+  /// on its own copy, so loading one never sees another's plan.
+  llvm::Expected<OwningOpRef<ModuleOp>> planned(llvm::StringRef path,
+                                                llvm::StringRef entry) {
+    diagnostics.clear();
+    auto [it, inserted] = parsed.try_emplace(path);
+    if (inserted) {
+      llvm::Expected<OwningOpRef<ModuleOp>> module =
+          parse(context, path, diagnostics);
+      if (module)
+        it->second.module = std::move(*module);
+      else
+        it->second.error = llvm::toString(module.takeError());
+    }
+    if (!it->second.module)
+      return error(it->second.error);
+    OwningOpRef<ModuleOp> copy = it->second.module->clone();
+    if (llvm::Error e = plan(*copy, path, entry, diagnostics))
+      return std::move(e);
+    return copy;
+  }
+
   MLIRContext context;
   std::string diagnostics;
   std::unique_ptr<ScopedDiagnosticHandler> handler;
+  struct Parsed {
+    OwningOpRef<ModuleOp> module;
+    std::string error;
+  };
+  llvm::StringMap<Parsed> parsed;
 };
 
-} // namespace
+ProgramLoader::ProgramLoader() : state(std::make_unique<State>()) {}
+ProgramLoader::~ProgramLoader() = default;
 
-llvm::Expected<rt::Program> loadFunction(llvm::StringRef path,
-                                         llvm::StringRef name) {
-  LoadContext load;
-  llvm::Expected<OwningOpRef<ModuleOp>> module =
-      parseAndPlan(load.context, path, name, load.diagnostics);
+llvm::Expected<rt::Program> ProgramLoader::function(llvm::StringRef path,
+                                                    llvm::StringRef name) {
+  llvm::Expected<OwningOpRef<ModuleOp>> module = state->planned(path, name);
   if (!module)
     return module.takeError();
   auto f = (*module)->lookupSymbol<func::FuncOp>(name);
-  return build(f, path, nullptr, 0, load.diagnostics);
+  return build(f, path, nullptr, 0, state->diagnostics);
 }
 
-llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path) {
-  LoadContext load;
+llvm::Expected<rt::Program> ProgramLoader::trainStep(llvm::StringRef path) {
   llvm::Expected<OwningOpRef<ModuleOp>> module =
-      parseAndPlan(load.context, path, "train_step", load.diagnostics);
+      state->planned(path, "train_step");
   if (!module)
     return module.takeError();
   auto f = (*module)->lookupSymbol<func::FuncOp>("train_step");
@@ -828,16 +866,16 @@ llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path) {
   // or misnames a piece of state would train wrongly without a word.
   if (failed(verifyStepContract(f)))
     return error("'" + path + "' is not a valid training step" +
-                 load.diagnostics);
-  return build(f, path, nullptr, 0, load.diagnostics);
+                 state->diagnostics);
+  return build(f, path, nullptr, 0, state->diagnostics);
 }
 
-llvm::Expected<EvalProgram> loadClassifier(llvm::StringRef path) {
-  LoadContext load;
+llvm::Expected<EvalProgram> ProgramLoader::classifier(llvm::StringRef path) {
   llvm::Expected<OwningOpRef<ModuleOp>> module =
-      parseAndPlan(load.context, path, "forward", load.diagnostics);
+      state->planned(path, "forward");
   if (!module)
     return module.takeError();
+  std::string &diagnostics = state->diagnostics;
   auto forward = (*module)->lookupSymbol<func::FuncOp>("forward");
   auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
   auto loss = ret.getOperand(0).getDefiningOp<CrossEntropyOp>();
@@ -859,12 +897,25 @@ llvm::Expected<EvalProgram> loadClassifier(llvm::StringRef path) {
   eval.labelsInput = *labels;
   eval.ignoreIndex = static_cast<int64_t>(loss.getIgnoreIndex());
   llvm::Expected<rt::Program> program =
-      build(forward, path, loss, /*logits=*/0, load.diagnostics,
+      build(forward, path, loss, /*logits=*/0, diagnostics,
             /*inference=*/true);
   if (!program)
     return program.takeError();
   eval.program = std::move(*program);
   return eval;
+}
+
+llvm::Expected<rt::Program> loadFunction(llvm::StringRef path,
+                                         llvm::StringRef name) {
+  return ProgramLoader().function(path, name);
+}
+
+llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path) {
+  return ProgramLoader().trainStep(path);
+}
+
+llvm::Expected<EvalProgram> loadClassifier(llvm::StringRef path) {
+  return ProgramLoader().classifier(path);
 }
 
 } // namespace accel::run

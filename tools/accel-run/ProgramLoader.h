@@ -15,7 +15,35 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <memory>
+
 namespace accel::run {
+
+struct EvalProgram;
+
+/// Loads functions of compiled MLIR files under one MLIR context, so the
+/// dialects are loaded once and each file is parsed once however many of
+/// its functions are loaded (each is planned on its own copy). A loader
+/// reads a file the first time one of its functions is asked for: later
+/// changes to the file are not seen. The free functions below use a loader
+/// each.
+class ProgramLoader {
+public:
+  ProgramLoader();
+  ~ProgramLoader();
+
+  /// `@train_step`, its state contract verified; see loadTrainStep.
+  llvm::Expected<rt::Program> trainStep(llvm::StringRef path);
+  /// Any function; see loadFunction.
+  llvm::Expected<rt::Program> function(llvm::StringRef path,
+                                       llvm::StringRef name);
+  /// `@forward` up to its logits; see loadClassifier.
+  llvm::Expected<EvalProgram> classifier(llvm::StringRef path);
+
+private:
+  struct State;
+  std::unique_ptr<State> state;
+};
 
 /// Loads `@train_step` from an MLIR file into a runtime program. Errors name
 /// the file and, for ops the CPU driver cannot run yet, every such op kind.

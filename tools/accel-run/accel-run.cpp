@@ -384,7 +384,10 @@ static int run(int argc, char **argv) {
       !d)
     return fail("--device: " + toString(d.takeError()));
 
-  Expected<accel::rt::Program> program = accel::run::loadTrainStep(stepPath);
+  // The step, the evaluation forward and the gradient function come from
+  // the same file: one loader parses it once.
+  accel::run::ProgramLoader loader;
+  Expected<accel::rt::Program> program = loader.trainStep(stepPath);
   if (!program)
     return fail(toString(program.takeError()));
   // Data parallelism: the step fixes the rank count (accel-shard ranks=N).
@@ -588,7 +591,7 @@ static int run(int argc, char **argv) {
   std::vector<const accel::io::Column *> evalColumns;
   int64_t evalBatch = 0, labelsColumn = -1, ignoreIndex = -100;
   if (!evalData.empty()) {
-    Expected<accel::run::EvalProgram> eval = accel::run::loadClassifier(stepPath);
+    Expected<accel::run::EvalProgram> eval = loader.classifier(stepPath);
     if (!eval)
       return fail(toString(eval.takeError()));
     Expected<accel::io::Dataset> set = openData(evalData, accel::io::Split::Test);
@@ -711,7 +714,7 @@ static int run(int argc, char **argv) {
                 "compiled without accel-shard");
   if (!dumpGrads.empty()) {
     Expected<accel::rt::Program> grads =
-        accel::run::loadFunction(stepPath, "forward_grad");
+        loader.function(stepPath, "forward_grad");
     if (!grads)
       return fail(toString(grads.takeError()));
     Expected<int64_t> b =

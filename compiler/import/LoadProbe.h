@@ -1,0 +1,33 @@
+//===- LoadProbe.h - load TorchScript in a helper process first -*- C++ -*-===//
+//
+// LibTorch's TorchScript front end (its parser, type parser and compiler)
+// crashes on some malformed code instead of throwing, and checks before
+// loading cannot foresee every such input. Loading is deterministic, so a
+// helper process loads an archive first: if it dies, the archive is
+// refused, and the importer loads only archives that loaded there.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ACCEL_COMPILER_IMPORT_LOADPROBE_H
+#define ACCEL_COMPILER_IMPORT_LOADPROBE_H
+
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace accel::import {
+
+/// Loads the TorchScript archive at `path` with torch::jit::load in a helper
+/// process and fails, naming the signal or exit code, when that process
+/// dies. LibTorch's exceptions are not errors here: the real load reports
+/// them. The helper is forked at the first call and serves the calls after
+/// it, so that a process importing many archives (the fuzzer) pays for one
+/// fork, not one per archive: a fork copies the page tables of all the
+/// memory the process holds, which costs more than a load. It is replaced
+/// after it dies and after every 256 loads (LibTorch leaks on some error
+/// paths). Calls are serialised.
+llvm::Error probeTorchScriptLoad(const std::string &path);
+
+} // namespace accel::import
+
+#endif // ACCEL_COMPILER_IMPORT_LOADPROBE_H
