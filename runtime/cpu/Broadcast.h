@@ -4,6 +4,7 @@
 #define ACCEL_RUNTIME_CPU_BROADCAST_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include <cstdint>
 #include <vector>
@@ -21,11 +22,15 @@ inline int64_t product(llvm::ArrayRef<int64_t> shape) {
   return n;
 }
 
+/// Per-dimension values of a kernel call: inline up to rank 8, so that a
+/// step allocates nothing (tests/lit/run/allocations.test).
+using DimVector = llvm::SmallVector<int64_t, 8>;
+
 /// Element strides of `shape` aligned to `out` (rank padded on the left),
 /// with 0 where the dimension broadcasts.
-inline std::vector<int64_t> broadcastStrides(llvm::ArrayRef<int64_t> shape,
-                                             llvm::ArrayRef<int64_t> out) {
-  std::vector<int64_t> strides(out.size(), 0);
+inline DimVector broadcastStrides(llvm::ArrayRef<int64_t> shape,
+                                  llvm::ArrayRef<int64_t> out) {
+  DimVector strides(out.size(), 0);
   int64_t stride = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
     size_t d = shape.size() - 1 - i, o = out.size() - 1 - i;

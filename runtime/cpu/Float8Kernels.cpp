@@ -163,34 +163,57 @@ void scaledMatmul(ThreadPool &pool, const float *a, const float *aScale,
 void fp8QuantizeScaled(ThreadPool &pool, const float *x, int64_t n, float scale,
                        float fp8Max, float *scaled, float *amax) {
   // Chunks of the amax in parallel, then theirs (max is exact, so the
-  // split cannot change it).
-  constexpr int64_t kChunk = 16384;
+  // split cannot change it). Groups of chunks keep the partial maxima on
+  // the stack: a step allocates nothing.
+  constexpr int64_t kChunk = 16384, kGroup = 64;
   int64_t chunks = std::max<int64_t>(1, (n + kChunk - 1) / kChunk);
-  std::vector<float> chunkMax(chunks);
-  pool.parallelFor(chunks, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t c = begin; c < end; ++c) {
-      int64_t from = c * kChunk, count = std::min(kChunk, n - from);
-      chunkMax[c] = absMax(x + from, count);
-      scaleRow(x + from, count, scale, fp8Max, scaled + from);
+  float groupMax[kGroup + 1];
+  int64_t partials = 0;
+  for (int64_t first = 0; first < chunks; first += kGroup) {
+    int64_t count = std::min(kGroup, chunks - first);
+    float chunkMax[kGroup];
+    pool.parallelFor(count, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        int64_t from = (first + c) * kChunk;
+        int64_t length = std::min(kChunk, n - from);
+        chunkMax[c] = absMax(x + from, length);
+        scaleRow(x + from, length, scale, fp8Max, scaled + from);
+      }
+    });
+    float group = absMax(chunkMax, count);
+    // Fold as we go: at most two partial maxima are ever held.
+    groupMax[partials++] = group;
+    if (partials == 2) {
+      groupMax[0] = absMax(groupMax, 2);
+      partials = 1;
     }
-  });
-  *amax = absMax(chunkMax.data(), chunks);
+  }
+  *amax = absMax(groupMax, partials);
 }
 
 void fp8ScaleUpdate(const float *history, int64_t length, float scale,
                     float amax, Fp8AmaxAlgo algo, int64_t margin, float fp8Max,
                     float *newHistory, float *newScale) {
-  std::vector<float> h(history, history + length);
-  h[0] = amax;
-  float a = algo == Fp8AmaxAlgo::Max ? absMax(h.data(), length) : amax;
+  // The history with this step's amax in slot 0, read before newHistory
+  // (which may be the same memory) is written.
+  float a = amax;
+  if (algo == Fp8AmaxAlgo::Max) {
+    float both[2] = {amax, length > 1 ? absMax(history + 1, length - 1) : 0};
+    a = absMax(both, 2);
+  }
   float next = scale;
   if (std::isfinite(a) && a > 0) {
     next = std::ldexp(fp8Max / a, static_cast<int>(-margin));
     if (std::isinf(next))
       next = std::numeric_limits<float>::max();
   }
-  for (int64_t i = 0; i < length; ++i)
-    newHistory[i] = i == 0 ? 0.0f : h[(i + 1) % length];
+  // Rolled one slot towards the front: slot i takes slot i + 1, the last
+  // takes this step's amax, and slot 0 (the next step's) starts at 0.
+  for (int64_t i = 0; i + 1 < length; ++i)
+    newHistory[i] = history[i + 1];
+  if (length > 1)
+    newHistory[length - 1] = amax;
+  newHistory[0] = 0.0f;
   *newScale = next;
 }
 

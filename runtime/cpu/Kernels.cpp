@@ -98,8 +98,8 @@ void binaryLoop(ThreadPool &pool, Op op, const float *a,
     return;
   }
   // General case: walk the output, mapping each index to the operands.
-  std::vector<int64_t> sa = broadcastStrides(aShape, outShape);
-  std::vector<int64_t> sb = broadcastStrides(bShape, outShape);
+  DimVector sa = broadcastStrides(aShape, outShape);
+  DimVector sb = broadcastStrides(bShape, outShape);
   int64_t inner = outShape.empty() ? 1 : outShape.back();
   int64_t rows = inner == 0 ? 0 : n / inner;
   int64_t ia = sa.empty() ? 0 : sa.back(), ib = sb.empty() ? 0 : sb.back();
@@ -172,7 +172,7 @@ void sum(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
          llvm::ArrayRef<int64_t> dims, float *out) {
   // View the input as [outer..., reduced..., inner...] only when the
   // reduced dimensions are contiguous; otherwise fall back to an index walk.
-  std::vector<bool> reduced(shape.size());
+  llvm::SmallVector<bool, 8> reduced(shape.size());
   for (int64_t d : dims)
     reduced[d] = true;
   int64_t total = 1;
@@ -223,25 +223,48 @@ void sum(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
     });
     return;
   }
-  int64_t outCount = 1;
-  for (size_t d = 0; d < shape.size(); ++d)
-    if (!reduced[d])
-      outCount *= shape[d];
-  std::vector<double> acc(outCount, 0.0);
-  for (int64_t i = 0; i < total; ++i) {
-    int64_t rest = i, o = 0, scale = 1;
-    for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
-      int64_t idx = rest % shape[d];
-      rest /= shape[d];
-      if (!reduced[d]) {
-        o += idx * scale;
-        scale *= shape[d];
-      }
-    }
-    acc[o] += x[i];
+  // Reduced dimensions apart from each other (a convolution's bias gradient
+  // sums [N, C, H, W] over N, H and W): each output element walks its
+  // reduced indices in row-major order, i.e. its terms in input order, as
+  // one pass over the input would add them.
+  int64_t rank = static_cast<int64_t>(shape.size());
+  DimVector keptShape, keptStrides, redShape, redStrides;
+  for (int64_t d = rank - 1, stride = 1; d >= 0; stride *= shape[d], --d) {
+    (reduced[d] ? redShape : keptShape).insert(
+        (reduced[d] ? redShape : keptShape).begin(), shape[d]);
+    (reduced[d] ? redStrides : keptStrides).insert(
+        (reduced[d] ? redStrides : keptStrides).begin(), stride);
   }
-  for (int64_t o = 0; o < outCount; ++o)
-    out[o] = static_cast<float>(acc[o]);
+  int64_t outCount = product(keptShape), terms = product(redShape);
+  int64_t lastExtent = redShape.back(), lastStride = redStrides.back();
+  int64_t outerTerms = terms / std::max<int64_t>(lastExtent, 1);
+  pool.parallelFor(outCount, std::max<int64_t>(1, kElementGrain / std::max<int64_t>(terms, 1)),
+                   [&](int64_t begin, int64_t end) {
+    DimVector index(redShape.size());
+    for (int64_t o = begin; o < end; ++o) {
+      int64_t offset = 0;
+      for (int64_t d = static_cast<int64_t>(keptShape.size()) - 1, rest = o; d >= 0; --d) {
+        offset += (rest % keptShape[d]) * keptStrides[d];
+        rest /= keptShape[d];
+      }
+      std::fill(index.begin(), index.end(), 0);
+      double s = 0;
+      for (int64_t t = 0; t < outerTerms; ++t) {
+        const float *run = x + offset;
+        for (int64_t j = 0; j < lastExtent; ++j)
+          s += run[j * lastStride];
+        // The next run: an odometer over the other reduced dimensions.
+        for (int64_t d = static_cast<int64_t>(redShape.size()) - 2; d >= 0; --d) {
+          offset += redStrides[d];
+          if (++index[d] < redShape[d])
+            break;
+          offset -= redStrides[d] * redShape[d];
+          index[d] = 0;
+        }
+      }
+      out[o] = static_cast<float>(s);
+    }
+  });
 }
 
 namespace {
@@ -334,8 +357,8 @@ void batchedMatmul(ThreadPool &pool, const float *a, llvm::ArrayRef<int64_t> aSh
   int64_t n = transB ? bShape[bShape.size() - 2] : bShape.back();
   llvm::ArrayRef<int64_t> batch = outShape.drop_back(2);
   llvm::ArrayRef<int64_t> aBatch = aShape.drop_back(2), bBatch = bShape.drop_back(2);
-  std::vector<int64_t> sa = broadcastStrides(aBatch, batch);
-  std::vector<int64_t> sb = broadcastStrides(bBatch, batch);
+  DimVector sa = broadcastStrides(aBatch, batch);
+  DimVector sb = broadcastStrides(bBatch, batch);
   int64_t count = 1;
   for (int64_t d : batch)
     count *= d;
@@ -374,11 +397,11 @@ void permute(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
     out[0] = x[0];
     return;
   }
-  std::vector<int64_t> inStrides(rank, 1), outShape(rank);
+  DimVector inStrides(rank, 1), outShape(rank);
   for (int64_t d = static_cast<int64_t>(rank) - 2; d >= 0; --d)
     inStrides[d] = inStrides[d + 1] * shape[d + 1];
   // Input stride of each output dimension.
-  std::vector<int64_t> strides(rank);
+  DimVector strides(rank);
   for (size_t d = 0; d < rank; ++d) {
     outShape[d] = shape[perm[d]];
     strides[d] = inStrides[perm[d]];

@@ -145,8 +145,8 @@ void embeddingGrad(ThreadPool &pool, const float *grad, const int64_t *indices,
 void maskedFill(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> xShape,
                 const uint8_t *mask, llvm::ArrayRef<int64_t> maskShape,
                 float value, float *out, llvm::ArrayRef<int64_t> outShape) {
-  std::vector<int64_t> sx = broadcastStrides(xShape, outShape);
-  std::vector<int64_t> sm = broadcastStrides(maskShape, outShape);
+  DimVector sx = broadcastStrides(xShape, outShape);
+  DimVector sm = broadcastStrides(maskShape, outShape);
   int64_t n = product(outShape);
   int64_t inner = outShape.empty() ? 1 : outShape.back();
   int64_t rows = inner == 0 ? 0 : n / inner;

@@ -29,7 +29,7 @@ static std::pair<int64_t, int64_t> chunk(int64_t n, int chunks, int index) {
 }
 
 void ThreadPool::parallelFor(int64_t n, int64_t grain,
-                             const std::function<void(int64_t, int64_t)> &body) {
+                             llvm::function_ref<void(int64_t, int64_t)> body) {
   if (n <= 0)
     return;
   int64_t useful = std::max<int64_t>(1, n / std::max<int64_t>(grain, 1));
@@ -40,7 +40,7 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain,
   }
   {
     std::lock_guard<std::mutex> lock(mutex);
-    task = &body;
+    task = body;
     taskSize = n;
     chunks = parts;
     pending = parts - 1;
@@ -51,7 +51,7 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain,
   body(begin, end);
   std::unique_lock<std::mutex> lock(mutex);
   done.wait(lock, [&] { return pending == 0; });
-  task = nullptr;
+  task = {};
 }
 
 void ThreadPool::work(int index) {
@@ -64,10 +64,10 @@ void ThreadPool::work(int index) {
     seen = generation;
     if (index >= chunks)
       continue; // this loop has fewer chunks than threads
-    const auto *body = task;
+    llvm::function_ref<void(int64_t, int64_t)> body = task;
     auto [begin, end] = chunk(taskSize, chunks, index);
     lock.unlock();
-    (*body)(begin, end);
+    body(begin, end);
     lock.lock();
     if (--pending == 0)
       done.notify_one();

@@ -10,9 +10,10 @@
 #ifndef ACCEL_RUNTIME_CPU_THREADPOOL_H
 #define ACCEL_RUNTIME_CPU_THREADPOOL_H
 
+#include "llvm/ADT/STLFunctionalExtras.h"
+
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -31,9 +32,11 @@ public:
 
   /// Calls body(begin, end) on disjoint chunks covering [0, n), in
   /// parallel, and returns when all are done. Small loops (fewer than
-  /// `grain` iterations per thread) run on the caller alone.
+  /// `grain` iterations per thread) run on the caller alone. `body` is
+  /// borrowed, not copied (a std::function here allocated on the heap for
+  /// every kernel whose lambda captured more than two pointers).
   void parallelFor(int64_t n, int64_t grain,
-                   const std::function<void(int64_t, int64_t)> &body);
+                   llvm::function_ref<void(int64_t, int64_t)> body);
 
 private:
   void work(int index);
@@ -41,7 +44,7 @@ private:
   std::vector<std::thread> workers;
   std::mutex mutex;
   std::condition_variable wake, done;
-  const std::function<void(int64_t, int64_t)> *task = nullptr;
+  llvm::function_ref<void(int64_t, int64_t)> task;
   int64_t taskSize = 0;
   int chunks = 0;
   uint64_t generation = 0;

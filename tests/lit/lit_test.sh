@@ -13,5 +13,6 @@ exec "$root/llvm/bin/lit" --verbose \
   --path "$root/accel/tools/accel-run" \
   --path "$root/accel/tools/accel-plot" \
   --path "$root/accel/tests/parity" \
+  --path "$root/accel/tests/runtime" \
   --path "$root/llvm/bin" \
   "$root/accel/$1" "${@:2}"

@@ -141,7 +141,10 @@ TEST_P(CpuKernels, ReluPropagatesNaN) {
 TEST_P(CpuKernels, Sum) {
   const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> cases = {
       {{128, 1024}, {0}}, {{128, 1024}, {1}}, {{4, 5, 6}, {1}},
-      {{4, 5, 6}, {0, 2}}, {{4, 5, 6}, {0, 1, 2}}, {{2, 3, 4, 5}, {0, 2, 3}}};
+      {{4, 5, 6}, {0, 2}}, {{4, 5, 6}, {0, 1, 2}}, {{2, 3, 4, 5}, {0, 2, 3}},
+      // Reduced dimensions apart, the last kept; a convolution's bias
+      // gradient, large enough to run in parallel.
+      {{3, 4, 5, 6}, {0, 2}}, {{3, 4, 5, 6}, {1, 3}}, {{8, 64, 16, 16}, {0, 2, 3}}};
   for (auto &[shape, dims] : cases) {
     at::Tensor x = at::randn(shape);
     at::Tensor expected = x.sum(dims);

@@ -18,11 +18,10 @@
 #include "mlir/Transforms/Passes.h"
 #include "runtime/executor/FusedKernel.h"
 #include "runtime/executor/ProgramCheck.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
-
-#include "llvm/ADT/StringMap.h"
 
 #include <map>
 
