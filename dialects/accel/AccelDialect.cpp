@@ -107,16 +107,29 @@ LogicalResult AccelDialect::verifyRegionArgAttribute(Operation *op,
              << "argument #" << argIndex << " has both '" << role << "' and '"
              << other << "'; an argument has one role";
 
+  // Names are unique across all arguments. Checking each argument against
+  // all others made verification quadratic in the argument count (2,000
+  // arguments in a 48-layer GPT's step, verified after every pass), so the
+  // first argument with a role checks them all at once.
+  for (unsigned i = 0; i < argIndex; ++i)
+    for (StringRef other : kArgumentRoles)
+      if (func.getArgAttr(i, other))
+        return success();
+  llvm::DenseMap<StringAttr, unsigned> firstNamed;
   for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
-    if (i == argIndex)
+    DictionaryAttr attrs = func.getArgAttrDict(i);
+    if (!attrs)
       continue;
-    for (StringRef other : kArgumentRoles) {
-      auto otherName = func.getArgAttrOfType<StringAttr>(i, other);
-      if (otherName == name)
-        return func.emitError()
-               << "argument #" << argIndex << " and argument #" << i
-               << " are both named \"" << name.getValue() << "\"";
-    }
+    for (StringRef other : kArgumentRoles)
+      if (auto otherName = attrs.getAs<StringAttr>(other)) {
+        auto [first, inserted] = firstNamed.try_emplace(otherName, i);
+        if (!inserted)
+          return func.emitError()
+                 << "argument #" << first->second << " and argument #" << i
+                 << " are both named \"" << otherName.getValue() << "\"";
+        // An argument with two roles is the error above, at its own turn.
+        break;
+      }
   }
   return success();
 }
