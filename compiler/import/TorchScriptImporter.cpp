@@ -17,6 +17,7 @@
 #include "compiler/import/LoadProbe.h"
 #include "compiler/support/Nesting.h"
 #include "compiler/support/PickleCheck.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MathExtras.h"
@@ -120,11 +121,65 @@ void foldModuleAttributes(jit::Graph &graph, const jit::Module &root) {
 
 
 
+/// Calls `visit` on every tensor inside `value` (lists, tuples, dicts,
+/// objects' state) with its path from `value`: attribute names joined by
+/// dots, list and tuple positions in brackets. Iterative, and each
+/// container once: a pickle's memo can share a container many times over,
+/// or make one hold itself.
+llvm::Error forEachTensor(
+    const c10::IValue &value, const std::string &root,
+    llvm::function_ref<llvm::Error(const at::Tensor &, const std::string &)> visit) {
+  std::vector<std::pair<c10::IValue, std::string>> pending = {{value, root}};
+  llvm::DenseSet<const void *> seen;
+  while (!pending.empty()) {
+    auto [v, path] = std::move(pending.back());
+    pending.pop_back();
+    if (v.isTensor()) {
+      if (llvm::Error e = visit(v.toTensor(), path))
+        return e;
+      continue;
+    }
+    if (!v.isList() && !v.isTuple() && !v.isGenericDict() && !v.isObject())
+      continue;
+    if (!seen.insert(v.internalToPointer()).second)
+      continue;
+    auto item = [&, &path = path](size_t i) {
+      return path + "[" + std::to_string(i) + "]";
+    };
+    if (v.isList()) {
+      c10::ArrayRef<c10::IValue> items = v.toListRef();
+      for (size_t i = 0; i < items.size(); ++i)
+        pending.push_back({items[i], item(i)});
+    } else if (v.isTuple()) {
+      c10::ArrayRef<c10::IValue> items = v.toTupleRef().elements();
+      for (size_t i = 0; i < items.size(); ++i)
+        pending.push_back({items[i], item(i)});
+    } else if (v.isGenericDict()) {
+      for (const auto &entry : v.toGenericDict()) {
+        std::string key = entry.key().isString()
+                              ? entry.key().toStringRef()
+                              : "<" + entry.key().tagKind() + " key>";
+        pending.push_back({entry.key(), path});
+        pending.push_back({entry.value(), path.empty() ? key : path + "." + key});
+      }
+    } else {
+      for (const c10::IValue &slot : v.toObjectRef().slots())
+        pending.push_back({slot, path});
+    }
+  }
+  return llvm::Error::success();
+}
+
 /// Checks that every storage a pickle of the archive (data.pkl,
 /// constants.pkl) declares fits in its record: the pickle states the
 /// element count and LibTorch trusts it, so a truncated record would be
 /// read past its end. LibTorch's own unpickler reads the pickle here, with
 /// stand-in classes for the model's, and names each storage it builds.
+/// A storage named twice is built once here, from its first declaration;
+/// LibTorch's load builds it again for every later one, with that one's
+/// size over the same record (the archive fuzzer found a weight of 24
+/// elements declared over another tensor's 2-element storage). So every
+/// tensor must also lie inside the storage as first declared.
 llvm::Error checkArchiveStorages(caffe2::serialize::PyTorchStreamReader &reader,
                                  const std::string &path) {
   for (llvm::StringRef archive : {"data", "constants"}) {
@@ -145,8 +200,11 @@ llvm::Error checkArchiveStorages(caffe2::serialize::PyTorchStreamReader &reader,
         unit->register_type(c10::ClassType::create(name, unit));
       return c10::StrongTypePtr(unit, unit->get_class(name));
     };
-    auto load = [](const at::StrongTypePtr &type, const c10::IValue &) {
-      return c10::ivalue::Object::create(type, 0);
+    // Objects keep their state (their tensors are checked below).
+    auto load = [](const at::StrongTypePtr &type, const c10::IValue &state) {
+      auto object = c10::ivalue::Object::create(type, 1);
+      object->setSlot(0, state);
+      return object;
     };
     std::map<std::string, size_t> recordBytes;
     auto readRecord = [&](const std::string &key) {
@@ -158,7 +216,7 @@ llvm::Error checkArchiveStorages(caffe2::serialize::PyTorchStreamReader &reader,
     jit::Unpickler unpickler(read, resolve, load, readRecord, at::Device("cpu"),
                              /*use_storage_device=*/false,
                              jit::Unpickler::defaultTypeParser, storages);
-    unpickler.parse_ivalue();
+    c10::IValue root = unpickler.parse_ivalue();
     for (const auto &[key, n] : recordBytes) {
       size_t need =
           storages->hasStorage(key) ? storages->getStorage(key).nbytes() : 0;
@@ -168,6 +226,13 @@ llvm::Error checkArchiveStorages(caffe2::serialize::PyTorchStreamReader &reader,
                          "archive declares " + llvm::Twine(need) +
                          " (a truncated or inconsistent archive)");
     }
+    // Attributes by name as the module holds them; constants by position.
+    if (llvm::Error e = forEachTensor(
+            root, archive == "data" ? "" : "constants",
+            [&](const at::Tensor &t, const std::string &name) {
+              return checkTensorGeometry(t, "'" + path + "': \"" + name + "\"");
+            }))
+      return e;
   }
   return llvm::Error::success();
 }

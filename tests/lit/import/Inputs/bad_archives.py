@@ -12,6 +12,9 @@ nn.Linear(4, 4) saved by torch, then one record of the zip rewritten.
                 grow its memo table to that many entries)
   crash.pt      a scripted Conv2d whose code says `__pArameters__`, on which
                 LibTorch 1.13's type parser dies with SIGSEGV
+  shared.pt     nn.Sequential(Linear(4, 2), Linear(2, 4)) whose second weight
+                (8 floats) names the first bias's storage (2 floats): LibTorch
+                builds a storage of 8 floats over the record of 2
 
 Usage: bad_archives.py OUT_DIR"""
 import os
@@ -55,6 +58,11 @@ def main():
     for name, edit in edits.items():
         rewrite(base, os.path.join(out, name), edit)
     torch.jit.script(torch.nn.Linear(4, 4, device="meta")).save(os.path.join(out, "meta.pt"))
+    two = os.path.join(out, "two.pt")
+    torch.jit.script(torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.Linear(2, 4))).save(two)
+    rewrite(two, os.path.join(out, "shared.pt"),
+            lambda n, d: replace_once(d, b"X\x01\x00\x00\x002q", b"X\x01\x00\x00\x001q")
+            if n.endswith("data.pkl") else d)
     conv = os.path.join(out, "conv.pt")
     torch.jit.script(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3))).save(conv)
     rewrite(conv, os.path.join(out, "crash.pt"),
