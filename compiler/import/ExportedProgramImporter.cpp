@@ -855,6 +855,12 @@ llvm::Error Reader::readNode(const json::Object &node) {
       }
   if (!schema && ns == "aten")
     schema = newerSchema(symbol, overload);
+  // An overload LibTorch does not have of an op it does have: the op's
+  // converter would read the arguments of another overload.
+  if (!schema && ns == "aten" && !jit::getAllOperatorsFor(symbol).empty())
+    return fail(where + " calls overload '" + overload + "' of " +
+                symbol.toQualString() + ", which neither LibTorch 1.13 nor " +
+                "accel knows");
   std::vector<jit::Value *> operands;
   size_t results = outputs->size();
   if (schema) {

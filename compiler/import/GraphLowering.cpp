@@ -402,8 +402,17 @@ LogicalResult Lowering::convertWithTable(GraphImporter &g,
                                          const AtenOp &entry) {
   Block *block = g.builder().getInsertionBlock();
   Operation *before = block->empty() ? nullptr : &block->back();
-  if (failed(entry.convert(g, node)))
-    return failure();
+  // The converters read arguments by position; an argument a malformed
+  // graph lacks must end this import, not the process.
+  try {
+    if (failed(entry.convert(g, node)))
+      return failure();
+  } catch (const std::exception &e) {
+    return g.error(node, std::string("cannot convert ") +
+                             node->kind().toQualString() + " with " +
+                             std::to_string(node->inputs().size()) +
+                             " arguments: " + e.what());
+  }
   auto first = before ? std::next(Block::iterator(before)) : block->begin();
   for (Operation &op : llvm::make_range(first, block->end())) {
     llvm::StringRef name = op.getName().getStringRef();

@@ -9,6 +9,8 @@ one record of the zip rewritten or left out.
   pickle.pt2    the weight is marked as pickled
   missing.pt2   the bias's record is absent
   escape.pt2    the weight's record name leaves its folder ("../x")
+  overload.pt2  the linear node calls aten::linear.nonsense, an overload
+                neither LibTorch nor accel knows (the fuzzer's "using_nits")
   cumsum.pt2    a program using aten::cumsum, which accel does not import
   dynamic.pt2   a program exported with a dynamic batch dimension
   script.pt2    a TorchScript archive under a .pt2 name
@@ -76,6 +78,9 @@ def main():
         "pickle.pt2": edit_json(weights, lambda v: weight_entry(v).update(use_pickle=True)),
         "missing.pt2": lambda n, d: None if n.endswith("weights/" + path_of["bias"]) else d,
         "escape.pt2": edit_json(weights, lambda v: weight_entry(v).update(path_name="../x")),
+        "overload.pt2": lambda n, d: d.replace(b'"torch.ops.aten.linear.default"',
+                                               b'"torch.ops.aten.linear.nonsense"')
+        if n.endswith("models/model.json") else d,
     }
     for name, edit in edits.items():
         rewrite(base, os.path.join(out, name), edit)
