@@ -175,9 +175,6 @@ void sum(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
   llvm::SmallVector<bool, 8> reduced(shape.size());
   for (int64_t d : dims)
     reduced[d] = true;
-  int64_t total = 1;
-  for (int64_t d : shape)
-    total *= d;
   int64_t first = static_cast<int64_t>(shape.size()), last = -1;
   for (int64_t d : dims) {
     first = std::min(first, d);
@@ -234,6 +231,11 @@ void sum(ThreadPool &pool, const float *x, llvm::ArrayRef<int64_t> shape,
         (reduced[d] ? redShape : keptShape).begin(), shape[d]);
     (reduced[d] ? redStrides : keptStrides).insert(
         (reduced[d] ? redStrides : keptStrides).begin(), stride);
+  }
+  // No reduced dimension: one term per output, a copy.
+  if (redShape.empty()) {
+    redShape.push_back(1);
+    redStrides.push_back(1);
   }
   int64_t outCount = product(keptShape), terms = product(redShape);
   int64_t lastExtent = redShape.back(), lastStride = redStrides.back();

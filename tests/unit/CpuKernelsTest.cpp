@@ -152,6 +152,10 @@ TEST_P(CpuKernels, Sum) {
     sum(pool, data(x), shape, dims, data(out));
     EXPECT_LE(relError(out, expected), 1e-5);
   }
+  // Nothing reduced: a copy (ATen's sum over no dims would reduce all).
+  at::Tensor x = at::randn({3, 4}), out = at::empty({3, 4});
+  sum(pool, data(x), {3, 4}, {}, data(out));
+  EXPECT_TRUE(at::equal(out, x));
 }
 
 TEST_P(CpuKernels, CrossEntropyAndGradient) {
