@@ -93,7 +93,7 @@ for target in "${targets[@]}"; do
   # LibTorch 1.13 leaks on some error paths of its TorchScript compiler
   # (the reports stop inside libtorch_cpu): no leak detection for the
   # importer, as in tests/lit/import/errors-asan.test.
-  # The importer forks a helper process now and then (LoadProbe.cpp), and a
+  # The importer forks a helper process per archive (LoadProbe.cpp), and a
   # fork copies the page tables of all the memory the process holds: a
   # 16 MiB quarantine of freed memory instead of 256 halves the fuzzer's.
   asan=detect_leaks=1

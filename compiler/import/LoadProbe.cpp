@@ -28,7 +28,13 @@
 namespace accel::import {
 namespace {
 
-constexpr int kLoadsPerHelper = 256;
+/// One load per helper: a helper must hold exactly the importer's state.
+/// LibTorch's loading depends on what the process loaded before (a
+/// `__pArameters__` archive crashes the type parser of a fresh process but
+/// not of one that has loaded other archives first), so a helper that
+/// outlived one load passed archives that then crashed the importer
+/// (archive_fuzzer_replay, in bazel's file order).
+constexpr int kLoadsPerHelper = 1;
 
 /// Reads exactly `n` bytes; false at end-of-file or on an error.
 bool readAll(int fd, void *out, size_t n) {

@@ -18,14 +18,10 @@
 namespace accel::import {
 
 /// Loads the TorchScript archive at `path` with torch::jit::load in a helper
-/// process and fails, naming the signal or exit code, when that process
-/// dies. LibTorch's exceptions are not errors here: the real load reports
-/// them. The helper is forked at the first call and serves the calls after
-/// it, so that a process importing many archives (the fuzzer) pays for one
-/// fork, not one per archive: a fork copies the page tables of all the
-/// memory the process holds, which costs more than a load. It is replaced
-/// after it dies and after every 256 loads (LibTorch leaks on some error
-/// paths). Calls are serialised.
+/// process forked from this one (so with exactly this process's state) and
+/// fails, naming the signal or exit code, when that process dies.
+/// LibTorch's exceptions are not errors here: the real load reports them.
+/// Calls are serialised.
 llvm::Error probeTorchScriptLoad(const std::string &path);
 
 } // namespace accel::import

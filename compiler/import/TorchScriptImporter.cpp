@@ -190,6 +190,10 @@ llvm::Error checkArchiveStorages(caffe2::serialize::PyTorchStreamReader &reader,
     size_t position = 0;
     auto read = [&, &bytes = bytes, size = size](char *out, size_t n) {
       n = std::min(n, size - position);
+      // An empty record has no buffer at all (memcpy from null is undefined
+      // even for 0 bytes; UBSan under the archive fuzzer).
+      if (n == 0)
+        return n;
       std::memcpy(out, static_cast<const char *>(bytes.get()) + position, n);
       position += n;
       return n;
