@@ -2,9 +2,10 @@
 //
 // LibTorch's TorchScript front end (its parser, type parser and compiler)
 // crashes on some malformed code instead of throwing, and checks before
-// loading cannot foresee every such input. Loading is deterministic, so a
-// helper process loads an archive first: if it dies, the archive is
-// refused, and the importer loads only archives that loaded there.
+// loading cannot foresee every such input. So a process forked from the
+// importer (its exact state: whether the type parser crashes depends on the
+// heap) loads an archive first: if it dies, the archive is refused, and the
+// importer loads only archives that loaded there.
 //
 //===----------------------------------------------------------------------===//
 
