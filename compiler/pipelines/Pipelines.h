@@ -103,7 +103,7 @@ struct TrainPipelineOptions
       llvm::cl::init("hybrid")};
   Option<std::string> shard{
       *this, "shard",
-      llvm::cl::desc("Data parallelism (accel-shard): none or ddp"),
+      llvm::cl::desc("Data parallelism (accel-shard): none, ddp, zero1 or zero2"),
       llvm::cl::init("none")};
   Option<int64_t> ranks{*this, "ranks",
                         llvm::cl::desc("accel-shard: data-parallel ranks"),

@@ -47,31 +47,63 @@ struct Collective {
   std::vector<std::string> tensors;
 };
 
+/// Per-rank bytes of one kind of state: tensors every rank holds whole,
+/// and tensors each rank holds a 1-D shard of (ZeRO), with the bytes of
+/// the whole tensors behind those shards.
+struct StateBytes {
+  int64_t replicated = 0, shards = 0, shardedWhole = 0;
+  int64_t perRank() const { return replicated + shards; }
+  StateBytes &operator+=(const StateBytes &o) {
+    replicated += o.replicated;
+    shards += o.shards;
+    shardedWhole += o.shardedWhole;
+    return *this;
+  }
+};
+
+/// A coefficient of Ψ: "16", "0.50".
+std::string coefficient(int64_t bytes, int64_t count) {
+  if (bytes % count == 0)
+    return std::to_string(bytes / count);
+  return llvm::formatv("{0:F2}", static_cast<double>(bytes) / count).str();
+}
+
+/// The state's bytes in the ZeRO paper's terms (" (4Ψ + 8Ψ/N)"), and the
+/// zeros that pad its shards to equal sizes over `ranks` ranks.
+std::string psi(const StateBytes &s, int64_t count, int64_t ranks) {
+  if (count == 0)
+    return "";
+  SmallVector<std::string> terms;
+  if (s.replicated || !s.shardedWhole)
+    terms.push_back(coefficient(s.replicated, count) + "Ψ");
+  if (s.shardedWhole)
+    terms.push_back(coefficient(s.shardedWhole, count) + "Ψ/N");
+  std::string text = " (" + llvm::join(terms, " + ");
+  if (int64_t padding = s.shards * ranks - s.shardedWhole)
+    text += llvm::formatv(", shards padded by {0} B over {1} ranks", padding,
+                          ranks)
+                .str();
+  return text + ")";
+}
+
 struct Report {
   std::string function, strategy = "none";
   int64_t ranks = 1, globalBatch = 0;
   std::vector<Collective> collectives;
-  int64_t payload = 0;            // bytes all-reduced per step
+  int64_t payload = 0;            // bytes of the whole tensors, per step
+  int64_t ringPayload = 0;        // payload counted twice for all-reduces
   int64_t parameterCount = 0;     // Ψ
-  int64_t parameters = 0, gradients = 0, optimizerState = 0, buffers = 0;
+  StateBytes parameters, gradients, optimizerState;
+  int64_t buffers = 0;
   std::optional<int64_t> arena;
 
-  /// Bytes one rank sends (and receives) per step when each all-reduce
-  /// runs as a ring: a reduce-scatter and an all-gather, each moving
-  /// (N - 1) / N of the payload.
+  /// Bytes one rank sends (and receives) per step when the collectives run
+  /// as rings: a reduce-scatter or an all-gather moves (N - 1) / N of its
+  /// payload, an all-reduce (one of each) twice that.
   int64_t ringBytes() const {
-    return ranks > 1 ? 2 * payload * (ranks - 1) / ranks : 0;
+    return ranks > 1 ? ringPayload * (ranks - 1) / ranks : 0;
   }
 };
-
-/// `bytes` as a multiple of Ψ when it is one ("16Ψ"), for the ZeRO terms.
-std::string psi(int64_t bytes, int64_t count) {
-  if (count == 0)
-    return "";
-  if (bytes % count == 0)
-    return llvm::formatv(" ({0}Ψ)", bytes / count).str();
-  return llvm::formatv(" ({0:F2}Ψ)", static_cast<double>(bytes) / count).str();
-}
 
 struct CommReportPass : accel::impl::CommReportPassBase<CommReportPass> {
   using Base::Base;
@@ -98,44 +130,87 @@ struct CommReportPass : accel::impl::CommReportPassBase<CommReportPass> {
       }
     // The step's own collectives, and those of the functions it calls
     // (the gradient function, once per micro-batch) until inlined.
-    SmallVector<AllReduceOp> ops;
+    SmallVector<Operation *> ops;
+    auto isCollective = [](Operation *op) {
+      return isa<AllReduceOp, ReduceScatterOp, AllGatherOp>(op);
+    };
     step.walk([&](Operation *op) {
-      if (auto reduce = dyn_cast<AllReduceOp>(op))
-        ops.push_back(reduce);
+      if (isCollective(op))
+        ops.push_back(op);
       if (auto call = dyn_cast<func::CallOp>(op))
         if (auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee()))
-          callee.walk([&](AllReduceOp reduce) { ops.push_back(reduce); });
+          callee.walk([&](Operation *inner) {
+            if (isCollective(inner))
+              ops.push_back(inner);
+          });
     });
-    for (AllReduceOp op : ops) {
+    for (Operation *op : ops) {
       Collective c;
-      c.kind = "all_reduce";
-      c.reduction = stringifyReduceKind(op.getKind()).str();
-      c.bucket = static_cast<int64_t>(op.getBucket());
+      // The whole tensors: an all-gather's results, the others' operands.
+      ValueRange wholes = op->getOperands();
+      std::optional<ArrayAttr> names;
+      if (auto reduce = dyn_cast<AllReduceOp>(op)) {
+        c.kind = "all_reduce";
+        c.reduction = stringifyReduceKind(reduce.getKind()).str();
+        c.bucket = static_cast<int64_t>(reduce.getBucket());
+        names = reduce.getNames();
+      } else if (auto scatter = dyn_cast<ReduceScatterOp>(op)) {
+        c.kind = "reduce_scatter";
+        c.reduction = stringifyReduceKind(scatter.getKind()).str();
+        c.bucket = static_cast<int64_t>(scatter.getBucket());
+        names = scatter.getNames();
+      } else {
+        auto gather = cast<AllGatherOp>(op);
+        c.kind = "all_gather";
+        c.reduction = "-";
+        c.bucket = static_cast<int64_t>(gather.getBucket());
+        names = gather.getNames();
+        wholes = op->getResults();
+      }
       c.bytes = 0;
       llvm::SmallVector<std::string> dtypes; // distinct, in operand order
-      for (Value v : op.getInputs()) {
+      for (Value v : wholes) {
         c.bytes += bytesOf(v.getType());
         std::string d = elementName(v.getType());
         if (!llvm::is_contained(dtypes, d))
           dtypes.push_back(d);
       }
       c.dtype = llvm::join(dtypes, ",");
-      if (auto names = op.getNames())
+      if (names)
         for (Attribute n : *names)
           c.tensors.push_back(cast<StringAttr>(n).str());
-      c.source = sourceOf(op.getLoc());
+      c.source = sourceOf(op->getLoc());
       r.payload += c.bytes;
+      r.ringPayload += (c.kind == "all_reduce" ? 2 : 1) * c.bytes;
       r.collectives.push_back(std::move(c));
     }
     for (unsigned i = 0; i < step.getNumArguments(); ++i) {
       Type t = step.getArgumentTypes()[i];
       if (step.getArgAttr(i, AccelDialect::kParamAttrName)) {
         r.parameterCount += cast<RankedTensorType>(t).getNumElements();
-        r.parameters += bytesOf(t);
-        // Each parameter has one gradient of its type.
-        r.gradients += bytesOf(t);
+        r.parameters.replicated += bytesOf(t);
+        // Each parameter has one gradient of its type; zero2 keeps only
+        // this rank's shard of it past the reduce-scatter.
+        if (r.strategy == "zero2") {
+          auto type = cast<RankedTensorType>(t);
+          r.gradients.shards +=
+              shardElements(type.getNumElements(), r.ranks) *
+              ((type.getElementTypeBitWidth() + 7) / 8);
+          r.gradients.shardedWhole += bytesOf(t);
+        } else {
+          r.gradients.replicated += bytesOf(t);
+        }
       } else if (step.getArgAttr(i, AccelDialect::kOptStateAttrName)) {
-        r.optimizerState += bytesOf(t);
+        if (auto whole = step.getArgAttrOfType<DenseI64ArrayAttr>(
+                i, AccelDialect::kShardOfAttrName)) {
+          auto type = cast<RankedTensorType>(t);
+          r.optimizerState.shards += bytesOf(t);
+          r.optimizerState.shardedWhole +=
+              bytesOf(RankedTensorType::get(whole.asArrayRef(),
+                                            type.getElementType()));
+        } else {
+          r.optimizerState.replicated += bytesOf(t);
+        }
       } else if (step.getArgAttr(i, AccelDialect::kBufferAttrName) ||
                  step.getArgAttr(i, AccelDialect::kFp8StateAttrName)) {
         r.buffers += bytesOf(t);
@@ -171,17 +246,20 @@ struct CommReportPass : accel::impl::CommReportPassBase<CommReportPass> {
          << c.source << "\n";
     }
     os << "per step: " << r.collectives.size() << " collectives, "
-       << r.payload << " B reduced; " << r.ringBytes()
-       << " B sent per rank as a ring all-reduce (2(N-1)/N of the "
-          "payload)\n";
-    int64_t state = r.parameters + r.gradients + r.optimizerState;
+       << r.payload << " B of whole tensors; " << r.ringBytes()
+       << " B sent per rank as rings ((N-1)/N of each reduce-scatter's and "
+          "all-gather's tensors, 2(N-1)/N of each all-reduce's)\n";
+    StateBytes state = r.parameters;
+    state += r.gradients;
+    state += r.optimizerState;
+    auto bytes = [&](const StateBytes &s) {
+      return std::to_string(s.perRank()) + " B" +
+             psi(s, r.parameterCount, r.ranks);
+    };
     os << "per rank: " << r.parameterCount << " parameters (Ψ); parameters "
-       << r.parameters << " B" << psi(r.parameters, r.parameterCount)
-       << ", gradients " << r.gradients << " B"
-       << psi(r.gradients, r.parameterCount) << ", optimizer state "
-       << r.optimizerState << " B" << psi(r.optimizerState, r.parameterCount)
-       << ", total " << state << " B" << psi(state, r.parameterCount)
-       << "; buffers " << r.buffers << " B\n";
+       << bytes(r.parameters) << ", gradients " << bytes(r.gradients)
+       << ", optimizer state " << bytes(r.optimizerState) << ", total "
+       << bytes(state) << "; buffers " << r.buffers << " B\n";
     if (r.arena)
       os << "arena per rank: " << *r.arena << " B\n";
     else
@@ -217,10 +295,14 @@ struct CommReportPass : accel::impl::CommReportPassBase<CommReportPass> {
                                         {"ring_bytes_per_rank",
                                          r.ringBytes()}}},
         {"per_rank_bytes",
-         llvm::json::Object{{"parameters", r.parameters},
-                            {"gradients", r.gradients},
-                            {"optimizer_state", r.optimizerState},
+         llvm::json::Object{{"parameters", r.parameters.perRank()},
+                            {"gradients", r.gradients.perRank()},
+                            {"optimizer_state", r.optimizerState.perRank()},
                             {"buffers", r.buffers}}},
+        {"sharded_whole_bytes",
+         llvm::json::Object{{"gradients", r.gradients.shardedWhole},
+                            {"optimizer_state",
+                             r.optimizerState.shardedWhole}}},
         {"parameter_count", r.parameterCount},
         {"arena_bytes", r.arena ? llvm::json::Value(*r.arena)
                                 : llvm::json::Value(nullptr)}};

@@ -186,56 +186,106 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     return {"exp_avg", "exp_avg_sq"};
   }
 
-  /// All-reduces the gradients in DDP's buckets (parameters in reverse
-  /// order; a bucket closes once it reaches its cap, the first's smaller),
-  /// then the loss, replacing each value with the combined one.
-  void synchronize(OpBuilder &b, Location loc, DictionaryAttr split,
-                   ArrayRef<std::pair<unsigned, std::string>> paramArgs,
-                   MutableArrayRef<Value> grads, Value &loss) {
-    auto integer = [&](StringRef key) {
-      return cast<IntegerAttr>(split.get(key)).getInt();
-    };
-    int64_t ranks = integer("ranks");
-    auto kind = ReduceKindAttr::get(
-        b.getContext(), cast<StringAttr>(split.get("loss")).getValue() == "sum"
-                            ? ReduceKind::Sum
-                            : ReduceKind::Mean);
-    int64_t bucket = 0;
-    auto reduce = [&](ArrayRef<Value *> values, ArrayRef<StringRef> names) {
-      SmallVector<Value> inputs;
-      SmallVector<Type> types;
-      for (Value *v : values) {
-        inputs.push_back(*v);
-        types.push_back(v->getType());
-      }
-      auto op = AllReduceOp::create(b, loc, types, kind, inputs,
-                                    b.getI64IntegerAttr(ranks),
-                                    b.getI64IntegerAttr(bucket++),
-                                    b.getStrArrayAttr(names));
-      for (auto [v, r] : llvm::zip(values, op.getResults()))
-        *v = r;
-    };
-    SmallVector<Value *> open;
-    SmallVector<StringRef> names;
+  /// The data-parallel split of the forward (accel-shard), if any.
+  DictionaryAttr split;
+  StringRef strategy;   // ddp, zero1, zero2; empty without a split
+  int64_t ranks = 1;
+  int64_t nextBucket = 0; // collectives of the step are numbered in order
+
+  bool shardsOptimizerState() const {
+    return strategy == "zero1" || strategy == "zero2";
+  }
+  int64_t splitInt(StringRef key) const {
+    return cast<IntegerAttr>(split.get(key)).getInt();
+  }
+
+  /// DDP's buckets: parameters in reverse order, a bucket closing once it
+  /// reaches its cap (the first's smaller). Each bucket lists indices into
+  /// `values` (null values have no gradient and are left out).
+  SmallVector<SmallVector<unsigned>> buckets(ArrayRef<Value> values) const {
+    SmallVector<SmallVector<unsigned>> result(1);
     int64_t bytes = 0;
-    for (size_t p = paramArgs.size(); p-- > 0;) {
-      if (!grads[p])
+    for (size_t p = values.size(); p-- > 0;) {
+      if (!values[p])
         continue;
-      auto type = cast<RankedTensorType>(grads[p].getType());
-      open.push_back(&grads[p]);
-      names.push_back(paramArgs[p].second);
+      auto type = cast<RankedTensorType>(values[p].getType());
+      result.back().push_back(p);
       bytes += type.getNumElements() *
                ((type.getElementTypeBitWidth() + 7) / 8);
-      if (bytes >= integer(bucket == 0 ? "first_bucket_bytes" : "bucket_bytes")) {
-        reduce(open, names);
-        open.clear();
-        names.clear();
+      if (bytes >= splitInt(result.size() == 1 ? "first_bucket_bytes"
+                                               : "bucket_bytes")) {
+        result.emplace_back();
         bytes = 0;
       }
     }
-    if (!open.empty())
-      reduce(open, names);
-    reduce({&loss}, {"loss"});
+    if (result.back().empty())
+      result.pop_back();
+    return result;
+  }
+
+  ReduceKindAttr lossReduction(OpBuilder &b) const {
+    return ReduceKindAttr::get(
+        b.getContext(), cast<StringAttr>(split.get("loss")).getValue() == "sum"
+                            ? ReduceKind::Sum
+                            : ReduceKind::Mean);
+  }
+
+  /// One all-reduce (`scatter` false) or reduce-scatter of `values[at]`,
+  /// replacing each value with its result.
+  void reduce(OpBuilder &b, Location loc, ReduceKindAttr kind, bool scatter,
+              MutableArrayRef<Value> values, ArrayRef<unsigned> at,
+              ArrayRef<StringRef> names) {
+    SmallVector<Value> inputs;
+    SmallVector<Type> types;
+    for (unsigned i : at) {
+      inputs.push_back(values[i]);
+      auto type = cast<RankedTensorType>(values[i].getType());
+      types.push_back(
+          scatter ? RankedTensorType::get(
+                        {shardElements(type.getNumElements(), ranks)},
+                        type.getElementType())
+                  : Type(type));
+    }
+    auto bucket = b.getI64IntegerAttr(nextBucket++);
+    ValueRange results =
+        scatter ? ReduceScatterOp::create(b, loc, types, kind, inputs,
+                                          b.getI64IntegerAttr(ranks), bucket,
+                                          b.getStrArrayAttr(names))
+                      .getResults()
+                : AllReduceOp::create(b, loc, types, kind, inputs,
+                                      b.getI64IntegerAttr(ranks), bucket,
+                                      b.getStrArrayAttr(names))
+                      .getResults();
+    for (auto [i, r] : llvm::zip(at, results))
+      values[i] = r;
+  }
+
+  /// Combines every rank's gradients and loss before anything reads them:
+  /// the gradients in DDP's buckets (all-reduced; reduce-scattered under
+  /// zero2, leaving each rank its shard), then the loss.
+  void synchronize(OpBuilder &b, Location loc,
+                   ArrayRef<std::pair<unsigned, std::string>> paramArgs,
+                   MutableArrayRef<Value> grads, Value &loss) {
+    ReduceKindAttr kind = lossReduction(b);
+    for (ArrayRef<unsigned> bucket : buckets(grads)) {
+      SmallVector<StringRef> names;
+      for (unsigned p : bucket)
+        names.push_back(paramArgs[p].second);
+      reduce(b, loc, kind, strategy == "zero2", grads, bucket, names);
+    }
+    Value *lossRef = &loss;
+    reduce(b, loc, kind, false, MutableArrayRef<Value>(lossRef, 1), {0},
+           {"loss"});
+  }
+
+  /// The sum over the ranks of a scalar each computed from its shards.
+  Value sumOverRanks(OpBuilder &b, Location loc, Value v, StringRef name) {
+    return AllReduceOp::create(
+               b, loc, TypeRange{v.getType()},
+               ReduceKindAttr::get(b.getContext(), ReduceKind::Sum),
+               ValueRange{v}, b.getI64IntegerAttr(ranks),
+               b.getI64IntegerAttr(nextBucket++), b.getStrArrayAttr({name}))
+        .getResult(0);
   }
 
   LogicalResult build(ModuleOp module, func::FuncOp gradFn) {
@@ -243,6 +293,14 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     OpBuilder b(ctx);
     Location loc = gradFn.getLoc();
     int64_t k = gradAccum;
+    auto forward = module.lookupSymbol<func::FuncOp>(entry);
+    split = forward ? forward->getAttrOfType<DictionaryAttr>(
+                          AccelDialect::kDataParallelAttrName)
+                    : DictionaryAttr();
+    if (split) {
+      strategy = cast<StringAttr>(split.get("strategy")).getValue();
+      ranks = splitInt("ranks");
+    }
 
     // The step's arguments, as the design's signature orders them: model
     // state (parameters, buffers), optimizer state, the batch (inputs with a
@@ -277,12 +335,22 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
         paramArgs.push_back({i, name.str()});
     SmallVector<std::string> slotNames = slots();
     unsigned firstStateArg = argTypes.size();
+    // ZeRO: each rank holds its shard of every parameter's state.
     for (auto &[i, name] : paramArgs)
       for (const std::string &slot : slotNames) {
-        argTypes.push_back(gradFn.getArgumentTypes()[i]);
-        argAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
-            AccelDialect::kOptStateAttrName,
-            b.getStringAttr(name + "." + slot))));
+        auto type = cast<RankedTensorType>(gradFn.getArgumentTypes()[i]);
+        NamedAttrList attrs;
+        attrs.append(AccelDialect::kOptStateAttrName,
+                     b.getStringAttr(name + "." + slot));
+        if (shardsOptimizerState()) {
+          attrs.append(AccelDialect::kShardOfAttrName,
+                       b.getDenseI64ArrayAttr(type.getShape()));
+          type = RankedTensorType::get(
+              {shardElements(type.getNumElements(), ranks)},
+              type.getElementType());
+        }
+        argTypes.push_back(type);
+        argAttrs.push_back(attrs.getDictionary(ctx));
       }
     // Loss-scaling state: the scale and growth tracker (dynamic), and the
     // optimizer's own step count, which skipped steps do not advance.
@@ -413,15 +481,13 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     }
     // Data parallelism: every rank's gradients and loss become the whole
     // batch's before anything reads them (clipping's norm, the overflow
-    // check and the update are then the same on every rank).
-    auto forward = module.lookupSymbol<func::FuncOp>(entry);
-    if (auto split = forward ? forward->getAttrOfType<DictionaryAttr>(
-                                   AccelDialect::kDataParallelAttrName)
-                             : DictionaryAttr()) {
-      int64_t ranks = cast<IntegerAttr>(split.get("ranks")).getInt();
+    // check and the update are then the same on every rank). Under zero2
+    // each rank is left with its shard of every gradient.
+    if (split) {
       step->setAttr("accel.ranks", b.getI64IntegerAttr(ranks));
-      synchronize(b, loc, split, paramArgs, gradSums, loss);
+      synchronize(b, loc, paramArgs, gradSums, loss);
     }
+    bool gradShards = strategy == "zero2";
 
     // GradScaler.unscale_: one check of the scaled gradients for inf/NaN,
     // then multiplication by 1 / scale (exact for the power-of-two scales
@@ -429,6 +495,13 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     Value finite;
     if (scaling != Scaling::None && !gradSums.empty()) {
       finite = AllFiniteOp::create(b, loc, gradSums);
+      if (gradShards) {
+        // One verdict for all ranks: a NaN flag summed over them.
+        Value flag = SelectOp::create(b, loc, finite, a.c(0.0, b.getF32Type()),
+                                      a.c(NAN, b.getF32Type()));
+        finite = AllFiniteOp::create(
+            b, loc, ValueRange{sumOverRanks(b, loc, flag, "overflow")});
+      }
       Value inv = a.div(a.c(1.0, scale), scale);
       for (Value &g : gradSums)
         g = a.mul(g, a.convert(inv, Arith::elementOf(g)));
@@ -441,6 +514,9 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
         Value s = a.convert(a.sumOfSquares(g), b.getF32Type());
         total = total ? a.add(total, s) : s;
       }
+      // Shards: each rank's part of the squares (padding adds zeros).
+      if (gradShards)
+        total = sumOverRanks(b, loc, total, "grad_norm_squared");
       Value norm = a.sqrt(total);
       Value coef = a.div(a.c(clipNorm, norm), a.add(norm, a.c(1e-6, norm)));
       // min(coef, 1) = coef - relu(coef - 1): exact for coef < 1, where
@@ -472,10 +548,27 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     SmallVector<DictionaryAttr> resultAttrs = {b.getDictionaryAttr({})};
     SmallVector<std::pair<std::string, Value>> stateResults;
     unsigned stateArg = firstStateArg;
+    // ZeRO: each rank updates its shard of every parameter; the updated
+    // shards are gathered below.
+    auto shard = [&](Value v) -> Value {
+      auto type = cast<RankedTensorType>(v.getType());
+      return LocalShardOp::create(
+          b, loc,
+          RankedTensorType::get({shardElements(type.getNumElements(), ranks)},
+                                type.getElementType()),
+          v, b.getI64IntegerAttr(ranks));
+    };
+    SmallVector<Value> newParams;
     for (auto [p, entry] : llvm::enumerate(paramArgs)) {
       auto &[argIndex, name] = entry;
       Value param = body->getArgument(gradArgPos[argIndex]);
       Value g = gradSums[p];
+      if (shardsOptimizerState()) {
+        param = shard(param);
+        if (!gradShards)
+          g = shard(g);
+      }
+      Value oldParam = param;
       SmallVector<Value> state;
       for (size_t s = 0; s < slotNames.size(); ++s)
         state.push_back(body->getArgument(stateArg++));
@@ -521,13 +614,37 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
         newParam = a.sub(param, a.mul(stepSize, a.div(m, denom)));
         newState = {m, v};
       }
-      results.push_back(
-          keepIfSkipped(newParam, body->getArgument(gradArgPos[argIndex])));
-      resultAttrs.push_back(b.getDictionaryAttr(
-          b.getNamedAttr(AccelDialect::kParamAttrName, b.getStringAttr(name))));
+      newParams.push_back(keepIfSkipped(newParam, oldParam));
       for (auto [s, value] : llvm::enumerate(newState))
         stateResults.push_back(
             {name + "." + slotNames[s], keepIfSkipped(value, state[s])});
+    }
+    if (shardsOptimizerState()) {
+      // The updated shards become whole parameters on every rank, in the
+      // gradients' buckets.
+      SmallVector<Value> wholes;
+      for (auto &[argIndex, name] : paramArgs)
+        wholes.push_back(body->getArgument(gradArgPos[argIndex]));
+      for (ArrayRef<unsigned> bucket : buckets(wholes)) {
+        SmallVector<Value> shards;
+        SmallVector<Type> types;
+        SmallVector<StringRef> names;
+        for (unsigned p : bucket) {
+          shards.push_back(newParams[p]);
+          types.push_back(wholes[p].getType());
+          names.push_back(paramArgs[p].second);
+        }
+        auto gather = AllGatherOp::create(
+            b, loc, types, shards, b.getI64IntegerAttr(ranks),
+            b.getI64IntegerAttr(nextBucket++), b.getStrArrayAttr(names));
+        for (auto [p, whole] : llvm::zip(bucket, gather.getResults()))
+          newParams[p] = whole;
+      }
+    }
+    for (auto [p, entry] : llvm::enumerate(paramArgs)) {
+      results.push_back(newParams[p]);
+      resultAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
+          AccelDialect::kParamAttrName, b.getStringAttr(entry.second))));
     }
     for (auto &[role, name, value] : modelStateUpdates) {
       results.push_back(value);

@@ -423,6 +423,17 @@ def ShardPass : Pass<"accel-shard", "::mlir::ModuleOp"> {
     its cap (PyTorch's defaults and rule). The loss is combined the same
     way, so every rank reports the whole batch's loss.
 
+    Strategy `zero1` (ZeRO stage 1, as PyTorch's ZeroRedundancyOptimizer):
+    gradients all-reduced as under `ddp`, but each rank keeps and updates
+    only its shard of every parameter's optimizer state (`accel.shard_of`
+    arguments: the row-major tensor split into N pieces of ceil(n / N)
+    elements, the last padded with zeros) and the updated shards are
+    all-gathered into whole parameters, in the same buckets. Strategy
+    `zero2` (stage 2): gradients reduce-scattered instead, so each rank
+    holds only its shard of each gradient; gradient clipping's norm and
+    loss scaling's overflow check then add the ranks' parts with a scalar
+    all-reduce each.
+
     The batch dimension is followed from the inputs (their first dimension)
     through every op; a reshape keeps it where the row-major order puts it
     (`[B, T, C] -> [B*T, C]` splits the merged dimension, and so does
@@ -458,7 +469,7 @@ def ShardPass : Pass<"accel-shard", "::mlir::ModuleOp"> {
     Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
            "Name of the forward function">,
     Option<"strategy", "strategy", "std::string", /*default=*/"\"ddp\"",
-           "ddp (zero1, zero2 and fsdp are planned)">,
+           "ddp, zero1 or zero2 (fsdp is planned)">,
     Option<"ranks", "ranks", "int64_t", /*default=*/"1",
            "Number of data-parallel ranks">,
     Option<"bucketMb", "bucket-mb", "double", /*default=*/"25.0",

@@ -589,13 +589,11 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
     FailureOr<func::FuncOp> forward = lookupForward(module, entry);
     if (failed(forward) || failed(verifyForwardContract(*forward)))
       return signalPassFailure();
-    if (strategy != "ddp") {
-      bool planned = strategy == "zero1" || strategy == "zero2" ||
-                     strategy == "fsdp";
+    if (strategy != "ddp" && strategy != "zero1" && strategy != "zero2") {
       module.emitError() << "accel-shard strategy '" << strategy << "' "
-                         << (planned ? "is not implemented yet"
-                                     : "is unknown")
-                         << " (strategies: ddp)";
+                         << (strategy == "fsdp" ? "is not implemented yet"
+                                                : "is unknown")
+                         << " (strategies: ddp, zero1, zero2)";
       return signalPassFailure();
     }
     if (ranks < 1) {

@@ -47,4 +47,47 @@ LogicalResult AllReduceOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
   return success();
 }
 
+/// Checks that `shards[i]` is the 1-D shard over `ranks` ranks of
+/// `wholes[i]` (same element type); `shardSide` names the shards in errors.
+static LogicalResult verifyShards(Operation *op, TypeRange wholes,
+                                  TypeRange shards, int64_t ranks,
+                                  StringRef shardSide,
+                                  std::optional<ArrayAttr> names) {
+  if (wholes.empty())
+    return op->emitOpError("needs at least one operand");
+  if (wholes.size() != shards.size())
+    return op->emitOpError() << "has " << wholes.size() << " whole tensors but "
+                             << shards.size() << " shards";
+  if (names && names->size() != wholes.size())
+    return op->emitOpError() << "names " << names->size() << " tensors but has "
+                             << wholes.size() << " operands";
+  for (auto [i, whole, shard] : llvm::enumerate(wholes, shards)) {
+    auto w = cast<RankedTensorType>(whole);
+    auto s = cast<RankedTensorType>(shard);
+    auto expected = RankedTensorType::get(
+        {shardElements(w.getNumElements(), ranks)}, w.getElementType());
+    if (s != expected)
+      return op->emitOpError()
+             << shardSide << " #" << i << " must be " << expected
+             << " (the shard of " << w << " over " << ranks
+             << " ranks), got " << s;
+  }
+  return success();
+}
+
+LogicalResult ReduceScatterOp::verify() {
+  return verifyShards(*this, getInputs().getTypes(), getResults().getTypes(),
+                      getRanks(), "result", getNames());
+}
+
+LogicalResult AllGatherOp::verify() {
+  return verifyShards(*this, getResults().getTypes(), getInputs().getTypes(),
+                      getRanks(), "operand", getNames());
+}
+
+LogicalResult LocalShardOp::verify() {
+  return verifyShards(*this, getInput().getType(), getResult().getType(),
+                      getRanks(), "result", std::nullopt);
+}
+
 } // namespace accel

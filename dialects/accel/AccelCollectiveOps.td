@@ -58,4 +58,75 @@ def Accel_AllReduceOp : Accel_Op<"all_reduce", [
   let hasVerifier = 1;
 }
 
+def Accel_ReduceScatterOp : Accel_Op<"reduce_scatter"> {
+  let summary = "this rank's shard of every rank's tensors combined (one bucket)";
+  let description = [{
+    What `all_reduce` computes (the ranks' values added in rank order, times
+    `1 / ranks` for `mean`), but each rank receives only its shard of each
+    combined tensor: with `n` elements and `N = ranks`, the shard holds
+    `ceil(n / N)` elements, rank `r`'s starting at element `r * ceil(n / N)`
+    of the row-major tensor; the last ranks' shards are padded with zeros
+    where the tensor ends. ZeRO-2 reduces gradients this way: each rank
+    keeps and updates only its shard.
+
+    ```mlir
+    %gw, %gb = accel.reduce_scatter mean %w_grad, %b_grad {bucket = 0 : i64, ranks = 4 : i64}
+        : tensor<10x784xf32>, tensor<10xf32> -> tensor<1960xf32>, tensor<3xf32>
+    ```
+  }];
+  let arguments = (ins Accel_ReduceKind:$kind,
+                       Variadic<Accel_FloatTensor>:$inputs,
+                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$ranks,
+                       DefaultValuedAttr<I64Attr, "0">:$bucket,
+                       OptionalAttr<StrArrayAttr>:$names);
+  let results = (outs Variadic<Accel_FloatTensor>:$results);
+  let assemblyFormat =
+      "$kind $inputs attr-dict `:` type($inputs) `->` type($results)";
+  let hasVerifier = 1;
+}
+
+def Accel_AllGatherOp : Accel_Op<"all_gather"> {
+  let summary = "whole tensors from every rank's shard of them (one bucket)";
+  let description = [{
+    The inverse of the sharding `reduce_scatter` and `local_shard` use:
+    each operand is this rank's 1-D shard of the matching result (rank `r`
+    holds elements `r * s` to `(r + 1) * s - 1` of the row-major tensor, `s
+    = ceil(n / ranks)`); every rank receives the ranks' shards side by side
+    in rank order, without the padding past the tensor's `n` elements.
+    ZeRO-1 and ZeRO-2 gather the updated parameters this way.
+
+    ```mlir
+    %w, %b = accel.all_gather %w_shard, %b_shard {bucket = 0 : i64, ranks = 4 : i64}
+        : tensor<1960xf32>, tensor<3xf32> -> tensor<10x784xf32>, tensor<10xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Accel_FloatTensor>:$inputs,
+                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$ranks,
+                       DefaultValuedAttr<I64Attr, "0">:$bucket,
+                       OptionalAttr<StrArrayAttr>:$names);
+  let results = (outs Variadic<Accel_FloatTensor>:$results);
+  let assemblyFormat = "$inputs attr-dict `:` type($inputs) `->` type($results)";
+  let hasVerifier = 1;
+}
+
+def Accel_LocalShardOp : Accel_Op<"local_shard", [Pure]> {
+  let summary = "this rank's shard of a tensor every rank holds whole";
+  let description = [{
+    Elements `r * s` to `(r + 1) * s - 1` of the row-major `input` on rank
+    `r` of `ranks`, `s = ceil(n / ranks)`, zero past the input's `n`
+    elements: the shard `reduce_scatter` would give of it and `all_gather`
+    reassembles. Nothing is communicated. ZeRO-1 updates each rank's shard
+    of the (replicated) parameters and gradients this way.
+
+    ```mlir
+    %shard = accel.local_shard %w {ranks = 4 : i64} : tensor<10x784xf32> -> tensor<1960xf32>
+    ```
+  }];
+  let arguments = (ins Accel_FloatTensor:$input,
+                       ConfinedAttr<I64Attr, [IntMinValue<1>]>:$ranks);
+  let results = (outs Accel_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 #endif // ACCEL_DIALECT_ACCELCOLLECTIVEOPS_TD

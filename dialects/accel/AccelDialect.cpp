@@ -76,6 +76,37 @@ LogicalResult AccelDialect::verifyRegionArgAttribute(Operation *op,
              << "' argument, got " << attribute.getValue();
     return success();
   }
+  if (role == kShardOfAttrName) {
+    auto shape = dyn_cast<DenseI64ArrayAttr>(attribute.getValue());
+    auto ranks = func->getAttrOfType<IntegerAttr>("accel.ranks");
+    auto type = dyn_cast<RankedTensorType>(func.getArgumentTypes()[argIndex]);
+    if (!shape || !func.getArgAttr(argIndex, kOptStateAttrName) || !ranks ||
+        ranks.getInt() < 1 || !type)
+      return func.emitError()
+             << "'" << kShardOfAttrName << "' of argument #" << argIndex
+             << " must be a shape (i64 array) on an '" << kOptStateAttrName
+             << "' argument of a function with 'accel.ranks'";
+    int64_t elements = 1;
+    for (int64_t d : shape.asArrayRef()) {
+      if (d < 0 || (d > 0 && elements > INT64_MAX / d))
+        return func.emitError() << "'" << kShardOfAttrName << "' of argument #"
+                                << argIndex << " is not a valid shape";
+      elements *= d;
+    }
+    auto expected = RankedTensorType::get(
+        {shardElements(elements, ranks.getInt())}, type.getElementType());
+    std::string whole = "[";
+    llvm::raw_string_ostream os(whole);
+    llvm::interleaveComma(shape.asArrayRef(), os);
+    os << "]";
+    if (type != expected)
+      return func.emitError()
+             << "argument #" << argIndex << " shards a tensor of shape "
+             << whole << " over "
+             << ranks.getInt() << " ranks, so it must be " << expected
+             << ", got " << type;
+    return success();
+  }
   if (!llvm::is_contained(kArgumentRoles, role))
     return op->emitError() << "unknown accel argument attribute '" << role
                            << "'";

@@ -52,6 +52,13 @@ namespace accel {
 /// input live.
 bool isAbsorbedTranspose(TransposeOp t);
 
+/// The elements of one rank's shard of a tensor of `elements` elements
+/// split over `ranks` ranks, as reduce_scatter, all_gather and local_shard
+/// split it: ceil(elements / ranks), the last shards padded with zeros.
+inline int64_t shardElements(int64_t elements, int64_t ranks) {
+  return (elements + ranks - 1) / ranks;
+}
+
 /// Creates an `OpTy` whose result types are inferred from `operands` and
 /// `attributes`, or reports the inference error at `loc` and returns failure
 /// (the generated builders abort on such an error). For code that builds ops

@@ -33,6 +33,23 @@ struct ReduceBuffer {
   int64_t count;
 };
 
+/// One tensor of a reduce-scatter or an all-gather. The whole tensor has
+/// `count` f32 values; rank r's shard holds shardCount(count, N) of them,
+/// starting at value r · shardCount(count, N), zero past the tensor's end.
+/// reduceScatter reads the whole tensor at `input` and writes this rank's
+/// combined shard to `output`; allGather reads this rank's shard at
+/// `input` and writes the whole tensor to `output`.
+struct ShardBuffer {
+  const float *input;
+  float *output;
+  int64_t count;
+};
+
+/// Values in one rank's shard of `count` values split over `ranks`.
+inline int64_t shardCount(int64_t count, int64_t ranks) {
+  return (count + ranks - 1) / ranks;
+}
+
 class Communicator {
 public:
   virtual ~Communicator() = default;
@@ -45,8 +62,19 @@ public:
   virtual llvm::Error allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
                                 ReduceKind kind, llvm::StringRef what) = 0;
 
-  /// Collectives this rank has completed, and the bytes of f32 values it
-  /// contributed to them (the payload, as accel-comm-report counts it).
+  /// allReduce's sum or mean, but each rank receives only its shard of
+  /// each combined tensor (the same bits as that part of allReduce's).
+  virtual llvm::Error reduceScatter(llvm::ArrayRef<ShardBuffer> buffers,
+                                    ReduceKind kind, llvm::StringRef what) = 0;
+
+  /// Every rank's shard of each tensor, side by side in rank order, as the
+  /// whole tensor on every rank.
+  virtual llvm::Error allGather(llvm::ArrayRef<ShardBuffer> buffers,
+                                llvm::StringRef what) = 0;
+
+  /// Collectives this rank has completed, and the bytes of f32 values of
+  /// the whole tensors they combined or assembled (the payload, as
+  /// accel-comm-report counts it).
   uint64_t completed() const { return calls; }
   uint64_t payloadBytes() const { return payload; }
 
@@ -56,9 +84,9 @@ public:
 
 protected:
   /// Backends count each completed collective here.
-  void count(llvm::ArrayRef<ReduceBuffer> buffers) {
+  template <typename Buffer> void count(llvm::ArrayRef<Buffer> buffers) {
     ++calls;
-    for (const ReduceBuffer &b : buffers)
+    for (const Buffer &b : buffers)
       payload += b.count * sizeof(float);
   }
 

@@ -60,22 +60,27 @@ static bool overlaps(const ReduceBuffer &out, const ReduceBuffer &in) {
   return o < i + in.count * sizeof(float) && i < o + out.count * sizeof(float);
 }
 
-llvm::Error LocalCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
-                                         ReduceKind kind, llvm::StringRef what) {
-  auto failure = [&](const std::string &why) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   what + " on rank " + llvm::Twine(self) +
-                                       ": " + why);
-  };
+llvm::Error LocalCommunicator::failure(llvm::StringRef what,
+                                       const std::string &why) const {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 what + " on rank " + llvm::Twine(self) +
+                                     ": " + why);
+}
+
+template <typename Buffer>
+llvm::Error LocalCommunicator::post(llvm::ArrayRef<Buffer> buffers,
+                                    llvm::StringRef what) {
   ++sequence;
   {
     std::lock_guard<std::mutex> lock(group->mutex);
-    group->posted[self].assign(buffers.begin(), buffers.end());
+    std::vector<ReduceBuffer> &mine = group->posted[self];
+    mine.clear(); // capacity kept: no allocation in a step
+    for (const Buffer &b : buffers)
+      mine.push_back({b.input, b.output, b.count});
   }
   std::string error;
   if (!group->arrive(self, sequence, 0, error))
-    return failure(error);
-
+    return failure(what, error);
   // Every rank has posted; nobody changes `posted` until the second
   // barrier, so it is read without the lock.
   const auto &posted = group->posted;
@@ -84,23 +89,36 @@ llvm::Error LocalCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
     for (size_t i = 0; same && i < buffers.size(); ++i)
       same = posted[q][i].count == buffers[i].count;
     if (!same) // every rank sees the same posts, so each fails here
-      return failure("rank " + std::to_string(q) +
-                     " reduces buffers of other sizes (the ranks run "
-                     "different programs)");
+      return failure(what, "rank " + std::to_string(q) +
+                               " passes buffers of other sizes (the ranks "
+                               "run different programs)");
   }
-  float scale = kind == ReduceKind::Mean ? 1.0f / group->size() : 1.0f;
-  // Rank order, one addition at a time, then the 1/N of a mean: the bits of
-  // summing the ranks' values as gradient accumulation sums micro-batches.
+  return llvm::Error::success();
+}
+
+void LocalCommunicator::reduceInOrder(size_t i, int64_t begin, int64_t end,
+                                      ReduceKind kind, float *out) const {
+  const auto &posted = group->posted;
+  std::memcpy(out, posted[0][i].input + begin, (end - begin) * sizeof(float));
+  for (int q = 1; q < group->size(); ++q) {
+    const float *in = posted[q][i].input + begin;
+    for (int64_t e = 0; e < end - begin; ++e)
+      out[e] += in[e];
+  }
+  if (kind == ReduceKind::Mean) {
+    float scale = 1.0f / group->size();
+    for (int64_t e = 0; e < end - begin; ++e)
+      out[e] *= scale;
+  }
+}
+
+llvm::Error LocalCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
+                                         ReduceKind kind, llvm::StringRef what) {
+  if (llvm::Error e = post(buffers, what))
+    return e;
+  const auto &posted = group->posted;
   auto reduce = [&](size_t i, int64_t begin, int64_t end, float *out) {
-    std::memcpy(out, posted[0][i].input + begin, (end - begin) * sizeof(float));
-    for (int q = 1; q < group->size(); ++q) {
-      const float *in = posted[q][i].input + begin;
-      for (int64_t e = 0; e < end - begin; ++e)
-        out[e] += in[e];
-    }
-    if (kind == ReduceKind::Mean)
-      for (int64_t e = 0; e < end - begin; ++e)
-        out[e] *= scale;
+    reduceInOrder(i, begin, end, kind, out);
   };
   // Usually each rank reduces its N-th of every tensor and writes it into
   // every rank's output (a reduce-scatter and an all-gather in one pass),
@@ -142,14 +160,85 @@ llvm::Error LocalCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
       }
     }
   }
+  std::string error;
   if (!group->arrive(self, sequence, 1, error))
-    return failure(error);
+    return failure(what, error);
   if (stage) {
     size_t at = 0;
     for (const ReduceBuffer &b : buffers) {
       std::memcpy(b.output, staging.data() + at, b.count * sizeof(float));
       at += b.count;
     }
+  }
+  count(buffers);
+  return llvm::Error::success();
+}
+
+llvm::Error LocalCommunicator::reduceScatter(llvm::ArrayRef<ShardBuffer> buffers,
+                                             ReduceKind kind,
+                                             llvm::StringRef what) {
+  if (llvm::Error e = post(buffers, what))
+    return e;
+  // This rank's shards, summed as allReduce sums (the same bits), into
+  // staging: an output may lie where another rank still reads this rank's
+  // input until the second barrier.
+  int n = group->size();
+  size_t total = 0;
+  for (const ShardBuffer &b : buffers)
+    total += shardCount(b.count, n);
+  staging.resize(total);
+  size_t at = 0;
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    int64_t shard = shardCount(buffers[i].count, n);
+    int64_t begin = std::min(buffers[i].count, self * shard);
+    int64_t end = std::min(buffers[i].count, begin + shard);
+    reduceInOrder(i, begin, end, kind, staging.data() + at);
+    std::fill(staging.data() + at + (end - begin), staging.data() + at + shard,
+              0.0f);
+    at += shard;
+  }
+  std::string error;
+  if (!group->arrive(self, sequence, 1, error))
+    return failure(what, error);
+  at = 0;
+  for (const ShardBuffer &b : buffers) {
+    int64_t shard = shardCount(b.count, n);
+    std::memcpy(b.output, staging.data() + at, shard * sizeof(float));
+    at += shard;
+  }
+  count(buffers);
+  return llvm::Error::success();
+}
+
+llvm::Error LocalCommunicator::allGather(llvm::ArrayRef<ShardBuffer> buffers,
+                                         llvm::StringRef what) {
+  if (llvm::Error e = post(buffers, what))
+    return e;
+  // Assembled in staging first, for the same reason as reduceScatter.
+  const auto &posted = group->posted;
+  int n = group->size();
+  size_t total = 0;
+  for (const ShardBuffer &b : buffers)
+    total += b.count;
+  staging.resize(total);
+  size_t at = 0;
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    int64_t count = buffers[i].count, shard = shardCount(count, n);
+    for (int q = 0; q < n; ++q) {
+      int64_t begin = std::min(count, q * shard);
+      int64_t end = std::min(count, begin + shard);
+      std::memcpy(staging.data() + at + begin, posted[q][i].input,
+                  (end - begin) * sizeof(float));
+    }
+    at += count;
+  }
+  std::string error;
+  if (!group->arrive(self, sequence, 1, error))
+    return failure(what, error);
+  at = 0;
+  for (const ShardBuffer &b : buffers) {
+    std::memcpy(b.output, staging.data() + at, b.count * sizeof(float));
+    at += b.count;
   }
   count(buffers);
   return llvm::Error::success();

@@ -6,7 +6,9 @@
 // elements over all ranks, in rank order (so all get the same bits), and
 // writes the sums into every rank's outputs; the second barrier keeps
 // every rank from going on (and overwriting its inputs) before all sums
-// are written.
+// are written. A reduce-scatter and an all-gather are two barriers too:
+// each rank computes its own result from the posted buffers into staging
+// and writes it out after the second barrier.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,13 +56,28 @@ public:
   int size() const override { return group->size(); }
   llvm::Error allReduce(llvm::ArrayRef<ReduceBuffer> buffers, ReduceKind kind,
                         llvm::StringRef what) override;
+  llvm::Error reduceScatter(llvm::ArrayRef<ShardBuffer> buffers,
+                            ReduceKind kind, llvm::StringRef what) override;
+  llvm::Error allGather(llvm::ArrayRef<ShardBuffer> buffers,
+                        llvm::StringRef what) override;
   void abort(llvm::StringRef reason) override;
 
 private:
+  /// Enters the next collective: posts `buffers`, waits for every rank at
+  /// its first barrier and checks that they all posted the same sizes.
+  template <typename Buffer>
+  llvm::Error post(llvm::ArrayRef<Buffer> buffers, llvm::StringRef what);
+  /// Posted tensor i's values [begin, end) added over the ranks in rank
+  /// order, one addition at a time, then times 1/N for a mean: the bits of
+  /// summing micro-batches in gradient accumulation.
+  void reduceInOrder(size_t i, int64_t begin, int64_t end, ReduceKind kind,
+                     float *out) const;
+  llvm::Error failure(llvm::StringRef what, const std::string &why) const;
+
   std::shared_ptr<LocalGroup> group;
   int self;
   uint64_t sequence = 0; // collectives this rank has entered
-  std::vector<float> staging; // sums on their way to the outputs
+  std::vector<float> staging; // results on their way to the outputs
 };
 
 /// The communicators of an N-rank local job, rank order.

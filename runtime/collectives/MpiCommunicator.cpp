@@ -6,6 +6,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -186,6 +187,105 @@ llvm::Error MpiCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
       b.output[e] = kind == ReduceKind::Mean ? packed[at + e] * scale
                                              : packed[at + e];
     at += b.count;
+  }
+  count(buffers);
+  return llvm::Error::success();
+}
+
+llvm::Error MpiCommunicator::reduceScatter(llvm::ArrayRef<ShardBuffer> buffers,
+                                           ReduceKind kind,
+                                           llvm::StringRef what) {
+  ++sequence;
+  announce();
+  // Packed by destination: rank q's block holds its shard of every
+  // tensor, zero-padded, so block q is what rank q receives.
+  size_t block = 0;
+  for (const ShardBuffer &b : buffers)
+    block += shardCount(b.count, ranks);
+  packed.assign(block * ranks, 0.0f);
+  size_t at = 0;
+  for (const ShardBuffer &b : buffers) {
+    int64_t shard = shardCount(b.count, ranks);
+    for (int q = 0; q < ranks; ++q) {
+      int64_t begin = std::min(b.count, q * shard);
+      int64_t end = std::min(b.count, begin + shard);
+      std::memcpy(packed.data() + q * block + at, b.input + begin,
+                  (end - begin) * sizeof(float));
+    }
+    at += shard;
+  }
+  MPI_Request request;
+  if (deterministic) {
+    // Every rank's block for this rank, then the local backend's sum.
+    gathered.resize(block * ranks);
+    if (int code = MPI_Ialltoall(packed.data(), static_cast<int>(block),
+                                 MPI_FLOAT, gathered.data(),
+                                 static_cast<int>(block), MPI_FLOAT,
+                                 MPI_COMM_WORLD, &request))
+      return mpiError(code, what);
+    if (llvm::Error e = wait(request, what))
+      return e;
+    for (size_t e = 0; e < block; ++e) {
+      float sum = gathered[e];
+      for (int q = 1; q < ranks; ++q)
+        sum += gathered[q * block + e];
+      packed[e] = sum;
+    }
+  } else {
+    // In place: this rank's combined block lands at the front.
+    if (int code = MPI_Ireduce_scatter_block(
+            MPI_IN_PLACE, packed.data(), static_cast<int>(block), MPI_FLOAT,
+            MPI_SUM, MPI_COMM_WORLD, &request))
+      return mpiError(code, what);
+    if (llvm::Error e = wait(request, what))
+      return e;
+  }
+  float scale = kind == ReduceKind::Mean ? 1.0f / ranks : 1.0f;
+  at = 0;
+  for (const ShardBuffer &b : buffers) {
+    int64_t shard = shardCount(b.count, ranks);
+    for (int64_t e = 0; e < shard; ++e)
+      b.output[e] = kind == ReduceKind::Mean ? packed[at + e] * scale
+                                             : packed[at + e];
+    at += shard;
+  }
+  count(buffers);
+  return llvm::Error::success();
+}
+
+llvm::Error MpiCommunicator::allGather(llvm::ArrayRef<ShardBuffer> buffers,
+                                       llvm::StringRef what) {
+  ++sequence;
+  announce();
+  size_t block = 0;
+  for (const ShardBuffer &b : buffers)
+    block += shardCount(b.count, ranks);
+  packed.resize(block);
+  size_t at = 0;
+  for (const ShardBuffer &b : buffers) {
+    int64_t shard = shardCount(b.count, ranks);
+    std::memcpy(packed.data() + at, b.input, shard * sizeof(float));
+    at += shard;
+  }
+  gathered.resize(block * ranks);
+  MPI_Request request;
+  if (int code = MPI_Iallgather(packed.data(), static_cast<int>(block),
+                                MPI_FLOAT, gathered.data(),
+                                static_cast<int>(block), MPI_FLOAT,
+                                MPI_COMM_WORLD, &request))
+    return mpiError(code, what);
+  if (llvm::Error e = wait(request, what))
+    return e;
+  at = 0;
+  for (const ShardBuffer &b : buffers) {
+    int64_t shard = shardCount(b.count, ranks);
+    for (int q = 0; q < ranks; ++q) {
+      int64_t begin = std::min(b.count, q * shard);
+      int64_t end = std::min(b.count, begin + shard);
+      std::memcpy(b.output + begin, gathered.data() + q * block + at,
+                  (end - begin) * sizeof(float));
+    }
+    at += shard;
   }
   count(buffers);
   return llvm::Error::success();

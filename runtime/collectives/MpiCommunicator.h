@@ -8,6 +8,9 @@
 // all-gather of every rank's values followed by the local backend's sum in
 // rank order, so results are the same bits as with `--collectives local`
 // (at (N - 1) times the payload per rank instead of a ring's 2(N - 1)/N).
+// A reduce-scatter is MPI_Ireduce_scatter_block, or, `deterministic`, an
+// all-to-all of the shards followed by the same rank-order sum; an
+// all-gather is MPI_Iallgather (exact either way).
 //
 // MPI itself has no timeouts: every rank also tells every other rank when
 // it enters a collective, and repeats it while it waits there. A rank that
@@ -42,6 +45,10 @@ public:
   int rank() const override { return self; }
   int size() const override { return ranks; }
   llvm::Error allReduce(llvm::ArrayRef<ReduceBuffer> buffers, ReduceKind kind,
+                        llvm::StringRef what) override;
+  llvm::Error reduceScatter(llvm::ArrayRef<ShardBuffer> buffers,
+                            ReduceKind kind, llvm::StringRef what) override;
+  llvm::Error allGather(llvm::ArrayRef<ShardBuffer> buffers,
                         llvm::StringRef what) override;
   /// Prints the reason and ends every process of the job.
   void abort(llvm::StringRef reason) override;

@@ -175,6 +175,12 @@ const char *kernelName(Kernel kernel) {
     return "Fp8ScaleUpdate";
   case Kernel::AllReduce:
     return "AllReduce";
+  case Kernel::ReduceScatter:
+    return "ReduceScatter";
+  case Kernel::AllGather:
+    return "AllGather";
+  case Kernel::LocalShard:
+    return "LocalShard";
   }
   return "?";
 }
@@ -438,14 +444,22 @@ Executor::Executor(Program program, int threads, Communicator *comm)
   collectiveNames.resize(prog.code.size());
   for (size_t pc = 0; pc < prog.code.size(); ++pc) {
     const Instruction &in = prog.code[pc];
-    if (in.kernel != Kernel::AllReduce)
+    const char *kind = in.kernel == Kernel::AllReduce       ? "all_reduce"
+                       : in.kernel == Kernel::ReduceScatter ? "reduce_scatter"
+                       : in.kernel == Kernel::AllGather     ? "all_gather"
+                                                            : nullptr;
+    if (!kind)
       continue;
+    int64_t bucket = in.ints[in.kernel == Kernel::AllGather ? 0 : 1];
     collectiveNames[pc] =
-        (in.ints[1] >= 0 ? "all_reduce bucket " + std::to_string(in.ints[1])
-                         : std::string("all_reduce of batch statistics")) +
+        std::string(kind) +
+        (bucket >= 0 ? " bucket " + std::to_string(bucket)
+                     : std::string(" of batch statistics")) +
         " (instruction " + std::to_string(pc) + ")";
     reduceBuffers.reserve(std::max(reduceBuffers.capacity(),
                                    in.operands.size()));
+    shardBuffers.reserve(std::max(shardBuffers.capacity(),
+                                  in.operands.size()));
   }
   pointers.assign(prog.buffers.size(), nullptr);
   owned.reserve(prog.buffers.size());
@@ -856,6 +870,43 @@ llvm::Error Executor::run() {
           if (b.output != b.input)
             std::memmove(b.output, b.input, b.count * sizeof(float));
       }
+      break;
+    }
+    case Kernel::ReduceScatter:
+    case Kernel::AllGather: {
+      // Buffers are the whole tensors' sizes, whichever side is sharded.
+      bool scatter = in.kernel == Kernel::ReduceScatter;
+      shardBuffers.clear();
+      for (size_t i = 0; i < in.operands.size(); ++i)
+        shardBuffers.push_back(
+            {f(i), as<float>(in.results[i]),
+             prog.buffers[scatter ? in.operands[i] : in.results[i]]
+                 .numElements()});
+      if (comm) {
+        llvm::Error e =
+            scatter ? comm->reduceScatter(shardBuffers,
+                                          in.ints[0] ? ReduceKind::Mean
+                                                     : ReduceKind::Sum,
+                                          collectiveNames[pc])
+                    : comm->allGather(shardBuffers, collectiveNames[pc]);
+        if (e)
+          return e;
+      } else {
+        // One rank: its shard is the whole tensor.
+        for (const ShardBuffer &b : shardBuffers)
+          if (b.output != b.input)
+            std::memmove(b.output, b.input, b.count * sizeof(float));
+      }
+      break;
+    }
+    case Kernel::LocalShard: { // ints: ranks
+      int64_t count = prog.buffers[in.operands[0]].numElements();
+      int64_t shard = shardCount(count, in.ints[0]);
+      int64_t begin = std::min(count, rank() * shard);
+      int64_t end = std::min(count, begin + shard);
+      float *out = as<float>(in.results[0]);
+      std::memmove(out, f(0) + begin, (end - begin) * sizeof(float));
+      std::fill(out + (end - begin), out + shard, 0.0f);
       break;
     }
     }

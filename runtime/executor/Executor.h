@@ -60,6 +60,7 @@ private:
   std::vector<int> stateTarget; // per result: the state buffer it replaces
   Communicator *comm;
   std::vector<ReduceBuffer> reduceBuffers; // an AllReduce's, reused
+  std::vector<ShardBuffer> shardBuffers;   // a ReduceScatter's or AllGather's
   std::vector<std::string> collectiveNames; // per instruction, for errors
 
   /// A kernel with bf16/f16 operands or results runs on f32 shadows of

@@ -42,6 +42,9 @@ struct BufferDesc {
   std::vector<uint8_t> constant;   // Constant only
   int viewOf = -1;                 // View only: a buffer that is not a view
   float init = 0;                  // Fp8State: every element's first value
+  /// OptState under ZeRO: the whole tensor's shape; this buffer is the
+  /// rank's 1-D shard of it (Communicator.h's ShardBuffer). Empty: whole.
+  std::vector<int64_t> shardOf;
 
   int64_t numElements() const;
   size_t bytes() const { return numElements() * elementBytes(type); }
@@ -82,9 +85,14 @@ enum class Kernel {
   // results history, scale; ints: amax algorithm (0 max, 1 most recent),
   // margin; floats: the format's largest value.
   Fp8Quantize, ScaledMatmul, Fp8QuantizeScaled, Fp8ScaleUpdate,
-  // Data parallelism: operands i and results i are one tensor of a bucket,
-  // combined over the ranks (ints: reduction, 0 sum, 1 mean; bucket).
-  AllReduce,
+  // Data parallelism: operands i and results i are one tensor of a bucket.
+  // AllReduce combines them over the ranks (ints: reduction, 0 sum, 1 mean;
+  // bucket). ReduceScatter does too but keeps this rank's shard of each
+  // (results are shards; ints as AllReduce's); AllGather assembles whole
+  // tensors from every rank's shard (operands are shards; ints: bucket).
+  // Shards are as Communicator.h's ShardBuffer describes. LocalShard:
+  // this rank's shard of operand 0, nothing communicated.
+  AllReduce, ReduceScatter, AllGather, LocalShard,
 };
 
 /// The kernel's name, for profiles and messages.

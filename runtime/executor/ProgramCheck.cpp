@@ -2,6 +2,7 @@
 
 #include "runtime/executor/ProgramCheck.h"
 
+#include "runtime/collectives/Communicator.h"
 #include "runtime/executor/FusedKernel.h"
 
 #include "llvm/Support/MathExtras.h"
@@ -85,6 +86,17 @@ llvm::Error checkBuffers(const Program &program) {
     default:
       break;
     }
+    if (!b.shardOf.empty()) {
+      BufferDesc whole = b;
+      whole.shape = b.shardOf;
+      std::optional<uint64_t> wholeBytes = checkedBytes(whole);
+      if ((b.role != BufferDesc::Role::OptState || !wholeBytes ||
+           b.shape.size() != 1 ||
+           b.shape[0] != shardCount(whole.numElements(), program.ranks)))
+        return fault(describe(program, i) +
+                     " is not a 1-D optimizer-state shard of its whole "
+                     "tensor over the program's ranks");
+    }
   }
   return llvm::Error::success();
 }
@@ -119,6 +131,9 @@ llvm::Error checkFusedBody(const FusedBody &body, size_t operands,
 } // namespace
 
 llvm::Error checkProgram(const Program &program) {
+  // Shards are sized by the rank count: check it first.
+  if (program.ranks < 1)
+    return fault("ranks must be at least 1, not " + llvm::Twine(program.ranks));
   if (llvm::Error e = checkBuffers(program))
     return e;
   for (size_t pc = 0; pc < program.code.size(); ++pc) {
@@ -141,6 +156,35 @@ llvm::Error checkProgram(const Program &program) {
                        " and its result differ in size");
       continue;
     }
+    if (in.kernel == Kernel::ReduceScatter || in.kernel == Kernel::AllGather ||
+        in.kernel == Kernel::LocalShard) {
+      bool gather = in.kernel == Kernel::AllGather;
+      size_t ints = in.kernel == Kernel::ReduceScatter ? 2 : 1;
+      if (in.operands.empty() || in.operands.size() != in.results.size() ||
+          in.ints.size() != ints ||
+          (in.kernel == Kernel::LocalShard &&
+           (in.operands.size() != 1 || in.ints[0] != program.ranks)))
+        return fault(where + " needs one result per operand and its " +
+                     (in.kernel == Kernel::LocalShard
+                          ? "rank count (the program's)"
+                          : "reduction and bucket"));
+      for (size_t i = 0; i < in.operands.size(); ++i) {
+        const BufferDesc &whole =
+            program.buffers[gather ? in.results[i] : in.operands[i]];
+        const BufferDesc &shard =
+            program.buffers[gather ? in.operands[i] : in.results[i]];
+        if (shard.numElements() !=
+            shardCount(whole.numElements(), program.ranks))
+          return fault(where + ": tensor " + llvm::Twine(i) + " has " +
+                       llvm::Twine(whole.numElements()) +
+                       " elements, so its shard over " +
+                       llvm::Twine(program.ranks) + " ranks has " +
+                       llvm::Twine(shardCount(whole.numElements(),
+                                              program.ranks)) +
+                       ", not " + llvm::Twine(shard.numElements()));
+      }
+      continue;
+    }
     if (in.kernel == Kernel::Dropout &&
         (in.ints.size() != 3 || in.ints[2] < 0 || in.ints[2] > 2))
       return fault(where + " needs its stream, rank stride and mode");
@@ -160,8 +204,6 @@ llvm::Error checkProgram(const Program &program) {
     if (llvm::Error e = checkIndices(program, {program.results[r].buffer},
                                      "result #" + llvm::Twine(r)))
       return e;
-  if (program.ranks < 1)
-    return fault("ranks must be at least 1, not " + llvm::Twine(program.ranks));
   if (program.microBatches < 1)
     return fault("micro-batches must be at least 1, not " +
                  llvm::Twine(program.microBatches));

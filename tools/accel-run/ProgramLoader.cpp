@@ -98,6 +98,10 @@ public:
         BufferDesc desc{role, name.str(), *et, shapeOf(arg)};
         if (auto init = f.getArgAttrOfType<FloatAttr>(i, AccelDialect::kInitAttrName))
           desc.init = static_cast<float>(init.getValueAsDouble());
+        if (auto whole = f.getArgAttrOfType<DenseI64ArrayAttr>(
+                i, AccelDialect::kShardOfAttrName))
+          desc.shardOf.assign(whole.asArrayRef().begin(),
+                              whole.asArrayRef().end());
         ids[arg] = add(std::move(desc));
         return success();
       }
@@ -304,6 +308,17 @@ kernelFor(Operation *op) {
         return k(Kernel::AllReduce,
                  {r.getKind() == ReduceKind::Mean ? 1 : 0,
                   static_cast<int64_t>(r.getBucket())});
+      })
+      .Case([&](ReduceScatterOp r) {
+        return k(Kernel::ReduceScatter,
+                 {r.getKind() == ReduceKind::Mean ? 1 : 0,
+                  static_cast<int64_t>(r.getBucket())});
+      })
+      .Case([&](AllGatherOp g) {
+        return k(Kernel::AllGather, {static_cast<int64_t>(g.getBucket())});
+      })
+      .Case([&](LocalShardOp s) {
+        return k(Kernel::LocalShard, {static_cast<int64_t>(s.getRanks())});
       })
       .Case([&](Fp8QuantizeOp q) {
         // cpu::Fp8Grouping numbers the scalings as the dialect does.

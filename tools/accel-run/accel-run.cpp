@@ -292,6 +292,27 @@ static Expected<accel::io::Dataset> openData(StringRef path, accel::io::Split sp
 /// Copies the model state (parameters, buffers and FP8 scaling state) of
 /// `from` into the buffers of the same role and name in `to` (evaluation
 /// and gradient programs read the training step's current state).
+/// Elements of a ZeRO shard's whole tensor.
+static int64_t wholeElements(const BufferDesc &b) {
+  int64_t n = 1;
+  for (int64_t d : b.shardOf)
+    n *= d;
+  return n;
+}
+
+/// Writes rank `rank`'s shard of the whole f32 tensor `whole` into buffer
+/// `i` of `exec` (a ZeRO-sharded optimizer state), zero past its end.
+static void loadShard(Executable &exec, size_t i, const float *whole,
+                      int64_t rank) {
+  const BufferDesc &b = exec.program().buffers[i];
+  int64_t count = wholeElements(b), shard = b.shape[0];
+  int64_t begin = std::min(count, rank * shard);
+  int64_t end = std::min(count, begin + shard);
+  float *out = exec.as<float>(i);
+  std::copy(whole + begin, whole + end, out);
+  std::fill(out + (end - begin), out + shard, 0.0f);
+}
+
 static void copyModelState(Executable &from, Executable &to) {
   for (auto [i, b] : llvm::enumerate(to.program().buffers)) {
     if (b.role != BufferDesc::Role::Param &&
@@ -483,6 +504,10 @@ static int run(int argc, char **argv) {
   }
   if (stepArg < 0 || lrArg < 0)
     return fail("@train_step lacks its step or lr argument");
+  for (const BufferDesc &b : program->buffers)
+    if (!b.shardOf.empty() && b.type != accel::rt::ElementType::F32)
+      return fail("optimizer state \"" + b.name + "\" is sharded (ZeRO) but "
+                  "not f32; accel-run assembles sharded state as f32 only");
 
   // Data: columns named after the inputs, or Fashion-MNIST by dtype.
   bool fashionMnist = sys::fs::is_directory(dataPath);
@@ -673,11 +698,21 @@ static int run(int argc, char **argv) {
     for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
       if (!isState(b.role))
         continue;
+      // A checkpoint holds whole tensors; a ZeRO rank takes its shard.
+      const std::vector<int64_t> &shape = b.shardOf.empty() ? b.shape : b.shardOf;
       const accel::io::SafetensorsFile::Tensor *t = checkpoint->state.find(b.name);
-      if (!t || t->shape != b.shape || ioType(b.type) != t->dtype)
+      if (!t || t->shape != shape || ioType(b.type) != t->dtype)
         return fail("checkpoint '" + checkpoint->path + "' has no \"" + b.name +
                     "\" of the step's shape and dtype");
-      std::memcpy(exec.data(i), t->bytes.data(), b.bytes());
+      if (b.shardOf.empty()) {
+        std::memcpy(exec.data(i), t->bytes.data(), b.bytes());
+        continue;
+      }
+      // Safetensors data need not be aligned for floats: copy it out.
+      std::vector<float> whole(wholeElements(b));
+      std::memcpy(whole.data(), t->bytes.data(), whole.size() * sizeof(float));
+      for (auto [e, rankExec] : llvm::enumerate(rankExecs))
+        loadShard(*rankExec, i, whole.data(), execRank[e]);
     }
     first = checkpoint->manifest.step;
     if (first > total)
@@ -688,12 +723,55 @@ static int run(int argc, char **argv) {
   }
   if (checkpointEvery < 0 || (checkpointEvery > 0 && checkpointDir.empty()))
     return fail("--checkpoint-every needs --checkpoint-dir and a positive K");
+  // ZeRO: a checkpoint holds whole tensors, so that any rank count or
+  // strategy resumes from it. Every rank takes part in assembling them
+  // (MPI: one all-gather, not counted as the step's communication); rank
+  // 0 writes.
+  uint64_t checkpointCollectives = 0, checkpointBytes = 0;
+  std::map<size_t, std::vector<float>> wholeState;
+  auto assembleShards = [&]() -> Error {
+    std::vector<accel::rt::ShardBuffer> gather;
+    for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
+      if (b.shardOf.empty())
+        continue;
+      std::vector<float> &whole = wholeState[i];
+      whole.resize(wholeElements(b));
+      if (mpi) {
+        gather.push_back({exec.as<float>(i), whole.data(), wholeElements(b)});
+        continue;
+      }
+      int64_t shard = b.shape[0], count = wholeElements(b);
+      for (auto [r, rankExec] : llvm::enumerate(rankExecs)) {
+        int64_t begin = std::min<int64_t>(count, r * shard);
+        int64_t end = std::min(count, begin + shard);
+        std::copy(rankExec->as<float>(i), rankExec->as<float>(i) + (end - begin),
+                  whole.begin() + begin);
+      }
+    }
+    if (gather.empty())
+      return Error::success();
+    uint64_t calls = mpi->completed(), bytes = mpi->payloadBytes();
+    Error e = mpi->allGather(gather, "all_gather of the sharded optimizer "
+                                     "state for a checkpoint");
+    checkpointCollectives += mpi->completed() - calls;
+    checkpointBytes += mpi->payloadBytes() - bytes;
+    return e;
+  };
   auto writeCheckpoint = [&](int64_t done) -> Error {
     std::vector<accel::io::TensorRef> tensors;
-    for (auto [i, b] : llvm::enumerate(exec.program().buffers))
-      if (isState(b.role))
+    for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
+      if (!isState(b.role))
+        continue;
+      if (b.shardOf.empty())
         tensors.push_back({b.name, *ioType(b.type), b.shape,
                            ArrayRef<uint8_t>(exec.data(i), b.bytes())});
+      else
+        tensors.push_back(
+            {b.name, *ioType(b.type), b.shardOf,
+             ArrayRef<uint8_t>(
+                 reinterpret_cast<const uint8_t *>(wholeState[i].data()),
+                 wholeState[i].size() * sizeof(float))});
+    }
     accel::io::CheckpointManifest manifest;
     manifest.step = done;
     manifest.epoch = done / perEpoch;
@@ -793,10 +871,11 @@ static int run(int argc, char **argv) {
       return fail("--plot-compare: " + toString(other.takeError()));
     compared.push_back(std::move(*other));
   }
-  // Every rank starts from rank 0's state (initial or resumed).
+  // Every rank starts from rank 0's state (initial or resumed), but for
+  // its own ZeRO shards: zero at the start, loaded above on resume.
   for (size_t r = 1; r < rankExecs.size(); ++r)
     for (auto [i, b] : llvm::enumerate(exec.program().buffers))
-      if (isState(b.role))
+      if (isState(b.role) && (b.shardOf.empty() || !resume))
         std::memcpy(rankExecs[r]->data(i), exec.data(i), b.bytes());
   // Runs every rank's step, the others on threads of their own. A rank
   // that fails aborts its collectives, so no rank waits for it; the error
@@ -931,10 +1010,14 @@ static int run(int argc, char **argv) {
           return fail(toString(std::move(e)));
       }
     }
-    if (!checkpointDir.empty() && writesCheckpoints &&
-        ((checkpointEvery > 0 && (s + 1) % checkpointEvery == 0) || s + 1 == total))
-      if (Error e = writeCheckpoint(s + 1))
+    if (!checkpointDir.empty() &&
+        ((checkpointEvery > 0 && (s + 1) % checkpointEvery == 0) || s + 1 == total)) {
+      if (Error e = assembleShards())
         return fail(toString(std::move(e)));
+      if (writesCheckpoints)
+        if (Error e = writeCheckpoint(s + 1))
+          return fail(toString(std::move(e)));
+    }
   }
 
   if (terminal)
@@ -957,8 +1040,11 @@ static int run(int argc, char **argv) {
   if (reporter && ranks > 1 && total > first) {
     // What rank 0 contributed, per step: compare accel-comm-report.
     int64_t ran = total - first;
-    outs() << "collectives: " << reporter->completed() / ran << " per step, "
-           << reporter->payloadBytes() / ran << " B reduced per step (rank 0, "
+    outs() << "collectives: "
+           << (reporter->completed() - checkpointCollectives) / ran
+           << " per step, "
+           << (reporter->payloadBytes() - checkpointBytes) / ran
+           << " B of whole tensors per step (rank 0, "
            << ranks << " ranks, " << collectives << ")\n";
   }
 

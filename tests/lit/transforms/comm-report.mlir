@@ -13,7 +13,7 @@
 // CHECK-NEXT: all_reduce mean 0 f32 40 fc.bias model.py:3:1
 // CHECK-NEXT: all_reduce mean 1 f32 160 fc.weight model.py:3:1
 // CHECK-NEXT: all_reduce mean 2 f32 4 loss model.py:3:1
-// CHECK-NEXT: per step: 3 collectives, 204 B reduced; 306 B sent per rank as a ring all-reduce (2(N-1)/N of the payload)
+// CHECK-NEXT: per step: 3 collectives, 204 B of whole tensors; 306 B sent per rank as rings ((N-1)/N of each reduce-scatter's and all-gather's tensors, 2(N-1)/N of each all-reduce's)
 // CHECK-NEXT: per rank: 50 parameters (Ψ); parameters 200 B (4Ψ), gradients 200 B (4Ψ), optimizer state 400 B (8Ψ), total 800 B (16Ψ); buffers 0 B
 // CHECK-NEXT: arena per rank: {{[0-9]+}} B
 
@@ -36,7 +36,7 @@
 // JSON: "ring_bytes_per_rank": 306
 
 // ONE: communication report for @train_step: one rank, no data parallelism
-// ONE: per step: 0 collectives, 0 B reduced; 0 B sent per rank
+// ONE: per step: 0 collectives, 0 B of whole tensors; 0 B sent per rank
 
 // NOSTEP: error: no function '@train_step' to report on (build it with --accel-train-pipeline)
 // FORMAT: error: unknown report format 'xml' (table or json)

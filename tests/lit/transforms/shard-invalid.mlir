@@ -2,14 +2,14 @@
 // something other than one rank, reported at the op.
 // RUN: accel-opt %s -split-input-file --accel-shard="ranks=2" -verify-diagnostics
 // RUN: not accel-opt %s -split-input-file --accel-shard="ranks=4" 2>&1 | FileCheck %s --check-prefix=UNEVEN
-// RUN: not accel-opt %s -split-input-file --accel-shard="strategy=zero1 ranks=2" 2>&1 | FileCheck %s --check-prefix=ZERO
+// RUN: not accel-opt %s -split-input-file --accel-shard="strategy=fsdp ranks=2" 2>&1 | FileCheck %s --check-prefix=FSDP
 // RUN: not accel-opt %s -split-input-file --accel-shard="strategy=tp ranks=2" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 // RUN: not accel-opt %s -split-input-file --accel-shard="ranks=0" 2>&1 | FileCheck %s --check-prefix=RANKS
 // RUN: not accel-opt %s -split-input-file --accel-autodiff --accel-shard="ranks=2" 2>&1 | FileCheck %s --check-prefix=ORDER
 
 // UNEVEN: error: the batch of 6 samples (input 'x') does not divide evenly over 4 ranks
-// ZERO: error: accel-shard strategy 'zero1' is not implemented yet (strategies: ddp)
-// UNKNOWN: error: accel-shard strategy 'tp' is unknown (strategies: ddp)
+// FSDP: error: accel-shard strategy 'fsdp' is not implemented yet (strategies: ddp, zero1, zero2)
+// UNKNOWN: error: accel-shard strategy 'tp' is unknown (strategies: ddp, zero1, zero2)
 // RANKS: error: accel-shard needs ranks >= 1, got 0
 // ORDER: error: accel-shard splits the forward's batch and runs before accel-autodiff; @forward_grad already exists
 
