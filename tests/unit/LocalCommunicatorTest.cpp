@@ -71,6 +71,91 @@ TEST(LocalCommunicator, SumAndMeanInRankOrder) {
   }
 }
 
+TEST(LocalCommunicator, ReduceScatterIsAllReducesShard) {
+  // Each rank's shard holds the bits allReduce gives for those elements,
+  // zero past the tensor's end (7 and 1 values do not divide by 2 or 3).
+  for (int n : {1, 2, 3, 4}) {
+    auto comms = makeLocalGroup(n, 10s);
+    const int64_t counts[] = {7, 1};
+    std::vector<std::vector<float>> in(n), whole(n), shards(n);
+    for (int r = 0; r < n; ++r)
+      for (int64_t i = 0; i < 8; ++i)
+        in[r].push_back((r % 2 ? 1e7f : 1.0f) / (1 + i + r));
+    std::vector<std::string> errors(n);
+    onRanks(n, [&](int r) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5 * (n - r)));
+      whole[r].assign(8, 0);
+      shards[r].assign(shardCount(7, n) + shardCount(1, n), -1);
+      ReduceBuffer all[] = {{in[r].data(), whole[r].data(), 7},
+                            {in[r].data() + 7, whole[r].data() + 7, 1}};
+      ShardBuffer mine[] = {{in[r].data(), shards[r].data(), counts[0]},
+                            {in[r].data() + 7,
+                             shards[r].data() + shardCount(7, n), counts[1]}};
+      llvm::Error e = comms[r]->allReduce(all, ReduceKind::Mean, "test");
+      if (!e)
+        e = comms[r]->reduceScatter(mine, ReduceKind::Mean, "test");
+      if (e)
+        errors[r] = llvm::toString(std::move(e));
+    });
+    for (int r = 0; r < n; ++r) {
+      ASSERT_EQ(errors[r], "") << n;
+      int64_t at = 0, base = 0;
+      for (int64_t count : counts) {
+        int64_t shard = shardCount(count, n);
+        for (int64_t e = 0; e < shard; ++e) {
+          int64_t element = r * shard + e;
+          float expected = element < count ? whole[r][base + element] : 0.0f;
+          EXPECT_EQ(shards[r][at + e], expected)
+              << n << " ranks, rank " << r << ", element " << element;
+        }
+        at += shard;
+        base += count;
+      }
+    }
+    EXPECT_EQ(comms[0]->payloadBytes(), 2 * 8 * sizeof(float));
+  }
+}
+
+TEST(LocalCommunicator, AllGatherAssemblesShardsInPlace) {
+  // Every rank's output overlaps its own shard (the arena may place them
+  // so); the assembled tensor is still every rank's shard in rank order.
+  for (int n : {1, 2, 3}) {
+    auto comms = makeLocalGroup(n, 10s);
+    const int64_t count = 5, shard = shardCount(count, n);
+    std::vector<std::vector<float>> buffer(n);
+    std::vector<std::string> errors(n);
+    onRanks(n, [&](int r) {
+      buffer[r].assign(count + shard, -1);
+      // The shard sits at the front of the output.
+      for (int64_t e = 0; e < shard; ++e)
+        buffer[r][e] = static_cast<float>(r * shard + e);
+      ShardBuffer b[] = {{buffer[r].data(), buffer[r].data(), count}};
+      if (llvm::Error e = comms[r]->allGather(b, "test"))
+        errors[r] = llvm::toString(std::move(e));
+    });
+    for (int r = 0; r < n; ++r) {
+      ASSERT_EQ(errors[r], "") << n;
+      for (int64_t e = 0; e < count; ++e)
+        EXPECT_EQ(buffer[r][e], static_cast<float>(e)) << n << " " << r;
+    }
+  }
+}
+
+TEST(LocalCommunicator, ShardSizesMustAgree) {
+  // Ranks that run different programs fail instead of mixing tensors.
+  auto comms = makeLocalGroup(2, 10s);
+  std::vector<float> in(8, 1), out(8);
+  std::vector<std::string> errors(2);
+  onRanks(2, [&](int r) {
+    ShardBuffer b[] = {{in.data(), out.data(), r == 0 ? 8 : 6}};
+    if (llvm::Error e = comms[r]->reduceScatter(b, ReduceKind::Sum, "shards"))
+      errors[r] = llvm::toString(std::move(e));
+  });
+  for (int r = 0; r < 2; ++r)
+    EXPECT_NE(errors[r].find("run different programs"), std::string::npos)
+        << errors[r];
+}
+
 TEST(LocalCommunicator, InPlaceOutputs) {
   // An output that is the rank's own input is written only after every
   // rank has read it.

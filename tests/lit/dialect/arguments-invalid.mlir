@@ -97,3 +97,31 @@ func.func @init_not_float(%s: tensor<f32> {accel.fp8_state = "l.fp8.input.scale"
 func.func @init_without_state(%s: tensor<f32> {accel.buffer = "b", accel.init = 1.0 : f32}) {
   return
 }
+
+// -----
+
+// expected-error @+1 {{'accel.shard_of' of argument #0 must be a shape (i64 array) on an 'accel.opt_state' argument of a function with 'accel.ranks'}}
+func.func @shard_without_ranks(%m: tensor<2xf32> {accel.opt_state = "w.exp_avg", accel.shard_of = array<i64: 4>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'accel.shard_of' of argument #0 must be a shape (i64 array) on an 'accel.opt_state' argument of a function with 'accel.ranks'}}
+func.func @shard_of_param(%w: tensor<2xf32> {accel.param = "w", accel.shard_of = array<i64: 4>}) attributes {accel.ranks = 2 : i64} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{argument #0 shards a tensor of shape [3, 3] over 2 ranks, so it must be 'tensor<5xf32>', got 'tensor<4xf32>'}}
+func.func @shard_size(%m: tensor<4xf32> {accel.opt_state = "w.exp_avg", accel.shard_of = array<i64: 3, 3>}) attributes {accel.ranks = 2 : i64} {
+  return
+}
+
+// -----
+
+// A shard as the optimizer builds it.
+func.func @shard_ok(%m: tensor<5xf32> {accel.opt_state = "w.exp_avg", accel.shard_of = array<i64: 3, 3>}) attributes {accel.ranks = 2 : i64} {
+  return
+}

@@ -1234,3 +1234,51 @@ func.func @all_reduce_ranks(%g: tensor<4xf32>) {
   %0 = accel.all_reduce sum %g {ranks = 0 : i64} : tensor<4xf32>
   return
 }
+
+// -----
+
+func.func @reduce_scatter_shard(%g: tensor<10x7xf32>) {
+  // expected-error @+1 {{'accel.reduce_scatter' op result #0 must be 'tensor<24xf32>' (the shard of 'tensor<10x7xf32>' over 3 ranks), got 'tensor<23xf32>'}}
+  %0 = accel.reduce_scatter mean %g {ranks = 3 : i64} : tensor<10x7xf32> -> tensor<23xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_scatter_count(%g: tensor<4xf32>) {
+  // expected-error @+1 {{'accel.reduce_scatter' op has 2 whole tensors but 1 shards}}
+  %0 = "accel.reduce_scatter"(%g, %g) {kind = 0 : i32, ranks = 2 : i64} : (tensor<4xf32>, tensor<4xf32>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_scatter_names(%g: tensor<4xf32>) {
+  // expected-error @+1 {{'accel.reduce_scatter' op names 2 tensors but has 1 operands}}
+  %0 = accel.reduce_scatter sum %g {names = ["a", "b"], ranks = 2 : i64} : tensor<4xf32> -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @all_gather_empty() {
+  // expected-error @+1 {{'accel.all_gather' op needs at least one operand}}
+  "accel.all_gather"() {ranks = 2 : i64} : () -> ()
+  return
+}
+
+// -----
+
+func.func @all_gather_type(%s: tensor<2xbf16>) {
+  // expected-error @+1 {{'accel.all_gather' op operand #0 must be 'tensor<2xf32>' (the shard of 'tensor<4xf32>' over 2 ranks), got 'tensor<2xbf16>'}}
+  %0 = accel.all_gather %s {ranks = 2 : i64} : tensor<2xbf16> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @local_shard_size(%w: tensor<5xf32>) {
+  // expected-error @+1 {{'accel.local_shard' op result #0 must be 'tensor<2xf32>' (the shard of 'tensor<5xf32>' over 4 ranks), got 'tensor<1xf32>'}}
+  %0 = accel.local_shard %w {ranks = 4 : i64} : tensor<5xf32> -> tensor<1xf32>
+  return
+}

@@ -243,6 +243,18 @@ func.func @collectives(%g: tensor<4x8xf32>, %h: tensor<8xbf16>) -> tensor<4x8xf3
   return %s : tensor<4x8xf32>
 }
 
+// ZeRO: shards of 1-D ceil(n / ranks) elements (7 elements over 3 ranks: 3).
+// CHECK-LABEL: func.func @sharded_collectives
+// CHECK: %[[S:.*]]:2 = accel.reduce_scatter mean %arg0, %arg1 {bucket = 1 : i64, names = ["w", "b"], ranks = 3 : i64} : tensor<4x8xf32>, tensor<7xf32> -> tensor<11xf32>, tensor<3xf32>
+// CHECK: %[[L:.*]] = accel.local_shard %arg0 {ranks = 3 : i64} : tensor<4x8xf32> -> tensor<11xf32>
+// CHECK: accel.all_gather %[[L]], %[[S]]#1 {ranks = 3 : i64} : tensor<11xf32>, tensor<3xf32> -> tensor<4x8xf32>, tensor<7xf32>
+func.func @sharded_collectives(%g: tensor<4x8xf32>, %h: tensor<7xf32>) -> (tensor<4x8xf32>, tensor<7xf32>) {
+  %s:2 = accel.reduce_scatter mean %g, %h {bucket = 1 : i64, names = ["w", "b"], ranks = 3 : i64} : tensor<4x8xf32>, tensor<7xf32> -> tensor<11xf32>, tensor<3xf32>
+  %l = accel.local_shard %g {ranks = 3 : i64} : tensor<4x8xf32> -> tensor<11xf32>
+  %w:2 = accel.all_gather %l, %s#1 {ranks = 3 : i64} : tensor<11xf32>, tensor<3xf32> -> tensor<4x8xf32>, tensor<7xf32>
+  return %w#0, %w#1 : tensor<4x8xf32>, tensor<7xf32>
+}
+
 // Loss scaling's ops, and a reduced-precision tensor with an f32 scalar.
 // CHECK-LABEL: func.func @precision
 // CHECK: %[[OK:.*]] = accel.all_finite %arg0, %arg1 : tensor<4x8xf32>, tensor<8xbf16>

@@ -3,6 +3,8 @@
 // RUN: accel-opt %s --accel-shard="ranks=2" | FileCheck %s
 // RUN: accel-opt %s --accel-train-pipeline="shard=ddp ranks=4 first-bucket-mb=0.00001" | FileCheck %s --check-prefix=STEP
 // RUN: accel-opt %s --accel-shard="ranks=1" | FileCheck %s --check-prefix=ONE
+// RUN: accel-opt %s --accel-train-pipeline="shard=zero1 ranks=4 kind=sgd momentum=0.9" | FileCheck %s --check-prefix=ZERO1
+// RUN: accel-opt %s --accel-train-pipeline="shard=zero2 ranks=4 first-bucket-mb=0.00001 clip-norm=1.0" | FileCheck %s --check-prefix=ZERO2
 // RUN: accel-opt %S/Inputs/batch-norm.mlir --accel-shard="ranks=2" | FileCheck %s --check-prefix=SYNCBN
 // RUN: accel-opt %S/Inputs/broadcast-matmul.mlir --accel-shard="ranks=4" | FileCheck %s --check-prefix=BCAST
 // RUN: accel-opt %S/Inputs/batch-norm.mlir --accel-shard="ranks=2" --accel-autodiff | FileCheck %s --check-prefix=SYNCBN-GRAD
@@ -37,6 +39,29 @@
 // STEP-NEXT: %[[L:.+]] = accel.all_reduce mean %[[G]]#0 {bucket = 2 : i64, names = ["loss"], ranks = 4 : i64} : tensor<f32>
 // STEP-NOT: accel.all_reduce
 // STEP: return %[[L]]
+
+// zero1: optimizer state as shards of ceil(n / 4) elements (40 -> 10,
+// 10 -> 3); gradients all-reduced as under ddp; each rank updates its
+// shard of every parameter, and the shards are gathered in the gradients'
+// buckets.
+// ZERO1-LABEL: func.func @train_step(
+// ZERO1-SAME: tensor<10xf32> {accel.opt_state = "fc.weight.momentum_buffer", accel.shard_of = array<i64: 10, 4>}
+// ZERO1-SAME: tensor<3xf32> {accel.opt_state = "fc.bias.momentum_buffer", accel.shard_of = array<i64: 10>}
+// ZERO1: %[[G:.+]]:2 = accel.all_reduce mean %{{.+}}#2, %{{.+}}#1 {names = ["fc.bias", "fc.weight"], ranks = 4 : i64} : tensor<10xf32>, tensor<10x4xf32>
+// ZERO1: accel.local_shard %arg0 {ranks = 4 : i64} : tensor<10x4xf32> -> tensor<10xf32>
+// ZERO1: accel.local_shard %[[G]]#1 {ranks = 4 : i64} : tensor<10x4xf32> -> tensor<10xf32>
+// ZERO1: %[[P:.+]]:2 = accel.all_gather %{{.+}}, %{{.+}} {bucket = 2 : i64, names = ["fc.bias", "fc.weight"], ranks = 4 : i64} : tensor<3xf32>, tensor<10xf32> -> tensor<10xf32>, tensor<10x4xf32>
+// ZERO1: return %{{.+}}, %[[P]]#1, %[[P]]#0
+
+// zero2: gradients reduce-scattered (each rank keeps its shard); the
+// clipping norm adds the ranks' sums of squares.
+// ZERO2-LABEL: func.func @train_step(
+// ZERO2: accel.reduce_scatter mean %{{.+}}#2 {names = ["fc.bias"], ranks = 4 : i64} : tensor<10xf32> -> tensor<3xf32>
+// ZERO2-NEXT: accel.reduce_scatter mean %{{.+}}#1 {bucket = 1 : i64, names = ["fc.weight"], ranks = 4 : i64} : tensor<10x4xf32> -> tensor<10xf32>
+// ZERO2-NEXT: accel.all_reduce mean %{{.+}}#0 {bucket = 2 : i64, names = ["loss"], ranks = 4 : i64} : tensor<f32>
+// ZERO2: accel.all_reduce sum %{{.+}} {bucket = 3 : i64, names = ["grad_norm_squared"], ranks = 4 : i64} : tensor<f32>
+// ZERO2: accel.all_gather %{{.+}} {bucket = 4 : i64, names = ["fc.bias"], ranks = 4 : i64} : tensor<3xf32> -> tensor<10xf32>
+// ZERO2: accel.all_gather %{{.+}} {bucket = 5 : i64, names = ["fc.weight"], ranks = 4 : i64} : tensor<10xf32> -> tensor<10x4xf32>
 
 // Batch norm in training mode becomes SyncBatchNorm's formula: statistics
 // over the whole batch (8 samples · 3 · 3 = 72 values per channel) from
