@@ -570,6 +570,17 @@ static int run(int argc, char **argv) {
     rankExecs.push_back(std::move(*loaded));
   }
   Executable &exec = *rankExecs[0];
+  if (ranks > 1) {
+    // What each rank's executable holds, in the terms of accel-comm-report
+    // (which plans it; a test compares the two).
+    uint64_t params = 0, optState = 0;
+    for (const BufferDesc &b : exec.program().buffers) {
+      params += b.role == BufferDesc::Role::Param ? b.bytes() : 0;
+      optState += b.role == BufferDesc::Role::OptState ? b.bytes() : 0;
+    }
+    outs() << "per rank: parameters " << params << " B, optimizer state "
+           << optState << " B, arena " << exec.program().arenaBytes << " B\n";
+  }
   exec.setProfiling(profile);
   for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
     bool isState = b.role == BufferDesc::Role::Param ||
