@@ -54,6 +54,8 @@ void buildTrainPipeline(mlir::OpPassManager &pm,
     shard.ranks = options.ranks;
     shard.bucketMb = options.bucketMb;
     shard.firstBucketMb = options.firstBucketMb;
+    shard.reshardAfterForward = options.reshardAfterForward;
+    shard.units.assign(options.units.begin(), options.units.end());
     pm.addPass(createShardPass(shard));
   }
   std::string lossScale = options.lossScale;

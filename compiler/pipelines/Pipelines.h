@@ -103,7 +103,7 @@ struct TrainPipelineOptions
       llvm::cl::init("hybrid")};
   Option<std::string> shard{
       *this, "shard",
-      llvm::cl::desc("Data parallelism (accel-shard): none, ddp, zero1 or zero2"),
+      llvm::cl::desc("Data parallelism (accel-shard): none, ddp, zero1, zero2 or fsdp"),
       llvm::cl::init("none")};
   Option<int64_t> ranks{*this, "ranks",
                         llvm::cl::desc("accel-shard: data-parallel ranks"),
@@ -115,6 +115,15 @@ struct TrainPipelineOptions
       *this, "first-bucket-mb",
       llvm::cl::desc("accel-shard: first gradient bucket's cap (MiB)"),
       llvm::cl::init(1.0)};
+  Option<bool> reshardAfterForward{
+      *this, "reshard-after-forward",
+      llvm::cl::desc("accel-shard fsdp: gather parameters again for the "
+                     "backward pass"),
+      llvm::cl::init(true)};
+  ListOption<std::string> units{
+      *this, "units",
+      llvm::cl::desc("accel-shard fsdp: globs over module prefixes, each "
+                     "match a unit")};
   Option<std::string> lossScale{
       *this, "loss-scale",
       llvm::cl::desc("none, dynamic or a constant (default: dynamic for "

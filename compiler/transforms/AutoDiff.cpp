@@ -102,6 +102,34 @@ struct AutoDiffPass : accel::impl::AutoDiffPassBase<AutoDiffPass> {
     return success();
   }
 
+  /// FSDP's reshard-after-forward: a forward all_gather marked `reshard`
+  /// is issued again right before the first backward op that reads its
+  /// results, and the backward ops read the new one, so the first gather's
+  /// tensors die with the unit's last forward use.
+  static void regatherForBackward(ArrayRef<Operation *> forwardOps) {
+    llvm::SmallPtrSet<Operation *, 16> forward(forwardOps.begin(),
+                                               forwardOps.end());
+    for (Operation *op : forwardOps) {
+      auto gather = dyn_cast<AllGatherOp>(op);
+      if (!gather || !gather.getReshard())
+        continue;
+      Operation *first = nullptr;
+      for (Operation *user : gather->getUsers())
+        if (!forward.contains(user) &&
+            (!first || user->isBeforeInBlock(first)))
+          first = user;
+      if (!first)
+        continue;
+      OpBuilder b(first);
+      Operation *again = b.clone(*gather);
+      for (auto [old, fresh] :
+           llvm::zip(gather->getResults(), again->getResults()))
+        old.replaceUsesWithIf(fresh, [&](OpOperand &use) {
+          return !forward.contains(use.getOwner()) && use.getOwner() != again;
+        });
+    }
+  }
+
   LogicalResult differentiate(func::FuncOp func) {
     Block &body = func.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
@@ -165,6 +193,8 @@ struct AutoDiffPass : accel::impl::AutoDiffPassBase<AutoDiffPass> {
         if (g && failed(grads.accumulate(op->getLoc(), operand, g)))
           return failure();
     }
+
+    regatherForBackward(forwardOps);
 
     // Results: the loss, one gradient per parameter, the state the backward
     // pass updates, the forward's buffer and state updates.

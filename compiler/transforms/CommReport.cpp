@@ -95,6 +95,7 @@ struct Report {
   int64_t parameterCount = 0;     // Ψ
   StateBytes parameters, gradients, optimizerState;
   int64_t buffers = 0;
+  int64_t largestUnit = 0; // fsdp: bytes of the largest gathered unit
   std::optional<int64_t> arena;
 
   /// Bytes one rank sends (and receives) per step when the collectives run
@@ -166,6 +167,13 @@ struct CommReportPass : accel::impl::CommReportPassBase<CommReportPass> {
         c.bucket = static_cast<int64_t>(gather.getBucket());
         names = gather.getNames();
         wholes = op->getResults();
+        // fsdp: a unit's parameters, whole while it computes.
+        if (gather.getBackward()) {
+          int64_t unit = 0;
+          for (Value v : wholes)
+            unit += bytesOf(v.getType());
+          r.largestUnit = std::max(r.largestUnit, unit);
+        }
       }
       c.bytes = 0;
       llvm::SmallVector<std::string> dtypes; // distinct, in operand order
@@ -186,7 +194,19 @@ struct CommReportPass : accel::impl::CommReportPassBase<CommReportPass> {
     }
     for (unsigned i = 0; i < step.getNumArguments(); ++i) {
       Type t = step.getArgumentTypes()[i];
-      if (step.getArgAttr(i, AccelDialect::kParamAttrName)) {
+      auto whole = step.getArgAttrOfType<DenseI64ArrayAttr>(
+          i, AccelDialect::kShardOfAttrName);
+      if (step.getArgAttr(i, AccelDialect::kParamAttrName) && whole) {
+        // fsdp: the parameter and its gradient are shards.
+        auto type = cast<RankedTensorType>(t);
+        auto wholeType =
+            RankedTensorType::get(whole.asArrayRef(), type.getElementType());
+        r.parameterCount += wholeType.getNumElements();
+        for (StateBytes *s : {&r.parameters, &r.gradients}) {
+          s->shards += bytesOf(t);
+          s->shardedWhole += bytesOf(wholeType);
+        }
+      } else if (step.getArgAttr(i, AccelDialect::kParamAttrName)) {
         r.parameterCount += cast<RankedTensorType>(t).getNumElements();
         r.parameters.replicated += bytesOf(t);
         // Each parameter has one gradient of its type; zero2 keeps only
@@ -201,8 +221,7 @@ struct CommReportPass : accel::impl::CommReportPassBase<CommReportPass> {
           r.gradients.replicated += bytesOf(t);
         }
       } else if (step.getArgAttr(i, AccelDialect::kOptStateAttrName)) {
-        if (auto whole = step.getArgAttrOfType<DenseI64ArrayAttr>(
-                i, AccelDialect::kShardOfAttrName)) {
+        if (whole) {
           auto type = cast<RankedTensorType>(t);
           r.optimizerState.shards += bytesOf(t);
           r.optimizerState.shardedWhole +=
@@ -260,6 +279,10 @@ struct CommReportPass : accel::impl::CommReportPassBase<CommReportPass> {
        << bytes(r.parameters) << ", gradients " << bytes(r.gradients)
        << ", optimizer state " << bytes(r.optimizerState) << ", total "
        << bytes(state) << "; buffers " << r.buffers << " B\n";
+    if (r.largestUnit)
+      os << "largest gathered unit: " << r.largestUnit
+         << " B of parameters, and as much of their gradients, whole while "
+            "it computes (in the arena)\n";
     if (r.arena)
       os << "arena per rank: " << *r.arena << " B\n";
     else
@@ -304,6 +327,7 @@ struct CommReportPass : accel::impl::CommReportPassBase<CommReportPass> {
                             {"optimizer_state",
                              r.optimizerState.shardedWhole}}},
         {"parameter_count", r.parameterCount},
+        {"largest_unit_bytes", r.largestUnit},
         {"arena_bytes", r.arena ? llvm::json::Value(*r.arena)
                                 : llvm::json::Value(nullptr)}};
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";

@@ -193,6 +193,11 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
   int64_t nextBucket = 0; // collectives of the step are numbered in order
 
   bool shardsOptimizerState() const {
+    return strategy == "zero1" || strategy == "zero2" || strategy == "fsdp";
+  }
+  /// zero1/zero2: parameters whole, updated through this rank's shard and
+  /// gathered after the update. fsdp: the parameters are shards already.
+  bool gathersParameters() const {
     return strategy == "zero1" || strategy == "zero2";
   }
   int64_t splitInt(StringRef key) const {
@@ -267,7 +272,11 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
                    ArrayRef<std::pair<unsigned, std::string>> paramArgs,
                    MutableArrayRef<Value> grads, Value &loss) {
     ReduceKindAttr kind = lossReduction(b);
-    for (ArrayRef<unsigned> bucket : buckets(grads)) {
+    // fsdp: each unit's gather in the forward pass reduce-scattered its
+    // gradients in the backward pass already.
+    for (ArrayRef<unsigned> bucket :
+         strategy == "fsdp" ? SmallVector<SmallVector<unsigned>>()
+                            : buckets(grads)) {
       SmallVector<StringRef> names;
       for (unsigned p : bucket)
         names.push_back(paramArgs[p].second);
@@ -342,7 +351,11 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
         NamedAttrList attrs;
         attrs.append(AccelDialect::kOptStateAttrName,
                      b.getStringAttr(name + "." + slot));
-        if (shardsOptimizerState()) {
+        if (auto whole = gradFn.getArgAttrOfType<DenseI64ArrayAttr>(
+                i, AccelDialect::kShardOfAttrName)) {
+          // fsdp: the parameter is a shard already; its state is alike.
+          attrs.append(AccelDialect::kShardOfAttrName, whole);
+        } else if (shardsOptimizerState()) {
           attrs.append(AccelDialect::kShardOfAttrName,
                        b.getDenseI64ArrayAttr(type.getShape()));
           type = RankedTensorType::get(
@@ -487,7 +500,7 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
       step->setAttr("accel.ranks", b.getI64IntegerAttr(ranks));
       synchronize(b, loc, paramArgs, gradSums, loss);
     }
-    bool gradShards = strategy == "zero2";
+    bool gradShards = strategy == "zero2" || strategy == "fsdp";
 
     // GradScaler.unscale_: one check of the scaled gradients for inf/NaN,
     // then multiplication by 1 / scale (exact for the power-of-two scales
@@ -563,7 +576,7 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
       auto &[argIndex, name] = entry;
       Value param = body->getArgument(gradArgPos[argIndex]);
       Value g = gradSums[p];
-      if (shardsOptimizerState()) {
+      if (gathersParameters()) {
         param = shard(param);
         if (!gradShards)
           g = shard(g);
@@ -619,7 +632,7 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
         stateResults.push_back(
             {name + "." + slotNames[s], keepIfSkipped(value, state[s])});
     }
-    if (shardsOptimizerState()) {
+    if (gathersParameters()) {
       // The updated shards become whole parameters on every rank, in the
       // gradients' buckets.
       SmallVector<Value> wholes;
@@ -636,7 +649,8 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
         }
         auto gather = AllGatherOp::create(
             b, loc, types, shards, b.getI64IntegerAttr(ranks),
-            b.getI64IntegerAttr(nextBucket++), b.getStrArrayAttr(names));
+            b.getI64IntegerAttr(nextBucket++), b.getStrArrayAttr(names),
+            ReduceKindAttr(), UnitAttr());
         for (auto [p, whole] : llvm::zip(bucket, gather.getResults()))
           newParams[p] = whole;
       }

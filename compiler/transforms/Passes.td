@@ -434,6 +434,19 @@ def ShardPass : Pass<"accel-shard", "::mlir::ModuleOp"> {
     loss scaling's overflow check then add the ranks' parts with a scalar
     all-reduce each.
 
+    Strategy `fsdp` (ZeRO stage 3, as FSDP's flat parameters): the
+    parameters are sharded too, the same way. The forward takes each
+    parameter's shard (`accel.shard_of`) and gathers a unit's parameters
+    (`accel.all_gather`, `bucket` = the unit's number) before the first op
+    that uses one of them; a unit is a module prefix — by default each
+    top-level child of the model (`0`, `wte`), or a numbered child of a
+    top-level list (`blocks.3`), or each prefix matching one of `units`
+    (parameters under no such prefix form one more unit). The gather's VJP
+    reduce-scatters the unit's gradients; with `reshard-after-forward`
+    (default) accel-autodiff gathers again for the backward pass, so a
+    unit's whole parameters live only while it computes. The optimizer
+    updates each rank's shards; nothing is gathered after the update.
+
     The batch dimension is followed from the inputs (their first dimension)
     through every op; a reshape keeps it where the row-major order puts it
     (`[B, T, C] -> [B*T, C]` splits the merged dimension, and so does
@@ -469,13 +482,21 @@ def ShardPass : Pass<"accel-shard", "::mlir::ModuleOp"> {
     Option<"entry", "entry", "std::string", /*default=*/"\"forward\"",
            "Name of the forward function">,
     Option<"strategy", "strategy", "std::string", /*default=*/"\"ddp\"",
-           "ddp, zero1 or zero2 (fsdp is planned)">,
+           "ddp, zero1, zero2 or fsdp">,
     Option<"ranks", "ranks", "int64_t", /*default=*/"1",
            "Number of data-parallel ranks">,
     Option<"bucketMb", "bucket-mb", "double", /*default=*/"25.0",
            "Gradient bucket cap in MiB">,
     Option<"firstBucketMb", "first-bucket-mb", "double", /*default=*/"1.0",
            "Cap of the first gradient bucket in MiB">,
+    Option<"reshardAfterForward", "reshard-after-forward", "bool",
+           /*default=*/"true",
+           "fsdp: gather each unit's parameters again for the backward pass "
+           "instead of keeping them from the forward pass">,
+    ListOption<"units", "units", "std::string",
+               "fsdp: globs over module prefixes; each prefix they match is "
+               "a unit (default: each top-level child, a numbered child of "
+               "a top-level list)">,
   ];
 }
 

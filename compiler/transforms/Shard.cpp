@@ -16,7 +16,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/GlobPattern.h"
 
 namespace accel {
 #define GEN_PASS_DEF_SHARDPASS
@@ -581,6 +583,101 @@ LogicalResult BatchSplitter::run() {
   return verify(forward);
 }
 
+/// FSDP's unit of a parameter: the longest module prefix of its name that
+/// one of `globs` matches ("" when none does); without globs, its
+/// top-level child ("0", "wte"), or a numbered child of a top-level list
+/// ("blocks.3").
+std::string unitOf(StringRef param, ArrayRef<llvm::GlobPattern> globs) {
+  SmallVector<StringRef> parts;
+  param.split(parts, '.');
+  if (globs.empty()) {
+    unsigned index;
+    if (parts.size() > 2 && !parts[1].getAsInteger(10, index))
+      return (parts[0] + "." + parts[1]).str();
+    return parts.size() > 1 ? parts[0].str() : std::string();
+  }
+  for (size_t n = parts.size() - 1; n > 0; --n) {
+    std::string prefix =
+        llvm::join(ArrayRef<StringRef>(parts).take_front(n), ".");
+    if (llvm::any_of(globs, [&](const llvm::GlobPattern &g) {
+          return g.match(prefix);
+        }))
+      return prefix;
+  }
+  return "";
+}
+
+/// FSDP: every parameter argument becomes this rank's 1-D shard of it, and
+/// each unit's parameters are gathered (all_gather, bucket = the unit's
+/// number in order of first use) right before the first op that uses one.
+LogicalResult shardParameters(func::FuncOp forward, int64_t ranks,
+                              ReduceKind loss, bool reshard,
+                              ArrayRef<std::string> unitGlobs) {
+  SmallVector<llvm::GlobPattern> globs;
+  for (const std::string &text : unitGlobs) {
+    llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(text);
+    if (!glob)
+      return forward.emitError() << "accel-shard units: '" << text
+                                 << "' is not a glob: "
+                                 << llvm::toString(glob.takeError());
+    globs.push_back(std::move(*glob));
+  }
+  Block &body = forward.getBody().front();
+  OpBuilder b(forward.getContext());
+  // Units in order of their parameters' first use.
+  SmallVector<std::string> order;
+  llvm::StringMap<SmallVector<BlockArgument>> members;
+  llvm::StringMap<Operation *> firstUse;
+  for (Operation &op : body.without_terminator())
+    for (Value v : op.getOperands()) {
+      auto arg = dyn_cast<BlockArgument>(v);
+      auto name = arg && arg.getOwner() == &body
+                      ? forward.getArgAttrOfType<StringAttr>(
+                            arg.getArgNumber(), AccelDialect::kParamAttrName)
+                      : StringAttr();
+      if (!name || llvm::is_contained(members[unitOf(name, globs)], arg))
+        continue;
+      std::string unit = unitOf(name, globs);
+      if (!firstUse.count(unit)) {
+        firstUse[unit] = &op;
+        order.push_back(unit);
+      }
+      members[unit].push_back(arg);
+    }
+  SmallVector<Type> argTypes(forward.getArgumentTypes());
+  for (auto [number, unit] : llvm::enumerate(order)) {
+    SmallVector<Value> shards;
+    SmallVector<Type> wholes;
+    SmallVector<StringRef> names;
+    for (BlockArgument arg : members[unit]) {
+      auto type = cast<RankedTensorType>(arg.getType());
+      unsigned i = arg.getArgNumber();
+      forward.setArgAttr(i, AccelDialect::kShardOfAttrName,
+                         b.getDenseI64ArrayAttr(type.getShape()));
+      arg.setType(RankedTensorType::get(
+          {shardElements(type.getNumElements(), ranks)},
+          type.getElementType()));
+      argTypes[i] = arg.getType();
+      shards.push_back(arg);
+      wholes.push_back(type);
+      names.push_back(
+          forward.getArgAttrOfType<StringAttr>(i, AccelDialect::kParamAttrName)
+              .getValue());
+    }
+    b.setInsertionPoint(firstUse[unit]);
+    auto gather = AllGatherOp::create(
+        b, firstUse[unit]->getLoc(), wholes, shards,
+        b.getI64IntegerAttr(ranks), b.getI64IntegerAttr(number),
+        b.getStrArrayAttr(names), ReduceKindAttr::get(b.getContext(), loss),
+        reshard ? b.getUnitAttr() : UnitAttr());
+    for (auto [shard, whole] : llvm::zip(shards, gather.getResults()))
+      shard.replaceAllUsesExcept(whole, gather);
+  }
+  forward.setFunctionType(FunctionType::get(
+      forward.getContext(), argTypes, forward.getResultTypes()));
+  return success();
+}
+
 struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
   using Base::Base;
 
@@ -589,11 +686,16 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
     FailureOr<func::FuncOp> forward = lookupForward(module, entry);
     if (failed(forward) || failed(verifyForwardContract(*forward)))
       return signalPassFailure();
-    if (strategy != "ddp" && strategy != "zero1" && strategy != "zero2") {
-      module.emitError() << "accel-shard strategy '" << strategy << "' "
-                         << (strategy == "fsdp" ? "is not implemented yet"
-                                                : "is unknown")
-                         << " (strategies: ddp, zero1, zero2)";
+    if (strategy != "ddp" && strategy != "zero1" && strategy != "zero2" &&
+        strategy != "fsdp") {
+      module.emitError() << "accel-shard strategy '" << strategy
+                         << "' is unknown (strategies: ddp, zero1, zero2, "
+                            "fsdp)";
+      return signalPassFailure();
+    }
+    if (!units.empty() && strategy != "fsdp") {
+      module.emitError() << "accel-shard units= groups parameters for "
+                            "strategy fsdp, not " << strategy;
       return signalPassFailure();
     }
     if (ranks < 1) {
@@ -618,6 +720,14 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
     }
     BatchSplitter splitter(*forward, ranks);
     if (failed(splitter.run()))
+      return signalPassFailure();
+    if (strategy == "fsdp" &&
+        failed(shardParameters(
+            *forward, ranks,
+            splitter.lossReduction() == BatchInfo::Partial::Sum
+                ? ReduceKind::Sum
+                : ReduceKind::Mean,
+            reshardAfterForward, units)))
       return signalPassFailure();
     Builder b(&getContext());
     auto mib = [&](double m) {

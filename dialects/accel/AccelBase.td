@@ -115,10 +115,11 @@ def Accel_Dialect : Dialect {
     /// Argument attribute: the value every element of an `accel.fp8_state`
     /// argument starts at (a float; 0 when absent).
     static constexpr ::llvm::StringLiteral kInitAttrName = "accel.init";
-    /// Argument attribute of a ZeRO-sharded `accel.opt_state` argument:
-    /// the whole tensor's shape (an i64 array); the argument is this rank's
-    /// 1-D shard of it, as `accel.local_shard` splits it over the
-    /// function's `accel.ranks` ranks.
+    /// Argument attribute of a sharded `accel.opt_state` (ZeRO, FSDP) or
+    /// `accel.param` (FSDP) argument: the whole tensor's shape (an i64
+    /// array); the argument is this rank's 1-D shard of it, as
+    /// `accel.local_shard` splits it over the function's ranks
+    /// (`accel.ranks`, or `accel.data_parallel`'s).
     static constexpr ::llvm::StringLiteral kShardOfAttrName = "accel.shard_of";
     /// Function attribute of a forward that accel-shard split over
     /// data-parallel ranks: a dictionary (strategy, ranks, global_batch,

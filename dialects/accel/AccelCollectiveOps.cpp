@@ -85,6 +85,39 @@ LogicalResult AllGatherOp::verify() {
                       getRanks(), "operand", getNames());
 }
 
+LogicalResult AllGatherOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  // Rank r's loss reads every rank's shard: the gradient of rank q's shard
+  // combines (as the losses combine) every rank's gradient of q's part.
+  std::optional<ReduceKind> kind = getBackward();
+  if (!kind)
+    return emitOpError("is differentiated but does not say how the ranks' "
+                       "losses combine ('backward mean' or 'backward sum')");
+  SmallVector<Value> present;
+  SmallVector<Type> types;
+  SmallVector<unsigned> at;
+  SmallVector<Attribute> names;
+  for (auto [i, g] : llvm::enumerate(resultGrads)) {
+    if (!g)
+      continue;
+    present.push_back(g);
+    types.push_back(getInputs()[i].getType());
+    at.push_back(i);
+    if (auto all = getNames())
+      names.push_back((*all)[i]);
+  }
+  operandGrads.assign(getNumOperands(), Value());
+  if (present.empty())
+    return success();
+  auto op = ReduceScatterOp::create(
+      b, getLoc(), types, ReduceKindAttr::get(getContext(), *kind), present,
+      getRanksAttr(), getBucketAttr(),
+      getNames() ? b.getArrayAttr(names) : ArrayAttr());
+  for (auto [k, i] : llvm::enumerate(at))
+    operandGrads[i] = op.getResult(k);
+  return success();
+}
+
 LogicalResult LocalShardOp::verify() {
   return verifyShards(*this, getInput().getType(), getResult().getType(),
                       getRanks(), "result", std::nullopt);

@@ -85,7 +85,7 @@ def Accel_ReduceScatterOp : Accel_Op<"reduce_scatter"> {
   let hasVerifier = 1;
 }
 
-def Accel_AllGatherOp : Accel_Op<"all_gather"> {
+def Accel_AllGatherOp : Accel_Op<"all_gather", [Accel_Differentiable]> {
   let summary = "whole tensors from every rank's shard of them (one bucket)";
   let description = [{
     The inverse of the sharding `reduce_scatter` and `local_shard` use:
@@ -93,19 +93,34 @@ def Accel_AllGatherOp : Accel_Op<"all_gather"> {
     holds elements `r * s` to `(r + 1) * s - 1` of the row-major tensor, `s
     = ceil(n / ranks)`); every rank receives the ranks' shards side by side
     in rank order, without the padding past the tensor's `n` elements.
-    ZeRO-1 and ZeRO-2 gather the updated parameters this way.
+    ZeRO-1 and ZeRO-2 gather the updated parameters this way; FSDP gathers
+    each unit's parameters before the forward pass uses them.
+
+    In a forward pass (FSDP) the op is differentiable when `backward` says
+    how the ranks' losses combine (`mean` or `sum`, the loss's): every
+    rank's loss depends on every rank's shard, so the VJP is a
+    `reduce_scatter` of that kind of the result gradients. `reshard` asks
+    `accel-autodiff` to gather again for the backward pass instead of
+    keeping the gathered tensors alive from the forward pass
+    (`reshard_after_forward` of PyTorch's FSDP).
 
     ```mlir
     %w, %b = accel.all_gather %w_shard, %b_shard {bucket = 0 : i64, ranks = 4 : i64}
         : tensor<1960xf32>, tensor<3xf32> -> tensor<10x784xf32>, tensor<10xf32>
+    %g = accel.all_gather %w_shard backward mean {ranks = 4 : i64, reshard}
+        : tensor<1960xf32> -> tensor<10x784xf32>
     ```
   }];
   let arguments = (ins Variadic<Accel_FloatTensor>:$inputs,
                        ConfinedAttr<I64Attr, [IntMinValue<1>]>:$ranks,
                        DefaultValuedAttr<I64Attr, "0">:$bucket,
-                       OptionalAttr<StrArrayAttr>:$names);
+                       OptionalAttr<StrArrayAttr>:$names,
+                       OptionalAttr<Accel_ReduceKind>:$backward,
+                       UnitAttr:$reshard);
   let results = (outs Variadic<Accel_FloatTensor>:$results);
-  let assemblyFormat = "$inputs attr-dict `:` type($inputs) `->` type($results)";
+  let assemblyFormat = [{
+    $inputs (`backward` $backward^)? attr-dict `:` type($inputs) `->` type($results)
+  }];
   let hasVerifier = 1;
 }
 

@@ -78,14 +78,22 @@ LogicalResult AccelDialect::verifyRegionArgAttribute(Operation *op,
   }
   if (role == kShardOfAttrName) {
     auto shape = dyn_cast<DenseI64ArrayAttr>(attribute.getValue());
+    // The rank count: a training step's, or the split forward's.
     auto ranks = func->getAttrOfType<IntegerAttr>("accel.ranks");
+    if (auto split = func->getAttrOfType<DictionaryAttr>(kDataParallelAttrName);
+        !ranks && split)
+      ranks = split.getAs<IntegerAttr>("ranks");
     auto type = dyn_cast<RankedTensorType>(func.getArgumentTypes()[argIndex]);
-    if (!shape || !func.getArgAttr(argIndex, kOptStateAttrName) || !ranks ||
-        ranks.getInt() < 1 || !type)
+    if (!shape ||
+        !(func.getArgAttr(argIndex, kOptStateAttrName) ||
+          func.getArgAttr(argIndex, kParamAttrName)) ||
+        !ranks || ranks.getInt() < 1 || !type)
       return func.emitError()
              << "'" << kShardOfAttrName << "' of argument #" << argIndex
              << " must be a shape (i64 array) on an '" << kOptStateAttrName
-             << "' argument of a function with 'accel.ranks'";
+             << "' or '" << kParamAttrName
+             << "' argument of a function with 'accel.ranks' or '"
+             << kDataParallelAttrName << "'";
     int64_t elements = 1;
     for (int64_t d : shape.asArrayRef()) {
       if (d < 0 || (d > 0 && elements > INT64_MAX / d))

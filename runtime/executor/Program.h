@@ -42,8 +42,9 @@ struct BufferDesc {
   std::vector<uint8_t> constant;   // Constant only
   int viewOf = -1;                 // View only: a buffer that is not a view
   float init = 0;                  // Fp8State: every element's first value
-  /// OptState under ZeRO: the whole tensor's shape; this buffer is the
-  /// rank's 1-D shard of it (Communicator.h's ShardBuffer). Empty: whole.
+  /// OptState under ZeRO and FSDP, Param under FSDP: the whole tensor's
+  /// shape; this buffer is the rank's 1-D shard of it (Communicator.h's
+  /// ShardBuffer). Empty: whole.
   std::vector<int64_t> shardOf;
 
   int64_t numElements() const;

@@ -90,12 +90,14 @@ llvm::Error checkBuffers(const Program &program) {
       BufferDesc whole = b;
       whole.shape = b.shardOf;
       std::optional<uint64_t> wholeBytes = checkedBytes(whole);
-      if ((b.role != BufferDesc::Role::OptState || !wholeBytes ||
+      if ((!(b.role == BufferDesc::Role::OptState ||
+             b.role == BufferDesc::Role::Param) ||
+           !wholeBytes ||
            b.shape.size() != 1 ||
            b.shape[0] != shardCount(whole.numElements(), program.ranks)))
         return fault(describe(program, i) +
-                     " is not a 1-D optimizer-state shard of its whole "
-                     "tensor over the program's ranks");
+                     " is not a 1-D shard (of a parameter or optimizer "
+                     "state) of its whole tensor over the program's ranks");
     }
   }
   return llvm::Error::success();

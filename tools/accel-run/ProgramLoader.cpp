@@ -907,6 +907,11 @@ llvm::Expected<EvalProgram> ProgramLoader::classifier(llvm::StringRef path) {
                  "synchronises batch norm across ranks is not implemented "
                  "(evaluate the saved parameters with a step compiled "
                  "without accel-shard)");
+  if (!forward.getBody().getOps<AllGatherOp>().empty())
+    return error("'" + path + "': evaluating an fsdp step (its forward "
+                 "gathers sharded parameters) is not implemented (evaluate "
+                 "the saved parameters with a step compiled without "
+                 "accel-shard)");
   EvalProgram eval;
   eval.labelsInput = *labels;
   eval.ignoreIndex = static_cast<int64_t>(loss.getIgnoreIndex());

@@ -429,6 +429,7 @@ static int run(int argc, char **argv) {
   std::vector<int64_t> execRank = {0};
   std::unique_ptr<accel::rt::MpiCommunicator> mpi;
   bool writesCheckpoints = true;
+  bool savesParams = !saveParams.empty();
   if (collectives == "mpi") {
     Expected<std::unique_ptr<accel::rt::MpiCommunicator>> joined =
         accel::rt::MpiCommunicator::create(nullptr, nullptr, timeout,
@@ -445,6 +446,7 @@ static int run(int argc, char **argv) {
       return fail("the step was compiled for " + Twine(program->ranks) +
                   " data-parallel rank(s) (accel-shard ranks=N) but the MPI "
                   "job has " + Twine(ranks) + " processes");
+    savesParams = !saveParams.empty(); // the same on every rank
     // Every rank must run the same program with the same data and seed.
     Expected<std::unique_ptr<MemoryBuffer>> text =
         errorOrToExpected(MemoryBuffer::getFile(stepPath));
@@ -506,8 +508,8 @@ static int run(int argc, char **argv) {
     return fail("@train_step lacks its step or lr argument");
   for (const BufferDesc &b : program->buffers)
     if (!b.shardOf.empty() && b.type != accel::rt::ElementType::F32)
-      return fail("optimizer state \"" + b.name + "\" is sharded (ZeRO) but "
-                  "not f32; accel-run assembles sharded state as f32 only");
+      return fail("\"" + b.name + "\" is sharded (ZeRO, FSDP) but not f32; "
+                  "accel-run assembles sharded state as f32 only");
 
   // Data: columns named after the inputs, or Fashion-MNIST by dtype.
   bool fashionMnist = sys::fs::is_directory(dataPath);
@@ -601,7 +603,9 @@ static int run(int argc, char **argv) {
     const accel::io::SafetensorsFile::Tensor *t = initial->find(b.name);
     if (!t)
       return fail("'" + paramsPath + "' has no tensor \"" + b.name + "\"");
-    if (t->shape != b.shape || ioType(b.type) != t->dtype) {
+    // fsdp: the file holds whole parameters; each rank takes its shard.
+    const std::vector<int64_t> &shape = b.shardOf.empty() ? b.shape : b.shardOf;
+    if (t->shape != shape || ioType(b.type) != t->dtype) {
       auto describe = [](accel::io::DType dtype, ArrayRef<int64_t> shape) {
         std::string text = accel::io::dtypeName(dtype).str() + " [";
         for (auto [d, size] : llvm::enumerate(shape))
@@ -610,9 +614,16 @@ static int run(int argc, char **argv) {
       };
       return fail("\"" + b.name + "\" in '" + paramsPath + "' is " +
                   describe(t->dtype, t->shape) + ", but the step takes " +
-                  describe(*ioType(b.type), b.shape));
+                  describe(*ioType(b.type), shape));
     }
-    std::memcpy(exec.data(i), t->bytes.data(), b.bytes());
+    if (b.shardOf.empty()) {
+      std::memcpy(exec.data(i), t->bytes.data(), b.bytes());
+      continue;
+    }
+    std::vector<float> whole(wholeElements(b));
+    std::memcpy(whole.data(), t->bytes.data(), whole.size() * sizeof(float));
+    for (auto [e, rankExec] : llvm::enumerate(rankExecs))
+      loadShard(*rankExec, i, whole.data(), execRank[e]);
   }
 
   double chosen = lr >= 0 ? lr.getValue() : exec.program().defaultLr;
@@ -883,11 +894,13 @@ static int run(int argc, char **argv) {
     compared.push_back(std::move(*other));
   }
   // Every rank starts from rank 0's state (initial or resumed), but for
-  // its own ZeRO shards: zero at the start, loaded above on resume.
+  // its own shards, loaded above (optimizer state starts at zero).
   for (size_t r = 1; r < rankExecs.size(); ++r)
     for (auto [i, b] : llvm::enumerate(exec.program().buffers))
-      if (isState(b.role) && (b.shardOf.empty() || !resume))
+      if (isState(b.role) && b.shardOf.empty())
         std::memcpy(rankExecs[r]->data(i), exec.data(i), b.bytes());
+      else if (b.role == BufferDesc::Role::OptState && !resume)
+        std::memset(rankExecs[r]->data(i), 0, b.bytes());
   // Runs every rank's step, the others on threads of their own. A rank
   // that fails aborts its collectives, so no rank waits for it; the error
   // reported is rank 0's, which names the failed rank.
@@ -1061,12 +1074,29 @@ static int run(int argc, char **argv) {
 
   if (profile)
     printProfile(exec, total - first);
+  // fsdp: every rank takes part in assembling the parameters (MPI's other
+  // ranks no longer name the file, so ask whether any rank does).
+  bool shardedParams = llvm::any_of(exec.program().buffers, [](auto &b) {
+    return b.role == BufferDesc::Role::Param && !b.shardOf.empty();
+  });
+  if (shardedParams && savesParams)
+    if (Error e = assembleShards())
+      return fail(toString(std::move(e)));
   if (!saveParams.empty()) {
     std::vector<accel::io::TensorRef> tensors;
-    for (auto [i, b] : llvm::enumerate(exec.program().buffers))
-      if (b.role == BufferDesc::Role::Param || b.role == BufferDesc::Role::Buffer)
+    for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
+      if (b.role != BufferDesc::Role::Param && b.role != BufferDesc::Role::Buffer)
+        continue;
+      if (b.shardOf.empty())
         tensors.push_back({b.name, *ioType(b.type), b.shape,
                            ArrayRef<uint8_t>(exec.data(i), b.bytes())});
+      else
+        tensors.push_back(
+            {b.name, *ioType(b.type), b.shardOf,
+             ArrayRef<uint8_t>(
+                 reinterpret_cast<const uint8_t *>(wholeState[i].data()),
+                 wholeState[i].size() * sizeof(float))});
+    }
     if (Error e = accel::io::writeSafetensors(saveParams, tensors))
       return fail(toString(std::move(e)));
   }

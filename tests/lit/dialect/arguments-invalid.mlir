@@ -100,15 +100,15 @@ func.func @init_without_state(%s: tensor<f32> {accel.buffer = "b", accel.init = 
 
 // -----
 
-// expected-error @+1 {{'accel.shard_of' of argument #0 must be a shape (i64 array) on an 'accel.opt_state' argument of a function with 'accel.ranks'}}
+// expected-error @+1 {{'accel.shard_of' of argument #0 must be a shape (i64 array) on an 'accel.opt_state' or 'accel.param' argument of a function with 'accel.ranks' or 'accel.data_parallel'}}
 func.func @shard_without_ranks(%m: tensor<2xf32> {accel.opt_state = "w.exp_avg", accel.shard_of = array<i64: 4>}) {
   return
 }
 
 // -----
 
-// expected-error @+1 {{'accel.shard_of' of argument #0 must be a shape (i64 array) on an 'accel.opt_state' argument of a function with 'accel.ranks'}}
-func.func @shard_of_param(%w: tensor<2xf32> {accel.param = "w", accel.shard_of = array<i64: 4>}) attributes {accel.ranks = 2 : i64} {
+// expected-error @+1 {{'accel.shard_of' of argument #0 must be a shape (i64 array) on an 'accel.opt_state' or 'accel.param' argument of a function with 'accel.ranks' or 'accel.data_parallel'}}
+func.func @shard_of_input(%w: tensor<2xf32> {accel.input = "x", accel.shard_of = array<i64: 4>}) attributes {accel.ranks = 2 : i64} {
   return
 }
 

@@ -2,14 +2,16 @@
 // something other than one rank, reported at the op.
 // RUN: accel-opt %s -split-input-file --accel-shard="ranks=2" -verify-diagnostics
 // RUN: not accel-opt %s -split-input-file --accel-shard="ranks=4" 2>&1 | FileCheck %s --check-prefix=UNEVEN
-// RUN: not accel-opt %s -split-input-file --accel-shard="strategy=fsdp ranks=2" 2>&1 | FileCheck %s --check-prefix=FSDP
+// RUN: not accel-opt %s -split-input-file --accel-shard="strategy=ddp ranks=2 units=blocks.*" 2>&1 | FileCheck %s --check-prefix=UNITS
+// RUN: not accel-opt %s -split-input-file --accel-shard="strategy=fsdp ranks=2 units=[" 2>&1 | FileCheck %s --check-prefix=GLOB
 // RUN: not accel-opt %s -split-input-file --accel-shard="strategy=tp ranks=2" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 // RUN: not accel-opt %s -split-input-file --accel-shard="ranks=0" 2>&1 | FileCheck %s --check-prefix=RANKS
 // RUN: not accel-opt %s -split-input-file --accel-autodiff --accel-shard="ranks=2" 2>&1 | FileCheck %s --check-prefix=ORDER
 
 // UNEVEN: error: the batch of 6 samples (input 'x') does not divide evenly over 4 ranks
-// FSDP: error: accel-shard strategy 'fsdp' is not implemented yet (strategies: ddp, zero1, zero2)
-// UNKNOWN: error: accel-shard strategy 'tp' is unknown (strategies: ddp, zero1, zero2)
+// UNITS: error: accel-shard units= groups parameters for strategy fsdp, not ddp
+// GLOB: error: accel-shard units: '[' is not a glob: {{.+}}
+// UNKNOWN: error: accel-shard strategy 'tp' is unknown (strategies: ddp, zero1, zero2, fsdp)
 // RANKS: error: accel-shard needs ranks >= 1, got 0
 // ORDER: error: accel-shard splits the forward's batch and runs before accel-autodiff; @forward_grad already exists
 
