@@ -106,7 +106,9 @@ struct AutoDiffPass : accel::impl::AutoDiffPassBase<AutoDiffPass> {
   /// is issued again right before the first backward op that reads its
   /// results, and the backward ops read the new one, so the first gather's
   /// tensors die with the unit's last forward use.
-  static void regatherForBackward(ArrayRef<Operation *> forwardOps) {
+  static SmallVector<Operation *>
+  regatherForBackward(ArrayRef<Operation *> forwardOps) {
+    SmallVector<Operation *> regathers;
     llvm::SmallPtrSet<Operation *, 16> forward(forwardOps.begin(),
                                                forwardOps.end());
     for (Operation *op : forwardOps) {
@@ -127,7 +129,9 @@ struct AutoDiffPass : accel::impl::AutoDiffPassBase<AutoDiffPass> {
         old.replaceUsesWithIf(fresh, [&](OpOperand &use) {
           return !forward.contains(use.getOwner()) && use.getOwner() != again;
         });
+      regathers.push_back(again);
     }
+    return regathers;
   }
 
   LogicalResult differentiate(func::FuncOp func) {
@@ -194,7 +198,7 @@ struct AutoDiffPass : accel::impl::AutoDiffPassBase<AutoDiffPass> {
           return failure();
     }
 
-    regatherForBackward(forwardOps);
+    SmallVector<Operation *> regathers = regatherForBackward(forwardOps);
 
     // Results: the loss, one gradient per parameter, the state the backward
     // pass updates, the forward's buffer and state updates.
@@ -252,6 +256,11 @@ struct AutoDiffPass : accel::impl::AutoDiffPassBase<AutoDiffPass> {
     for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
       if (isOpTriviallyDead(&op))
         op.erase();
+    // A collective is never trivially dead; a gather for the backward pass
+    // whose readers all went (an input's gradient) is.
+    for (Operation *op : regathers)
+      if (op->use_empty())
+        op->erase();
     return success();
   }
 };

@@ -583,7 +583,7 @@ LogicalResult BatchSplitter::run() {
   return verify(forward);
 }
 
-/// FSDP's unit of a parameter: the longest module prefix of its name that
+/// FSDP's unit of a parameter: the shortest module prefix of its name that
 /// one of `globs` matches ("" when none does); without globs, its
 /// top-level child ("0", "wte"), or a numbered child of a top-level list
 /// ("blocks.3").
@@ -596,7 +596,9 @@ std::string unitOf(StringRef param, ArrayRef<llvm::GlobPattern> globs) {
       return (parts[0] + "." + parts[1]).str();
     return parts.size() > 1 ? parts[0].str() : std::string();
   }
-  for (size_t n = parts.size() - 1; n > 0; --n) {
+  // The shortest such prefix: `*` also matches dots, and "blocks.*"
+  // means each block, not each block's every submodule.
+  for (size_t n = 1; n < parts.size(); ++n) {
     std::string prefix =
         llvm::join(ArrayRef<StringRef>(parts).take_front(n), ".");
     if (llvm::any_of(globs, [&](const llvm::GlobPattern &g) {
@@ -610,18 +612,8 @@ std::string unitOf(StringRef param, ArrayRef<llvm::GlobPattern> globs) {
 /// FSDP: every parameter argument becomes this rank's 1-D shard of it, and
 /// each unit's parameters are gathered (all_gather, bucket = the unit's
 /// number in order of first use) right before the first op that uses one.
-LogicalResult shardParameters(func::FuncOp forward, int64_t ranks,
-                              ReduceKind loss, bool reshard,
-                              ArrayRef<std::string> unitGlobs) {
-  SmallVector<llvm::GlobPattern> globs;
-  for (const std::string &text : unitGlobs) {
-    llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(text);
-    if (!glob)
-      return forward.emitError() << "accel-shard units: '" << text
-                                 << "' is not a glob: "
-                                 << llvm::toString(glob.takeError());
-    globs.push_back(std::move(*glob));
-  }
+void shardParameters(func::FuncOp forward, int64_t ranks, ReduceKind loss,
+                     bool reshard, ArrayRef<llvm::GlobPattern> globs) {
   Block &body = forward.getBody().front();
   OpBuilder b(forward.getContext());
   // Units in order of their parameters' first use.
@@ -675,7 +667,6 @@ LogicalResult shardParameters(func::FuncOp forward, int64_t ranks,
   }
   forward.setFunctionType(FunctionType::get(
       forward.getContext(), argTypes, forward.getResultTypes()));
-  return success();
 }
 
 struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
@@ -697,6 +688,17 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
       module.emitError() << "accel-shard units= groups parameters for "
                             "strategy fsdp, not " << strategy;
       return signalPassFailure();
+    }
+    SmallVector<llvm::GlobPattern> globs;
+    for (const std::string &text : units) {
+      llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(text);
+      if (!glob) {
+        module.emitError() << "accel-shard units: '" << text
+                           << "' is not a glob: "
+                           << llvm::toString(glob.takeError());
+        return signalPassFailure();
+      }
+      globs.push_back(std::move(*glob));
     }
     if (ranks < 1) {
       module.emitError() << "accel-shard needs ranks >= 1, got "
@@ -721,14 +723,12 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
     BatchSplitter splitter(*forward, ranks);
     if (failed(splitter.run()))
       return signalPassFailure();
-    if (strategy == "fsdp" &&
-        failed(shardParameters(
-            *forward, ranks,
-            splitter.lossReduction() == BatchInfo::Partial::Sum
-                ? ReduceKind::Sum
-                : ReduceKind::Mean,
-            reshardAfterForward, units)))
-      return signalPassFailure();
+    if (strategy == "fsdp")
+      shardParameters(*forward, ranks,
+                      splitter.lossReduction() == BatchInfo::Partial::Sum
+                          ? ReduceKind::Sum
+                          : ReduceKind::Mean,
+                      reshardAfterForward, globs);
     Builder b(&getContext());
     auto mib = [&](double m) {
       return b.getI64IntegerAttr(static_cast<int64_t>(m * 1048576.0));

@@ -5,6 +5,8 @@
 // RUN: accel-opt %s --accel-shard="ranks=1" | FileCheck %s --check-prefix=ONE
 // RUN: accel-opt %s --accel-train-pipeline="shard=zero1 ranks=4 kind=sgd momentum=0.9" | FileCheck %s --check-prefix=ZERO1
 // RUN: accel-opt %s --accel-train-pipeline="shard=zero2 ranks=4 first-bucket-mb=0.00001 clip-norm=1.0" | FileCheck %s --check-prefix=ZERO2
+// RUN: accel-opt %s --accel-train-pipeline="shard=fsdp ranks=4" | FileCheck %s --check-prefix=FSDP
+// RUN: accel-opt %s --accel-train-pipeline="shard=fsdp ranks=4 reshard-after-forward=false" | FileCheck %s --check-prefix=KEEP
 // RUN: accel-opt %S/Inputs/batch-norm.mlir --accel-shard="ranks=2" | FileCheck %s --check-prefix=SYNCBN
 // RUN: accel-opt %S/Inputs/broadcast-matmul.mlir --accel-shard="ranks=4" | FileCheck %s --check-prefix=BCAST
 // RUN: accel-opt %S/Inputs/batch-norm.mlir --accel-shard="ranks=2" --accel-autodiff | FileCheck %s --check-prefix=SYNCBN-GRAD
@@ -62,6 +64,36 @@
 // ZERO2: accel.all_reduce sum %{{.+}} {bucket = 3 : i64, names = ["grad_norm_squared"], ranks = 4 : i64} : tensor<f32>
 // ZERO2: accel.all_gather %{{.+}} {bucket = 4 : i64, names = ["fc.bias"], ranks = 4 : i64} : tensor<3xf32> -> tensor<10xf32>
 // ZERO2: accel.all_gather %{{.+}} {bucket = 5 : i64, names = ["fc.weight"], ranks = 4 : i64} : tensor<10xf32> -> tensor<10x4xf32>
+
+// fsdp: the forward takes shards and gathers its one unit ("fc") before
+// the linear; the gather's VJP reduce-scatters the gradients. The backward
+// pass would gather again (reshard-after-forward) to read the weight, but
+// only the input's gradient reads it, and nothing needs that one: the
+// second gather is dropped with it (run/fsdp.test shows one kept). The
+// step updates shards and gathers nothing after the update.
+// FSDP-LABEL: func.func @forward(
+// FSDP-SAME: tensor<10xf32> {accel.param = "fc.weight", accel.shard_of = array<i64: 10, 4>}
+// FSDP-SAME: tensor<3xf32> {accel.param = "fc.bias", accel.shard_of = array<i64: 10>}
+// FSDP: accel.dropout
+// FSDP-NEXT: %[[W:.+]]:2 = accel.all_gather %arg0, %arg1 backward mean {names = ["fc.weight", "fc.bias"], ranks = 4 : i64, reshard} : tensor<10xf32>, tensor<3xf32> -> tensor<10x4xf32>, tensor<10xf32>
+// FSDP-NEXT: accel.linear %{{.+}}, %[[W]]#0, %[[W]]#1
+// FSDP-LABEL: func.func @forward_grad(
+// FSDP: %[[F:.+]]:2 = accel.all_gather %arg0, %arg1 backward mean
+// FSDP: accel.linear %{{.+}}, %[[F]]#0, %[[F]]#1
+// FSDP-NOT: accel.all_gather
+// FSDP: accel.reduce_scatter mean %{{.+}}, %{{.+}} {names = ["fc.weight", "fc.bias"], ranks = 4 : i64} : tensor<10x4xf32>, tensor<10xf32> -> tensor<10xf32>, tensor<3xf32>
+// FSDP-LABEL: func.func @train_step(
+// FSDP-SAME: tensor<10xf32> {accel.opt_state = "fc.weight.exp_avg", accel.shard_of = array<i64: 10, 4>}
+// FSDP-SAME: -> (tensor<f32>, tensor<10xf32> {accel.param = "fc.weight"}, tensor<3xf32> {accel.param = "fc.bias"}
+// FSDP-NOT: accel.reduce_scatter
+// FSDP: accel.all_reduce mean %{{.+}}#0 {names = ["loss"], ranks = 4 : i64} : tensor<f32>
+// FSDP-NOT: accel.all_gather
+// FSDP: return
+// Without resharding nothing is gathered again either.
+// KEEP-LABEL: func.func @forward_grad(
+// KEEP: accel.all_gather %arg0, %arg1 backward mean {names = ["fc.weight", "fc.bias"], ranks = 4 : i64} :
+// KEEP-NOT: accel.all_gather
+// KEEP: accel.reduce_scatter
 
 // Batch norm in training mode becomes SyncBatchNorm's formula: statistics
 // over the whole batch (8 samples · 3 · 3 = 72 values per channel) from
