@@ -260,7 +260,10 @@ def AutoDiffPass : Pass<"accel-autodiff", "::mlir::ModuleOp"> {
     gradients of broadcast operands are summed back to the operand's shape;
     integer inputs, masks, seeds and BatchNorm's running statistics take no
     gradient; dropout reuses its forward mask. Only forward values that the
-    backward ops read stay alive past their last forward use.
+    backward ops read stay alive past their last forward use, except that
+    an `accel.all_gather` marked `reshard` (FSDP's reshard-after-forward)
+    is issued again before the first backward op that reads it, so its
+    forward copy dies with its last forward use.
 
     With `loss-scale`, the gradient function takes one more argument, the
     loss scale (`tensor<f32> {accel.loss_scale = "loss_scale"}`), and the
