@@ -188,7 +188,7 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
 
   /// The data-parallel split of the forward (accel-shard), if any.
   DictionaryAttr split;
-  StringRef strategy;   // ddp, zero1, zero2; empty without a split
+  StringRef strategy;   // ddp, zero1, zero2, fsdp; empty without a split
   int64_t ranks = 1;
   int64_t nextBucket = 0; // collectives of the step are numbered in order
 
@@ -306,6 +306,10 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     split = forward ? forward->getAttrOfType<DictionaryAttr>(
                           AccelDialect::kDataParallelAttrName)
                     : DictionaryAttr();
+    // A pass instance may run on several modules.
+    strategy = "";
+    ranks = 1;
+    nextBucket = 0;
     if (split) {
       strategy = cast<StringAttr>(split.get("strategy")).getValue();
       ranks = splitInt("ranks");
@@ -344,7 +348,7 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
         paramArgs.push_back({i, name.str()});
     SmallVector<std::string> slotNames = slots();
     unsigned firstStateArg = argTypes.size();
-    // ZeRO: each rank holds its shard of every parameter's state.
+    // ZeRO and FSDP: each rank holds its shard of every parameter's state.
     for (auto &[i, name] : paramArgs)
       for (const std::string &slot : slotNames) {
         auto type = cast<RankedTensorType>(gradFn.getArgumentTypes()[i]);

@@ -311,9 +311,10 @@ INSTANTIATE_TEST_SUITE_P(
 /// spans ranks: a one-process finite difference cannot perturb another
 /// rank's operand. accel.all_reduce's VJP is checked across ranks by
 /// tests/lit/run/ddp.test (synchronised batch norm trains on 2 and 4 ranks
-/// as on one).
-const std::set<std::string> kRecipeVjps = {"accel.scaled_matmul",
-                                           "accel.all_reduce"};
+/// as on one), accel.all_gather's (a reduce-scatter) by
+/// tests/lit/run/fsdp.test (FSDP trains bit for bit as DDP does).
+const std::set<std::string> kRecipeVjps = {
+    "accel.scaled_matmul", "accel.all_reduce", "accel.all_gather"};
 
 TEST(GradientCheckCoverage, EveryDifferentiableOpHasACase) {
   MLIRContext context;

@@ -289,10 +289,7 @@ static Expected<accel::io::Dataset> openData(StringRef path, accel::io::Split sp
   return accel::io::Dataset::fromSafetensors(path);
 }
 
-/// Copies the model state (parameters, buffers and FP8 scaling state) of
-/// `from` into the buffers of the same role and name in `to` (evaluation
-/// and gradient programs read the training step's current state).
-/// Elements of a ZeRO shard's whole tensor.
+/// Elements of a shard's whole tensor (ZeRO, FSDP).
 static int64_t wholeElements(const BufferDesc &b) {
   int64_t n = 1;
   for (int64_t d : b.shardOf)
@@ -301,7 +298,7 @@ static int64_t wholeElements(const BufferDesc &b) {
 }
 
 /// Writes rank `rank`'s shard of the whole f32 tensor `whole` into buffer
-/// `i` of `exec` (a ZeRO-sharded optimizer state), zero past its end.
+/// `i` of `exec` (sharded optimizer state or parameter), zero past its end.
 static void loadShard(Executable &exec, size_t i, const float *whole,
                       int64_t rank) {
   const BufferDesc &b = exec.program().buffers[i];
@@ -313,6 +310,9 @@ static void loadShard(Executable &exec, size_t i, const float *whole,
   std::fill(out + (end - begin), out + shard, 0.0f);
 }
 
+/// Copies the model state (parameters, buffers and FP8 scaling state) of
+/// `from` into the buffers of the same role and name in `to` (evaluation
+/// and gradient programs read the training step's current state).
 static void copyModelState(Executable &from, Executable &to) {
   for (auto [i, b] : llvm::enumerate(to.program().buffers)) {
     if (b.role != BufferDesc::Role::Param &&
@@ -429,7 +429,7 @@ static int run(int argc, char **argv) {
   std::vector<int64_t> execRank = {0};
   std::unique_ptr<accel::rt::MpiCommunicator> mpi;
   bool writesCheckpoints = true;
-  bool savesParams = !saveParams.empty();
+  bool savesParams = !saveParams.empty(); // on every rank, even under MPI
   if (collectives == "mpi") {
     Expected<std::unique_ptr<accel::rt::MpiCommunicator>> joined =
         accel::rt::MpiCommunicator::create(nullptr, nullptr, timeout,
@@ -446,7 +446,6 @@ static int run(int argc, char **argv) {
       return fail("the step was compiled for " + Twine(program->ranks) +
                   " data-parallel rank(s) (accel-shard ranks=N) but the MPI "
                   "job has " + Twine(ranks) + " processes");
-    savesParams = !saveParams.empty(); // the same on every rank
     // Every rank must run the same program with the same data and seed.
     Expected<std::unique_ptr<MemoryBuffer>> text =
         errorOrToExpected(MemoryBuffer::getFile(stepPath));
@@ -720,7 +719,7 @@ static int run(int argc, char **argv) {
     for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
       if (!isState(b.role))
         continue;
-      // A checkpoint holds whole tensors; a ZeRO rank takes its shard.
+      // A checkpoint holds whole tensors; a sharding rank takes its shard.
       const std::vector<int64_t> &shape = b.shardOf.empty() ? b.shape : b.shardOf;
       const accel::io::SafetensorsFile::Tensor *t = checkpoint->state.find(b.name);
       if (!t || t->shape != shape || ioType(b.type) != t->dtype)
@@ -745,10 +744,10 @@ static int run(int argc, char **argv) {
   }
   if (checkpointEvery < 0 || (checkpointEvery > 0 && checkpointDir.empty()))
     return fail("--checkpoint-every needs --checkpoint-dir and a positive K");
-  // ZeRO: a checkpoint holds whole tensors, so that any rank count or
-  // strategy resumes from it. Every rank takes part in assembling them
-  // (MPI: one all-gather, not counted as the step's communication); rank
-  // 0 writes.
+  // ZeRO and FSDP: a checkpoint holds whole tensors, so that any rank
+  // count or strategy resumes from it. Every rank takes part in assembling
+  // them (MPI: one all-gather, not counted as the step's communication);
+  // rank 0 writes.
   uint64_t checkpointCollectives = 0, checkpointBytes = 0;
   std::map<size_t, std::vector<float>> wholeState;
   auto assembleShards = [&]() -> Error {
@@ -773,8 +772,7 @@ static int run(int argc, char **argv) {
     if (gather.empty())
       return Error::success();
     uint64_t calls = mpi->completed(), bytes = mpi->payloadBytes();
-    Error e = mpi->allGather(gather, "all_gather of the sharded optimizer "
-                                     "state for a checkpoint");
+    Error e = mpi->allGather(gather, "all_gather of the sharded state");
     checkpointCollectives += mpi->completed() - calls;
     checkpointBytes += mpi->payloadBytes() - bytes;
     return e;
