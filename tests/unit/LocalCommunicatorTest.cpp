@@ -195,6 +195,25 @@ TEST(LocalCommunicator, MissingRankTimesOut) {
   }
 }
 
+TEST(LocalCommunicator, MissingRankTimesOutOfShardedCollectives) {
+  // ZeRO's and FSDP's collectives wait as the all-reduce does: rank 2
+  // never gathers, and the others name it within the timeout.
+  auto comms = makeLocalGroup(3, 200ms);
+  std::vector<std::string> errors(3);
+  onRanks(2, [&](int r) {
+    float shard = 1, whole[3] = {};
+    ShardBuffer b[] = {{&shard, whole, 3}};
+    if (llvm::Error e = comms[r]->allGather(b, "all_gather bucket 4"))
+      errors[r] = llvm::toString(std::move(e));
+  });
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_NE(errors[r].find("all_gather bucket 4 on rank " + std::to_string(r)),
+              std::string::npos)
+        << errors[r];
+    EXPECT_NE(errors[r].find("rank(s) 2"), std::string::npos) << errors[r];
+  }
+}
+
 TEST(LocalCommunicator, AbortReachesWaitingRanks) {
   auto comms = makeLocalGroup(2, 60s);
   std::string error;

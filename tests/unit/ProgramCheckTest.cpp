@@ -98,5 +98,53 @@ TEST(ProgramCheckTest, IndicesNameWhatExists) {
   EXPECT_NE(check(p), "");
 }
 
+/// ZeRO/FSDP on 3 ranks: a 10-element parameter shard (4 elements) and its
+/// optimizer state, a gradient reduce-scattered, the shard gathered.
+Program sharded() {
+  Program p;
+  p.ranks = 3;
+  p.arenaBytes = 96;
+  BufferDesc param{Role::Param, "w", ElementType::F32, {4}};
+  param.shardOf = {2, 5};
+  p.buffers.push_back(param);
+  BufferDesc state{Role::OptState, "w.exp_avg", ElementType::F32, {4}};
+  state.shardOf = {2, 5};
+  p.buffers.push_back(state);
+  p.buffers.push_back({Role::Arena, "", ElementType::F32, {2, 5}, 0});
+  p.buffers.push_back({Role::Arena, "", ElementType::F32, {4}, 40});
+  p.buffers.push_back({Role::Arena, "", ElementType::F32, {2, 5}, 56});
+  p.code.push_back({Kernel::ReduceScatter, {2}, {3}, {1, 0}, {}});
+  p.code.push_back({Kernel::AllGather, {0}, {4}, {1}, {}});
+  p.code.push_back({Kernel::LocalShard, {4}, {3}, {3}, {}});
+  p.results.push_back({3});
+  return p;
+}
+
+TEST(ProgramCheckTest, ShardsHaveTheirRankCountsSize) {
+  EXPECT_EQ(check(sharded()), "");
+  Program p = sharded();
+  p.buffers[3].shape = {3}; // ceil(10 / 3) is 4
+  EXPECT_EQ(check(p), "invalid program: instruction #0 (ReduceScatter): "
+                      "tensor 0 has 10 elements, so its shard over 3 ranks "
+                      "has 4, not 3");
+  p = sharded();
+  p.buffers[1].shardOf = {3, 5};
+  EXPECT_EQ(check(p), "invalid program: buffer #1 ('w.exp_avg') is not a "
+                      "1-D shard (of a parameter or optimizer state) of its "
+                      "whole tensor over the program's ranks");
+  p = sharded();
+  p.code[2].ints = {2}; // a LocalShard for another rank count
+  EXPECT_NE(check(p), "");
+  p = sharded();
+  p.code[1].ints.clear(); // an AllGather without its bucket
+  EXPECT_NE(check(p), "");
+  p = sharded();
+  p.buffers[2].shardOf = {10}; // an arena buffer is never a shard
+  EXPECT_NE(check(p), "");
+  p = sharded();
+  p.ranks = 0; // shards cannot be sized: refused before they are
+  EXPECT_EQ(check(p), "invalid program: ranks must be at least 1, not 0");
+}
+
 } // namespace
 } // namespace accel::rt
