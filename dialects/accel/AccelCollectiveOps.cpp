@@ -18,32 +18,55 @@ LogicalResult AllReduceOp::verify() {
   return success();
 }
 
+namespace {
+/// The result gradients a collective's VJP carries (those present), with
+/// the operand types and names they come back as.
+struct PresentGrads {
+  SmallVector<Value> grads;
+  SmallVector<Type> types; // of the matching operands
+  SmallVector<unsigned> at; // operand positions
+  ArrayAttr names;          // null when the op names nothing
+
+  PresentGrads(Builder &b, ArrayRef<Value> resultGrads, TypeRange operandTypes,
+               std::optional<ArrayAttr> allNames) {
+    SmallVector<Attribute> kept;
+    for (auto [i, g] : llvm::enumerate(resultGrads)) {
+      if (!g)
+        continue;
+      grads.push_back(g);
+      types.push_back(operandTypes[i]);
+      at.push_back(i);
+      if (allNames)
+        kept.push_back((*allNames)[i]);
+    }
+    if (allNames)
+      names = b.getArrayAttr(kept);
+  }
+
+  /// operandGrads[at[k]] = results[k], null elsewhere.
+  void scatter(ValueRange results, unsigned operands,
+               SmallVectorImpl<Value> &operandGrads) const {
+    operandGrads.assign(operands, Value());
+    for (auto [k, i] : llvm::enumerate(at))
+      operandGrads[i] = results[k];
+  }
+};
+} // namespace
+
 LogicalResult AllReduceOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
                                     SmallVectorImpl<Value> &operandGrads) {
   // d(Σ_q x_q)/dx_r = 1 on every rank r, and rank r's loss term reaches
   // the result on every rank: the gradient of x_r combines all ranks'
   // result gradients the same way (the mean's 1/N included).
-  SmallVector<Value> present;
-  SmallVector<Type> types;
-  SmallVector<unsigned> at;
-  SmallVector<Attribute> names;
-  for (auto [i, g] : llvm::enumerate(resultGrads)) {
-    if (!g)
-      continue;
-    present.push_back(g);
-    types.push_back(g.getType());
-    at.push_back(i);
-    if (auto all = getNames())
-      names.push_back((*all)[i]);
-  }
-  operandGrads.assign(getNumOperands(), Value());
-  if (present.empty())
+  PresentGrads present(b, resultGrads, getInputs().getTypes(), getNames());
+  if (present.grads.empty()) {
+    operandGrads.assign(getNumOperands(), Value());
     return success();
-  auto op = AllReduceOp::create(
-      b, getLoc(), types, getKindAttr(), present, getRanksAttr(),
-      getBucketAttr(), getNames() ? b.getArrayAttr(names) : ArrayAttr());
-  for (auto [k, i] : llvm::enumerate(at))
-    operandGrads[i] = op.getResult(k);
+  }
+  auto op = AllReduceOp::create(b, getLoc(), present.types, getKindAttr(),
+                                present.grads, getRanksAttr(), getBucketAttr(),
+                                present.names);
+  present.scatter(op.getResults(), getNumOperands(), operandGrads);
   return success();
 }
 
@@ -93,28 +116,15 @@ LogicalResult AllGatherOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
   if (!kind)
     return emitOpError("is differentiated but does not say how the ranks' "
                        "losses combine ('backward mean' or 'backward sum')");
-  SmallVector<Value> present;
-  SmallVector<Type> types;
-  SmallVector<unsigned> at;
-  SmallVector<Attribute> names;
-  for (auto [i, g] : llvm::enumerate(resultGrads)) {
-    if (!g)
-      continue;
-    present.push_back(g);
-    types.push_back(getInputs()[i].getType());
-    at.push_back(i);
-    if (auto all = getNames())
-      names.push_back((*all)[i]);
-  }
-  operandGrads.assign(getNumOperands(), Value());
-  if (present.empty())
+  PresentGrads present(b, resultGrads, getInputs().getTypes(), getNames());
+  if (present.grads.empty()) {
+    operandGrads.assign(getNumOperands(), Value());
     return success();
+  }
   auto op = ReduceScatterOp::create(
-      b, getLoc(), types, ReduceKindAttr::get(getContext(), *kind), present,
-      getRanksAttr(), getBucketAttr(),
-      getNames() ? b.getArrayAttr(names) : ArrayAttr());
-  for (auto [k, i] : llvm::enumerate(at))
-    operandGrads[i] = op.getResult(k);
+      b, getLoc(), present.types, ReduceKindAttr::get(getContext(), *kind),
+      present.grads, getRanksAttr(), getBucketAttr(), present.names);
+  present.scatter(op.getResults(), getNumOperands(), operandGrads);
   return success();
 }
 

@@ -142,6 +142,16 @@ llvm::Error MpiCommunicator::wait(MPI_Request &request, llvm::StringRef what) {
   }
 }
 
+void MpiCommunicator::sumInRankOrder(size_t count) {
+  // The local backend's arithmetic: rank order, one addition at a time.
+  for (size_t e = 0; e < count; ++e) {
+    float sum = gathered[e];
+    for (int q = 1; q < ranks; ++q)
+      sum += gathered[q * count + e];
+    packed[e] = sum;
+  }
+}
+
 llvm::Error MpiCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
                                        ReduceKind kind, llvm::StringRef what) {
   ++sequence;
@@ -166,13 +176,7 @@ llvm::Error MpiCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
       return mpiError(code, what);
     if (llvm::Error e = wait(request, what))
       return e;
-    // The local backend's arithmetic: rank order, one addition at a time.
-    for (size_t e = 0; e < total; ++e) {
-      float sum = gathered[e];
-      for (int q = 1; q < ranks; ++q)
-        sum += gathered[q * total + e];
-      packed[e] = sum;
-    }
+    sumInRankOrder(total);
   } else {
     if (int code = MPI_Iallreduce(MPI_IN_PLACE, packed.data(),
                                   static_cast<int>(total), MPI_FLOAT, MPI_SUM,
@@ -225,12 +229,7 @@ llvm::Error MpiCommunicator::reduceScatter(llvm::ArrayRef<ShardBuffer> buffers,
       return mpiError(code, what);
     if (llvm::Error e = wait(request, what))
       return e;
-    for (size_t e = 0; e < block; ++e) {
-      float sum = gathered[e];
-      for (int q = 1; q < ranks; ++q)
-        sum += gathered[q * block + e];
-      packed[e] = sum;
-    }
+    sumInRankOrder(block);
   } else {
     // In place: this rank's combined block lands at the front.
     if (int code = MPI_Ireduce_scatter_block(

@@ -66,6 +66,9 @@ private:
   /// Polls `request` until it completes or the timeout passes (then the
   /// error names the ranks that never entered this collective).
   llvm::Error wait(MPI_Request &request, llvm::StringRef what);
+  /// packed[e] = the ranks' `gathered` blocks of `count` values added at
+  /// e, in rank order (the local backend's bits).
+  void sumInRankOrder(size_t count);
 
   int self, ranks;
   std::chrono::milliseconds timeout;

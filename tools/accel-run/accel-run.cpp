@@ -571,6 +571,20 @@ static int run(int argc, char **argv) {
     rankExecs.push_back(std::move(*loaded));
   }
   Executable &exec = *rankExecs[0];
+  // A whole state tensor from a file into buffer `i`: rank 0's (the others
+  // copy it before training), or each rank's shard of it into that rank's.
+  auto loadState = [&](size_t i, const uint8_t *bytes) {
+    const BufferDesc &b = exec.program().buffers[i];
+    if (b.shardOf.empty()) {
+      std::memcpy(exec.data(i), bytes, b.bytes());
+      return;
+    }
+    // Safetensors data need not be aligned for floats: copy it out.
+    std::vector<float> whole(wholeElements(b));
+    std::memcpy(whole.data(), bytes, whole.size() * sizeof(float));
+    for (auto [e, rankExec] : llvm::enumerate(rankExecs))
+      loadShard(*rankExec, i, whole.data(), execRank[e]);
+  };
   if (ranks > 1) {
     // What each rank's executable holds, in the terms of accel-comm-report
     // (which plans it; a test compares the two).
@@ -615,14 +629,7 @@ static int run(int argc, char **argv) {
                   describe(t->dtype, t->shape) + ", but the step takes " +
                   describe(*ioType(b.type), shape));
     }
-    if (b.shardOf.empty()) {
-      std::memcpy(exec.data(i), t->bytes.data(), b.bytes());
-      continue;
-    }
-    std::vector<float> whole(wholeElements(b));
-    std::memcpy(whole.data(), t->bytes.data(), whole.size() * sizeof(float));
-    for (auto [e, rankExec] : llvm::enumerate(rankExecs))
-      loadShard(*rankExec, i, whole.data(), execRank[e]);
+    loadState(i, t->bytes.data());
   }
 
   double chosen = lr >= 0 ? lr.getValue() : exec.program().defaultLr;
@@ -725,15 +732,7 @@ static int run(int argc, char **argv) {
       if (!t || t->shape != shape || ioType(b.type) != t->dtype)
         return fail("checkpoint '" + checkpoint->path + "' has no \"" + b.name +
                     "\" of the step's shape and dtype");
-      if (b.shardOf.empty()) {
-        std::memcpy(exec.data(i), t->bytes.data(), b.bytes());
-        continue;
-      }
-      // Safetensors data need not be aligned for floats: copy it out.
-      std::vector<float> whole(wholeElements(b));
-      std::memcpy(whole.data(), t->bytes.data(), whole.size() * sizeof(float));
-      for (auto [e, rankExec] : llvm::enumerate(rankExecs))
-        loadShard(*rankExec, i, whole.data(), execRank[e]);
+      loadState(i, t->bytes.data());
     }
     first = checkpoint->manifest.step;
     if (first > total)
