@@ -776,20 +776,24 @@ static int run(int argc, char **argv) {
     checkpointBytes += mpi->payloadBytes() - bytes;
     return e;
   };
+  // Buffer `i` as a whole tensor to write: rank 0's, or the assembled
+  // shards (assembleShards first).
+  auto stateTensor = [&](size_t i) -> accel::io::TensorRef {
+    const BufferDesc &b = exec.program().buffers[i];
+    if (b.shardOf.empty())
+      return {b.name, *ioType(b.type), b.shape,
+              ArrayRef<uint8_t>(exec.data(i), b.bytes())};
+    const std::vector<float> &whole = wholeState[i];
+    return {b.name, *ioType(b.type), b.shardOf,
+            ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(whole.data()),
+                              whole.size() * sizeof(float))};
+  };
   auto writeCheckpoint = [&](int64_t done) -> Error {
     std::vector<accel::io::TensorRef> tensors;
     for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
       if (!isState(b.role))
         continue;
-      if (b.shardOf.empty())
-        tensors.push_back({b.name, *ioType(b.type), b.shape,
-                           ArrayRef<uint8_t>(exec.data(i), b.bytes())});
-      else
-        tensors.push_back(
-            {b.name, *ioType(b.type), b.shardOf,
-             ArrayRef<uint8_t>(
-                 reinterpret_cast<const uint8_t *>(wholeState[i].data()),
-                 wholeState[i].size() * sizeof(float))});
+      tensors.push_back(stateTensor(i));
     }
     accel::io::CheckpointManifest manifest;
     manifest.step = done;
@@ -1084,15 +1088,7 @@ static int run(int argc, char **argv) {
     for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
       if (b.role != BufferDesc::Role::Param && b.role != BufferDesc::Role::Buffer)
         continue;
-      if (b.shardOf.empty())
-        tensors.push_back({b.name, *ioType(b.type), b.shape,
-                           ArrayRef<uint8_t>(exec.data(i), b.bytes())});
-      else
-        tensors.push_back(
-            {b.name, *ioType(b.type), b.shardOf,
-             ArrayRef<uint8_t>(
-                 reinterpret_cast<const uint8_t *>(wholeState[i].data()),
-                 wholeState[i].size() * sizeof(float))});
+      tensors.push_back(stateTensor(i));
     }
     if (Error e = accel::io::writeSafetensors(saveParams, tensors))
       return fail(toString(std::move(e)));
