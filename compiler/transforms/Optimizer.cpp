@@ -502,6 +502,7 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     // each rank is left with its shard of every gradient.
     if (split) {
       step->setAttr("accel.ranks", b.getI64IntegerAttr(ranks));
+      step->setAttr("accel.strategy", b.getStringAttr(strategy));
       synchronize(b, loc, paramArgs, gradSums, loss);
     }
     bool gradShards = strategy == "zero2" || strategy == "fsdp";

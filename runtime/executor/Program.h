@@ -160,6 +160,9 @@ struct Program {
   /// slice of every batch (inputs hold that slice) and its AllReduce
   /// instructions combine them.
   int64_t ranks = 1;
+  /// How the ranks share the state: ddp, zero1, zero2 or fsdp (empty for
+  /// one rank); checkpoints record it.
+  std::string strategy;
   /// The learning rate the step was compiled with (negative: none).
   double defaultLr = -1;
   /// A gradient function taking a loss scale (Role::LossScale): the scale

@@ -4,6 +4,7 @@
 
 #include "runtime/io/BoundedJson.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -16,6 +17,8 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstring>
+#include <set>
 
 namespace accel::io {
 namespace {
@@ -104,17 +107,156 @@ std::string stepName(int64_t step) {
   return name;
 }
 
+/// The temporary directory a checkpoint of `step` is written in.
+llvm::SmallString<256> tempDirectory(llvm::StringRef directory, int64_t step) {
+  llvm::SmallString<256> temp(directory);
+  llvm::sys::path::append(temp, "." + stepName(step) + ".tmp");
+  return temp;
+}
+
+std::string rankFileName(int64_t rank, int64_t ranks) {
+  std::string name;
+  llvm::raw_string_ostream(name)
+      << llvm::format("rank-%05lld-of-%05lld.safetensors",
+                      static_cast<long long>(rank),
+                      static_cast<long long>(ranks));
+  return name;
+}
+
+/// Checks that the safetensors file `file` (at `path`) holds exactly the
+/// parts `layout` puts in file `index`, each of its tensor's dtype and
+/// size, and (when `crcs` is set) of the CRC-32 recorded; otherwise records
+/// the CRC-32 of each into `computed`.
+llvm::Error checkFile(const CheckpointLayout &layout, size_t index,
+                      const SafetensorsFile &file, llvm::StringRef path,
+                      llvm::StringRef manifestPath, bool verify,
+                      std::map<std::pair<size_t, size_t>, uint32_t> *computed) {
+  size_t expected = 0;
+  for (auto [t, tensor] : llvm::enumerate(layout.tensors))
+    for (auto [k, part] : llvm::enumerate(tensor.parts)) {
+      if (part.file != static_cast<int64_t>(index))
+        continue;
+      ++expected;
+      const SafetensorsFile::Tensor *stored = file.find(tensor.name);
+      if (!stored)
+        return error("'" + path + "' lacks \"" + tensor.name +
+                     "\", which '" + manifestPath + "' puts there");
+      std::vector<int64_t> shape =
+          tensor.whole() ? tensor.shape
+                         : std::vector<int64_t>{part.end - part.begin};
+      if (stored->dtype != tensor.dtype || stored->shape != shape)
+        return error("'" + path + "': \"" + tensor.name +
+                     "\" is not of the dtype and shape '" + manifestPath +
+                     "' records");
+      uint32_t got = checksum(stored->bytes);
+      if (verify && got != part.crc32)
+        return error("'" + path + "' is corrupt: \"" + tensor.name +
+                     "\" has CRC-32 " + llvm::Twine(got) +
+                     ", the manifest says " + llvm::Twine(part.crc32));
+      if (computed)
+        (*computed)[{t, k}] = got;
+    }
+  if (file.names().size() != expected)
+    return error("'" + path + "' holds " + llvm::Twine(file.names().size()) +
+                 " tensors, '" + manifestPath + "' lists " +
+                 llvm::Twine(expected));
+  return llvm::Error::success();
+}
+
+/// manifest.json's text: indented, but each part one line
+/// ([file, begin, end, crc32], as the shape), so that a many-rank layout stays readable.
+std::string manifestText(const CheckpointLayout &layout,
+                         const CheckpointManifest &manifest) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  llvm::json::OStream json(os, 2);
+  json.object([&] {
+    json.attribute("step", manifest.step);
+    json.attribute("epoch", manifest.epoch);
+    json.attribute("batch_in_epoch", manifest.batchInEpoch);
+    json.attribute("seed", static_cast<int64_t>(manifest.seed));
+    if (!manifest.extra.empty())
+      json.attribute("extra", llvm::json::Object(manifest.extra));
+    json.attribute("ranks", layout.ranks);
+    json.attribute("strategy", layout.strategy);
+    json.attributeArray("files", [&] {
+      for (const std::string &f : layout.files)
+        json.value(f);
+    });
+    // An array, not an object: the tensors keep their order.
+    json.attributeArray("tensors", [&] {
+      for (const StateTensor &t : layout.tensors)
+        json.object([&] {
+          json.attribute("name", t.name);
+          json.attribute("role", t.role);
+          json.attribute("dtype", dtypeName(t.dtype));
+          json.attributeBegin("shape");
+          json.rawValue("[" +
+                        llvm::join(llvm::map_range(t.shape,
+                                                   [](int64_t d) {
+                                                     return std::to_string(d);
+                                                   }),
+                                   ", ") +
+                        "]");
+          json.attributeEnd();
+          json.attributeArray("parts", [&] {
+            for (const TensorPart &p : t.parts)
+              json.rawValue(llvm::formatv("[{0}, {1}, {2}, {3}]", p.file,
+                                          p.begin, p.end, p.crc32)
+                                .str());
+          });
+        });
+    });
+  });
+  os << "\n";
+  return text;
+}
+
 } // namespace
 
-llvm::Error writeCheckpoint(llvm::StringRef directory,
-                            llvm::ArrayRef<TensorRef> tensors,
-                            const CheckpointManifest &manifest) {
+int64_t StateTensor::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+const StateTensor *CheckpointLayout::find(llvm::StringRef name) const {
+  for (const StateTensor &t : tensors)
+    if (t.name == name)
+      return &t;
+  return nullptr;
+}
+
+CheckpointLayout checkpointLayout(llvm::ArrayRef<StateTensorSpec> tensors,
+                                  int64_t ranks, llvm::StringRef strategy) {
+  CheckpointLayout layout;
+  layout.ranks = ranks;
+  layout.strategy = strategy.str();
+  bool sharded = llvm::any_of(tensors, [](auto &t) { return t.sharded; });
+  if (!sharded || ranks == 1)
+    layout.files = {"state.safetensors"};
+  else
+    for (int64_t r = 0; r < ranks; ++r)
+      layout.files.push_back(rankFileName(r, ranks));
+  for (const StateTensorSpec &spec : tensors) {
+    StateTensor t{spec.name, spec.role, spec.dtype, spec.shape, {}};
+    int64_t n = t.numElements();
+    if (spec.sharded && layout.files.size() > 1) {
+      int64_t shard = (n + ranks - 1) / ranks;
+      for (int64_t r = 0; r < ranks && r * shard < n; ++r)
+        t.parts.push_back({r, r * shard, std::min(n, (r + 1) * shard)});
+    }
+    if (t.parts.empty())
+      t.parts.push_back({0, 0, n});
+    layout.tensors.push_back(std::move(t));
+  }
+  return layout;
+}
+
+llvm::Error beginCheckpoint(llvm::StringRef directory, int64_t step) {
   if (std::error_code ec = llvm::sys::fs::create_directories(directory))
     return error("cannot create '" + directory + "': " + ec.message());
-  std::string name = stepName(manifest.step);
-  llvm::SmallString<256> finalDir(directory), tempDir(directory);
-  llvm::sys::path::append(finalDir, name);
-  llvm::sys::path::append(tempDir, "." + name + ".tmp");
   // Killed writers leave their temporary directories; one writer owns a
   // checkpoint directory, so any found now is stale.
   {
@@ -126,27 +268,54 @@ llvm::Error writeCheckpoint(llvm::StringRef directory,
         llvm::sys::fs::remove_directories(it->path());
     }
   }
-  if (std::error_code ec = llvm::sys::fs::create_directory(tempDir))
-    return error("cannot create '" + tempDir + "': " + ec.message());
+  llvm::SmallString<256> temp = tempDirectory(directory, step);
+  if (std::error_code ec = llvm::sys::fs::create_directory(temp))
+    return error("cannot create '" + temp + "': " + ec.message());
+  return llvm::Error::success();
+}
 
-  llvm::SmallString<256> statePath(tempDir), manifestPath(tempDir);
-  llvm::sys::path::append(statePath, "state.safetensors");
+llvm::Error writeCheckpointFile(llvm::StringRef directory, int64_t step,
+                                const CheckpointLayout &layout, size_t file,
+                                PartBytes bytes) {
+  std::vector<TensorRef> tensors;
+  for (const StateTensor &t : layout.tensors)
+    for (const TensorPart &part : t.parts)
+      if (part.file == static_cast<int64_t>(file))
+        tensors.push_back(
+            {t.name, t.dtype,
+             t.whole() ? t.shape : std::vector<int64_t>{part.end - part.begin},
+             bytes(t, part)});
+  llvm::SmallString<256> path = tempDirectory(directory, step);
+  llvm::sys::path::append(path, layout.files[file]);
+  // writeSafetensors fsyncs the file and its directory.
+  return writeSafetensors(path, tensors);
+}
+
+llvm::Error commitCheckpoint(llvm::StringRef directory,
+                             const CheckpointLayout &layout,
+                             const CheckpointManifest &manifest) {
+  std::string name = stepName(manifest.step);
+  llvm::SmallString<256> tempDir = tempDirectory(directory, manifest.step);
+  llvm::SmallString<256> finalDir(directory), manifestPath(tempDir);
+  llvm::sys::path::append(finalDir, name);
   llvm::sys::path::append(manifestPath, "manifest.json");
-  if (llvm::Error e = writeSafetensors(statePath, tensors))
-    return e;
-  llvm::json::Object checksums;
-  for (const TensorRef &t : tensors)
-    checksums[t.name] = static_cast<int64_t>(checksum(t.bytes));
-  llvm::json::Object json{{"step", manifest.step},
-                          {"epoch", manifest.epoch},
-                          {"batch_in_epoch", manifest.batchInEpoch},
-                          {"seed", static_cast<int64_t>(manifest.seed)},
-                          {"state", "state.safetensors"},
-                          {"crc32", std::move(checksums)}};
-  if (!manifest.extra.empty())
-    json["extra"] = llvm::json::Object(manifest.extra);
-  std::string text;
-  llvm::raw_string_ostream(text) << llvm::formatv("{0:2}", llvm::json::Value(std::move(json)));
+  // Every part as it reached the disk (MPI ranks wrote their own files):
+  // read back, checked against the layout and checksummed.
+  CheckpointLayout committed = layout;
+  for (size_t f = 0; f < layout.files.size(); ++f) {
+    llvm::SmallString<256> path(tempDir);
+    llvm::sys::path::append(path, layout.files[f]);
+    llvm::Expected<SafetensorsFile> file = SafetensorsFile::read(path);
+    if (!file)
+      return file.takeError();
+    std::map<std::pair<size_t, size_t>, uint32_t> crcs;
+    if (llvm::Error e = checkFile(layout, f, *file, path, manifestPath,
+                                  /*verify=*/false, &crcs))
+      return e;
+    for (auto &[at, crc] : crcs)
+      committed.tensors[at.first].parts[at.second].crc32 = crc;
+  }
+  std::string text = manifestText(committed, manifest);
   if (llvm::Error e = writeTextAtomically(manifestPath, text))
     return e;
   if (llvm::Error e = syncPath(tempDir))
@@ -181,6 +350,134 @@ llvm::Error writeCheckpoint(llvm::StringRef directory,
   return llvm::Error::success();
 }
 
+llvm::Error writeCheckpoint(llvm::StringRef directory,
+                            const CheckpointLayout &layout, PartBytes bytes,
+                            const CheckpointManifest &manifest) {
+  if (llvm::Error e = beginCheckpoint(directory, manifest.step))
+    return e;
+  for (size_t f = 0; f < layout.files.size(); ++f)
+    if (llvm::Error e =
+            writeCheckpointFile(directory, manifest.step, layout, f, bytes))
+      return e;
+  return commitCheckpoint(directory, layout, manifest);
+}
+
+llvm::Error writeCheckpoint(llvm::StringRef directory,
+                            llvm::ArrayRef<TensorRef> tensors,
+                            const CheckpointManifest &manifest) {
+  std::vector<StateTensorSpec> specs;
+  for (const TensorRef &t : tensors)
+    specs.push_back({t.name, "", t.dtype, t.shape, false});
+  CheckpointLayout layout = checkpointLayout(specs, 1, "");
+  return writeCheckpoint(
+      directory, layout,
+      [&](const StateTensor &t, const TensorPart &) {
+        for (const TensorRef &ref : tensors)
+          if (ref.name == t.name)
+            return ref.bytes;
+        return llvm::ArrayRef<uint8_t>();
+      },
+      manifest);
+}
+
+namespace {
+
+/// A manifest's layout: the files (plain names, one or one per rank) and
+/// every tensor's role, dtype, shape and parts (contiguous, covering its
+/// elements, in files that exist).
+llvm::Expected<CheckpointLayout> parseLayout(const llvm::json::Object &root,
+                                             llvm::StringRef source) {
+  auto bad = [&](const llvm::Twine &what) {
+    return error("'" + source + "': " + what);
+  };
+  CheckpointLayout layout;
+  std::optional<int64_t> ranks = root.getInteger("ranks");
+  std::optional<llvm::StringRef> strategy = root.getString("strategy");
+  const llvm::json::Array *files = root.getArray("files");
+  const llvm::json::Array *tensors = root.getArray("tensors");
+  if (!ranks || *ranks < 1 || *ranks > (1 << 24) || !strategy || !files ||
+      !tensors)
+    return bad("a layout needs ranks (a positive count), strategy, files "
+               "and tensors");
+  if (!llvm::is_contained({"", "ddp", "zero1", "zero2", "fsdp"}, *strategy))
+    return bad("unknown strategy '" + *strategy + "'");
+  layout.ranks = *ranks;
+  layout.strategy = strategy->str();
+  if (files->size() != 1 && static_cast<int64_t>(files->size()) != *ranks)
+    return bad("there are " + llvm::Twine(files->size()) +
+               " files for " + llvm::Twine(*ranks) + " ranks (one, or one "
+               "per rank)");
+  for (const llvm::json::Value &f : *files) {
+    std::optional<llvm::StringRef> name = f.getAsString();
+    // Names inside the step directory only.
+    if (!name || name->empty() || name->starts_with(".") ||
+        name->find_first_of("/\\") != llvm::StringRef::npos ||
+        !name->ends_with(".safetensors") ||
+        llvm::is_contained(layout.files, *name))
+      return bad("a file name is not a plain, unique '*.safetensors' name");
+    layout.files.push_back(name->str());
+  }
+  int64_t fileCount = static_cast<int64_t>(layout.files.size());
+  std::set<std::string> names;
+  for (const llvm::json::Value &value : *tensors) {
+    const llvm::json::Object *t = value.getAsObject();
+    std::optional<llvm::StringRef> key = t ? t->getString("name") : std::nullopt;
+    if (!key || key->empty() || !names.insert(key->str()).second)
+      return bad("a tensor has no name, or one another tensor has");
+    std::string name = key->str();
+    std::optional<llvm::StringRef> role = t ? t->getString("role") : std::nullopt;
+    std::optional<llvm::StringRef> dtypeText =
+        t ? t->getString("dtype") : std::nullopt;
+    std::optional<DType> dtype =
+        dtypeText ? parseDType(*dtypeText) : std::nullopt;
+    const llvm::json::Array *shape = t ? t->getArray("shape") : nullptr;
+    const llvm::json::Array *parts = t ? t->getArray("parts") : nullptr;
+    if (!role || !dtype || !shape || !parts || parts->empty() ||
+        !llvm::is_contained({"", "param", "buffer", "opt_state", "fp8_state"},
+                            *role))
+      return bad("\"" + name + "\" needs a known role, a dtype, a shape and "
+                 "parts");
+    StateTensor tensor{name, role->str(), *dtype, {}, {}};
+    // Element counts stay below 2^62, so no part arithmetic overflows.
+    int64_t elements = 1;
+    for (const llvm::json::Value &d : *shape) {
+      std::optional<int64_t> size = d.getAsInteger();
+      if (!size || *size < 0 ||
+          (*size > 0 && elements > (int64_t(1) << 62) / *size))
+        return bad("\"" + name + "\" has an invalid shape");
+      elements *= *size;
+      tensor.shape.push_back(*size);
+    }
+    int64_t next = 0;
+    for (const llvm::json::Value &p : *parts) {
+      const llvm::json::Array *fields = p.getAsArray();
+      std::optional<int64_t> v[4];
+      for (size_t k = 0; fields && fields->size() == 4 && k < 4; ++k)
+        v[k] = (*fields)[k].getAsInteger();
+      if (!v[0] || !v[1] || !v[2] || !v[3] || *v[0] < 0 ||
+          *v[0] >= fileCount || *v[1] != next || *v[2] < *v[1] ||
+          *v[2] > elements || *v[3] < 0 || *v[3] > 0xffffffffLL)
+        return bad("the parts of \"" + name + "\" are not [file, begin, "
+                   "end, crc32] rows, contiguous over its elements");
+      tensor.parts.push_back(
+          {*v[0], *v[1], *v[2], static_cast<uint32_t>(*v[3])});
+      next = *v[2];
+    }
+    if (next != elements)
+      return bad("the parts of \"" + name + "\" cover " + llvm::Twine(next) +
+                 " of its " + llvm::Twine(elements) + " elements");
+    // A file holds one part of a tensor at most (its name is the key).
+    for (size_t a = 0; a < tensor.parts.size(); ++a)
+      for (size_t b = a + 1; b < tensor.parts.size(); ++b)
+        if (tensor.parts[a].file == tensor.parts[b].file)
+          return bad("two parts of \"" + name + "\" lie in one file");
+    layout.tensors.push_back(std::move(tensor));
+  }
+  return layout;
+}
+
+} // namespace
+
 llvm::Expected<ParsedManifest> parseManifest(llvm::StringRef text,
                                              llvm::StringRef directoryName,
                                              llvm::StringRef source) {
@@ -214,6 +511,13 @@ llvm::Expected<ParsedManifest> parseManifest(llvm::StringRef text,
   parsed.manifest.seed = static_cast<uint64_t>(*seed);
   if (const llvm::json::Object *extra = root->getObject("extra"))
     parsed.manifest.extra = *extra;
+  if (root->get("tensors")) {
+    llvm::Expected<CheckpointLayout> layout = parseLayout(*root, source);
+    if (!layout)
+      return layout.takeError();
+    parsed.layout = std::move(*layout);
+    return parsed;
+  }
   if (const llvm::json::Value *crcs = root->get("crc32")) {
     const llvm::json::Object *table = crcs->getAsObject();
     if (!table)
@@ -232,13 +536,11 @@ llvm::Expected<ParsedManifest> parseManifest(llvm::StringRef text,
 
 namespace {
 
-/// Reads and checks the checkpoint in `directory`/`name`.
-llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef directory,
-                                          llvm::StringRef name) {
+/// Reads and checks the checkpoint in the step directory `stepDir`.
+llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef stepDir) {
   Checkpoint checkpoint;
-  llvm::SmallString<256> stepDir(directory);
-  llvm::sys::path::append(stepDir, name);
-  checkpoint.path = std::string(stepDir);
+  checkpoint.path = stepDir.str();
+  llvm::StringRef name = llvm::sys::path::filename(stepDir);
 
   llvm::SmallString<256> manifestPath(stepDir);
   llvm::sys::path::append(manifestPath, "manifest.json");
@@ -253,6 +555,23 @@ llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef directory,
     return parsed.takeError();
   checkpoint.manifest = std::move(parsed->manifest);
 
+  if (parsed->layout) {
+    checkpoint.layout = std::move(*parsed->layout);
+    for (auto [f, fileName] : llvm::enumerate(checkpoint.layout.files)) {
+      llvm::SmallString<256> path(stepDir);
+      llvm::sys::path::append(path, fileName);
+      llvm::Expected<SafetensorsFile> file = SafetensorsFile::read(path);
+      if (!file)
+        return file.takeError();
+      if (llvm::Error e = checkFile(checkpoint.layout, f, *file, path,
+                                    manifestPath, /*verify=*/true, nullptr))
+        return std::move(e);
+      checkpoint.files.push_back(std::move(*file));
+    }
+    return checkpoint;
+  }
+
+  // Written before layouts: state.safetensors of whole tensors.
   llvm::SmallString<256> statePath(stepDir);
   llvm::sys::path::append(statePath, "state.safetensors");
   llvm::Expected<SafetensorsFile> state = SafetensorsFile::read(statePath);
@@ -276,8 +595,23 @@ llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef directory,
                    llvm::Twine(state->names().size()) + " of " +
                    llvm::Twine(crcs->size()) + ")");
   }
-  checkpoint.state = std::move(*state);
+  checkpoint.layout.files = {"state.safetensors"};
+  for (const std::string &tensor : state->names()) {
+    const SafetensorsFile::Tensor *t = state->find(tensor);
+    StateTensor entry{tensor, "", t->dtype, t->shape, {}};
+    entry.parts.push_back({0, 0, entry.numElements(),
+                           static_cast<uint32_t>(checksum(t->bytes))});
+    checkpoint.layout.tensors.push_back(std::move(entry));
+  }
+  checkpoint.files.push_back(std::move(*state));
   return checkpoint;
+}
+
+llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef directory,
+                                          llvm::StringRef name) {
+  llvm::SmallString<256> stepDir(directory);
+  llvm::sys::path::append(stepDir, name);
+  return readCheckpoint(stepDir);
 }
 
 /// The directory name `latest` holds.
@@ -302,6 +636,24 @@ llvm::Expected<Checkpoint> readLatestCheckpoint(llvm::StringRef directory) {
   if (!name)
     return name.takeError();
   return readCheckpoint(directory, *name);
+}
+
+llvm::Expected<Checkpoint> readCheckpointAt(llvm::StringRef path) {
+  return readCheckpoint(path);
+}
+
+void Checkpoint::read(const StateTensor &tensor, int64_t begin, int64_t end,
+                      uint8_t *out) const {
+  size_t size = dtypeSize(tensor.dtype);
+  for (const TensorPart &part : tensor.parts) {
+    int64_t from = std::max(begin, part.begin), to = std::min(end, part.end);
+    if (from >= to)
+      continue;
+    const SafetensorsFile::Tensor *stored = files[part.file].find(tensor.name);
+    std::memcpy(out + (from - begin) * size,
+                stored->bytes.data() + (from - part.begin) * size,
+                (to - from) * size);
+  }
 }
 
 llvm::Expected<Checkpoint>

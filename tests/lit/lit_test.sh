@@ -12,6 +12,7 @@ exec "$root/llvm/bin/lit" --verbose \
   --path "$root/accel/tools/accel-import" \
   --path "$root/accel/tools/accel-run" \
   --path "$root/accel/tools/accel-plot" \
+  --path "$root/accel/tools/accel-checkpoint" \
   --path "$root/accel/tests/parity" \
   --path "$root/accel/tests/runtime" \
   --path "$root/llvm/bin" \

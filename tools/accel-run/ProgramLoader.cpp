@@ -662,6 +662,8 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
     program.microBatches = k.getInt();
   if (auto n = f->getAttrOfType<IntegerAttr>("accel.ranks"))
     program.ranks = n.getInt();
+  if (auto strategy = f->getAttrOfType<StringAttr>("accel.strategy"))
+    program.strategy = strategy.getValue().str();
   if (auto lr = f->getAttrOfType<FloatAttr>("accel.default_lr"))
     program.defaultLr = lr.getValueAsDouble();
   if (auto scale = f->getAttrOfType<FloatAttr>("accel.initial_loss_scale"))

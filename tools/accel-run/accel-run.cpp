@@ -172,6 +172,22 @@ static int fail(const Twine &message) {
   return 1;
 }
 
+/// A state buffer's role as checkpoint manifests name it.
+static StringRef roleName(BufferDesc::Role role) {
+  switch (role) {
+  case BufferDesc::Role::Param:
+    return "param";
+  case BufferDesc::Role::Buffer:
+    return "buffer";
+  case BufferDesc::Role::OptState:
+    return "opt_state";
+  case BufferDesc::Role::Fp8State:
+    return "fp8_state";
+  default:
+    return "";
+  }
+}
+
 static std::optional<accel::io::DType> ioType(accel::rt::ElementType t) {
   switch (t) {
   case accel::rt::ElementType::F32:
@@ -723,16 +739,30 @@ static int run(int argc, char **argv) {
     if (checkpoint->manifest.seed != seed)
       return fail("the checkpoint was trained with --seed " +
                   Twine(checkpoint->manifest.seed) + ", not " + Twine(seed));
+    // Each buffer takes its elements from whichever files hold them: a
+    // checkpoint written by any rank count and strategy resumes here.
     for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
       if (!isState(b.role))
         continue;
-      // A checkpoint holds whole tensors; a sharding rank takes its shard.
       const std::vector<int64_t> &shape = b.shardOf.empty() ? b.shape : b.shardOf;
-      const accel::io::SafetensorsFile::Tensor *t = checkpoint->state.find(b.name);
-      if (!t || t->shape != shape || ioType(b.type) != t->dtype)
+      const accel::io::StateTensor *t = checkpoint->layout.find(b.name);
+      if (!t || t->shape != shape || ioType(b.type) != t->dtype ||
+          (!t->role.empty() && t->role != roleName(b.role)))
         return fail("checkpoint '" + checkpoint->path + "' has no \"" + b.name +
-                    "\" of the step's shape and dtype");
-      loadState(i, t->bytes.data());
+                    "\" of the step's role, shape and dtype");
+      if (b.shardOf.empty()) {
+        checkpoint->read(*t, 0, t->numElements(), exec.data(i));
+        continue;
+      }
+      size_t size = accel::rt::elementBytes(b.type);
+      for (auto [e, rankExec] : llvm::enumerate(rankExecs)) {
+        int64_t count = t->numElements(), shard = b.shape[0];
+        int64_t begin = std::min(count, execRank[e] * shard);
+        int64_t end = std::min(count, begin + shard);
+        checkpoint->read(*t, begin, end, rankExec->data(i));
+        std::memset(rankExec->data(i) + (end - begin) * size, 0,
+                    (shard - (end - begin)) * size);
+      }
     }
     first = checkpoint->manifest.step;
     if (first > total)
@@ -740,13 +770,33 @@ static int run(int argc, char **argv) {
                   Twine(first) + ", beyond the " + Twine(total) +
                   " steps asked for");
     outs() << "resuming from " << checkpoint->path << " at step " << first << "\n";
+    const accel::io::CheckpointLayout &written = checkpoint->layout;
+    auto describe = [](int64_t n, const std::string &strategy) {
+      return std::to_string(n) + " rank(s)" +
+             (strategy.empty() ? "" : " (" + strategy + ")");
+    };
+    if (written.ranks != ranks || written.strategy != exec.program().strategy)
+      outs() << "resharding: the checkpoint was written by "
+             << describe(written.ranks, written.strategy) << ", this run has "
+             << describe(ranks, exec.program().strategy) << "\n";
+    if (mpi) {
+      // Ranks that do not share the checkpoint directory could pick
+      // different checkpoints.
+      Expected<std::vector<uint64_t>> steps = mpi->gather(first);
+      if (!steps)
+        return fail(toString(steps.takeError()));
+      for (auto [q, other] : llvm::enumerate(*steps))
+        if (other != static_cast<uint64_t>(first))
+          return fail("rank " + Twine(q) + " resumes at step " + Twine(other) +
+                      ", rank " + Twine(mpi->rank()) + " at step " +
+                      Twine(first) + ": the ranks must share --checkpoint-dir");
+    }
   }
   if (checkpointEvery < 0 || (checkpointEvery > 0 && checkpointDir.empty()))
     return fail("--checkpoint-every needs --checkpoint-dir and a positive K");
-  // ZeRO and FSDP: a checkpoint holds whole tensors, so that any rank
-  // count or strategy resumes from it. Every rank takes part in assembling
-  // them (MPI: one all-gather, not counted as the step's communication);
-  // rank 0 writes.
+  // --save-params writes whole tensors: under FSDP every rank takes part
+  // in assembling the parameters (MPI: one all-gather, not counted as the
+  // step's communication).
   uint64_t checkpointCollectives = 0, checkpointBytes = 0;
   std::map<size_t, std::vector<float>> wholeState;
   auto assembleShards = [&]() -> Error {
@@ -788,21 +838,89 @@ static int run(int argc, char **argv) {
             ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(whole.data()),
                               whole.size() * sizeof(float))};
   };
-  auto writeCheckpoint = [&](int64_t done) -> Error {
-    std::vector<accel::io::TensorRef> tensors;
-    for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
-      if (!isState(b.role))
-        continue;
-      tensors.push_back(stateTensor(i));
+
+  // Checkpoints: whole state in one file, or, when the state is sharded,
+  // each rank's shards in a file of its own (no collective assembles
+  // them); rank 0 commits once every file is durable.
+  std::vector<accel::io::StateTensorSpec> specs;
+  std::map<std::string, size_t> stateBuffer;
+  for (auto [i, b] : llvm::enumerate(exec.program().buffers))
+    if (isState(b.role)) {
+      specs.push_back({b.name, roleName(b.role).str(), *ioType(b.type),
+                       b.shardOf.empty() ? b.shape : b.shardOf,
+                       !b.shardOf.empty()});
+      stateBuffer[b.name] = i;
     }
+  accel::io::CheckpointLayout layout =
+      accel::io::checkpointLayout(specs, ranks, exec.program().strategy);
+  auto partBytes = [&](const accel::io::StateTensor &t,
+                       const accel::io::TensorPart &part) -> ArrayRef<uint8_t> {
+    size_t i = stateBuffer.at(t.name);
+    const BufferDesc &b = exec.program().buffers[i];
+    if (b.shardOf.empty())
+      return ArrayRef<uint8_t>(exec.data(i), b.bytes());
+    // Rank r's file holds rank r's shard, less its padding.
+    for (auto [e, rankExec] : llvm::enumerate(rankExecs))
+      if (execRank[e] == part.file)
+        return ArrayRef<uint8_t>(rankExec->data(i),
+                                 (part.end - part.begin) *
+                                     accel::rt::elementBytes(b.type));
+    return {};
+  };
+  // MPI: every rank learns every rank's outcome of a checkpoint phase, so
+  // that all stop together (a timed collective, not the step's traffic).
+  auto agree = [&](Error mine, const Twine &phase) -> Error {
+    float failed = mine ? 1.0f : 0.0f;
+    std::string message = mine ? toString(std::move(mine)) : "";
+    std::vector<float> all(ranks);
+    uint64_t calls = mpi->completed(), bytes = mpi->payloadBytes();
+    Error e = mpi->allGather({{&failed, all.data(), ranks}},
+                             ("checkpoint: " + phase).str());
+    checkpointCollectives += mpi->completed() - calls;
+    checkpointBytes += mpi->payloadBytes() - bytes;
+    if (e)
+      return e;
+    if (!message.empty())
+      return createStringError(inconvertibleErrorCode(), message);
+    for (auto [r, f] : llvm::enumerate(all))
+      if (f != 0)
+        return createStringError(inconvertibleErrorCode(),
+                                 "checkpoint: rank " + Twine(r) + " could not " +
+                                     phase + " (its error is above)");
+    return Error::success();
+  };
+  auto writeCheckpoint = [&](int64_t done) -> Error {
     accel::io::CheckpointManifest manifest;
     manifest.step = done;
     manifest.epoch = done / perEpoch;
     manifest.batchInEpoch = done % perEpoch;
     manifest.seed = seed;
     manifest.extra["lr"] = static_cast<double>(rate);
-    if (Error e = accel::io::writeCheckpoint(checkpointDir, tensors, manifest))
-      return e;
+    if (!mpi || layout.files.size() == 1) {
+      if (!writesCheckpoints)
+        return Error::success();
+      if (Error e = accel::io::writeCheckpoint(checkpointDir, layout, partBytes,
+                                               manifest))
+        return e;
+    } else {
+      bool root = mpi->rank() == 0;
+      if (Error e = agree(root ? accel::io::beginCheckpoint(checkpointDir, done)
+                               : Error::success(),
+                          "start the checkpoint of step " + Twine(done)))
+        return e;
+      if (Error e = agree(accel::io::writeCheckpointFile(checkpointDir, done,
+                                                         layout, mpi->rank(),
+                                                         partBytes),
+                          "write its checkpoint file of step " + Twine(done)))
+        return e;
+      if (Error e = agree(root ? accel::io::commitCheckpoint(checkpointDir,
+                                                             layout, manifest)
+                               : Error::success(),
+                          "commit the checkpoint of step " + Twine(done)))
+        return e;
+      if (!root)
+        return Error::success();
+    }
     return accel::io::pruneCheckpoints(checkpointDir, keepCheckpoints);
   };
 
@@ -1037,11 +1155,8 @@ static int run(int argc, char **argv) {
     }
     if (!checkpointDir.empty() &&
         ((checkpointEvery > 0 && (s + 1) % checkpointEvery == 0) || s + 1 == total)) {
-      if (Error e = assembleShards())
+      if (Error e = writeCheckpoint(s + 1))
         return fail(toString(std::move(e)));
-      if (writesCheckpoints)
-        if (Error e = writeCheckpoint(s + 1))
-          return fail(toString(std::move(e)));
     }
   }
 
