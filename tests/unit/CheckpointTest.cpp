@@ -48,12 +48,13 @@ protected:
     EXPECT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
     if (!c)
       return {-1, 0};
-    const auto *t = c->state.find("fc.weight");
+    const accel::io::StateTensor *t = c->layout.find("fc.weight");
     EXPECT_NE(t, nullptr);
-    float first;
-    std::memcpy(&first, t->bytes.data(), 4);
-    float last;
-    std::memcpy(&last, t->bytes.data() + t->bytes.size() - 4, 4);
+    if (!t)
+      return {-1, 0};
+    std::vector<float> values(t->numElements());
+    c->read(*t, 0, t->numElements(), reinterpret_cast<uint8_t *>(values.data()));
+    float first = values.front(), last = values.back();
     EXPECT_EQ(first, last);
     return {c->manifest.step, first};
   }
@@ -258,6 +259,126 @@ TEST_F(CheckpointTest, PruneKeepsTheNewest) {
   EXPECT_EQ(names(), (std::vector<std::string>{"latest", "step-000000004",
                                                "step-000000005"}));
   EXPECT_EQ(latest(), (std::pair<int64_t, float>{5, 1.0f}));
+}
+
+// Three ranks, each writing its own file: a sharded tensor of 10 elements
+// (shards of 4, 4, 2), one too small for every rank to hold a part (1
+// element), and a whole one in rank 0's file. Read back as whole tensors
+// and as ranges across parts.
+TEST_F(CheckpointTest, ShardedLayout) {
+  using accel::io::StateTensorSpec;
+  std::vector<StateTensorSpec> specs = {
+      {"w", "param", DType::F32, {2, 5}, true},
+      {"w.exp_avg", "opt_state", DType::F32, {1}, true},
+      {"running_mean", "buffer", DType::F32, {3}, false}};
+  accel::io::CheckpointLayout layout =
+      accel::io::checkpointLayout(specs, 3, "fsdp");
+  ASSERT_EQ(layout.files.size(), 3u);
+  EXPECT_EQ(layout.files[2], "rank-00002-of-00003.safetensors");
+  ASSERT_EQ(layout.tensors[0].parts.size(), 3u);
+  EXPECT_EQ(layout.tensors[0].parts[2].begin, 8);
+  EXPECT_EQ(layout.tensors[0].parts[2].end, 10);
+  EXPECT_TRUE(layout.tensors[1].whole()); // rank 0 holds its one element
+  EXPECT_TRUE(layout.tensors[2].whole());
+
+  // Element e of "w" is e; of the others 100 + e.
+  std::vector<float> w(10), avg = {100}, mean = {100, 101, 102};
+  for (int e = 0; e < 10; ++e)
+    w[e] = static_cast<float>(e);
+  auto bytes = [&](const accel::io::StateTensor &t,
+                   const accel::io::TensorPart &part) {
+    const std::vector<float> &v =
+        t.name == "w" ? w : t.name == "w.exp_avg" ? avg : mean;
+    return llvm::ArrayRef<uint8_t>(
+        reinterpret_cast<const uint8_t *>(v.data() + part.begin),
+        (part.end - part.begin) * 4);
+  };
+  CheckpointManifest m;
+  m.step = 6;
+  // As MPI ranks do it: begin, each file on its own, commit.
+  ASSERT_FALSE(llvm::errorToBool(accel::io::beginCheckpoint(dir, 6)));
+  for (size_t f = 0; f < 3; ++f)
+    ASSERT_FALSE(llvm::errorToBool(
+        accel::io::writeCheckpointFile(dir, 6, layout, f, bytes)));
+  ASSERT_FALSE(llvm::errorToBool(accel::io::commitCheckpoint(dir, layout, m)));
+
+  llvm::Expected<accel::io::Checkpoint> c = accel::io::readLatestCheckpoint(dir);
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  EXPECT_EQ(c->layout.ranks, 3);
+  EXPECT_EQ(c->layout.strategy, "fsdp");
+  const accel::io::StateTensor *t = c->layout.find("w");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->shape, (std::vector<int64_t>{2, 5}));
+  EXPECT_EQ(t->role, "param");
+  std::vector<float> got(10, -1);
+  c->read(*t, 0, 10, reinterpret_cast<uint8_t *>(got.data()));
+  EXPECT_EQ(got, w);
+  // Elements 3..8 span all three files: another rank count's shard.
+  std::vector<float> range(5, -1);
+  c->read(*t, 3, 8, reinterpret_cast<uint8_t *>(range.data()));
+  EXPECT_EQ(range, (std::vector<float>{3, 4, 5, 6, 7}));
+  float one = -1;
+  c->read(*c->layout.find("w.exp_avg"), 0, 1, reinterpret_cast<uint8_t *>(&one));
+  EXPECT_EQ(one, 100);
+
+  // A corrupt part names its file; a missing file is an error too.
+  llvm::SmallString<128> file(dir);
+  llvm::sys::path::append(file, "step-000000006", "rank-00001-of-00003.safetensors");
+  {
+    auto contents = llvm::MemoryBuffer::getFile(file);
+    ASSERT_TRUE(static_cast<bool>(contents));
+    std::string data = (*contents)->getBuffer().str();
+    data.back() ^= 1;
+    std::error_code ec;
+    llvm::raw_fd_ostream os(file, ec);
+    ASSERT_FALSE(ec);
+    os << data;
+  }
+  EXPECT_NE(readError().find("rank-00001-of-00003.safetensors' is corrupt: "
+                             "\"w\" has CRC-32"),
+            std::string::npos)
+      << readError();
+  ASSERT_FALSE(llvm::sys::fs::remove(file));
+  EXPECT_NE(readError().find("rank-00001-of-00003.safetensors"),
+            std::string::npos)
+      << readError();
+}
+
+// A layout must describe files inside the step directory and parts that
+// cover each tensor exactly once.
+TEST_F(CheckpointTest, LayoutCrossChecks) {
+  auto manifest = [](const std::string &files, const std::string &parts) {
+    return R"({"step": 5, "epoch": 0, "batch_in_epoch": 0, "seed": 1, )"
+           R"("ranks": 2, "strategy": "zero1", "files": )" +
+           files + R"(, "tensors": [{"name": "w", "role": "opt_state", )"
+                   R"("dtype": "F32", "shape": [2, 3], "parts": )" +
+           parts + "}]}";
+  };
+  auto parse = [](const std::string &text) {
+    llvm::Expected<accel::io::ParsedManifest> m =
+        accel::io::parseManifest(text, "step-000000005", "manifest.json");
+    return m ? std::string("(accepted)") : llvm::toString(m.takeError());
+  };
+  std::string two = R"(["a.safetensors", "b.safetensors"])";
+  EXPECT_EQ(parse(manifest(two, "[[0, 0, 3, 7], [1, 3, 6, 9]]")), "(accepted)");
+  EXPECT_NE(parse(manifest(R"(["../a.safetensors", "b.safetensors"])",
+                           "[[0, 0, 6, 7]]"))
+                .find("not a plain, unique"),
+            std::string::npos);
+  EXPECT_NE(parse(manifest(two, "[[0, 0, 3, 7], [1, 4, 6, 9]]"))
+                .find("contiguous over its elements"),
+            std::string::npos);
+  EXPECT_NE(parse(manifest(two, "[[0, 0, 3, 7], [2, 3, 6, 9]]"))
+                .find("contiguous over its elements"),
+            std::string::npos);
+  EXPECT_NE(parse(manifest(two, "[[0, 0, 3, 7]]")).find("cover 3 of its 6"),
+            std::string::npos);
+  EXPECT_NE(parse(manifest(two, "[[0, 0, 3, 7], [0, 3, 6, 9]]"))
+                .find("two parts of \"w\" lie in one file"),
+            std::string::npos);
+  EXPECT_NE(parse(manifest(R"(["a.safetensors"])", "[[0, 0, 6, 4294967296]]"))
+                .find("contiguous over its elements"),
+            std::string::npos);
 }
 
 } // namespace
