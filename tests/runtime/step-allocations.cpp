@@ -7,6 +7,10 @@
 // allocate nothing; the count is printed and the exit code is 1 when it is
 // not zero.
 //
+// A step compiled for N data-parallel ranks (accel-shard) runs as N
+// executables joined by the local collectives backend, ranks 1..N-1 on
+// threads started before the count; their allocations count too.
+//
 // --backtraces prints the stack of each allocation counted.
 //
 // --time-steps N also times N steps and prints the wall time per
@@ -19,6 +23,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/collectives/LocalCommunicator.h"
 #include "runtime/hal/Hal.h"
 #include "tools/accel-run/ProgramLoader.h"
 
@@ -30,6 +35,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -147,52 +155,125 @@ int main(int argc, char **argv) {
   if (!program)
     return fail(toString(program.takeError()));
   size_t instructions = program->code.size();
+  int64_t ranks = program->ranks;
   accel::rt::hal::registerBuiltinDrivers();
-  Expected<std::unique_ptr<accel::rt::hal::Executable>> loaded =
-      accel::rt::hal::loadOn("cpu", {threadCount}, std::move(*program));
-  if (!loaded)
-    return fail(toString(loaded.takeError()));
-  accel::rt::hal::Executable &exec = **loaded;
-  int stepArg = -1, seedArg = -1;
-  for (const auto &[i, b] : llvm::enumerate(exec.program().buffers)) {
-    switch (b.role) {
-    case BufferDesc::Role::Param:
-    case BufferDesc::Role::Buffer:
-    case BufferDesc::Role::OptState:
-    case BufferDesc::Role::Fp8State:
-    case BufferDesc::Role::Input:
-      fill(exec, static_cast<int>(i));
-      break;
-    case BufferDesc::Role::Lr:
-      *exec.as<float>(i) = 1e-3f;
-      break;
-    case BufferDesc::Role::LossScale:
-      *exec.as<float>(i) = 1.0f;
-      break;
-    case BufferDesc::Role::Step:
-      stepArg = static_cast<int>(i);
-      break;
-    case BufferDesc::Role::Seed:
-      seedArg = static_cast<int>(i);
-      break;
-    default:
-      break;
+  std::vector<std::unique_ptr<accel::rt::LocalCommunicator>> comms;
+  if (ranks > 1)
+    comms = accel::rt::makeLocalGroup(static_cast<int>(ranks),
+                                      std::chrono::seconds(60));
+  std::vector<std::unique_ptr<accel::rt::hal::Executable>> execs;
+  for (int64_t r = 0; r < ranks; ++r) {
+    Expected<std::unique_ptr<accel::rt::hal::Executable>> loaded =
+        accel::rt::hal::loadOn(
+            "cpu", {threadCount, ranks > 1 ? comms[r].get() : nullptr},
+            accel::rt::Program(*program));
+    if (!loaded)
+      return fail(toString(loaded.takeError()));
+    execs.push_back(std::move(*loaded));
+  }
+  std::vector<int> stepArg(ranks, -1), seedArg(ranks, -1);
+  for (int64_t r = 0; r < ranks; ++r) {
+    accel::rt::hal::Executable &exec = *execs[r];
+    for (const auto &[i, b] : llvm::enumerate(exec.program().buffers)) {
+      switch (b.role) {
+      case BufferDesc::Role::Param:
+      case BufferDesc::Role::Buffer:
+      case BufferDesc::Role::OptState:
+      case BufferDesc::Role::Fp8State:
+      case BufferDesc::Role::Input:
+        fill(exec, static_cast<int>(i));
+        break;
+      case BufferDesc::Role::Lr:
+        *exec.as<float>(i) = 1e-3f;
+        break;
+      case BufferDesc::Role::LossScale:
+        *exec.as<float>(i) = 1.0f;
+        break;
+      case BufferDesc::Role::Step:
+        stepArg[r] = static_cast<int>(i);
+        break;
+      case BufferDesc::Role::Seed:
+        seedArg[r] = static_cast<int>(i);
+        break;
+      default:
+        break;
+      }
     }
   }
   int64_t step = 0;
+  std::vector<char> failed(ranks, 0); // one byte per rank: no shared bits
+  auto runRank = [&](int64_t r) {
+    accel::rt::hal::Executable &exec = *execs[r];
+    if (stepArg[r] >= 0)
+      *exec.as<int64_t>(stepArg[r]) = step;
+    if (seedArg[r] >= 0)
+      *exec.as<int64_t>(seedArg[r]) = step;
+    if (Error e = exec.run()) {
+      // Stop the other ranks' collectives too.
+      std::string message = toString(std::move(e));
+      errs() << "step-allocations: rank " << r << ": " << message << "\n";
+      if (ranks > 1)
+        comms[r]->abort(message);
+      failed[r] = 1;
+      return;
+    }
+    exec.commitState();
+  };
+  // Ranks 1.. on threads of their own, started once: each waits for the
+  // next step's number (a mutex and a condition variable allocate nothing).
+  std::mutex mutex;
+  std::condition_variable wake, finished;
+  int64_t started = 0, done = 0;
+  bool stop = false;
+  std::vector<std::thread> others;
+  for (int64_t r = 1; r < ranks; ++r)
+    others.emplace_back([&, r] {
+      for (int64_t seen = 0;;) {
+        {
+          std::unique_lock<std::mutex> lock(mutex);
+          wake.wait(lock, [&] { return stop || started > seen; });
+          if (stop)
+            return;
+          seen = started;
+        }
+        runRank(r);
+        std::lock_guard<std::mutex> lock(mutex);
+        ++done;
+        finished.notify_all();
+      }
+    });
   auto runStep = [&]() -> Error {
     ++step;
-    if (stepArg >= 0)
-      *exec.as<int64_t>(stepArg) = step;
-    if (seedArg >= 0)
-      *exec.as<int64_t>(seedArg) = step;
-    if (Error e = exec.run())
-      return e;
-    exec.commitState();
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      started = step;
+      done = 0;
+    }
+    wake.notify_all();
+    runRank(0);
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      finished.wait(lock, [&] { return done == ranks - 1; });
+    }
+    for (int64_t r = 0; r < ranks; ++r)
+      if (failed[r])
+        return createStringError(inconvertibleErrorCode(),
+                                 "rank " + Twine(r) + " failed");
     return Error::success();
   };
-  if (Error e = runStep())
+  auto joinRanks = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stop = true;
+    }
+    wake.notify_all();
+    for (std::thread &t : others)
+      t.join();
+  };
+  if (Error e = runStep()) {
+    joinRanks();
     return fail("step 1: " + toString(std::move(e)));
+  }
   // backtrace() loads its unwinder on first use: not during the count.
   void *frame;
   backtrace(&frame, 1);
@@ -211,18 +292,24 @@ int main(int argc, char **argv) {
   for (int i = 0; i < steps; ++i)
     if (Error e = runStep()) {
       counting = false;
+      joinRanks();
       return fail("step " + Twine(step) + ": " + toString(std::move(e)));
     }
   counting = false;
   int64_t counted = allocations.load();
   outs() << counted << " heap allocations in " << steps
          << " steps after the first (" << instructions << " instructions, "
-         << threadCount << " threads)\n";
+         << threadCount << " threads";
+  if (ranks > 1)
+    outs() << " per rank, " << ranks << " ranks";
+  outs() << ")\n";
   if (timeSteps > 0) {
     auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < timeSteps; ++i)
-      if (Error e = runStep())
+      if (Error e = runStep()) {
+        joinRanks();
         return fail(toString(std::move(e)));
+      }
     double us = std::chrono::duration<double, std::micro>(
                     std::chrono::steady_clock::now() - start)
                     .count() /
@@ -230,5 +317,6 @@ int main(int argc, char **argv) {
     outs() << format("%.1f us per step, %.3f us per instruction\n", us,
                      us / static_cast<double>(instructions));
   }
+  joinRanks();
   return counted == 0 ? 0 : 1;
 }
