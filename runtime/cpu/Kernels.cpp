@@ -1,5 +1,6 @@
 //===- Kernels.cpp - CPU kernels of the training step ---------------------===//
 
+#include "runtime/cpu/VectorMath.h"
 #include "runtime/cpu/Kernels.h"
 
 #include "runtime/cpu/Broadcast.h"
@@ -157,7 +158,9 @@ void unary(ThreadPool &pool, UnaryKind kind, const float *x, float *y,
   case UnaryKind::Neg:
     return apply([](float v) { return -v; });
   case UnaryKind::Gelu:
-    return apply(element::gelu);
+    return pool.parallelFor(n, kElementGrain, [&](int64_t begin, int64_t end) {
+      geluBlock(x + begin, y + begin, end - begin);
+    });
   case UnaryKind::GeluTanh:
     return apply(element::geluTanh);
   }
@@ -570,7 +573,9 @@ void geluGrad(ThreadPool &pool, const float *grad, const float *x, bool tanh,
   if (tanh)
     forEach(pool, n, [&](int64_t i) { out[i] = element::geluTanhGrad(grad[i], x[i]); });
   else
-    forEach(pool, n, [&](int64_t i) { out[i] = element::geluGrad(grad[i], x[i]); });
+    pool.parallelFor(n, kElementGrain, [&](int64_t begin, int64_t end) {
+      geluGradBlock(grad + begin, x + begin, out + begin, end - begin);
+    });
 }
 
 void clamp(ThreadPool &pool, const float *x, float lo, float hi, float *out,

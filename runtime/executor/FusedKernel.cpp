@@ -4,6 +4,7 @@
 
 #include "runtime/cpu/ElementOps.h"
 #include "runtime/cpu/HalfFloat.h"
+#include "runtime/cpu/VectorMath.h"
 
 #include <algorithm>
 #include <cmath>
@@ -82,7 +83,7 @@ void runFused(cpu::ThreadPool &pool, const FusedBody &body,
         case Kernel::Mul: map2(d, a, b, [](float x, float y) { return x * y; }); break;
         case Kernel::Div: map2(d, a, b, [](float x, float y) { return x / y; }); break;
         case Kernel::ReluGrad: map2(d, a, b, e::reluGrad); break;
-        case Kernel::GeluGrad: map2(d, a, b, e::geluGrad); break;
+        case Kernel::GeluGrad: cpu::geluGradBlock(a, b, d, kChunk); break;
         case Kernel::GeluTanhGrad: map2(d, a, b, e::geluTanhGrad); break;
         case Kernel::Neg: map1(d, a, [](float x) { return -x; }); break;
         case Kernel::Relu: map1(d, a, e::relu); break;
@@ -92,7 +93,7 @@ void runFused(cpu::ThreadPool &pool, const FusedBody &body,
         case Kernel::Log: map1(d, a, [](float x) { return std::log(x); }); break;
         case Kernel::Sqrt: map1(d, a, [](float x) { return std::sqrt(x); }); break;
         case Kernel::Rsqrt: map1(d, a, e::rsqrt); break;
-        case Kernel::Gelu: map1(d, a, e::gelu); break;
+        case Kernel::Gelu: cpu::geluBlock(a, d, kChunk); break;
         case Kernel::GeluTanh: map1(d, a, e::geluTanh); break;
         default: break; // the loader admits only the kernels above
         }

@@ -215,6 +215,10 @@ std::string manifestText(const CheckpointLayout &layout,
 } // namespace
 
 int64_t StateTensor::numElements() const {
+  // A zero anywhere first: a checked file's other dimensions may multiply
+  // past 64 bits before it.
+  if (llvm::is_contained(shape, 0))
+    return 0;
   int64_t n = 1;
   for (int64_t d : shape)
     n *= d;
@@ -539,6 +543,9 @@ namespace {
 /// Reads and checks the checkpoint in the step directory `stepDir`.
 llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef stepDir) {
   Checkpoint checkpoint;
+  // "DIR/step-N/" names step-N too.
+  while (stepDir.size() > 1 && llvm::sys::path::is_separator(stepDir.back()))
+    stepDir = stepDir.drop_back();
   checkpoint.path = stepDir.str();
   llvm::StringRef name = llvm::sys::path::filename(stepDir);
 
@@ -595,6 +602,7 @@ llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef stepDir) {
                    llvm::Twine(state->names().size()) + " of " +
                    llvm::Twine(crcs->size()) + ")");
   }
+  checkpoint.layout.ranks = 0; // not recorded
   checkpoint.layout.files = {"state.safetensors"};
   for (const std::string &tensor : state->names()) {
     const SafetensorsFile::Tensor *t = state->find(tensor);

@@ -78,7 +78,7 @@ struct StateTensor {
 };
 
 struct CheckpointLayout {
-  int64_t ranks = 1;
+  int64_t ranks = 1; // 0: not recorded (written before layouts)
   std::string strategy; // ddp, zero1, zero2, fsdp; empty for one rank
   std::vector<std::string> files;
   std::vector<StateTensor> tensors;

@@ -162,6 +162,31 @@ TEST_F(CheckpointTest, ManifestCrossChecks) {
   EXPECT_EQ(readError(), "(accepted)");
 }
 
+// A manifest written before layouts: state.safetensors of whole tensors,
+// checked against its flat table of checksums; no rank count recorded.
+TEST_F(CheckpointTest, ManifestsBeforeLayouts) {
+  ASSERT_FALSE(llvm::errorToBool(write(5, 1.0f, 4)));
+  llvm::Expected<accel::io::Checkpoint> c = accel::io::readLatestCheckpoint(dir);
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  uint32_t crc = c->layout.tensors[0].parts[0].crc32;
+  std::string head = R"({"step": 5, "epoch": 0, "batch_in_epoch": 5, "seed": 1, )"
+                     R"("state": "state.safetensors", "crc32": {"fc.weight": )";
+  rewriteManifest(head + std::to_string(crc) + "}}");
+  c = accel::io::readLatestCheckpoint(dir);
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  EXPECT_EQ(c->layout.ranks, 0);
+  EXPECT_EQ(latest(), (std::pair<int64_t, float>{5, 1.0f}));
+  rewriteManifest(head + std::to_string(crc ^ 1) + "}}");
+  EXPECT_NE(readError().find("is corrupt: \"fc.weight\""), std::string::npos)
+      << readError();
+  // A step directory given with a trailing separator is the same one.
+  llvm::SmallString<128> stepDir(dir);
+  llvm::sys::path::append(stepDir, "step-000000005");
+  rewriteManifest(head + std::to_string(crc) + "}}");
+  c = accel::io::readCheckpointAt((stepDir + "/").str());
+  EXPECT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+}
+
 // A writer killed at any moment leaves either the previous checkpoint or the
 // complete new one, never a torn state; the next write recovers.
 TEST_F(CheckpointTest, KilledWriterLeavesAValidCheckpoint) {

@@ -76,9 +76,13 @@ int main(int argc, char **argv) {
     outs() << checkpoint->path << ": step " << checkpoint->manifest.step
            << ", epoch " << checkpoint->manifest.epoch << ", seed "
            << checkpoint->manifest.seed << "\n";
-    outs() << "written by " << layout.ranks << " rank(s)"
-           << (layout.strategy.empty() ? "" : " (" + layout.strategy + ")")
-           << " in " << layout.files.size() << " file(s)\n";
+    if (layout.ranks == 0)
+      outs() << "written before layouts were recorded: one file of whole "
+                "tensors, roles unrecorded\n";
+    else
+      outs() << "written by " << layout.ranks << " rank(s)"
+             << (layout.strategy.empty() ? "" : " (" + layout.strategy + ")")
+             << " in " << layout.files.size() << " file(s)\n";
     std::map<std::string, std::pair<int64_t, uint64_t>> byRole;
     for (const accel::io::StateTensor &t : layout.tensors) {
       auto &[count, bytes] = byRole[t.role.empty() ? "unrecorded" : t.role];

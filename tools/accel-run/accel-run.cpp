@@ -467,8 +467,14 @@ static int run(int argc, char **argv) {
         errorOrToExpected(MemoryBuffer::getFile(stepPath));
     if (!text)
       return fail(toString(text.takeError()));
-    uint64_t identity = xxh3_64bits((*text)->getBuffer()) ^
-                        (xxh3_64bits(dataPath + "|" + std::to_string(seed)) * 31);
+    // Checkpoint options too: ranks that disagree on when to checkpoint
+    // (or whether to resume) would pair their collectives wrongly.
+    uint64_t identity =
+        xxh3_64bits((*text)->getBuffer()) ^
+        (xxh3_64bits(dataPath + "|" + std::to_string(seed) + "|" +
+                     checkpointDir + "|" + std::to_string(checkpointEvery) +
+                     "|" + std::to_string(resume.getValue())) *
+         31);
     Expected<std::vector<uint64_t>> all = mpi->gather(identity);
     if (!all)
       return fail(toString(all.takeError()));
@@ -476,7 +482,8 @@ static int run(int argc, char **argv) {
       if (other != identity)
         return fail("rank " + Twine(q) + " runs another step, data or seed "
                     "than rank " + Twine(mpi->rank()) + " ('" + stepPath +
-                    "', --data, --seed must match on every rank)");
+                    "', --data, --seed and the checkpoint options must match "
+                    "on every rank)");
     execRank = {mpi->rank()};
     // Rank 0 alone reports and writes.
     if (mpi->rank() != 0) {
@@ -775,7 +782,9 @@ static int run(int argc, char **argv) {
       return std::to_string(n) + " rank(s)" +
              (strategy.empty() ? "" : " (" + strategy + ")");
     };
-    if (written.ranks != ranks || written.strategy != exec.program().strategy)
+    // (Checkpoints written before layouts record no rank count: 0.)
+    if (written.ranks > 0 &&
+        (written.ranks != ranks || written.strategy != exec.program().strategy))
       outs() << "resharding: the checkpoint was written by "
              << describe(written.ranks, written.strategy) << ", this run has "
              << describe(ranks, exec.program().strategy) << "\n";
@@ -913,13 +922,15 @@ static int run(int argc, char **argv) {
                                                          partBytes),
                           "write its checkpoint file of step " + Twine(done)))
         return e;
-      if (Error e = agree(root ? accel::io::commitCheckpoint(checkpointDir,
-                                                             layout, manifest)
-                               : Error::success(),
-                          "commit the checkpoint of step " + Twine(done)))
-        return e;
-      if (!root)
-        return Error::success();
+      // Rank 0 commits and prunes; every rank learns how that went.
+      auto commitAndPrune = [&]() -> Error {
+        if (Error e = accel::io::commitCheckpoint(checkpointDir, layout,
+                                                  manifest))
+          return e;
+        return accel::io::pruneCheckpoints(checkpointDir, keepCheckpoints);
+      };
+      return agree(root ? commitAndPrune() : Error::success(),
+                   "commit the checkpoint of step " + Twine(done));
     }
     return accel::io::pruneCheckpoints(checkpointDir, keepCheckpoints);
   };

@@ -3,7 +3,8 @@
 checkpoints under a dying rank.
 
 Runs STEP (compiled for 3 ranks) as an MPI job that checkpoints every 7
-steps into DIR/ckpt until rank 1 is killed, two seconds in; then resumes a
+steps into DIR/ckpt until rank 1 is killed, half a second after the first
+checkpoint is committed; then resumes a
 new job from the newest checkpoint for 14 more steps, and runs the same
 number of steps straight through with the local backend. Prints the step
 resumed from and whether the saved parameters are identical; the run must
@@ -21,6 +22,7 @@ env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1",
            OMPI_MCA_btl_vader_backing_directory=os.path.join(directory, "mpi"))
 os.makedirs(os.path.join(directory, "mpi"), exist_ok=True)
 ckpt = os.path.join(directory, "ckpt")
+env["SIGNAL_AFTER"] = os.path.join(ckpt, "latest")
 common = ["--params", params, "--data", data, "--threads", "1",
           "--checkpoint-dir", ckpt]
 mpirun = ["mpirun", "-np", "3", "--oversubscribe"]
@@ -34,6 +36,7 @@ killed = subprocess.run(
     env=env, stdout=log, stderr=subprocess.STDOUT, timeout=120)
 if killed.returncode == 0:
     sys.exit("the job ended normally: the kill came too late")
+del env["SIGNAL_AFTER"]
 with open(os.path.join(ckpt, "latest")) as f:
     latest = f.read().strip()
 resumed_at = int(latest.split("-")[1].split(".")[0])
