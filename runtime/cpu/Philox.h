@@ -54,6 +54,19 @@ inline std::array<float, 4> dropoutUniforms(uint64_t seed, uint64_t stream,
   return u;
 }
 
+/// Blocks per dropoutUniformsBatch call.
+constexpr int kPhiloxBatch = 16;
+
+/// Whether this CPU has what dropoutUniformsBatch needs (AVX2).
+bool philoxBatchAvailable();
+
+/// dropoutUniforms of kPhiloxBatch consecutive blocks at once, one per
+/// 32-bit lane of two AVX2 registers (PhiloxBatch.cpp): u[4 * j + i] is
+/// dropoutUniforms(seed, stream, firstBlock + j)[i], bit for bit. Only when
+/// philoxBatchAvailable().
+void dropoutUniformsBatch(uint64_t seed, uint64_t stream, uint64_t firstBlock,
+                          float u[4 * kPhiloxBatch]);
+
 } // namespace accel::rt::cpu
 
 #endif // ACCEL_RUNTIME_CPU_PHILOX_H

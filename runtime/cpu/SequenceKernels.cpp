@@ -184,8 +184,20 @@ void dropout(ThreadPool &pool, const float *x, int64_t n, double p,
   }
   const uint64_t firstBlock = first / 4;
   int64_t blocks = (n + 3) / 4;
+  bool batched = philoxBatchAvailable();
   pool.parallelFor(blocks, kElementGrain / 4, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
+    int64_t b = begin;
+    // Whole batches of blocks through the vectorised generator.
+    for (; batched && b + kPhiloxBatch <= end && 4 * (b + kPhiloxBatch) <= n;
+         b += kPhiloxBatch) {
+      float u[4 * kPhiloxBatch];
+      dropoutUniformsBatch(seed, stream, firstBlock + b, u);
+      const float *in = x + 4 * b;
+      float *o = out + 4 * b;
+      for (int k = 0; k < 4 * kPhiloxBatch; ++k)
+        o[k] = u[k] >= threshold ? in[k] * scale : 0.0f;
+    }
+    for (; b < end; ++b) {
       std::array<float, 4> u = dropoutUniforms(seed, stream, firstBlock + b);
       for (int64_t k = 0; k < 4 && 4 * b + k < n; ++k) {
         int64_t i = 4 * b + k;

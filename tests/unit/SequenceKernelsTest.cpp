@@ -44,6 +44,27 @@ protected:
   ThreadPool pool{GetParam()};
 };
 
+// The vectorised generator is the scalar one, lane for lane, across the
+// 2^32 boundary of the block counter's low word.
+TEST(Philox, BatchIsTheScalarGenerator) {
+  using namespace accel::rt::cpu;
+  if (!philoxBatchAvailable())
+    GTEST_SKIP() << "no AVX2: dropout uses the scalar generator only";
+  float u[4 * kPhiloxBatch];
+  for (uint64_t seed : {0ull, 5ull, 0xfedcba9876543210ull})
+    for (uint64_t stream : {0ull, 7ull, (1ull << 33) | 5})
+      for (uint64_t first : {0ull, 3ull, (1ull << 32) - 9, (1ull << 40) + 1}) {
+        dropoutUniformsBatch(seed, stream, first, u);
+        for (int j = 0; j < kPhiloxBatch; ++j) {
+          std::array<float, 4> want = dropoutUniforms(seed, stream, first + j);
+          for (int i = 0; i < 4; ++i)
+            ASSERT_EQ(u[4 * j + i], want[i])
+                << "seed " << seed << " stream " << stream << " block "
+                << first + j << " element " << i;
+        }
+      }
+}
+
 TEST_P(SequenceKernels, LayerNormAndGradient) {
   // 200 rows exercise more row blocks than threads; a shifted mean checks
   // that the variance does not cancel.
