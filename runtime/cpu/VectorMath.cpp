@@ -23,29 +23,23 @@ namespace {
 
 const bool kAvx2 = __builtin_cpu_supports("avx2");
 
-__attribute__((target("avx2"))) void erf8(const float *x, float *y,
-                                          int64_t groups) {
+/// `groups` groups of 8 (AVX2) or 4 (SSE) values through F.
+template <__m256 (*F)(__m256)>
+__attribute__((target("avx2"))) void wide8(const float *x, float *y,
+                                           int64_t groups) {
   for (int64_t g = 0; g < groups; ++g)
-    _mm256_storeu_ps(y + 8 * g, _ZGVdN8v_erff(_mm256_loadu_ps(x + 8 * g)));
+    _mm256_storeu_ps(y + 8 * g, F(_mm256_loadu_ps(x + 8 * g)));
 }
-__attribute__((target("avx2"))) void exp8(const float *x, float *y,
-                                          int64_t groups) {
+template <__m128 (*F)(__m128)>
+void wide4(const float *x, float *y, int64_t groups) {
   for (int64_t g = 0; g < groups; ++g)
-    _mm256_storeu_ps(y + 8 * g, _ZGVdN8v_expf(_mm256_loadu_ps(x + 8 * g)));
-}
-void erf4(const float *x, float *y, int64_t groups) {
-  for (int64_t g = 0; g < groups; ++g)
-    _mm_storeu_ps(y + 4 * g, _ZGVbN4v_erff(_mm_loadu_ps(x + 4 * g)));
-}
-void exp4(const float *x, float *y, int64_t groups) {
-  for (int64_t g = 0; g < groups; ++g)
-    _mm_storeu_ps(y + 4 * g, _ZGVbN4v_expf(_mm_loadu_ps(x + 4 * g)));
+    _mm_storeu_ps(y + 4 * g, F(_mm_loadu_ps(x + 4 * g)));
 }
 
 /// Applies `wide` (groups of `width`) to n values, the tail through a
 /// zero-padded group.
-template <typename Wide>
-void blockwise(Wide wide, int width, const float *x, float *y, int64_t n) {
+void blockwise(void (*wide)(const float *, float *, int64_t), int width,
+               const float *x, float *y, int64_t n) {
   int64_t whole = n / width;
   wide(x, y, whole);
   int64_t done = whole * width;
@@ -66,16 +60,16 @@ int vectorMathWidth() { return kAvx2 ? 8 : 4; }
 
 void erfBlock(const float *x, float *y, int64_t n) {
   if (kAvx2)
-    blockwise(erf8, 8, x, y, n);
+    blockwise(wide8<_ZGVdN8v_erff>, 8, x, y, n);
   else
-    blockwise(erf4, 4, x, y, n);
+    blockwise(wide4<_ZGVbN4v_erff>, 4, x, y, n);
 }
 
 void expBlock(const float *x, float *y, int64_t n) {
   if (kAvx2)
-    blockwise(exp8, 8, x, y, n);
+    blockwise(wide8<_ZGVdN8v_expf>, 8, x, y, n);
   else
-    blockwise(exp4, 4, x, y, n);
+    blockwise(wide4<_ZGVbN4v_expf>, 4, x, y, n);
 }
 
 void geluBlock(const float *x, float *y, int64_t n) {

@@ -74,6 +74,18 @@ protected:
     os << text;
   }
 
+  /// Flips one bit of the file at `path` (its last byte: tensor data).
+  static void flipLastByte(const llvm::Twine &path) {
+    auto bytes = llvm::MemoryBuffer::getFile(path);
+    ASSERT_TRUE(static_cast<bool>(bytes));
+    std::string data = (*bytes)->getBuffer().str();
+    data.back() ^= 1;
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path.str(), ec);
+    ASSERT_FALSE(ec);
+    os << data;
+  }
+
   /// The error reading the latest checkpoint gives, or "(accepted)".
   std::string readError() {
     llvm::Expected<accel::io::Checkpoint> c = accel::io::readLatestCheckpoint(dir);
@@ -226,16 +238,7 @@ TEST_F(CheckpointTest, ChecksumsAndFallback) {
   ASSERT_FALSE(llvm::errorToBool(write(5, 5.0f, 64)));
   llvm::SmallString<128> state(dir);
   llvm::sys::path::append(state, "step-000000005", "state.safetensors");
-  {
-    auto bytes = llvm::MemoryBuffer::getFile(state);
-    ASSERT_TRUE(static_cast<bool>(bytes));
-    std::string data = (*bytes)->getBuffer().str();
-    data.back() ^= 1;
-    std::error_code ec;
-    llvm::raw_fd_ostream os(state, ec);
-    ASSERT_FALSE(ec);
-    os << data;
-  }
+  flipLastByte(state);
   EXPECT_NE(readError().find("state.safetensors' is corrupt: \"fc.weight\" "
                              "has CRC-32"),
             std::string::npos)
@@ -349,16 +352,7 @@ TEST_F(CheckpointTest, ShardedLayout) {
   // A corrupt part names its file; a missing file is an error too.
   llvm::SmallString<128> file(dir);
   llvm::sys::path::append(file, "step-000000006", "rank-00001-of-00003.safetensors");
-  {
-    auto contents = llvm::MemoryBuffer::getFile(file);
-    ASSERT_TRUE(static_cast<bool>(contents));
-    std::string data = (*contents)->getBuffer().str();
-    data.back() ^= 1;
-    std::error_code ec;
-    llvm::raw_fd_ostream os(file, ec);
-    ASSERT_FALSE(ec);
-    os << data;
-  }
+  flipLastByte(file);
   EXPECT_NE(readError().find("rank-00001-of-00003.safetensors' is corrupt: "
                              "\"w\" has CRC-32"),
             std::string::npos)

@@ -313,17 +313,33 @@ static int64_t wholeElements(const BufferDesc &b) {
   return n;
 }
 
-/// Writes rank `rank`'s shard of the whole f32 tensor `whole` into buffer
-/// `i` of `exec` (sharded optimizer state or parameter), zero past its end.
-static void loadShard(Executable &exec, size_t i, const float *whole,
-                      int64_t rank) {
-  const BufferDesc &b = exec.program().buffers[i];
-  int64_t count = wholeElements(b), shard = b.shape[0];
+/// The elements [first, second) of a whole tensor of `count` elements that
+/// rank `rank`'s shard of `shard` elements holds; the rest is padding.
+static std::pair<int64_t, int64_t> shardRange(int64_t count, int64_t shard,
+                                              int64_t rank) {
   int64_t begin = std::min(count, rank * shard);
-  int64_t end = std::min(count, begin + shard);
-  float *out = exec.as<float>(i);
-  std::copy(whole + begin, whole + end, out);
-  std::fill(out + (end - begin), out + shard, 0.0f);
+  return {begin, std::min(count, begin + shard)};
+}
+
+/// Supplies the elements [begin, end) of a whole state tensor at `out`.
+using WholeReader = llvm::function_ref<void(int64_t begin, int64_t end,
+                                            uint8_t *out)>;
+
+/// Fills buffer `i` of `exec` from its whole tensor: all of it, or (sharded
+/// optimizer state or parameter) rank `rank`'s shard, zero past its end.
+static void loadState(Executable &exec, size_t i, int64_t rank,
+                      WholeReader read) {
+  const BufferDesc &b = exec.program().buffers[i];
+  if (b.shardOf.empty()) {
+    read(0, b.numElements(), exec.data(i));
+    return;
+  }
+  size_t size = accel::rt::elementBytes(b.type);
+  int64_t shard = b.shape[0];
+  auto [begin, end] = shardRange(wholeElements(b), shard, rank);
+  read(begin, end, exec.data(i));
+  std::memset(exec.data(i) + (end - begin) * size, 0,
+              (shard - (end - begin)) * size);
 }
 
 /// Copies the model state (parameters, buffers and FP8 scaling state) of
@@ -596,17 +612,13 @@ static int run(int argc, char **argv) {
   Executable &exec = *rankExecs[0];
   // A whole state tensor from a file into buffer `i`: rank 0's (the others
   // copy it before training), or each rank's shard of it into that rank's.
-  auto loadState = [&](size_t i, const uint8_t *bytes) {
-    const BufferDesc &b = exec.program().buffers[i];
-    if (b.shardOf.empty()) {
-      std::memcpy(exec.data(i), bytes, b.bytes());
+  auto loadWhole = [&](size_t i, WholeReader read) {
+    if (exec.program().buffers[i].shardOf.empty()) {
+      loadState(exec, i, execRank[0], read);
       return;
     }
-    // Safetensors data need not be aligned for floats: copy it out.
-    std::vector<float> whole(wholeElements(b));
-    std::memcpy(whole.data(), bytes, whole.size() * sizeof(float));
     for (auto [e, rankExec] : llvm::enumerate(rankExecs))
-      loadShard(*rankExec, i, whole.data(), execRank[e]);
+      loadState(*rankExec, i, execRank[e], read);
   };
   if (ranks > 1) {
     // What each rank's executable holds, in the terms of accel-comm-report
@@ -652,7 +664,11 @@ static int run(int argc, char **argv) {
                   describe(t->dtype, t->shape) + ", but the step takes " +
                   describe(*ioType(b.type), shape));
     }
-    loadState(i, t->bytes.data());
+    const uint8_t *bytes = t->bytes.data();
+    size_t size = accel::rt::elementBytes(b.type);
+    loadWhole(i, [&](int64_t begin, int64_t end, uint8_t *out) {
+      std::memcpy(out, bytes + begin * size, (end - begin) * size);
+    });
   }
 
   double chosen = lr >= 0 ? lr.getValue() : exec.program().defaultLr;
@@ -757,19 +773,9 @@ static int run(int argc, char **argv) {
           (!t->role.empty() && t->role != roleName(b.role)))
         return fail("checkpoint '" + checkpoint->path + "' has no \"" + b.name +
                     "\" of the step's role, shape and dtype");
-      if (b.shardOf.empty()) {
-        checkpoint->read(*t, 0, t->numElements(), exec.data(i));
-        continue;
-      }
-      size_t size = accel::rt::elementBytes(b.type);
-      for (auto [e, rankExec] : llvm::enumerate(rankExecs)) {
-        int64_t count = t->numElements(), shard = b.shape[0];
-        int64_t begin = std::min(count, execRank[e] * shard);
-        int64_t end = std::min(count, begin + shard);
-        checkpoint->read(*t, begin, end, rankExec->data(i));
-        std::memset(rankExec->data(i) + (end - begin) * size, 0,
-                    (shard - (end - begin)) * size);
-      }
+      loadWhole(i, [&](int64_t begin, int64_t end, uint8_t *out) {
+        checkpoint->read(*t, begin, end, out);
+      });
     }
     first = checkpoint->manifest.step;
     if (first > total)
@@ -819,10 +825,9 @@ static int run(int argc, char **argv) {
         gather.push_back({exec.as<float>(i), whole.data(), wholeElements(b)});
         continue;
       }
-      int64_t shard = b.shape[0], count = wholeElements(b);
       for (auto [r, rankExec] : llvm::enumerate(rankExecs)) {
-        int64_t begin = std::min<int64_t>(count, r * shard);
-        int64_t end = std::min(count, begin + shard);
+        auto [begin, end] = shardRange(wholeElements(b), b.shape[0],
+                                       static_cast<int64_t>(r));
         std::copy(rankExec->as<float>(i), rankExec->as<float>(i) + (end - begin),
                   whole.begin() + begin);
       }

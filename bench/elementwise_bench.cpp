@@ -1,15 +1,18 @@
-//===- gelu_bench.cpp - GELU through vector maths against scalar erf ------===//
+//===- elementwise_bench.cpp - vectorised GELU and dropout masks ----------===//
 //
-//   bazel run -c opt //bench:gelu_bench [-- ELEMENTS]
+//   bazel run -c opt //bench:elementwise_bench [-- ELEMENTS]
 //
-// Times, on one thread, GELU and its gradient over ELEMENTS floats
-// (default 9,437,184: the mid-size GPT's hidden activations of one step,
-// 8 x 128 x 1536 x 6 layers) as the CPU kernels compute them
-// (runtime/cpu/VectorMath: glibc's vector erf and exp) and as scalar
-// erff/expf loops compute the same formulas. Best of 3 rounds each.
+// Times, on one thread, over ELEMENTS floats (default 9,437,184: the
+// mid-size GPT's hidden activations of one step, 8 x 128 x 1536 x 6
+// layers), what the CPU kernels compute against the scalar code of the
+// same arithmetic: GELU and its gradient (runtime/cpu/VectorMath: glibc's
+// vector erf and exp, against erff/expf loops) and dropout's Philox
+// uniforms (runtime/cpu/PhiloxBatch, against one block at a time). Best of
+// 3 rounds each.
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/cpu/Philox.h"
 #include "runtime/cpu/VectorMath.h"
 
 #include <algorithm>
@@ -48,7 +51,7 @@ template <typename F> double bestMs(F f) {
 int main(int argc, char **argv) {
   long n = argc > 1 ? std::atol(argv[1]) : 9437184;
   if (n <= 0) {
-    std::fprintf(stderr, "gelu_bench: ELEMENTS must be positive\n");
+    std::fprintf(stderr, "elementwise_bench: ELEMENTS must be positive\n");
     return 1;
   }
   std::vector<float> x(n), grad(n, 1.0f), y(n);
@@ -66,11 +69,32 @@ int main(int argc, char **argv) {
   });
   double vectorGrad =
       bestMs([&] { geluGradBlock(grad.data(), x.data(), y.data(), n); });
+  // Dropout's uniforms: a sum of some of them keeps the work observable.
+  long blocks = n / 4;
+  float sink = 0;
+  double scalarMasks = bestMs([&] {
+    for (long b = 0; b < blocks; ++b)
+      sink += dropoutUniforms(1234, 5, b)[0];
+  });
+  double batchMasks = 0;
+  if (philoxBatchAvailable())
+    batchMasks = bestMs([&] {
+      float u[4 * kPhiloxBatch];
+      for (long b = 0; b + kPhiloxBatch <= blocks; b += kPhiloxBatch) {
+        dropoutUniformsBatch(1234, 5, b, u);
+        sink += u[0];
+      }
+    });
   std::printf("%ld elements, vector width %d, one thread\n", n,
               vectorMathWidth());
   std::printf("gelu:      scalar %.1f ms, vector %.1f ms (%.1fx)\n", scalar,
               vector, scalar / vector);
   std::printf("gelu grad: scalar %.1f ms, vector %.1f ms (%.1fx)\n",
               scalarGrad, vectorGrad, scalarGrad / vectorGrad);
-  return 0;
+  if (batchMasks > 0)
+    std::printf("dropout uniforms: scalar %.1f ms, AVX2 %.1f ms (%.1fx)\n",
+                scalarMasks, batchMasks, scalarMasks / batchMasks);
+  else
+    std::printf("dropout uniforms: scalar %.1f ms (no AVX2)\n", scalarMasks);
+  return sink == -1.0f; // never: the uniforms are in [0, 1)
 }
