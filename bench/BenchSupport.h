@@ -5,7 +5,7 @@
 
 #include "runtime/hal/Hal.h"
 #include "runtime/io/Safetensors.h"
-#include "tools/accel-run/ProgramLoader.h"
+#include "compiler/lowering/ProgramLoader.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
@@ -83,7 +83,7 @@ class AccelStep {
 public:
   AccelStep(const std::string &stepPath, const std::string &paramsPath,
             const std::map<std::string, at::Tensor> &batch, float lr, int threads) {
-    llvm::Expected<rt::Program> program = run::loadTrainStep(stepPath);
+    llvm::Expected<rt::Program> program = lowering::loadTrainStep(stepPath);
     if (!program)
       die(llvm::toString(program.takeError()));
     llvm::Expected<io::SafetensorsFile> params = io::SafetensorsFile::read(paramsPath);

@@ -46,7 +46,7 @@ sources_for() {
     idx) echo runtime/io/Idx.cpp ;;
     manifest) echo runtime/io/Checkpoint.cpp runtime/io/Safetensors.cpp runtime/io/BoundedJson.cpp ;;
     nesting) echo compiler/support/Nesting.cpp ;;
-    program) echo tools/accel-run/ProgramLoader.cpp ;;
+    program) echo compiler/lowering/ProgramLoader.cpp ;;
     archive) echo compiler/import/TorchScriptImporter.cpp compiler/import/ExportedProgramImporter.cpp compiler/import/GraphLowering.cpp compiler/import/GraphImporter.cpp compiler/import/AtenOps.cpp compiler/import/LoadProbe.cpp ;;
     *) echo "fuzz.sh: unknown target '$1' (safetensors, idx, manifest, nesting, program, archive)" >&2; exit 2 ;;
   esac
@@ -56,7 +56,7 @@ sources_for() {
 # instrumented sources replace.
 replaced_library() {
   case $1 in
-    program) echo tools_Saccel-run_Slibprogram_Uloader ;;
+    program) echo compiler_Slowering_Slibprogram_Uloader ;;
     archive) echo compiler_Simport_Slibimport ;;
   esac
 }

@@ -16,6 +16,8 @@ PACKAGES=(
   libopenblas-dev libopenmpi-dev openmpi-bin
   # Real data (IDX files, gzip-compressed: read with zlib).
   dataset-fashion-mnist zlib1g-dev
+  # The lowered program as a file (runtime/io/ProgramFile.fbs).
+  flatbuffers-compiler libflatbuffers-dev
   # OpenCL on the CPU (second plugin device kind).
   pocl-opencl-icd ocl-icd-opencl-dev
 )

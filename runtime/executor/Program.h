@@ -95,6 +95,9 @@ enum class Kernel {
   // this rank's shard of operand 0, nothing communicated.
   AllReduce, ReduceScatter, AllGather, LocalShard,
 };
+/// The number of kernels (LocalShard must stay last): program files store
+/// kernels by name, looked up over all of them.
+constexpr int kKernelCount = static_cast<int>(Kernel::LocalShard) + 1;
 
 /// The kernel's name, for profiles and messages.
 const char *kernelName(Kernel kernel);

@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/accel-run/ProgramLoader.h"
+#include "compiler/lowering/ProgramLoader.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/ADT/SmallString.h"
@@ -49,14 +49,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     os.write(reinterpret_cast<const char *>(data), size);
   }
   // One loader per input, as accel-run has one per run.
-  accel::run::ProgramLoader loader;
+  accel::lowering::ProgramLoader loader;
   if (llvm::Expected<accel::rt::Program> step = loader.trainStep(path); !step)
     llvm::consumeError(step.takeError());
   if (llvm::Expected<accel::rt::Program> grad =
           loader.function(path, "forward_grad");
       !grad)
     llvm::consumeError(grad.takeError());
-  if (llvm::Expected<accel::run::EvalProgram> eval = loader.classifier(path);
+  if (llvm::Expected<accel::lowering::EvalProgram> eval = loader.classifier(path);
       !eval)
     llvm::consumeError(eval.takeError());
   return 0;

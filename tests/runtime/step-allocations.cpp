@@ -25,7 +25,7 @@
 
 #include "runtime/collectives/LocalCommunicator.h"
 #include "runtime/hal/Hal.h"
-#include "tools/accel-run/ProgramLoader.h"
+#include "compiler/lowering/ProgramLoader.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
@@ -151,7 +151,7 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "step-allocations: heap allocations per step\n");
   Expected<accel::rt::Program> program =
-      accel::run::ProgramLoader().trainStep(stepPath);
+      accel::lowering::ProgramLoader().trainStep(stepPath);
   if (!program)
     return fail(toString(program.takeError()));
   size_t instructions = program->code.size();

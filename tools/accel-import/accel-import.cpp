@@ -17,7 +17,7 @@
 #include "dialects/accel/AccelDialect.h"
 #include "dialects/accel/AccelOps.h"
 #include "runtime/io/Safetensors.h"
-#include "tools/accel-run/CpuKernelOps.h"
+#include "compiler/lowering/CpuKernelOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/MLIRContext.h"

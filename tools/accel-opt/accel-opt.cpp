@@ -5,8 +5,13 @@
 // and pipelines, and MLIR's generic transforms (canonicalize, cse, ...).
 // The input's bracket nesting is checked before the parser recurses into it.
 //
+// With --accel-lower the result is not printed: the compiler's last stage
+// (compiler/lowering) turns it into the runtime program, written as a
+// program file (runtime/io/ProgramFile.h) that accel-run loads without MLIR.
+//
 //===----------------------------------------------------------------------===//
 
+#include "compiler/lowering/ProgramLoader.h"
 #include "compiler/pipelines/Pipelines.h"
 #include "compiler/support/Nesting.h"
 #include "compiler/transforms/Passes.h"
@@ -18,6 +23,9 @@
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -25,7 +33,57 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
+
+static llvm::cl::opt<bool> lowerToProgram(
+    "accel-lower",
+    llvm::cl::desc("Lower the result (after the pass pipeline) to the runtime "
+                   "program and write it as a program file to -o, for "
+                   "accel-run, instead of printing MLIR"),
+    llvm::cl::init(false));
+
+/// --accel-lower: parses `file`, runs the pipeline the options describe,
+/// lowers @train_step (and @forward, @forward_grad where they lower) and
+/// writes the program file `output`.
+static int lowerToProgramFile(std::unique_ptr<llvm::MemoryBuffer> file,
+                              llvm::StringRef input, llvm::StringRef output,
+                              mlir::DialectRegistry &registry,
+                              const mlir::MlirOptMainConfig &config) {
+  if (output == "-") {
+    llvm::errs() << "accel-opt: error: --accel-lower writes a binary program "
+                    "file: name it with -o (e.g. -o step.accelprog)\n";
+    return 1;
+  }
+  mlir::MLIRContext context(registry);
+  llvm::SourceMgr sources;
+  sources.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  mlir::SourceMgrDiagnosticHandler diagnostics(sources, &context);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceFile<mlir::ModuleOp>(sources, &context);
+  if (!module)
+    return 1;
+  mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
+  pm.enableVerifier(config.shouldVerifyPasses());
+  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)) ||
+      mlir::failed(config.setupPassPipeline(pm)) ||
+      mlir::failed(pm.run(*module)))
+    return 1;
+  accel::lowering::ProgramLoader loader(*module, input);
+  llvm::Expected<accel::rt::StepPrograms> programs =
+      loader.stepPrograms(input);
+  if (!programs) {
+    llvm::errs() << "accel-opt: error: " << llvm::toString(programs.takeError())
+                 << "\n";
+    return 1;
+  }
+  if (llvm::Error e = accel::rt::writeProgramFile(*programs, output)) {
+    llvm::errs() << "accel-opt: error: " << llvm::toString(std::move(e))
+                 << "\n";
+    return 1;
+  }
+  return 0;
+}
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
@@ -67,6 +125,8 @@ int main(int argc, char **argv) {
                  << "\n";
     return 1;
   }
+  if (lowerToProgram)
+    return lowerToProgramFile(std::move(file), input, output, registry, config);
   std::unique_ptr<llvm::ToolOutputFile> out =
       mlir::openOutputFile(output, &message);
   if (!out) {

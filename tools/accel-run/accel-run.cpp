@@ -1,6 +1,6 @@
 //===- accel-run.cpp - train a compiled step ------------------------------===//
 //
-//   accel-run STEP.mlir --params INIT.safetensors --data TRAIN
+//   accel-run STEP.mlir|STEP.accelprog --params INIT.safetensors --data TRAIN
 //             [--steps N | --epochs E] [--lr X] [--seed S] [--no-shuffle]
 //             [--threads T] [--save-params OUT.safetensors]
 //             [--metrics metrics.jsonl]
@@ -11,21 +11,23 @@
 //             [--ranks N] [--collectives local|mpi] [--deterministic]
 //             [--collective-timeout S]
 //
-// Loads @train_step (lowering it to the runtime program), the parameters,
+// Loads @train_step (lowering it to the runtime program, or reading the
+// program file accel-opt --accel-lower wrote), the parameters,
 // and the data (a safetensors file whose tensors are named after the step's
 // inputs, or a Fashion-MNIST directory), then runs the steps on a runtime
 // driver (runtime/hal; `cpu` in this build).
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/lowering/ProgramLoader.h"
 #include "runtime/collectives/LocalCommunicator.h"
 #include "runtime/collectives/MpiCommunicator.h"
 #include "runtime/hal/Hal.h"
 #include "runtime/io/Checkpoint.h"
 #include "runtime/io/Dataset.h"
+#include "runtime/io/ProgramFile.h"
 #include "runtime/io/Safetensors.h"
 #include "tools/accel-run/LossPlot.h"
-#include "tools/accel-run/ProgramLoader.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/ErrorHandling.h"
@@ -57,7 +59,7 @@ using accel::rt::BufferDesc;
 
 static cl::OptionCategory category("accel-run options");
 static cl::opt<std::string> stepPath(cl::Positional, cl::Required,
-                                     cl::desc("<step.mlir>"), cl::cat(category));
+                                     cl::desc("<step.mlir | step.accelprog>"), cl::cat(category));
 static cl::opt<std::string> paramsPath("params", cl::Required,
                                        cl::desc("Initial parameters and buffers"),
                                        cl::value_desc("INIT.safetensors"),
@@ -299,6 +301,68 @@ static Expected<int64_t> bindInputs(const accel::rt::Program &program,
   return batch;
 }
 
+namespace {
+/// Where the step's programs come from: a program file (accel-opt
+/// --accel-lower), read and checked whole at once, or MLIR, lowered here
+/// as each program is asked for (each at most once).
+class StepSource {
+public:
+  explicit StepSource(StringRef path) : path(path.str()) {}
+
+  /// Reads the file's start to tell a program file from MLIR text.
+  Error open() {
+    Expected<std::unique_ptr<MemoryBuffer>> bytes =
+        errorOrToExpected(MemoryBuffer::getFile(path, /*IsText=*/false,
+                                                /*RequiresNullTerminator=*/false));
+    if (!bytes)
+      return createStringError(inconvertibleErrorCode(),
+                               "cannot read '" + path + "': " +
+                                   toString(bytes.takeError()));
+    if (!accel::rt::isProgramFile((*bytes)->getBuffer()))
+      return Error::success();
+    Expected<accel::rt::StepPrograms> programs =
+        accel::rt::parseProgramFile((*bytes)->getBuffer(), path);
+    if (!programs)
+      return programs.takeError();
+    file = std::move(*programs);
+    return Error::success();
+  }
+
+  Expected<accel::rt::Program> trainStep() {
+    if (!file)
+      return loader.trainStep(path);
+    return std::move(file->trainStep);
+  }
+
+  Expected<accel::rt::EvalProgram> classifier() {
+    if (!file)
+      return loader.classifier(path);
+    if (!file->classifier)
+      return missing("evaluation forward", file->classifierError);
+    return std::move(*file->classifier);
+  }
+
+  Expected<accel::rt::Program> forwardGrad() {
+    if (!file)
+      return loader.function(path, "forward_grad");
+    if (!file->forwardGrad)
+      return missing("gradient function", file->forwardGradError);
+    return std::move(*file->forwardGrad);
+  }
+
+private:
+  Error missing(StringRef what, StringRef why) const {
+    return createStringError(inconvertibleErrorCode(),
+                             "'" + path + "' holds no " + what +
+                                 (why.empty() ? Twine() : ": " + why));
+  }
+
+  std::string path;
+  std::optional<accel::rt::StepPrograms> file;
+  accel::lowering::ProgramLoader loader;
+};
+} // namespace
+
 static Expected<accel::io::Dataset> openData(StringRef path, accel::io::Split split) {
   if (sys::fs::is_directory(path))
     return accel::io::Dataset::fromFashionMnist(path, split, "images", "labels");
@@ -438,9 +502,11 @@ static int run(int argc, char **argv) {
     return fail("--device: " + toString(d.takeError()));
 
   // The step, the evaluation forward and the gradient function come from
-  // the same file: one loader parses it once.
-  accel::run::ProgramLoader loader;
-  Expected<accel::rt::Program> program = loader.trainStep(stepPath);
+  // the same file: it is parsed once.
+  StepSource source(stepPath);
+  if (Error e = source.open())
+    return fail(toString(std::move(e)));
+  Expected<accel::rt::Program> program = source.trainStep();
   if (!program)
     return fail(toString(program.takeError()));
   // Data parallelism: the step fixes the rank count (accel-shard ranks=N).
@@ -683,7 +749,7 @@ static int run(int argc, char **argv) {
   std::vector<const accel::io::Column *> evalColumns;
   int64_t evalBatch = 0, labelsColumn = -1, ignoreIndex = -100;
   if (!evalData.empty()) {
-    Expected<accel::run::EvalProgram> eval = loader.classifier(stepPath);
+    Expected<accel::rt::EvalProgram> eval = source.classifier();
     if (!eval)
       return fail(toString(eval.takeError()));
     Expected<accel::io::Dataset> set = openData(evalData, accel::io::Split::Test);
@@ -948,8 +1014,7 @@ static int run(int argc, char **argv) {
     return fail("--dump-grads writes one rank's gradients; it needs a step "
                 "compiled without accel-shard");
   if (!dumpGrads.empty()) {
-    Expected<accel::rt::Program> grads =
-        loader.function(stepPath, "forward_grad");
+    Expected<accel::rt::Program> grads = source.forwardGrad();
     if (!grads)
       return fail(toString(grads.takeError()));
     Expected<int64_t> b =

@@ -2,12 +2,13 @@
 """compare_losses.py ACCEL.jsonl TORCH.jsonl RTOL [--resumed]: every step's
 loss must agree within RTOL relative; prints the largest error. With
 --resumed, ACCEL holds the steps of a resumed run, compared with the
-reference's steps of the same numbers."""
+reference's steps of the same numbers. Records without a loss (evaluation)
+are skipped."""
 import json
 import sys
 
-ours = [json.loads(l) for l in open(sys.argv[1])]
-ref = [json.loads(l) for l in open(sys.argv[2])]
+ours = [r for r in map(json.loads, open(sys.argv[1])) if "loss" in r]
+ref = [r for r in map(json.loads, open(sys.argv[2])) if "loss" in r]
 rtol = float(sys.argv[3])
 if "--resumed" in sys.argv[4:]:
     by_step = {r["step"]: r for r in ref}

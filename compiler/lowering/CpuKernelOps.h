@@ -1,4 +1,4 @@
-//===- CpuKernelOps.h - the ops accel-run's CPU driver runs -----*- C++ -*-===//
+//===- CpuKernelOps.h - the ops the CPU driver runs ------------*- C++ -*-===//
 //
 // The names of the ops that ProgramLoader lowers to a CPU kernel, for tools
 // that report coverage without loading a program (accel-import
@@ -6,8 +6,8 @@
 // so a kernel added there without a line here fails the tests.
 //
 //===----------------------------------------------------------------------===//
-#ifndef ACCEL_TOOLS_ACCEL_RUN_CPUKERNELOPS_H
-#define ACCEL_TOOLS_ACCEL_RUN_CPUKERNELOPS_H
+#ifndef ACCEL_COMPILER_LOWERING_CPUKERNELOPS_H
+#define ACCEL_COMPILER_LOWERING_CPUKERNELOPS_H
 
 #include "llvm/ADT/StringRef.h"
 
@@ -20,4 +20,4 @@ bool hasCpuKernel(llvm::StringRef name);
 
 } // namespace accel
 
-#endif // ACCEL_TOOLS_ACCEL_RUN_CPUKERNELOPS_H
+#endif // ACCEL_COMPILER_LOWERING_CPUKERNELOPS_H

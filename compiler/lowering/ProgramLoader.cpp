@@ -1,8 +1,8 @@
 //===- ProgramLoader.cpp - compiled step to runtime program ---------------===//
 
-#include "tools/accel-run/ProgramLoader.h"
+#include "compiler/lowering/ProgramLoader.h"
 
-#include "tools/accel-run/CpuKernelOps.h"
+#include "compiler/lowering/CpuKernelOps.h"
 
 #include "compiler/support/Nesting.h"
 #include "compiler/transforms/Passes.h"
@@ -29,7 +29,7 @@ using namespace mlir;
 using accel::rt::BufferDesc;
 using accel::rt::Kernel;
 
-namespace accel::run {
+namespace accel::lowering {
 namespace {
 
 llvm::Error error(const llvm::Twine &message) {
@@ -691,7 +691,7 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
     else if (!hasCpuKernel(op.getName().getStringRef()))
       return error("internal error: " + op.getName().getStringRef() +
                    " has a CPU kernel but is missing from "
-                   "tools/accel-run/CpuKernelOps.cpp");
+                   "compiler/lowering/CpuKernelOps.cpp");
   }
   if (!unsupported.empty()) {
     std::string list;
@@ -809,15 +809,26 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
 
 } // namespace
 
-/// An MLIR context with accel's dialects, a handler that keeps each load's
-/// errors, and the files parsed so far.
+/// An MLIR context with accel's dialects (its own, or a module's), a handler
+/// that keeps each load's errors, and the files parsed so far.
 struct ProgramLoader::State {
-  State() : context(MLIRContext::Threading::DISABLED) {
+  State()
+      : owned(std::make_unique<MLIRContext>(MLIRContext::Threading::DISABLED)),
+        context(*owned) {
     DialectRegistry registry;
     registry.insert<AccelDialect, func::FuncDialect, arith::ArithDialect>();
     func::registerAllExtensions(registry);
     context.appendDialectRegistry(registry);
     context.loadAllAvailableDialects();
+    keepDiagnostics();
+  }
+
+  State(ModuleOp module, llvm::StringRef name) : context(*module.getContext()) {
+    parsed[name].module = module.clone();
+    keepDiagnostics();
+  }
+
+  void keepDiagnostics() {
     handler = std::make_unique<ScopedDiagnosticHandler>(
         &context, [&](Diagnostic &d) {
           if (d.getSeverity() == DiagnosticSeverity::Remark)
@@ -850,17 +861,21 @@ struct ProgramLoader::State {
     return copy;
   }
 
-  MLIRContext context;
+  std::unique_ptr<MLIRContext> owned; // null when the context is a module's
+  MLIRContext &context;
   std::string diagnostics;
   std::unique_ptr<ScopedDiagnosticHandler> handler;
   struct Parsed {
     OwningOpRef<ModuleOp> module;
     std::string error;
   };
+  // Declared last: its modules go before the handler and the context.
   llvm::StringMap<Parsed> parsed;
 };
 
 ProgramLoader::ProgramLoader() : state(std::make_unique<State>()) {}
+ProgramLoader::ProgramLoader(ModuleOp module, llvm::StringRef name)
+    : state(std::make_unique<State>(module, name)) {}
 ProgramLoader::~ProgramLoader() = default;
 
 llvm::Expected<rt::Program> ProgramLoader::function(llvm::StringRef path,
@@ -926,6 +941,24 @@ llvm::Expected<EvalProgram> ProgramLoader::classifier(llvm::StringRef path) {
   return eval;
 }
 
+llvm::Expected<rt::StepPrograms>
+ProgramLoader::stepPrograms(llvm::StringRef path) {
+  rt::StepPrograms programs;
+  llvm::Expected<rt::Program> train = trainStep(path);
+  if (!train)
+    return train.takeError();
+  programs.trainStep = std::move(*train);
+  if (llvm::Expected<EvalProgram> eval = classifier(path))
+    programs.classifier = std::move(*eval);
+  else
+    programs.classifierError = llvm::toString(eval.takeError());
+  if (llvm::Expected<rt::Program> grad = function(path, "forward_grad"))
+    programs.forwardGrad = std::move(*grad);
+  else
+    programs.forwardGradError = llvm::toString(grad.takeError());
+  return programs;
+}
+
 llvm::Expected<rt::Program> loadFunction(llvm::StringRef path,
                                          llvm::StringRef name) {
   return ProgramLoader().function(path, name);
@@ -939,4 +972,4 @@ llvm::Expected<EvalProgram> loadClassifier(llvm::StringRef path) {
   return ProgramLoader().classifier(path);
 }
 
-} // namespace accel::run
+} // namespace accel::lowering

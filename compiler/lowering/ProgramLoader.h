@@ -1,25 +1,29 @@
 //===- ProgramLoader.h - compiled step to runtime program -------*- C++ -*-===//
 //
-// accel-run's thin bridge from MLIR to the runtime: parses the compiled
-// training step, inlines and plans it when that has not been done, and
-// turns its ops into runtime instructions. It is the only place that sees
-// both worlds.
+// The compiler's last stage, from MLIR to the runtime: parses the compiled
+// training step (or takes accel-opt's module), inlines and plans it when
+// that has not been done, and turns its ops into runtime instructions, which
+// accel-run runs directly or rt::writeProgramFile saves (accel-opt
+// --accel-lower). It is the only place that sees both worlds.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef ACCEL_TOOLS_ACCEL_RUN_PROGRAMLOADER_H
-#define ACCEL_TOOLS_ACCEL_RUN_PROGRAMLOADER_H
+#ifndef ACCEL_COMPILER_LOWERING_PROGRAMLOADER_H
+#define ACCEL_COMPILER_LOWERING_PROGRAMLOADER_H
 
 #include "runtime/executor/Program.h"
+#include "runtime/io/ProgramFile.h"
+
+#include "mlir/IR/BuiltinOps.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
 #include <memory>
 
-namespace accel::run {
+namespace accel::lowering {
 
-struct EvalProgram;
+using rt::EvalProgram;
 
 /// Loads functions of compiled MLIR files under one MLIR context, so the
 /// dialects are loaded once and each file is parsed once however many of
@@ -29,7 +33,12 @@ struct EvalProgram;
 /// each.
 class ProgramLoader {
 public:
+  /// A loader with its own context, reading files by path.
   ProgramLoader();
+  /// A loader of one module already in memory (accel-opt's result): its
+  /// functions are asked for by `name`, the name messages give it. The
+  /// loader uses the module's context and must not outlive it.
+  ProgramLoader(mlir::ModuleOp module, llvm::StringRef name);
   ~ProgramLoader();
 
   /// `@train_step`, its state contract verified; see loadTrainStep.
@@ -39,6 +48,10 @@ public:
                                        llvm::StringRef name);
   /// `@forward` up to its logits; see loadClassifier.
   llvm::Expected<EvalProgram> classifier(llvm::StringRef path);
+  /// Everything a runner uses, as a program file holds it: the training
+  /// step (an error when it cannot be lowered), and the evaluation forward
+  /// and `@forward_grad` where they can be (otherwise the reason).
+  llvm::Expected<rt::StepPrograms> stepPrograms(llvm::StringRef path);
 
 private:
   struct State;
@@ -54,19 +67,9 @@ llvm::Expected<rt::Program> loadTrainStep(llvm::StringRef path);
 llvm::Expected<rt::Program> loadFunction(llvm::StringRef path,
                                          llvm::StringRef name);
 
-/// For a classifier trained with cross-entropy: `@forward` up to the logits
-/// the loss is computed from, in inference mode (dropout is the identity).
-/// results[0] is the logits buffer ([predictions, classes]); `labelsInput`
-/// names the input holding the class indices (one per prediction, possibly
-/// reshaped, as a language model's targets), `ignoreIndex` the label that
-/// does not count.
-struct EvalProgram {
-  rt::Program program;
-  std::string labelsInput;
-  int64_t ignoreIndex = -100;
-};
+/// `@forward` up to the logits for evaluation (see rt::EvalProgram).
 llvm::Expected<EvalProgram> loadClassifier(llvm::StringRef path);
 
-} // namespace accel::run
+} // namespace accel::lowering
 
-#endif // ACCEL_TOOLS_ACCEL_RUN_PROGRAMLOADER_H
+#endif // ACCEL_COMPILER_LOWERING_PROGRAMLOADER_H

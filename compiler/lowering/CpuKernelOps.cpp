@@ -1,6 +1,6 @@
 //===- CpuKernelOps.cpp - the ops accel-run's CPU driver runs -------------===//
 
-#include "tools/accel-run/CpuKernelOps.h"
+#include "compiler/lowering/CpuKernelOps.h"
 
 #include "dialects/accel/AccelOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
