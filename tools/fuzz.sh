@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes accel's input readers with libFuzzer, AddressSanitizer and UBSan
 # (clang 14 from Debian: clang-14, libclang-rt-14-dev): the safetensors
-# reader, the IDX/gzip reader, checkpoint manifests, the bracket-depth
+# reader, the IDX/gzip reader, checkpoint manifests, program files
+# (step.accelprog), the bracket-depth
 # check that guards the MLIR and TorchScript parsers, accel-run's program
 # loader on MLIR text and accel-import's archive readers (TorchScript and
 # torch.export)
@@ -27,7 +28,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors idx manifest nesting program archive)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors idx manifest programfile nesting program archive)
 
 cxx=${FUZZ_CXX:-clang++-14}
 llvm=/usr/lib/llvm-22
@@ -45,17 +46,20 @@ sources_for() {
     safetensors) echo runtime/io/Safetensors.cpp runtime/io/BoundedJson.cpp ;;
     idx) echo runtime/io/Idx.cpp ;;
     manifest) echo runtime/io/Checkpoint.cpp runtime/io/Safetensors.cpp runtime/io/BoundedJson.cpp ;;
+    programfile) echo runtime/io/ProgramFile.cpp ;;
     nesting) echo compiler/support/Nesting.cpp ;;
     program) echo compiler/lowering/ProgramLoader.cpp ;;
     archive) echo compiler/import/TorchScriptImporter.cpp compiler/import/ExportedProgramImporter.cpp compiler/import/GraphLowering.cpp compiler/import/GraphImporter.cpp compiler/import/AtenOps.cpp compiler/import/LoadProbe.cpp ;;
-    *) echo "fuzz.sh: unknown target '$1' (safetensors, idx, manifest, nesting, program, archive)" >&2; exit 2 ;;
+    *) echo "fuzz.sh: unknown target '$1' (safetensors, idx, manifest, programfile, nesting, program, archive)" >&2; exit 2 ;;
   esac
 }
 
 # For the targets built on bazel's libraries: the library their
-# instrumented sources replace.
+# instrumented sources replace (the program-file reader needs only the
+# executor's checks, but those come with the executor's kernels).
 replaced_library() {
   case $1 in
+    programfile) echo runtime_Sio_Slibprogram_Ufile ;;
     program) echo compiler_Slowering_Slibprogram_Uloader ;;
     archive) echo compiler_Simport_Slibimport ;;
   esac
@@ -78,6 +82,7 @@ status=0
 for target in "${targets[@]}"; do
   source=tests/fuzz/$(tr '[:lower:]' '[:upper:]' <<< "${target:0:1}")${target:1}Fuzzer.cpp
   [ "$target" = idx ] && source=tests/fuzz/IdxFuzzer.cpp
+  [ "$target" = programfile ] && source=tests/fuzz/ProgramFileFuzzer.cpp
   binary="$out/$target-fuzzer"
   extra=""
   [ -n "$(replaced_library "$target")" ] && extra="-DNDEBUG $(bazel_flags "$target")"

@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <map>
 
@@ -259,9 +260,15 @@ private:
   static std::string string(const fb::String *s) {
     return s ? s->str() : std::string();
   }
+  /// The verifier checks a vector's length field but not that 8-byte
+  /// elements are 8-byte aligned: copy bytes, do not load elements.
   template <typename T>
   static std::vector<T> vector(const fb::Vector<T> *v) {
-    return v ? std::vector<T>(v->begin(), v->end()) : std::vector<T>();
+    static_assert(FLATBUFFERS_LITTLEENDIAN, "files are little-endian");
+    std::vector<T> out(v ? v->size() : 0);
+    if (!out.empty())
+      std::memcpy(out.data(), v->Data(), out.size() * sizeof(T));
+    return out;
   }
 
   std::vector<Kernel> byIndex;
@@ -353,7 +360,15 @@ llvm::Expected<StepPrograms> parseProgramFile(llvm::StringRef bytes,
   // FlatBuffers addresses its buffers with 32-bit offsets.
   if (bytes.size() >= FLATBUFFERS_MAX_BUFFER_SIZE)
     return fail("is larger than a program file can be (2 GiB)");
+  // The header's fields are 4-byte: read it from a copy when the caller's
+  // bytes are not 4-byte aligned.
   auto *data = reinterpret_cast<const uint8_t *>(bytes.data());
+  std::vector<uint32_t> copy;
+  if (reinterpret_cast<uintptr_t>(data) % alignof(uint32_t) != 0) {
+    copy.resize((bytes.size() + 3) / 4);
+    std::memcpy(copy.data(), data, bytes.size());
+    data = reinterpret_cast<const uint8_t *>(copy.data());
+  }
   // The body is verified below, after its checksum, with its own limits.
   fb::Verifier::Options header;
   header.max_depth = 4;
@@ -370,7 +385,8 @@ llvm::Expected<StepPrograms> parseProgramFile(llvm::StringRef bytes,
                 llvm::Twine(kProgramFormatVersion) +
                 ": lower the step again (accel-opt ... --accel-lower)");
   const fb::Vector<uint8_t> *body = f->body();
-  if (!body)
+  // The smallest body is a root offset and a file identifier's room.
+  if (!body || body->size() < 8)
     return fail("is damaged: it has no body");
   uint32_t crc = crc32Of(body->data(), body->size());
   if (crc != f->crc32())
@@ -379,14 +395,23 @@ llvm::Expected<StepPrograms> parseProgramFile(llvm::StringRef bytes,
   // Depth: tables nest five deep (file, programs, program, body, step);
   // tables: one per buffer, instruction, result and step, which the body's
   // size bounds.
+  // The verifier checks alignment relative to the body's start; the reads
+  // need it in memory: a body off an 8-byte boundary is read from a copy.
+  const uint8_t *bodyBytes = body->data();
+  std::vector<uint64_t> aligned;
+  if (reinterpret_cast<uintptr_t>(bodyBytes) % alignof(uint64_t) != 0) {
+    aligned.resize((body->size() + 7) / 8);
+    std::memcpy(aligned.data(), bodyBytes, body->size());
+    bodyBytes = reinterpret_cast<const uint8_t *>(aligned.data());
+  }
   fb::Verifier::Options limits;
   limits.max_depth = 16;
   limits.max_tables = std::numeric_limits<fb::uoffset_t>::max();
-  fb::Verifier inner(body->data(), body->size(), limits);
+  fb::Verifier inner(bodyBytes, body->size(), limits);
   if (!inner.VerifyBuffer<file::Programs>(nullptr))
     return fail("is damaged: its body's tables are inconsistent");
   llvm::Expected<StepPrograms> programs =
-      parseBody(fb::GetRoot<file::Programs>(body->data()));
+      parseBody(fb::GetRoot<file::Programs>(bodyBytes));
   if (!programs)
     return fail(llvm::toString(programs.takeError()));
   return programs;
