@@ -14,6 +14,8 @@
 #include <new>
 #include <thread>
 
+#include <unistd.h>
+
 namespace accel::rt::hal {
 namespace {
 
@@ -85,6 +87,16 @@ public:
     } catch (const std::bad_alloc &) {
       return outOfMemory("a buffer", bytes, "");
     }
+  }
+
+  llvm::Expected<DeviceMemory> memory() override {
+    long pages = sysconf(_SC_PHYS_PAGES), available = sysconf(_SC_AVPHYS_PAGES),
+         size = sysconf(_SC_PAGESIZE);
+    if (pages < 0 || available < 0 || size < 0)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "cannot read the machine's memory size");
+    return DeviceMemory{uint64_t(pages) * uint64_t(size),
+                        uint64_t(available) * uint64_t(size)};
   }
 
 private:

@@ -2,6 +2,8 @@
 
 #include "runtime/hal/Hal.h"
 
+#include "runtime/hal/PluginDriver.h"
+
 namespace accel::rt::hal {
 
 DriverRegistry &DriverRegistry::global() {
@@ -22,12 +24,21 @@ DriverRegistry::create(llvm::StringRef name) const {
   auto it = factories.find(name.str());
   if (it != factories.end())
     return it->second();
-  std::string known;
+  std::map<std::string, std::string> plugins = findDriverLibraries();
+  if (auto p = plugins.find(name.str()); p != plugins.end())
+    return loadPluginDriver(name, p->second);
+  std::string known, found, path;
   for (const std::string &n : names())
     known += (known.empty() ? "" : ", ") + n;
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 "no driver named '" + name +
-                                     "' (registered: " + known + ")");
+  for (const auto &entry : plugins)
+    found += (found.empty() ? "" : ", ") + entry.first;
+  for (const std::string &dir : driverSearchPath())
+    path += (path.empty() ? "" : ":") + dir;
+  return llvm::createStringError(
+      llvm::inconvertibleErrorCode(),
+      "no driver named '" + name + "' (built in: " + known +
+          "; plugins found: " + (found.empty() ? "none" : found) +
+          ", searching " + path + ")");
 }
 
 std::vector<std::string> DriverRegistry::names() const {

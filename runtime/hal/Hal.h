@@ -3,8 +3,9 @@
 // The runtime's hardware abstraction: a Driver (found by name in the
 // DriverRegistry) opens a Device, which loads a lowered Program into an
 // Executable. Runners (accel-run, the benchmarks) see only these
-// interfaces, so a new back end is a new Driver: the `cpu` driver here,
-// CUDA and plugin drivers later, each registering under its own name.
+// interfaces, so a new back end is a new Driver: the built-in `cpu` driver,
+// or a plugin (a shared library with the C ABI of accel_driver.h) loaded by
+// name.
 //
 // Buffers are host-visible through Executable::data: state, batch inputs
 // and scalars are written there between steps and results read back. A
@@ -73,6 +74,12 @@ struct DeviceOptions {
   Communicator *communicator = nullptr;
 };
 
+/// A device's memory, in bytes.
+struct DeviceMemory {
+  uint64_t total = 0;
+  uint64_t free = 0;
+};
+
 class Device {
 public:
   virtual ~Device() = default;
@@ -83,6 +90,8 @@ public:
   virtual llvm::Expected<std::unique_ptr<Executable>> load(Program program) = 0;
   /// A buffer of `bytes` zeroed bytes (for staging data, collectives, ...).
   virtual llvm::Expected<std::unique_ptr<Buffer>> allocate(size_t bytes) = 0;
+  /// The memory the device has, and has free.
+  virtual llvm::Expected<DeviceMemory> memory() = 0;
 };
 
 class Driver {
@@ -93,8 +102,9 @@ public:
 };
 
 /// Drivers by name. Built-in drivers register through
-/// registerBuiltinDrivers(); a driver added later registers itself the same
-/// way with its own name.
+/// registerBuiltinDrivers(); a name no driver registered is looked up as a
+/// plugin, libaccel_driver_<name>.so on the driver search path
+/// (PluginDriver.h, accel_driver.h).
 class DriverRegistry {
 public:
   using Factory = std::function<std::unique_ptr<Driver>()>;
@@ -103,7 +113,8 @@ public:
 
   /// Adds a driver; a second driver of the same name is an error.
   llvm::Error add(llvm::StringRef name, Factory factory);
-  /// The driver called `name`, or an error listing the registered ones.
+  /// The driver called `name` (registered, or a plugin), or an error
+  /// listing the registered drivers and the plugins found.
   llvm::Expected<std::unique_ptr<Driver>> create(llvm::StringRef name) const;
   std::vector<std::string> names() const;
 

@@ -18,6 +18,13 @@ config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(
     ("%examples", os.path.join(os.path.dirname(__file__), "..", "..", "examples")))
 
+# Driver plugins (runtime/hal/plugins) and the test fixtures among them
+# (tests/hal), for ACCEL_DRIVER_PATH.
+root = os.path.join(os.path.dirname(__file__), "..", "..")
+config.substitutions.append(
+    ("%drivers", os.path.join(root, "runtime", "hal", "plugins")))
+config.substitutions.append(("%testdrivers", os.path.join(root, "tests", "hal")))
+
 # The reference environment (tools/setup-reference.sh): a current PyTorch
 # from PyPI, for semantics LibTorch 1.13 lacks (CPU fp16 autocast,
 # GradScaler on the CPU). Tests that need it say `REQUIRES: reference` and

@@ -81,7 +81,10 @@ static cl::opt<double> lr("lr",
 static cl::opt<uint64_t> seed("seed", cl::desc("Shuffling and dropout seed"),
                               cl::init(0), cl::cat(category));
 static cl::opt<std::string> device(
-    "device", cl::desc("Runtime driver to train on (default: cpu)"),
+    "device",
+    cl::desc("Runtime driver to train on: cpu (built in, the default) or a "
+             "plugin, libaccel_driver_NAME.so on $ACCEL_DRIVER_PATH or "
+             "beside accel-run (docs/devices.md)"),
     cl::value_desc("driver"), cl::init("cpu"), cl::cat(category));
 static cl::opt<int64_t> ranksOption(
     "ranks",
@@ -496,10 +499,23 @@ static int run(int argc, char **argv) {
   if ((steps > 0) == (epochs > 0))
     return fail("give exactly one of --steps and --epochs");
   accel::rt::hal::registerBuiltinDrivers();
-  if (Expected<std::unique_ptr<accel::rt::hal::Driver>> d =
-          accel::rt::hal::DriverRegistry::global().create(device);
-      !d)
-    return fail("--device: " + toString(d.takeError()));
+  Expected<std::unique_ptr<accel::rt::hal::Driver>> driver =
+      accel::rt::hal::DriverRegistry::global().create(device);
+  if (!driver)
+    return fail("--device: " + toString(driver.takeError()));
+  // A plugin driver says which device it opened and the memory it has.
+  if (device != "cpu") {
+    Expected<std::unique_ptr<accel::rt::hal::Device>> d =
+        (*driver)->createDevice({});
+    if (!d)
+      return fail("--device: " + toString(d.takeError()));
+    Expected<accel::rt::hal::DeviceMemory> memory = (*d)->memory();
+    if (!memory)
+      return fail("--device: " + toString(memory.takeError()));
+    outs() << formatv("device: {0}, {1:F1} GiB memory, {2:F1} GiB free\n",
+                      (*d)->name(), memory->total / double(1 << 30),
+                      memory->free / double(1 << 30));
+  }
 
   // The step, the evaluation forward and the gradient function come from
   // the same file: it is parsed once.
