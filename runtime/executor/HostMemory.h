@@ -11,6 +11,8 @@
 #include <memory>
 #include <new>
 
+#include <unistd.h>
+
 namespace accel::rt {
 
 /// Zero-initialised bytes aligned to a cache line (64 bytes), the alignment
@@ -39,6 +41,18 @@ private:
   size_t bytes;
   std::unique_ptr<uint8_t, void (*)(void *)> storage;
 };
+
+/// The machine's memory and the part of it free now, in bytes (what a host
+/// driver reports as its device's memory); false when unknown.
+inline bool machineMemory(uint64_t &total, uint64_t &available) {
+  long pages = sysconf(_SC_PHYS_PAGES), free = sysconf(_SC_AVPHYS_PAGES),
+       size = sysconf(_SC_PAGESIZE);
+  if (pages < 0 || free < 0 || size < 0)
+    return false;
+  total = uint64_t(pages) * uint64_t(size);
+  available = uint64_t(free) * uint64_t(size);
+  return true;
+}
 
 } // namespace accel::rt
 

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/executor/Executor.h"
+#include "runtime/executor/HostMemory.h"
 #include "runtime/hal/Hal.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -13,8 +14,6 @@
 #include <algorithm>
 #include <new>
 #include <thread>
-
-#include <unistd.h>
 
 namespace accel::rt::hal {
 namespace {
@@ -90,13 +89,11 @@ public:
   }
 
   llvm::Expected<DeviceMemory> memory() override {
-    long pages = sysconf(_SC_PHYS_PAGES), available = sysconf(_SC_AVPHYS_PAGES),
-         size = sysconf(_SC_PAGESIZE);
-    if (pages < 0 || available < 0 || size < 0)
+    DeviceMemory m;
+    if (!machineMemory(m.total, m.free))
       return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                      "cannot read the machine's memory size");
-    return DeviceMemory{uint64_t(pages) * uint64_t(size),
-                        uint64_t(available) * uint64_t(size)};
+    return m;
   }
 
 private:

@@ -18,6 +18,7 @@
 
 #include "runtime/collectives/Communicator.h"
 #include "runtime/executor/Executor.h"
+#include "runtime/executor/HostMemory.h"
 #include "runtime/io/ProgramFile.h"
 
 #include <algorithm>
@@ -29,8 +30,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <unistd.h>
 
 namespace {
 
@@ -150,12 +149,8 @@ const char *deviceName(accel_device *) { return "cpu-plugin"; }
 
 int deviceMemory(accel_device *, uint64_t *total, uint64_t *free,
                  accel_error *error) {
-  long pages = sysconf(_SC_PHYS_PAGES), available = sysconf(_SC_AVPHYS_PAGES),
-       size = sysconf(_SC_PAGESIZE);
-  if (pages < 0 || available < 0 || size < 0)
+  if (!accel::rt::machineMemory(*total, *free))
     return fail(error, "cpu-plugin: cannot read the machine's memory size");
-  *total = uint64_t(pages) * uint64_t(size);
-  *free = uint64_t(available) * uint64_t(size);
   return 0;
 }
 
