@@ -18,8 +18,8 @@ PACKAGES=(
   dataset-fashion-mnist zlib1g-dev
   # The lowered program as a file (runtime/io/ProgramFile.fbs).
   flatbuffers-compiler libflatbuffers-dev
-  # OpenCL on the CPU (second plugin device kind).
-  pocl-opencl-icd ocl-icd-opencl-dev
+  # OpenCL on the CPU (the opencl driver plugin; CLBlast for its products).
+  pocl-opencl-icd ocl-icd-opencl-dev opencl-c-headers libclblast-dev
 )
 
 missing=()
