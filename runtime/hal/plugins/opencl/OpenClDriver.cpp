@@ -9,9 +9,11 @@
 // instruction's kernel objects and arguments are made once at load, so a
 // step only enqueues.
 //
-// This version runs f32 programs of the MLP family (linear, batched
-// products, elementwise and fused chains, sums, cross-entropy); load_program
-// refuses anything else, naming the kernels it lacks.
+// This version runs f32 programs of one rank of the MLP and Transformer
+// families (products, elementwise and fused chains, sums, softmax, layer
+// norm, embeddings, masked fill, Philox dropout with the CPU's masks,
+// cross-entropy); load_program refuses anything else, naming the kernels it
+// lacks.
 //
 // ACCEL_OPENCL_DEVICE=P:D picks device D of platform P (default: the first
 // device of the first platform that has one).
@@ -127,7 +129,10 @@ const std::set<Kernel> &supportedKernels() {
       Kernel::GeluTanhGrad, Kernel::IntToFloat, Kernel::Sum, Kernel::Mean,
       Kernel::CrossEntropy, Kernel::CrossEntropyGrad, Kernel::Fused,
       Kernel::AddInt, Kernel::MulInt, Kernel::EqualInt, Kernel::BoolToFloat,
-      Kernel::Select};
+      Kernel::Select, Kernel::Permute, Kernel::MaskedFill, Kernel::Softmax,
+      Kernel::LogSoftmax, Kernel::SoftmaxGrad, Kernel::LogSoftmaxGrad,
+      Kernel::LayerNorm, Kernel::LayerNormGrad, Kernel::Embedding,
+      Kernel::EmbeddingGrad, Kernel::Dropout};
   return kernels;
 }
 
@@ -286,14 +291,15 @@ private:
     };
   }
 
-  /// out = a (op) b with numpy broadcasting of a and b to out's shape.
-  std::function<void()> binary(int op, int a, int b, int out) {
+  /// `out`'s shape, then each operand's strides over it with numpy
+  /// broadcasting (0 along a broadcast dimension).
+  std::vector<cl_long> broadcastMeta(int out, std::initializer_list<int> operands) {
     const std::vector<int64_t> &shape = e.program.buffers[out].shape;
     int rank = static_cast<int>(shape.size());
     if (rank > accel::rt::opencl::kMaxRank)
       throw Failure{"opencl: a broadcast of rank above 8"};
     std::vector<cl_long> meta(shape.begin(), shape.end());
-    for (int operand : {a, b}) {
+    for (int operand : operands) {
       const std::vector<int64_t> &s = e.program.buffers[operand].shape;
       std::vector<cl_long> strides(rank, 0);
       cl_long stride = 1;
@@ -304,10 +310,16 @@ private:
       }
       meta.insert(meta.end(), strides.begin(), strides.end());
     }
+    return meta;
+  }
+
+  /// out = a (op) b with numpy broadcasting of a and b to out's shape.
+  std::function<void()> binary(int op, int a, int b, int out) {
+    cl_int rank = static_cast<cl_int>(e.program.buffers[out].shape.size());
     cl_kernel k = kernel("binary");
     cl_ulong n = e.program.buffers[out].numElements();
     args(k, e.memory[a], at(a), e.memory[b], at(b), e.memory[out], at(out),
-         constants(meta), cl_int(rank), n, cl_int(op));
+         constants(broadcastMeta(out, {a, b})), rank, n, cl_int(op));
     return launch(k, n);
   }
 
@@ -444,6 +456,109 @@ private:
            e.memory[out], cl_ulong(e.offset[out]), bytes);
       return launch(k, bytes);
     }
+    case Kernel::Permute: { // ints: result dimension d is input dimension ints[d]
+      const std::vector<int64_t> &s = shape(0);
+      int rank = static_cast<int>(s.size());
+      if (rank > accel::rt::opencl::kMaxRank)
+        throw Failure{"opencl: a permutation of rank above 8"};
+      std::vector<cl_long> inStrides(rank, 1);
+      for (int d = rank - 2; d >= 0; --d)
+        inStrides[d] = inStrides[d + 1] * s[d + 1];
+      const std::vector<int64_t> &os = p.buffers[out].shape;
+      std::vector<cl_long> meta(os.begin(), os.end());
+      for (int d = 0; d < rank; ++d)
+        meta.push_back(inStrides[in.ints[d]]);
+      cl_kernel k = kernel("gather_strided");
+      int x = in.operands[0];
+      args(k, e.memory[x], at(x), e.memory[out], at(out), constants(meta),
+           cl_int(rank), n);
+      return launch(k, n);
+    }
+    case Kernel::MaskedFill: { // floats: the value
+      int x = in.operands[0], mask = in.operands[1];
+      cl_kernel k = kernel("masked_fill");
+      args(k, e.memory[x], at(x), e.memory[mask], at(mask), e.memory[out],
+           at(out), constants(broadcastMeta(out, {x, mask})),
+           cl_int(p.buffers[out].shape.size()), n,
+           static_cast<float>(in.floats[0]));
+      return launch(k, n);
+    }
+    case Kernel::Softmax:
+    case Kernel::LogSoftmax: {
+      cl_ulong cols = shape(0).back(), rows = cols ? n / cols : 0;
+      cl_kernel k = kernel("softmax");
+      int x = in.operands[0];
+      args(k, e.memory[x], at(x), e.memory[out], at(out), rows, cols,
+           cl_int(in.kernel == Kernel::LogSoftmax));
+      return launch(k, rows);
+    }
+    case Kernel::SoftmaxGrad:
+    case Kernel::LogSoftmaxGrad: {
+      cl_ulong cols = shape(0).back(), rows = cols ? n / cols : 0;
+      cl_kernel k = kernel("softmax_grad");
+      int g = in.operands[0], y = in.operands[1];
+      args(k, e.memory[g], at(g), e.memory[y], at(y), e.memory[out], at(out),
+           rows, cols, cl_int(in.kernel == Kernel::LogSoftmaxGrad));
+      return launch(k, rows);
+    }
+    case Kernel::LayerNorm: { // ints: has weight, has bias, size; floats: eps
+      int x = in.operands[0];
+      int w = in.ints[0] ? in.operands[1] : x;
+      int b = in.ints[1] ? in.operands[1 + in.ints[0]] : x;
+      cl_ulong cols = in.ints[2], rows = cols ? n / cols : 0;
+      cl_kernel k = kernel("layer_norm");
+      args(k, e.memory[x], at(x), e.memory[w], at(w), e.memory[b], at(b),
+           e.memory[out], at(out), rows, cols, cl_double(in.floats[0]),
+           cl_int(in.ints[0]), cl_int(in.ints[1]));
+      return launch(k, rows);
+    }
+    case Kernel::LayerNormGrad: { // operands: grad, input, [weight], [bias]
+      int g = in.operands[0], x = in.operands[1];
+      int w = in.ints[0] ? in.operands[2] : x;
+      int dw = in.results[1], db = in.results[2];
+      cl_ulong cols = in.ints[2], rows = cols ? n / cols : 0;
+      // The CPU's row blocks (kLayerNormGradBlocks), so the parameter
+      // gradients sum in its order.
+      cl_ulong blocks = std::min<cl_ulong>(64, std::max<cl_ulong>(rows, 1));
+      cl_ulong perBlock = (rows + blocks - 1) / blocks;
+      cl_mem part = create(2 * blocks * std::max<cl_ulong>(cols, 1) *
+                           sizeof(float));
+      cl_kernel k = kernel("layer_norm_grad_rows");
+      args(k, e.memory[g], at(g), e.memory[x], at(x), e.memory[w], at(w),
+           e.memory[out], at(out), part, rows, cols, cl_double(in.floats[0]),
+           cl_int(in.ints[0]), blocks, perBlock);
+      cl_kernel sum = kernel("layer_norm_grad_params");
+      args(sum, part, e.memory[dw], at(dw), e.memory[db], at(db), cols,
+           blocks);
+      return sequence({launch(k, blocks), launch(sum, cols)});
+    }
+    case Kernel::Embedding: {
+      int w = in.operands[0], idx = in.operands[1];
+      cl_long rows = shape(0)[0];
+      cl_ulong dim = shape(0)[1];
+      cl_kernel k = kernel("embedding");
+      args(k, e.memory[w], at(w), e.memory[idx], at(idx), e.memory[out],
+           at(out), rows, dim, n);
+      return launch(k, n);
+    }
+    case Kernel::EmbeddingGrad: {
+      int g = in.operands[0], idx = in.operands[1];
+      cl_ulong dim = p.buffers[out].shape[1];
+      cl_ulong count = p.buffers[idx].numElements();
+      cl_kernel k = kernel("embedding_grad");
+      args(k, e.memory[g], at(g), e.memory[idx], at(idx), e.memory[out],
+           at(out), count, dim, n);
+      return launch(k, n);
+    }
+    case Kernel::Dropout: { // ints: stream, rank stride, mode; floats: p
+      int x = in.operands[0], seed = in.operands[1];
+      cl_ulong first = static_cast<cl_ulong>(rank * in.ints[1]);
+      cl_kernel k = kernel("dropout");
+      args(k, e.memory[x], at(x), e.memory[seed], at(seed), e.memory[out],
+           at(out), n, cl_double(in.floats[0]), cl_ulong(in.ints[0]), first,
+           cl_int(in.ints[2]));
+      return launch(k, n);
+    }
     case Kernel::IntToFloat: {
       cl_kernel k = kernel("int_to_float");
       int x = in.operands[0];
@@ -525,6 +640,7 @@ private:
 
   accel_device &d;
   accel_executable &e;
+  int64_t rank = 0; // data-parallel programs are refused for now
 };
 
 //===----------------------------------------------------------------------===//

@@ -94,6 +94,262 @@ __kernel void int_to_float(__global const long *x, ulong xo, __global float *y,
     y[yo + i] = (float)x[xo + i];
 }
 
+/* y[i] = x[the input index of result element i]: meta holds the result's
+   shape, then the input stride of each result dimension (a permutation). */
+__kernel void gather_strided(__global const float *x, ulong xo,
+                             __global float *y, ulong yo,
+                             __global const long *meta, int rank, ulong n) {
+  ulong i = get_global_id(0);
+  if (i >= n)
+    return;
+  ulong rest = i, xi = 0;
+  for (int d = rank - 1; d >= 0; --d) {
+    ulong c = rest % (ulong)meta[d];
+    rest /= (ulong)meta[d];
+    xi += c * (ulong)meta[rank + d];
+  }
+  y[yo + i] = x[xo + xi];
+}
+
+/* meta as binary's: y = mask ? value : x, both broadcast. */
+__kernel void masked_fill(__global const float *x, ulong xo,
+                          __global const uchar *mask, ulong mo,
+                          __global float *y, ulong yo,
+                          __global const long *meta, int rank, ulong n,
+                          float value) {
+  ulong i = get_global_id(0);
+  if (i >= n)
+    return;
+  ulong rest = i, xi = 0, mi = 0;
+  for (int d = rank - 1; d >= 0; --d) {
+    ulong c = rest % (ulong)meta[d];
+    rest /= (ulong)meta[d];
+    xi += c * (ulong)meta[rank + d];
+    mi += c * (ulong)meta[2 * rank + d];
+  }
+  y[yo + i] = mask[mo + mi] ? value : x[xo + xi];
+}
+
+/* Rows of `cols`: softmax scales exp(x - max) (f32) by 1 / their sum
+   (double); log_softmax subtracts max + log(sum), as the CPU does. */
+__kernel void softmax(__global const float *x, ulong xo, __global float *y,
+                      ulong yo, ulong rows, ulong cols, int log_form) {
+  ulong r = get_global_id(0);
+  if (r >= rows)
+    return;
+  __global const float *row = x + xo + r * cols;
+  __global float *o = y + yo + r * cols;
+  float m = row[0];
+  for (ulong c = 1; c < cols; ++c)
+    if (m < row[c])
+      m = row[c];
+  double s = 0;
+  if (log_form) {
+    for (ulong c = 0; c < cols; ++c)
+      s += exp(row[c] - m);
+    float shift = m + (float)log(s);
+    for (ulong c = 0; c < cols; ++c)
+      o[c] = row[c] - shift;
+    return;
+  }
+  for (ulong c = 0; c < cols; ++c) {
+    o[c] = exp(row[c] - m);
+    s += o[c];
+  }
+  float inverse = (float)(1.0 / s);
+  for (ulong c = 0; c < cols; ++c)
+    o[c] *= inverse;
+}
+
+__kernel void softmax_grad(__global const float *g, ulong go,
+                           __global const float *y, ulong yo,
+                           __global float *out, ulong oo, ulong rows,
+                           ulong cols, int log_form) {
+  ulong r = get_global_id(0);
+  if (r >= rows)
+    return;
+  __global const float *gr = g + go + r * cols, *yr = y + yo + r * cols;
+  __global float *o = out + oo + r * cols;
+  double s = 0;
+  if (log_form) {
+    for (ulong c = 0; c < cols; ++c)
+      s += gr[c];
+    for (ulong c = 0; c < cols; ++c)
+      o[c] = gr[c] - exp(yr[c]) * (float)s;
+  } else {
+    for (ulong c = 0; c < cols; ++c)
+      s += (double)gr[c] * yr[c];
+    for (ulong c = 0; c < cols; ++c)
+      o[c] = yr[c] * (gr[c] - (float)s);
+  }
+}
+
+/* A row's mean and 1 / sqrt(variance + eps), in double, rounded to f32. */
+void row_moments(__global const float *row, ulong cols, double eps,
+                 float *mean_out, float *rstd_out) {
+  double s = 0;
+  for (ulong c = 0; c < cols; ++c)
+    s += row[c];
+  double mean = s / (double)cols, ss = 0;
+  for (ulong c = 0; c < cols; ++c) {
+    double d = row[c] - mean;
+    ss += d * d;
+  }
+  double var = ss / (double)cols;
+  *mean_out = (float)mean;
+  *rstd_out = (float)(1.0 / sqrt(var + eps));
+}
+
+/* w and b may be absent (has_w, has_b 0: any buffer is passed). */
+__kernel void layer_norm(__global const float *x, ulong xo,
+                         __global const float *w, ulong wo,
+                         __global const float *b, ulong bo,
+                         __global float *y, ulong yo, ulong rows, ulong cols,
+                         double eps, int has_w, int has_b) {
+  ulong r = get_global_id(0);
+  if (r >= rows)
+    return;
+  __global const float *row = x + xo + r * cols;
+  __global float *o = y + yo + r * cols;
+  float mean, rstd;
+  row_moments(row, cols, eps, &mean, &rstd);
+  for (ulong c = 0; c < cols; ++c) {
+    float v = (row[c] - mean) * rstd;
+    if (has_w)
+      v *= w[wo + c];
+    if (has_b)
+      v += b[bo + c];
+    o[c] = v;
+  }
+}
+
+/* One work item per block of rows (the CPU's fixed blocks): the input
+   gradient of its rows, and its partial sums of the parameter gradients
+   (part: blocks x cols for the weight, then for the bias). */
+__kernel void layer_norm_grad_rows(__global const float *g, ulong go,
+                                   __global const float *x, ulong xo,
+                                   __global const float *w, ulong wo,
+                                   __global float *dx, ulong dxo,
+                                   __global float *part, ulong rows,
+                                   ulong cols, double eps, int has_w,
+                                   ulong blocks, ulong per_block) {
+  ulong blk = get_global_id(0);
+  if (blk >= blocks)
+    return;
+  __global float *pw = part + blk * cols, *pb = part + (blocks + blk) * cols;
+  for (ulong c = 0; c < cols; ++c) {
+    pw[c] = 0.0f;
+    pb[c] = 0.0f;
+  }
+  ulong end = min(rows, (blk + 1) * per_block);
+  for (ulong r = blk * per_block; r < end; ++r) {
+    __global const float *gr = g + go + r * cols, *row = x + xo + r * cols;
+    __global float *d = dx + dxo + r * cols;
+    float mean, rstd;
+    row_moments(row, cols, eps, &mean, &rstd);
+    double sum_gw = 0, sum_gw_xhat = 0;
+    for (ulong c = 0; c < cols; ++c) {
+      float xhat = (row[c] - mean) * rstd;
+      float gw = has_w ? gr[c] * w[wo + c] : gr[c];
+      sum_gw += gw;
+      sum_gw_xhat += (double)gw * xhat;
+      pw[c] += gr[c] * xhat;
+      pb[c] += gr[c];
+    }
+    float mean_gw = (float)(sum_gw / cols);
+    float mean_gw_xhat = (float)(sum_gw_xhat / cols);
+    for (ulong c = 0; c < cols; ++c) {
+      float xhat = (row[c] - mean) * rstd;
+      float gw = has_w ? gr[c] * w[wo + c] : gr[c];
+      d[c] = rstd * (gw - mean_gw - xhat * mean_gw_xhat);
+    }
+  }
+}
+
+__kernel void layer_norm_grad_params(__global const float *part,
+                                     __global float *dw, ulong dwo,
+                                     __global float *db, ulong dbo,
+                                     ulong cols, ulong blocks) {
+  ulong c = get_global_id(0);
+  if (c >= cols)
+    return;
+  float w = 0, b = 0;
+  for (ulong k = 0; k < blocks; ++k) {
+    w += part[k * cols + c];
+    b += part[(blocks + k) * cols + c];
+  }
+  dw[dwo + c] = w;
+  db[dbo + c] = b;
+}
+
+/* Rows of the table by index (an index out of range gives zeros; runners
+   check every index before training). */
+__kernel void embedding(__global const float *w, ulong wo,
+                        __global const long *idx, ulong io,
+                        __global float *y, ulong yo, long rows, ulong dim,
+                        ulong n) {
+  ulong i = get_global_id(0);
+  if (i >= n)
+    return;
+  ulong k = i / dim, c = i % dim;
+  long row = idx[io + k];
+  y[yo + i] = row >= 0 && row < rows ? w[wo + (ulong)row * dim + c] : 0.0f;
+}
+
+/* Each table element adds, in index order, the gradients that land on it
+   (the CPU's order). */
+__kernel void embedding_grad(__global const float *g, ulong go,
+                             __global const long *idx, ulong io,
+                             __global float *y, ulong yo, ulong count,
+                             ulong dim, ulong n) {
+  ulong i = get_global_id(0);
+  if (i >= n)
+    return;
+  long row = (long)(i / dim);
+  ulong c = i % dim;
+  float acc = 0.0f;
+  for (ulong k = 0; k < count; ++k)
+    if (idx[io + k] == row)
+      acc += g[go + k * dim + c];
+  y[yo + i] = acc;
+}
+
+/* Philox4x32-10 and accel's dropout mask (runtime/cpu/Philox.h). */
+uint4 philox(uint4 ctr, uint2 key) {
+  for (int round = 0; round < 10; ++round) {
+    uint hi0 = mul_hi(0xD2511F53u, ctr.x), lo0 = 0xD2511F53u * ctr.x;
+    uint hi1 = mul_hi(0xCD9E8D57u, ctr.z), lo1 = 0xCD9E8D57u * ctr.z;
+    ctr = (uint4)(hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);
+    key.x += 0x9E3779B9u;
+    key.y += 0xBB67AE85u;
+  }
+  return ctr;
+}
+
+/* mode 0: kept elements scaled by 1 / (1 - p); 1: kept unscaled; 2:
+   evaluation of an unscaled mask, x (1 - p). */
+__kernel void dropout(__global const float *x, ulong xo,
+                      __global const long *seed_buffer, ulong so,
+                      __global float *y, ulong yo, ulong n, double p,
+                      ulong stream, ulong first, int mode) {
+  ulong i = get_global_id(0);
+  if (i >= n)
+    return;
+  if (mode == 2) {
+    y[yo + i] = x[xo + i] * (float)(1.0 - p);
+    return;
+  }
+  float scale = mode == 1 ? 1.0f : p < 1.0 ? (float)(1.0 / (1.0 - p)) : 0.0f;
+  ulong seed = (ulong)seed_buffer[so], g = first + i, block = g / 4;
+  uint4 bits = philox((uint4)((uint)block, (uint)(block >> 32), (uint)stream,
+                              (uint)(stream >> 32)),
+                      (uint2)((uint)seed, (uint)(seed >> 32)));
+  uint lane = g % 4 == 0 ? bits.x : g % 4 == 1 ? bits.y : g % 4 == 2 ? bits.z
+                                                                    : bits.w;
+  float u = (float)(lane >> 8) * (1.0f / 16777216.0f);
+  y[yo + i] = u >= (float)p ? x[xo + i] * scale : 0.0f;
+}
+
 /* Step counters: op 0 adds, 1 multiplies. */
 __kernel void int_op(__global const long *a, ulong ao, __global const long *b,
                      ulong bo, __global long *y, ulong yo, ulong n, int op) {
