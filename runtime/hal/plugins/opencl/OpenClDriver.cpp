@@ -9,11 +9,11 @@
 // instruction's kernel objects and arguments are made once at load, so a
 // step only enqueues.
 //
-// This version runs f32 programs of one rank of the MLP and Transformer
-// families (products, elementwise and fused chains, sums, softmax, layer
-// norm, embeddings, masked fill, Philox dropout with the CPU's masks,
-// cross-entropy); load_program refuses anything else, naming the kernels it
-// lacks.
+// This version runs f32 programs of one rank of the MLP, CNN and
+// Transformer families (products, elementwise and fused chains, sums,
+// convolutions, pooling, batch and layer norm, softmax, embeddings, masked
+// fill, Philox dropout with the CPU's masks, cross-entropy); load_program
+// refuses anything else, naming the kernels it lacks.
 //
 // ACCEL_OPENCL_DEVICE=P:D picks device D of platform P (default: the first
 // device of the first platform that has one).
@@ -132,7 +132,11 @@ const std::set<Kernel> &supportedKernels() {
       Kernel::Select, Kernel::Permute, Kernel::MaskedFill, Kernel::Softmax,
       Kernel::LogSoftmax, Kernel::SoftmaxGrad, Kernel::LogSoftmaxGrad,
       Kernel::LayerNorm, Kernel::LayerNormGrad, Kernel::Embedding,
-      Kernel::EmbeddingGrad, Kernel::Dropout};
+      Kernel::EmbeddingGrad, Kernel::Dropout, Kernel::Conv2d,
+      Kernel::Conv2dGradInput, Kernel::Conv2dGradWeight, Kernel::MaxPool2d,
+      Kernel::MaxPool2dGrad, Kernel::AvgPool2d, Kernel::AvgPool2dGrad,
+      Kernel::AdaptiveAvgPool2d, Kernel::AdaptiveAvgPool2dGrad,
+      Kernel::BatchNorm, Kernel::BatchNormGrad};
   return kernels;
 }
 
@@ -323,11 +327,18 @@ private:
     return launch(k, n);
   }
 
-  /// C[m, n] = op(A) op(B), row-major, through CLBlast.
+  /// C[m, n] = op(A) op(B), row-major, through CLBlast; offsets in
+  /// elements of buffers a, b and c of the program.
   std::function<void()> gemm(bool transA, bool transB, size_t m, size_t n,
                              size_t k, int a, size_t aOff, size_t lda, int b,
                              size_t bOff, size_t ldb, int c, size_t cOff) {
-    cl_mem am = e.memory[a], bm = e.memory[b], cm = e.memory[c];
+    return gemm(transA, transB, m, n, k, e.memory[a], aOff, lda, e.memory[b],
+                bOff, ldb, e.memory[c], cOff);
+  }
+  std::function<void()> gemm(bool transA, bool transB, size_t m, size_t n,
+                             size_t k, cl_mem am, size_t aOff, size_t lda,
+                             cl_mem bm, size_t bOff, size_t ldb, cl_mem cm,
+                             size_t cOff) {
     cl_command_queue q = d.queue;
     return [=]() mutable {
       CLBlastStatusCode s = CLBlastSgemm(
@@ -559,6 +570,66 @@ private:
            cl_int(in.ints[2]));
       return launch(k, n);
     }
+    case Kernel::Conv2d:
+    case Kernel::Conv2dGradInput:
+    case Kernel::Conv2dGradWeight:
+      return convolution(in);
+    case Kernel::MaxPool2d:
+    case Kernel::AvgPool2d:
+    case Kernel::AdaptiveAvgPool2d: {
+      int x = in.operands[0];
+      cl_kernel k = kernel(in.kernel == Kernel::MaxPool2d ? "max_pool"
+                                                          : "avg_pool");
+      args(k, e.memory[x], at(x), e.memory[out], at(out),
+           constants(poolMeta(shape(0), p.buffers[out].shape, in.ints)));
+      if (in.kernel != Kernel::MaxPool2d)
+        set(k, 5, cl_int(in.kernel == Kernel::AdaptiveAvgPool2d));
+      return launch(k, n);
+    }
+    case Kernel::MaxPool2dGrad: { // operands: grad, input
+      int g = in.operands[0], x = in.operands[1];
+      std::vector<cl_long> meta = poolMeta(shape(1), shape(0), in.ints);
+      cl_kernel k = kernel("max_pool_grad");
+      args(k, e.memory[g], at(g), e.memory[x], at(x), e.memory[out], at(out),
+           constants(meta));
+      return launch(k, meta[0]);
+    }
+    case Kernel::AvgPool2dGrad:
+    case Kernel::AdaptiveAvgPool2dGrad: { // operands: grad, input
+      int g = in.operands[0];
+      std::vector<cl_long> meta = poolMeta(shape(1), shape(0), in.ints);
+      cl_kernel k = kernel("avg_pool_grad");
+      args(k, e.memory[g], at(g), e.memory[out], at(out), constants(meta),
+           cl_int(in.kernel == Kernel::AdaptiveAvgPool2dGrad));
+      return launch(k, meta[0]);
+    }
+    case Kernel::BatchNorm:       // operands: input, weight, bias, mean, var
+    case Kernel::BatchNormGrad: { // operands: grad, input, weight, mean, var
+      bool grad = in.kernel == Kernel::BatchNormGrad;
+      const std::vector<int64_t> &s = shape(grad ? 1 : 0);
+      cl_long inner = 1;
+      for (size_t dim = 2; dim < s.size(); ++dim)
+        inner *= s[dim];
+      cl_kernel k = kernel(grad ? "batch_norm_grad" : "batch_norm");
+      cl_uint index = 0;
+      for (int b : in.operands) {
+        set(k, index++, e.memory[b]);
+        set(k, index++, at(b));
+      }
+      for (int b : in.results) {
+        set(k, index++, e.memory[b]);
+        set(k, index++, at(b));
+      }
+      set(k, index++, cl_long(s[0]));
+      set(k, index++, cl_long(s[1]));
+      set(k, index++, inner);
+      set(k, index++, cl_double(in.floats[0]));
+      if (!grad)
+        set(k, index++,
+            cl_double(in.floats.size() > 1 ? in.floats[1] : 0.0));
+      set(k, index, cl_int(in.ints[0] != 0));
+      return launch(k, s[1]);
+    }
     case Kernel::IntToFloat: {
       cl_kernel k = kernel("int_to_float");
       int x = in.operands[0];
@@ -636,6 +707,110 @@ private:
       throw Failure{std::string("opencl: no kernel for ") +
                     accel::rt::kernelName(in.kernel)};
     }
+  }
+
+  /// Pooling geometry (OpenClKernels.cpp's pg) over the last two
+  /// dimensions; ints: kernel, stride, padding, dilation (2 each),
+  /// count_include_pad; none for adaptive pools.
+  static std::vector<cl_long> poolMeta(const std::vector<int64_t> &input,
+                                       const std::vector<int64_t> &out,
+                                       const std::vector<int64_t> &ints) {
+    cl_long planes = 1;
+    for (size_t dim = 0; dim + 2 < input.size(); ++dim)
+      planes *= input[dim];
+    std::vector<cl_long> meta = {planes, input[input.size() - 2], input.back(),
+                                 out[out.size() - 2], out.back()};
+    if (ints.empty())
+      meta.insert(meta.end(), {1, 1, 1, 1, 0, 0, 1, 1, 0});
+    else
+      meta.insert(meta.end(), ints.begin(), ints.begin() + 9);
+    return meta;
+  }
+
+  /// A convolution or one of its gradients, as the CPU computes it: per
+  /// group, im2col columns of all samples, one CLBlast product, then the
+  /// result unstaged (or the columns added back, col2im).
+  std::function<void()> convolution(const Instruction &in) {
+    const Program &p = e.program;
+    auto shapeOf = [&](int b) -> const std::vector<int64_t> & {
+      return p.buffers[b].shape;
+    };
+    int input, weight, output;
+    switch (in.kernel) {
+    case Kernel::Conv2d:
+      input = in.operands[0], weight = in.operands[1], output = in.results[0];
+      break;
+    case Kernel::Conv2dGradInput:
+      output = in.operands[0], weight = in.operands[1], input = in.results[0];
+      break;
+    default: // Conv2dGradWeight
+      output = in.operands[0], input = in.operands[1], weight = in.results[0];
+      break;
+    }
+    const std::vector<int64_t> &is = shapeOf(input), &ws = shapeOf(weight),
+                               &os = shapeOf(output);
+    bool batched = is.size() == 4;
+    size_t c0 = batched ? 1 : 0;
+    std::vector<cl_long> geo = {batched ? is[0] : 1, is[c0], is[c0 + 1],
+                                is[c0 + 2], ws[0], ws[2], ws[3], os[c0 + 1],
+                                os[c0 + 2]};
+    geo.insert(geo.end(), in.ints.begin(), in.ints.begin() + 7);
+    cl_long groups = geo[15], perGroup = geo[1] / groups,
+            perOut = geo[4] / groups;
+    size_t pixels = geo[7] * geo[8], ld = geo[0] * pixels;
+    size_t k = perGroup * geo[5] * geo[6];
+    cl_mem meta = constants(geo);
+    cl_mem columns = create(k * ld * sizeof(float));
+    cl_mem staged = create(perOut * ld * sizeof(float));
+    std::vector<std::function<void()>> steps;
+    if (in.kernel == Kernel::Conv2dGradInput) {
+      cl_kernel zero = kernel("fill_zero");
+      cl_ulong n = p.buffers[input].numElements();
+      args(zero, e.memory[input], at(input), n);
+      steps.push_back(launch(zero, n));
+    }
+    for (cl_long group = 0; group < groups; ++group) {
+      size_t wOff = at(weight) + group * perOut * k;
+      if (in.kernel != Kernel::Conv2dGradInput) {
+        cl_kernel im2col = kernel("im2col");
+        args(im2col, e.memory[input], at(input), columns, meta, group);
+        steps.push_back(launch(im2col, k * ld));
+      }
+      if (in.kernel != Kernel::Conv2d) {
+        cl_kernel stage = kernel("conv_stage");
+        args(stage, e.memory[output], at(output), staged, meta, group);
+        steps.push_back(launch(stage, perOut * ld));
+      }
+      switch (in.kernel) {
+      case Kernel::Conv2d: {
+        // staged [O/groups, ld] = W_g [O/groups, k] columns [k, ld]
+        steps.push_back(gemm(false, false, perOut, ld, k, e.memory[weight],
+                             wOff, k, columns, 0, ld, staged, 0));
+        bool bias = in.operands.size() > 2;
+        int b = bias ? in.operands[2] : weight;
+        cl_kernel unstage = kernel("conv_unstage");
+        args(unstage, staged, e.memory[output], at(output), e.memory[b], at(b),
+             cl_int(bias), meta, group);
+        steps.push_back(launch(unstage, perOut * ld));
+        break;
+      }
+      case Kernel::Conv2dGradInput: {
+        // columns [k, ld] = W_g^T dY_g, then added back into dX
+        steps.push_back(gemm(true, false, k, ld, perOut, e.memory[weight],
+                             wOff, k, staged, 0, ld, columns, 0));
+        cl_kernel col2im = kernel("col2im");
+        args(col2im, columns, e.memory[input], at(input), meta, group);
+        steps.push_back(launch(col2im, geo[0] * perGroup));
+        break;
+      }
+      default:
+        // dW_g [O/groups, k] = dY_g [O/groups, ld] columns^T
+        steps.push_back(gemm(false, true, perOut, k, ld, staged, 0, ld,
+                             columns, 0, ld, e.memory[weight], wOff));
+        break;
+      }
+    }
+    return sequence(std::move(steps));
   }
 
   accel_device &d;

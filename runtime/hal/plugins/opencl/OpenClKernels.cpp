@@ -350,6 +350,331 @@ __kernel void dropout(__global const float *x, ulong xo,
   y[yo + i] = u >= (float)p ? x[xo + i] * scale : 0.0f;
 }
 
+/* Convolutions as the CPU computes them: im2col columns of every sample
+   side by side ([k, samples * pixels] per group), one product, then the
+   result unstaged. geo: batch, channels, height, width, out channels,
+   kernel h/w, out h/w, stride h/w, padding h/w, dilation h/w, groups. */
+#define G_N geo[0]
+#define G_C geo[1]
+#define G_H geo[2]
+#define G_W geo[3]
+#define G_O geo[4]
+#define G_KH geo[5]
+#define G_KW geo[6]
+#define G_OH geo[7]
+#define G_OW geo[8]
+#define G_SH geo[9]
+#define G_SW geo[10]
+#define G_PH geo[11]
+#define G_PW geo[12]
+#define G_DH geo[13]
+#define G_DW geo[14]
+#define G_GROUPS geo[15]
+
+__kernel void im2col(__global const float *x, ulong xo, __global float *col,
+                     __global const long *geo, long group) {
+  long per_group = G_C / G_GROUPS, pixels = G_OH * G_OW;
+  long ld = G_N * pixels, k = per_group * G_KH * G_KW;
+  long t = get_global_id(0);
+  if (t >= k * ld)
+    return;
+  long q = t % ld, r = t / ld;
+  long s = q / pixels, p = q % pixels, oh = p / G_OW, ow = p % G_OW;
+  long c = r / (G_KH * G_KW), ij = r % (G_KH * G_KW);
+  long i = ij / G_KW, j = ij % G_KW;
+  long h = oh * G_SH - G_PH + i * G_DH, w = ow * G_SW - G_PW + j * G_DW;
+  col[t] = h >= 0 && h < G_H && w >= 0 && w < G_W
+               ? x[xo + ((s * G_C + group * per_group + c) * G_H + h) * G_W + w]
+               : 0.0f;
+}
+
+/* y[s, group's oc, p] = staged[oc, s * pixels + p] + bias. */
+__kernel void conv_unstage(__global const float *staged, __global float *y,
+                           ulong yo, __global const float *bias, ulong bo,
+                           int has_bias, __global const long *geo,
+                           long group) {
+  long per_out = G_O / G_GROUPS, pixels = G_OH * G_OW, ld = G_N * pixels;
+  long t = get_global_id(0);
+  if (t >= per_out * ld)
+    return;
+  long oc = t / ld, q = t % ld, s = q / pixels, p = q % pixels;
+  float b = has_bias ? bias[bo + group * per_out + oc] : 0.0f;
+  y[yo + (s * G_O + group * per_out + oc) * pixels + p] = staged[t] + b;
+}
+
+/* staged[oc, s * pixels + p] = grad[s, group's oc, p]. */
+__kernel void conv_stage(__global const float *g, ulong go,
+                         __global float *staged, __global const long *geo,
+                         long group) {
+  long per_out = G_O / G_GROUPS, pixels = G_OH * G_OW, ld = G_N * pixels;
+  long t = get_global_id(0);
+  if (t >= per_out * ld)
+    return;
+  long oc = t / ld, q = t % ld, s = q / pixels, p = q % pixels;
+  staged[t] = g[go + (s * G_O + group * per_out + oc) * pixels + p];
+}
+
+/* Adds the columns back into the input gradient (zeroed before the first
+   group): one work item per sample and channel, in im2col's order. */
+__kernel void col2im(__global const float *col, __global float *dx, ulong dxo,
+                     __global const long *geo, long group) {
+  long per_group = G_C / G_GROUPS, pixels = G_OH * G_OW, ld = G_N * pixels;
+  long t = get_global_id(0);
+  if (t >= G_N * per_group)
+    return;
+  long s = t / per_group, c = t % per_group;
+  __global float *plane =
+      dx + dxo + (s * G_C + group * per_group + c) * G_H * G_W;
+  for (long i = 0; i < G_KH; ++i)
+    for (long j = 0; j < G_KW; ++j) {
+      __global const float *row =
+          col + ((c * G_KH + i) * G_KW + j) * ld + s * pixels;
+      for (long oh = 0; oh < G_OH; ++oh) {
+        long h = oh * G_SH - G_PH + i * G_DH;
+        if (h < 0 || h >= G_H)
+          continue;
+        for (long ow = 0; ow < G_OW; ++ow) {
+          long w = ow * G_SW - G_PW + j * G_DW;
+          if (w >= 0 && w < G_W)
+            plane[h * G_W + w] += row[oh * G_OW + ow];
+        }
+      }
+    }
+}
+
+__kernel void fill_zero(__global float *y, ulong yo, ulong n) {
+  ulong i = get_global_id(0);
+  if (i < n)
+    y[yo + i] = 0.0f;
+}
+
+/* Pooling over the last two dimensions. pg: planes, height, width, out h,
+   out w, kernel h/w, stride h/w, padding h/w, dilation h/w,
+   count_include_pad. */
+#define P_PLANES pg[0]
+#define P_H pg[1]
+#define P_W pg[2]
+#define P_OH pg[3]
+#define P_OW pg[4]
+#define P_KH pg[5]
+#define P_KW pg[6]
+#define P_SH pg[7]
+#define P_SW pg[8]
+#define P_PH pg[9]
+#define P_PW pg[10]
+#define P_DH pg[11]
+#define P_DW pg[12]
+#define P_INCLUDE_PAD pg[13]
+
+/* The first maximum of window (oh, ow), or a NaN; -1 if all padding. */
+long max_at(__global const float *plane, __global const long *pg, long oh,
+            long ow) {
+  float best = -INFINITY;
+  long at = -1;
+  for (long i = 0; i < P_KH; ++i) {
+    long h = oh * P_SH - P_PH + i * P_DH;
+    if (h < 0 || h >= P_H)
+      continue;
+    for (long j = 0; j < P_KW; ++j) {
+      long w = ow * P_SW - P_PW + j * P_DW;
+      if (w < 0 || w >= P_W)
+        continue;
+      float v = plane[h * P_W + w];
+      if (at < 0 || v > best || isnan(v)) {
+        best = v;
+        at = h * P_W + w;
+      }
+    }
+  }
+  return at;
+}
+
+__kernel void max_pool(__global const float *x, ulong xo, __global float *y,
+                       ulong yo, __global const long *pg) {
+  long t = get_global_id(0);
+  if (t >= P_PLANES * P_OH * P_OW)
+    return;
+  long p = t / (P_OH * P_OW), q = t % (P_OH * P_OW);
+  __global const float *plane = x + xo + p * P_H * P_W;
+  long at = max_at(plane, pg, q / P_OW, q % P_OW);
+  y[yo + t] = at < 0 ? -INFINITY : plane[at];
+}
+
+__kernel void max_pool_grad(__global const float *g, ulong go,
+                            __global const float *x, ulong xo,
+                            __global float *dx, ulong dxo,
+                            __global const long *pg) {
+  long p = get_global_id(0);
+  if (p >= P_PLANES)
+    return;
+  __global const float *plane = x + xo + p * P_H * P_W;
+  __global float *d = dx + dxo + p * P_H * P_W;
+  for (long i = 0; i < P_H * P_W; ++i)
+    d[i] = 0.0f;
+  for (long oh = 0; oh < P_OH; ++oh)
+    for (long ow = 0; ow < P_OW; ++ow) {
+      long at = max_at(plane, pg, oh, ow);
+      if (at >= 0)
+        d[at] += g[go + (p * P_OH + oh) * P_OW + ow];
+    }
+}
+
+/* An averaging window [h0, h1) x [w0, w1) and its divisor: avg_pool2d's as
+   ATen cuts it (adaptive 0), or adaptive_avg_pool2d's bin (adaptive 1). */
+void avg_window(__global const long *pg, int adaptive, long oh, long ow,
+                long *h0, long *h1, long *w0, long *w1, float *divisor) {
+  if (adaptive) {
+    *h0 = (oh * P_H) / P_OH;
+    *h1 = ((oh + 1) * P_H + P_OH - 1) / P_OH;
+    *w0 = (ow * P_W) / P_OW;
+    *w1 = ((ow + 1) * P_W + P_OW - 1) / P_OW;
+    *divisor = (float)((*h1 - *h0) * (*w1 - *w0));
+    return;
+  }
+  long hs = oh * P_SH - P_PH, ws = ow * P_SW - P_PW;
+  long he = min(hs + P_KH, P_H + P_PH), we = min(ws + P_KW, P_W + P_PW);
+  long padded = (he - hs) * (we - ws);
+  *h0 = max(hs, 0L);
+  *w0 = max(ws, 0L);
+  *h1 = min(he, P_H);
+  *w1 = min(we, P_W);
+  *divisor = (float)(P_INCLUDE_PAD ? padded : (*h1 - *h0) * (*w1 - *w0));
+}
+
+__kernel void avg_pool(__global const float *x, ulong xo, __global float *y,
+                       ulong yo, __global const long *pg, int adaptive) {
+  long t = get_global_id(0);
+  if (t >= P_PLANES * P_OH * P_OW)
+    return;
+  long p = t / (P_OH * P_OW), q = t % (P_OH * P_OW);
+  __global const float *plane = x + xo + p * P_H * P_W;
+  long h0, h1, w0, w1;
+  float divisor;
+  avg_window(pg, adaptive, q / P_OW, q % P_OW, &h0, &h1, &w0, &w1, &divisor);
+  float sum = 0;
+  for (long h = h0; h < h1; ++h)
+    for (long w = w0; w < w1; ++w)
+      sum += plane[h * P_W + w];
+  y[yo + t] = sum / divisor;
+}
+
+__kernel void avg_pool_grad(__global const float *g, ulong go,
+                            __global float *dx, ulong dxo,
+                            __global const long *pg, int adaptive) {
+  long p = get_global_id(0);
+  if (p >= P_PLANES)
+    return;
+  __global float *d = dx + dxo + p * P_H * P_W;
+  for (long i = 0; i < P_H * P_W; ++i)
+    d[i] = 0.0f;
+  for (long oh = 0; oh < P_OH; ++oh)
+    for (long ow = 0; ow < P_OW; ++ow) {
+      long h0, h1, w0, w1;
+      float divisor;
+      avg_window(pg, adaptive, oh, ow, &h0, &h1, &w0, &w1, &divisor);
+      float share = g[go + (p * P_OH + oh) * P_OW + ow] / divisor;
+      for (long h = h0; h < h1; ++h)
+        for (long w = w0; w < w1; ++w)
+          d[h * P_W + w] += share;
+    }
+}
+
+/* Batch norm over [N, C, inner], one work item per channel, in double as
+   the CPU. */
+void channel_moments(__global const float *x, long batch, long channels,
+                     long inner, long c, double *mean, double *var) {
+  double s = 0;
+  for (long n = 0; n < batch; ++n)
+    for (long i = 0; i < inner; ++i)
+      s += x[(n * channels + c) * inner + i];
+  double count = (double)(batch * inner);
+  *mean = s / count;
+  double ss = 0;
+  for (long n = 0; n < batch; ++n)
+    for (long i = 0; i < inner; ++i) {
+      double d = x[(n * channels + c) * inner + i] - *mean;
+      ss += d * d;
+    }
+  *var = ss / count;
+}
+
+__kernel void batch_norm(__global const float *x0, ulong xo,
+                         __global const float *w, ulong wo,
+                         __global const float *b, ulong bo,
+                         __global const float *rm, ulong rmo,
+                         __global const float *rv, ulong rvo,
+                         __global float *y0, ulong yo,
+                         __global float *nm, ulong nmo,
+                         __global float *nv, ulong nvo, long batch,
+                         long channels, long inner, double eps,
+                         double momentum, int training) {
+  long c = get_global_id(0);
+  if (c >= channels)
+    return;
+  __global const float *x = x0 + xo;
+  __global float *y = y0 + yo;
+  double mean = rm[rmo + c], var = rv[rvo + c];
+  if (training) {
+    channel_moments(x, batch, channels, inner, c, &mean, &var);
+    double count = (double)(batch * inner);
+    double unbiased = count > 1 ? var * count / (count - 1) : var;
+    nm[nmo + c] = (float)((1 - momentum) * rm[rmo + c] + momentum * mean);
+    nv[nvo + c] = (float)((1 - momentum) * rv[rvo + c] + momentum * unbiased);
+  } else {
+    nm[nmo + c] = rm[rmo + c];
+    nv[nvo + c] = rv[rvo + c];
+  }
+  float m = (float)mean;
+  float scale = (float)(1.0 / sqrt(var + eps)) * w[wo + c];
+  for (long n = 0; n < batch; ++n)
+    for (long i = 0; i < inner; ++i) {
+      long at = (n * channels + c) * inner + i;
+      y[at] = (x[at] - m) * scale + b[bo + c];
+    }
+}
+
+__kernel void batch_norm_grad(__global const float *g0, ulong go,
+                              __global const float *x0, ulong xo,
+                              __global const float *w, ulong wo,
+                              __global const float *rm, ulong rmo,
+                              __global const float *rv, ulong rvo,
+                              __global float *dx0, ulong dxo,
+                              __global float *dw, ulong dwo,
+                              __global float *db, ulong dbo, long batch,
+                              long channels, long inner, double eps,
+                              int training) {
+  long c = get_global_id(0);
+  if (c >= channels)
+    return;
+  __global const float *g = g0 + go, *x = x0 + xo;
+  __global float *dx = dx0 + dxo;
+  double mean = rm[rmo + c], var = rv[rvo + c];
+  if (training)
+    channel_moments(x, batch, channels, inner, c, &mean, &var);
+  double rstd = 1.0 / sqrt(var + eps);
+  double sum_g = 0, sum_g_xhat = 0;
+  for (long n = 0; n < batch; ++n)
+    for (long i = 0; i < inner; ++i) {
+      long at = (n * channels + c) * inner + i;
+      sum_g += g[at];
+      sum_g_xhat += g[at] * ((x[at] - mean) * rstd);
+    }
+  db[dbo + c] = (float)sum_g;
+  dw[dwo + c] = (float)sum_g_xhat;
+  double count = (double)(batch * inner);
+  double k = w[wo + c] * rstd;
+  for (long n = 0; n < batch; ++n)
+    for (long i = 0; i < inner; ++i) {
+      long at = (n * channels + c) * inner + i;
+      if (!training) {
+        dx[at] = (float)(g[at] * k);
+        continue;
+      }
+      double xhat = (x[at] - mean) * rstd;
+      dx[at] = (float)(k * (g[at] - sum_g / count - xhat * sum_g_xhat / count));
+    }
+}
+
 /* Step counters: op 0 adds, 1 multiplies. */
 __kernel void int_op(__global const long *a, ulong ao, __global const long *b,
                      ulong bo, __global long *y, ulong yo, ulong n, int op) {
