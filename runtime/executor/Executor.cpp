@@ -20,6 +20,20 @@
 
 namespace accel::rt {
 
+const char *elementTypeName(ElementType type) {
+  switch (type) {
+  case ElementType::F32: return "f32";
+  case ElementType::I64: return "i64";
+  case ElementType::I1: return "i1";
+  case ElementType::BF16: return "bf16";
+  case ElementType::F16: return "f16";
+  case ElementType::F8E4M3FN: return "f8E4M3FN";
+  case ElementType::F8E5M2: return "f8E5M2";
+  case ElementType::F8E8M0FNU: return "f8E8M0FNU";
+  }
+  return "?";
+}
+
 size_t elementBytes(ElementType type) {
   switch (type) {
   case ElementType::F32:

@@ -26,6 +26,9 @@ namespace accel::rt {
 enum class ElementType { F32, I64, I1, BF16, F16, F8E4M3FN, F8E5M2, F8E8M0FNU };
 
 size_t elementBytes(ElementType type);
+/// MLIR's spelling of the type ("f32", "bf16", "f8E4M3FN").
+const char *elementTypeName(ElementType type);
+constexpr int kElementTypeCount = static_cast<int>(ElementType::F8E8M0FNU) + 1;
 
 struct BufferDesc {
   /// Where the bytes live. State, inputs, scalars and constants own their

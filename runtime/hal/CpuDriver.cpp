@@ -103,6 +103,18 @@ private:
 
 class CpuDriver final : public Driver {
 public:
+  DriverSupport support() const override {
+    DriverSupport s{"the CPU executor (OpenBLAS, vectorised kernels, a thread "
+                    "pool), in process",
+                    {},
+                    {}};
+    for (int k = 0; k < kKernelCount; ++k)
+      s.kernels.push_back(kernelName(static_cast<Kernel>(k)));
+    for (int t = 0; t < kElementTypeCount; ++t)
+      s.elementTypes.push_back(elementTypeName(static_cast<ElementType>(t)));
+    return s;
+  }
+
   llvm::Expected<std::unique_ptr<Device>>
   createDevice(const DeviceOptions &options) override {
     int threads = options.threads > 0

@@ -94,9 +94,17 @@ public:
   virtual llvm::Expected<DeviceMemory> memory() = 0;
 };
 
+/// What a driver runs, for listings (accel-run --list-drivers).
+struct DriverSupport {
+  std::string description;
+  std::vector<std::string> kernels;      // kernelName()s
+  std::vector<std::string> elementTypes; // elementTypeName()s
+};
+
 class Driver {
 public:
   virtual ~Driver() = default;
+  virtual DriverSupport support() const = 0;
   virtual llvm::Expected<std::unique_ptr<Device>>
   createDevice(const DeviceOptions &options) = 0;
 };

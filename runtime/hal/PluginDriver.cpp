@@ -277,6 +277,19 @@ class PluginDriver final : public Driver {
 public:
   explicit PluginDriver(const accel_driver &d) : d(d) {}
 
+  DriverSupport support() const override {
+    auto list = [](const char *text) {
+      std::vector<std::string> items;
+      llvm::SmallVector<llvm::StringRef> parts;
+      llvm::StringRef(text ? text : "").split(parts, ',', -1, false);
+      for (llvm::StringRef p : parts)
+        items.push_back(p.trim().str());
+      return items;
+    };
+    return {d.description ? d.description : "", list(d.kernels),
+            list(d.element_types)};
+  }
+
   llvm::Expected<std::unique_ptr<Device>>
   createDevice(const DeviceOptions &options) override {
     std::unique_ptr<accel_collectives> collectives;

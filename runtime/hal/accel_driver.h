@@ -125,6 +125,13 @@ typedef struct accel_driver {
   void (*set_profiling)(accel_executable *executable, int32_t on);
   int (*read_profile)(accel_executable *executable, double *seconds,
                       uint64_t count, accel_error *error);
+
+  /* What the driver runs, for listings (accel-run --list-drivers): the
+   * kernels (their names in runtime/executor/Program.h's kernelName) and
+   * the element types of buffers ("f32", "i64", ...), each a
+   * comma-separated list. */
+  const char *kernels;
+  const char *element_types;
 } accel_driver;
 
 /* The symbol every driver library exports: its table, built for

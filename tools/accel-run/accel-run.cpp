@@ -23,12 +23,15 @@
 #include "runtime/collectives/LocalCommunicator.h"
 #include "runtime/collectives/MpiCommunicator.h"
 #include "runtime/hal/Hal.h"
+#include "runtime/hal/PluginDriver.h"
 #include "runtime/io/Checkpoint.h"
 #include "runtime/io/Dataset.h"
 #include "runtime/io/ProgramFile.h"
 #include "runtime/io/Safetensors.h"
 #include "tools/accel-run/LossPlot.h"
 
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FileSystem.h"
@@ -58,14 +61,14 @@ using accel::rt::hal::Executable;
 using accel::rt::BufferDesc;
 
 static cl::OptionCategory category("accel-run options");
-static cl::opt<std::string> stepPath(cl::Positional, cl::Required,
+static cl::opt<std::string> stepPath(cl::Positional,
                                      cl::desc("<step.mlir | step.accelprog>"), cl::cat(category));
-static cl::opt<std::string> paramsPath("params", cl::Required,
+static cl::opt<std::string> paramsPath("params",
                                        cl::desc("Initial parameters and buffers"),
                                        cl::value_desc("INIT.safetensors"),
                                        cl::cat(category));
 static cl::opt<std::string>
-    dataPath("data", cl::Required,
+    dataPath("data",
              cl::desc("Training data: a safetensors file with one tensor per "
                       "input (first dimension = samples), or a Fashion-MNIST "
                       "directory"),
@@ -86,6 +89,12 @@ static cl::opt<std::string> device(
              "plugin, libaccel_driver_NAME.so on $ACCEL_DRIVER_PATH or "
              "beside accel-run (docs/devices.md)"),
     cl::value_desc("driver"), cl::init("cpu"), cl::cat(category));
+static cl::opt<bool> listDrivers(
+    "list-drivers",
+    cl::desc("List the drivers (built in, and plugins on the driver search "
+             "path) and the kernels and element types each runs, as "
+             "Markdown tables, and exit"),
+    cl::cat(category));
 static cl::opt<int64_t> ranksOption(
     "ranks",
     cl::desc("Data-parallel ranks (default: as many as the step was compiled "
@@ -304,6 +313,50 @@ static Expected<int64_t> bindInputs(const accel::rt::Program &program,
   return batch;
 }
 
+/// --list-drivers: every driver this accel can load, what it is, and the
+/// kernels and element types it runs (docs/devices.md holds the output).
+static int printDrivers() {
+  accel::rt::hal::registerBuiltinDrivers();
+  std::vector<std::string> names =
+      accel::rt::hal::DriverRegistry::global().names();
+  for (const auto &entry : accel::rt::hal::findDriverLibraries())
+    if (!llvm::is_contained(names, entry.first))
+      names.push_back(entry.first);
+  std::vector<std::string> shown;
+  std::vector<accel::rt::hal::DriverSupport> support;
+  for (const std::string &name : names) {
+    Expected<std::unique_ptr<accel::rt::hal::Driver>> d =
+        accel::rt::hal::DriverRegistry::global().create(name);
+    if (!d) {
+      WithColor::warning(errs(), "accel-run")
+          << "driver '" << name << "' not listed: " << toString(d.takeError())
+          << "\n";
+      continue;
+    }
+    shown.push_back(name);
+    support.push_back((*d)->support());
+  }
+  outs() << "| driver | what it is | element types |\n|---|---|---|\n";
+  for (size_t i = 0; i < shown.size(); ++i)
+    outs() << "| `" << shown[i] << "` | " << support[i].description << " | "
+           << llvm::join(support[i].elementTypes, ", ") << " |\n";
+  outs() << "\n| kernel |";
+  for (const std::string &name : shown)
+    outs() << " `" << name << "` |";
+  outs() << "\n|---|";
+  for (size_t i = 0; i < shown.size(); ++i)
+    outs() << "---|";
+  outs() << "\n";
+  for (int k = 0; k < accel::rt::kKernelCount; ++k) {
+    std::string kernel = accel::rt::kernelName(static_cast<accel::rt::Kernel>(k));
+    outs() << "| " << kernel << " |";
+    for (const accel::rt::hal::DriverSupport &s : support)
+      outs() << (llvm::is_contained(s.kernels, kernel) ? " ✓ |" : "  |");
+    outs() << "\n";
+  }
+  return 0;
+}
+
 namespace {
 /// Where the step's programs come from: a program file (accel-opt
 /// --accel-lower), read and checked whole at once, or MLIR, lowered here
@@ -496,6 +549,16 @@ static int run(int argc, char **argv) {
   threads.addCategory(category);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "accel-run: train a compiled step\n");
+  if (listDrivers)
+    return printDrivers();
+  if (stepPath.empty())
+    return fail("give the compiled step: accel-run STEP.mlir|STEP.accelprog "
+                "--params INIT.safetensors --data TRAIN ...");
+  if (paramsPath.empty())
+    return fail("--params: give the initial parameters (INIT.safetensors)");
+  if (dataPath.empty())
+    return fail("--data: give the training data (a safetensors file or a "
+                "Fashion-MNIST directory)");
   if ((steps > 0) == (epochs > 0))
     return fail("give exactly one of --steps and --epochs");
   accel::rt::hal::registerBuiltinDrivers();

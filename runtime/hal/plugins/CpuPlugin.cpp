@@ -241,6 +241,19 @@ int readProfile(accel_executable *e, double *seconds, uint64_t count,
   return 0;
 }
 
+/// Every kernel and element type: the executor runs them all.
+std::string joined(bool kernels) {
+  std::string list;
+  int count = kernels ? accel::rt::kKernelCount : accel::rt::kElementTypeCount;
+  for (int i = 0; i < count; ++i)
+    list += std::string(i ? "," : "") +
+            (kernels ? accel::rt::kernelName(static_cast<accel::rt::Kernel>(i))
+                     : accel::rt::elementTypeName(
+                           static_cast<accel::rt::ElementType>(i)));
+  return list;
+}
+const std::string kKernels = joined(true), kElementTypes = joined(false);
+
 const accel_driver kDriver = {
     ACCEL_DRIVER_ABI_VERSION,
     sizeof(accel_driver),
@@ -259,6 +272,8 @@ const accel_driver kDriver = {
     commitState,
     setProfiling,
     readProfile,
+    kKernels.c_str(),
+    kElementTypes.c_str(),
 };
 
 } // namespace

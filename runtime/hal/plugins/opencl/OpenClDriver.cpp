@@ -1003,6 +1003,14 @@ int readProfile(accel_executable *e, double *seconds, uint64_t count,
   return 0;
 }
 
+std::string supportedKernelList() {
+  std::string list;
+  for (Kernel k : supportedKernels())
+    list += (list.empty() ? "" : ",") + std::string(accel::rt::kernelName(k));
+  return list;
+}
+const std::string kKernels = supportedKernelList();
+
 const accel_driver kDriver = {
     ACCEL_DRIVER_ABI_VERSION,
     sizeof(accel_driver),
@@ -1021,6 +1029,8 @@ const accel_driver kDriver = {
     commitState,
     setProfiling,
     readProfile,
+    kKernels.c_str(),
+    "f32,i64,i1",
 };
 
 } // namespace
