@@ -237,10 +237,12 @@ public:
   llvm::Expected<std::unique_ptr<Executable>> load(Program program) override {
     StepPrograms programs;
     programs.trainStep = std::move(program);
-    std::vector<uint8_t> file = serializeProgramFile(programs);
+    llvm::Expected<std::vector<uint8_t>> file = serializeProgramFile(programs);
+    if (!file)
+      return file.takeError();
     accel_executable *e = nullptr;
     accel_error message;
-    if (d.load_program(device, file.data(), file.size(), &e, &message) != 0)
+    if (d.load_program(device, file->data(), file->size(), &e, &message) != 0)
       return error(message.message);
     auto executable = std::make_unique<PluginExecutable>(
         handle, e, std::move(programs.trainStep));

@@ -315,7 +315,33 @@ bool isProgramFile(llvm::StringRef bytes) {
          fb::BufferHasIdentifier(bytes.data(), file::StepFileIdentifier());
 }
 
-std::vector<uint8_t> serializeProgramFile(const StepPrograms &programs) {
+llvm::Expected<std::vector<uint8_t>>
+serializeProgramFile(const StepPrograms &programs, uint64_t limit) {
+  // A generous bound on the file's size: the constants' bytes, and a
+  // kilobyte for every other piece (a buffer, an instruction, a step).
+  uint64_t bound = 0;
+  auto measure = [&](const Program &p) {
+    for (const BufferDesc &b : p.buffers)
+      bound += b.constant.size() + 8 * (b.shape.size() + b.shardOf.size()) +
+               b.name.size() + 1024;
+    for (const Instruction &in : p.code)
+      bound += 8 * (in.ints.size() + in.floats.size()) +
+               4 * (in.operands.size() + in.results.size()) + 1024;
+    for (const FusedBody &f : p.fusedBodies)
+      bound += 1024 * (f.steps.size() + 1);
+    bound += 1024 * (p.results.size() + p.indexBounds.size() + 1);
+  };
+  measure(programs.trainStep);
+  if (programs.classifier)
+    measure(programs.classifier->program);
+  if (programs.forwardGrad)
+    measure(*programs.forwardGrad);
+  static_assert(kProgramFileLimit < FLATBUFFERS_MAX_BUFFER_SIZE);
+  if (bound >= std::min(limit, kProgramFileLimit))
+    return error("the program is too large for a program file (up to " +
+                 llvm::Twine(bound) + " bytes; the format takes " +
+                 llvm::Twine(std::min(limit, kProgramFileLimit)) + ")");
+
   fb::FlatBufferBuilder body;
   Writer writer(body);
   auto train = writer.program(programs.trainStep);
@@ -392,9 +418,6 @@ llvm::Expected<StepPrograms> parseProgramFile(llvm::StringRef bytes,
   if (crc != f->crc32())
     return fail("is damaged: its body's CRC-32 is " + llvm::utohexstr(crc) +
                 ", the file records " + llvm::utohexstr(f->crc32()));
-  // Depth: tables nest five deep (file, programs, program, body, step);
-  // tables: one per buffer, instruction, result and step, which the body's
-  // size bounds.
   // The verifier checks alignment relative to the body's start; the reads
   // need it in memory: a body off an 8-byte boundary is read from a copy.
   const uint8_t *bodyBytes = body->data();
@@ -404,6 +427,9 @@ llvm::Expected<StepPrograms> parseProgramFile(llvm::StringRef bytes,
     std::memcpy(aligned.data(), bodyBytes, body->size());
     bodyBytes = reinterpret_cast<const uint8_t *>(aligned.data());
   }
+  // Depth: tables nest five deep (programs, classifier, program, fused
+  // body, step); tables: one per buffer, instruction, result and step,
+  // which the body's size bounds.
   fb::Verifier::Options limits;
   limits.max_depth = 16;
   limits.max_tables = std::numeric_limits<fb::uoffset_t>::max();
@@ -419,7 +445,12 @@ llvm::Expected<StepPrograms> parseProgramFile(llvm::StringRef bytes,
 
 llvm::Error writeProgramFile(const StepPrograms &programs,
                              llvm::StringRef path) {
-  std::vector<uint8_t> bytes = serializeProgramFile(programs);
+  llvm::Expected<std::vector<uint8_t>> serialized =
+      serializeProgramFile(programs);
+  if (!serialized)
+    return error("cannot write '" + path +
+                 "': " + llvm::toString(serialized.takeError()));
+  const std::vector<uint8_t> &bytes = *serialized;
   llvm::SmallString<128> model(path);
   model += ".tmp-%%%%%%";
   int fd;

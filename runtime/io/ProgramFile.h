@@ -58,8 +58,15 @@ constexpr uint32_t kProgramFormatVersion = 1;
 /// as opposed to MLIR text.
 bool isProgramFile(llvm::StringRef bytes);
 
-/// The file's bytes.
-std::vector<uint8_t> serializeProgramFile(const StepPrograms &programs);
+/// The largest program a file takes: half of FlatBuffers' 2 GiB, against
+/// a generous estimate of the file's size.
+constexpr uint64_t kProgramFileLimit = uint64_t(1) << 30;
+
+/// The file's bytes, or an error for programs whose estimated size
+/// (constants are the only large part of a program) reaches `limit`.
+llvm::Expected<std::vector<uint8_t>>
+serializeProgramFile(const StepPrograms &programs,
+                     uint64_t limit = kProgramFileLimit);
 
 /// Parses and checks a program file's bytes; `name` (the path) is for
 /// messages.

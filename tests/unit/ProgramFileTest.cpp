@@ -73,6 +73,10 @@ StepPrograms richPrograms() {
   return s;
 }
 
+std::vector<uint8_t> serialize(const StepPrograms &programs) {
+  return llvm::cantFail(serializeProgramFile(programs));
+}
+
 std::string read(const std::vector<uint8_t> &bytes) {
   llvm::StringRef text(reinterpret_cast<const char *>(bytes.data()),
                        bytes.size());
@@ -137,7 +141,7 @@ void expectSame(const Program &a, const Program &b) {
 }
 
 TEST(ProgramFileTest, EveryFieldRoundTrips) {
-  std::vector<uint8_t> bytes = serializeProgramFile(richPrograms());
+  std::vector<uint8_t> bytes = serialize(richPrograms());
   llvm::StringRef text(reinterpret_cast<const char *>(bytes.data()),
                        bytes.size());
   ASSERT_TRUE(isProgramFile(text));
@@ -152,7 +156,22 @@ TEST(ProgramFileTest, EveryFieldRoundTrips) {
   EXPECT_FALSE(back->forwardGrad.has_value());
   EXPECT_EQ(back->forwardGradError, "'step.mlir' has no @forward_grad");
   // Writing what was read gives the same bytes.
-  EXPECT_EQ(serializeProgramFile(*back), bytes);
+  EXPECT_EQ(serialize(*back), bytes);
+}
+
+TEST(ProgramFileTest, ProgramsTooLargeForTheFormatAreRefused) {
+  // The estimate of richPrograms' file, against a limit just below it
+  // (the real limit, 1 GiB, would need a gigabyte of constants).
+  StepPrograms s = richPrograms();
+  EXPECT_TRUE(bool(serializeProgramFile(s, 60000)));
+  BufferDesc big{Role::Constant, "", ElementType::F32, {4096}};
+  big.constant.resize(4 * 4096);
+  s.trainStep.buffers.push_back(big);
+  llvm::Expected<std::vector<uint8_t>> bytes = serializeProgramFile(s, 60000);
+  ASSERT_FALSE(bool(bytes));
+  EXPECT_NE(llvm::toString(bytes.takeError())
+                .find("the program is too large for a program file"),
+            std::string::npos);
 }
 
 TEST(ProgramFileTest, MlirTextIsNotAProgramFile) {
@@ -164,7 +183,7 @@ TEST(ProgramFileTest, MlirTextIsNotAProgramFile) {
 }
 
 TEST(ProgramFileTest, EveryTruncationIsRefused) {
-  std::vector<uint8_t> bytes = serializeProgramFile(richPrograms());
+  std::vector<uint8_t> bytes = serialize(richPrograms());
   for (size_t n = 0; n < bytes.size(); ++n)
     EXPECT_NE(read({bytes.begin(), bytes.begin() + n}), "") << n;
 }
@@ -174,7 +193,7 @@ TEST(ProgramFileTest, EveryFlippedBitIsRefusedOrHarmless) {
   // header's structure, the version or the CRC itself. A few header bits
   // are padding or unused offsets' high bits: reading those files must
   // still give exactly the original programs.
-  std::vector<uint8_t> bytes = serializeProgramFile(richPrograms());
+  std::vector<uint8_t> bytes = serialize(richPrograms());
   int refused = 0;
   for (size_t i = 0; i < bytes.size(); ++i)
     for (int bit = 0; bit < 8; ++bit) {
@@ -188,7 +207,7 @@ TEST(ProgramFileTest, EveryFlippedBitIsRefusedOrHarmless) {
         ++refused;
         continue;
       }
-      EXPECT_EQ(serializeProgramFile(*p), bytes) << "byte " << i;
+      EXPECT_EQ(serialize(*p), bytes) << "byte " << i;
     }
   EXPECT_GT(refused, static_cast<int>(bytes.size()) * 8 * 9 / 10);
 }
@@ -211,7 +230,7 @@ std::vector<uint8_t> bodyOf(const std::vector<uint8_t> &bytes) {
 }
 
 TEST(ProgramFileTest, AnotherFormatVersionIsRefusedByName) {
-  std::vector<uint8_t> body = bodyOf(serializeProgramFile(richPrograms()));
+  std::vector<uint8_t> body = bodyOf(serialize(richPrograms()));
   EXPECT_EQ(read(wrap(body.data(), body.size(), kProgramFormatVersion)), "");
   EXPECT_EQ(read(wrap(body.data(), body.size(), kProgramFormatVersion + 1)),
             "'step.accelprog' is a program file of format version 2; this "
@@ -275,7 +294,7 @@ TEST(ProgramFileTest, ProgramsAreCheckedAsAnyProgram) {
   p.code[0].operands[1] = 99;
   StepPrograms s;
   s.trainStep = p;
-  EXPECT_EQ(read(serializeProgramFile(s)),
+  EXPECT_EQ(read(serialize(s)),
             "'step.accelprog' holds a broken training step: invalid program: "
             "instruction #0 (Add) names buffer #99 of 10");
   EXPECT_EQ(read(fileOf([](auto &b) {

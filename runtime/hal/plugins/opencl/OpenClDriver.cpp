@@ -106,6 +106,9 @@ struct accel_executable {
   std::vector<std::function<void()>> steps;
   bool profiling = false;
   std::vector<double> seconds;
+  /// commit_state's copies: (state result, the state it replaces), for
+  /// results not already computed in the state's own buffer.
+  std::vector<std::pair<int, int>> commits;
 
   ~accel_executable() {
     for (cl_kernel k : kernels)
@@ -173,6 +176,19 @@ public:
     for (size_t pc = 0; pc < e.program.code.size(); ++pc)
       e.steps.push_back(prepare(pc));
     e.seconds.assign(e.program.code.size(), 0.0);
+    const Program &p = e.program;
+    for (const accel::rt::ProgramResult &r : p.results) {
+      if (r.kind != accel::rt::ProgramResult::Kind::State)
+        continue;
+      for (size_t i = 0; i < p.buffers.size(); ++i)
+        if (p.buffers[i].role == r.role && p.buffers[i].name == r.name) {
+          if (p.buffers[i].bytes() > 0 &&
+              (e.memory[i] != e.memory[r.buffer] ||
+               e.offset[i] != e.offset[r.buffer]))
+            e.commits.push_back({r.buffer, static_cast<int>(i)});
+          break;
+        }
+    }
   }
 
 private:
@@ -968,25 +984,13 @@ int run(accel_executable *e, accel_error *error) {
 }
 
 int commitState(accel_executable *e, accel_error *error) {
-  const Program &p = e->program;
-  for (const accel::rt::ProgramResult &r : p.results) {
-    if (r.kind != accel::rt::ProgramResult::Kind::State)
-      continue;
-    for (size_t i = 0; i < p.buffers.size(); ++i) {
-      const BufferDesc &b = p.buffers[i];
-      if (b.role != r.role || b.name != r.name)
-        continue;
-      if (e->memory[i] == e->memory[r.buffer] &&
-          e->offset[i] == e->offset[r.buffer])
-        break; // updated in place
-      cl_int err = clEnqueueCopyBuffer(e->device->queue, e->memory[r.buffer],
-                                       e->memory[i], e->offset[r.buffer],
-                                       e->offset[i], b.bytes(), 0, nullptr,
-                                       nullptr);
-      if (err != CL_SUCCESS)
-        return fail(error, clError("clEnqueueCopyBuffer", err));
-      break;
-    }
+  for (auto [result, state] : e->commits) {
+    cl_int err = clEnqueueCopyBuffer(
+        e->device->queue, e->memory[result], e->memory[state],
+        e->offset[result], e->offset[state],
+        e->program.buffers[state].bytes(), 0, nullptr, nullptr);
+    if (err != CL_SUCCESS)
+      return fail(error, clError("clEnqueueCopyBuffer", err));
   }
   cl_int err = clFinish(e->device->queue);
   return err == CL_SUCCESS ? 0 : fail(error, clError("clFinish", err));
