@@ -7,7 +7,7 @@
 //             [--checkpoint-dir DIR --checkpoint-every K] [--resume]
 //             [--keep-checkpoints K]
 //             [--eval-data TEST] [--dump-grads GRADS.safetensors]
-//             [--device cpu] [--profile]
+//             [--device cpu|NAME] [--profile] [--list-drivers]
 //             [--ranks N] [--collectives local|mpi] [--deterministic]
 //             [--collective-timeout S]
 //
@@ -15,7 +15,7 @@
 // program file accel-opt --accel-lower wrote), the parameters,
 // and the data (a safetensors file whose tensors are named after the step's
 // inputs, or a Fashion-MNIST directory), then runs the steps on a runtime
-// driver (runtime/hal; `cpu` in this build).
+// driver (runtime/hal: `cpu`, built in, or a plugin loaded by name).
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,7 +62,8 @@ using accel::rt::BufferDesc;
 
 static cl::OptionCategory category("accel-run options");
 static cl::opt<std::string> stepPath(cl::Positional,
-                                     cl::desc("<step.mlir | step.accelprog>"), cl::cat(category));
+                                     cl::desc("<step.mlir | step.accelprog>"),
+                                     cl::cat(category));
 static cl::opt<std::string> paramsPath("params",
                                        cl::desc("Initial parameters and buffers"),
                                        cl::value_desc("INIT.safetensors"),
