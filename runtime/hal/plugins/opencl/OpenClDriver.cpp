@@ -285,6 +285,18 @@ private:
     check(clSetKernelArg(k, index, sizeof(T), &value), "clSetKernelArg");
   }
 
+  /// Sets (memory, element offset) arguments for every operand, then every
+  /// result, of `in`; returns the next argument's index.
+  cl_uint bufferArgs(cl_kernel k, const Instruction &in) {
+    cl_uint index = 0;
+    for (const std::vector<int> *list : {&in.operands, &in.results})
+      for (int b : *list) {
+        set(k, index++, e.memory[b]);
+        set(k, index++, at(b));
+      }
+    return index;
+  }
+
   /// Element offset of buffer `b` (elements of its own type).
   cl_ulong at(int b) {
     return e.offset[b] / accel::rt::elementBytes(e.program.buffers[b].type);
@@ -627,15 +639,7 @@ private:
       for (size_t dim = 2; dim < s.size(); ++dim)
         inner *= s[dim];
       cl_kernel k = kernel(grad ? "batch_norm_grad" : "batch_norm");
-      cl_uint index = 0;
-      for (int b : in.operands) {
-        set(k, index++, e.memory[b]);
-        set(k, index++, at(b));
-      }
-      for (int b : in.results) {
-        set(k, index++, e.memory[b]);
-        set(k, index++, at(b));
-      }
+      cl_uint index = bufferArgs(k, in);
       set(k, index++, cl_long(s[0]));
       set(k, index++, cl_long(s[1]));
       set(k, index++, inner);
@@ -707,15 +711,7 @@ private:
     case Kernel::Fused: {
       std::string name = "fused_" + std::to_string(pc);
       cl_kernel k = kernel(name.c_str());
-      cl_uint index = 0;
-      for (int b : in.operands) {
-        set(k, index++, e.memory[b]);
-        set(k, index++, at(b));
-      }
-      for (int b : in.results) {
-        set(k, index++, e.memory[b]);
-        set(k, index++, at(b));
-      }
+      cl_uint index = bufferArgs(k, in);
       set(k, index, n);
       return launch(k, n);
     }

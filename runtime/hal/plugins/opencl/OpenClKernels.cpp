@@ -69,7 +69,17 @@ __kernel void unary(__global const float *x, ulong xo, __global float *y,
 }
 
 /* meta: the result's shape, then each operand's strides over it (0 along
-   a broadcast dimension), `rank` each. */
+   a broadcast dimension), `rank` each: result element i's index in operand
+   `which` (0-based). */
+ulong strided(ulong i, __global const long *meta, int rank, int which) {
+  ulong rest = i, at = 0;
+  for (int d = rank - 1; d >= 0; --d) {
+    at += (rest % (ulong)meta[d]) * (ulong)meta[(which + 1) * rank + d];
+    rest /= (ulong)meta[d];
+  }
+  return at;
+}
+
 __kernel void binary(__global const float *a, ulong ao,
                      __global const float *b, ulong bo, __global float *y,
                      ulong yo, __global const long *meta, int rank, ulong n,
@@ -77,14 +87,8 @@ __kernel void binary(__global const float *a, ulong ao,
   ulong i = get_global_id(0);
   if (i >= n)
     return;
-  ulong rest = i, ai = 0, bi = 0;
-  for (int d = rank - 1; d >= 0; --d) {
-    ulong c = rest % (ulong)meta[d];
-    rest /= (ulong)meta[d];
-    ai += c * (ulong)meta[rank + d];
-    bi += c * (ulong)meta[2 * rank + d];
-  }
-  y[yo + i] = binary_op(op, a[ao + ai], b[bo + bi]);
+  y[yo + i] = binary_op(op, a[ao + strided(i, meta, rank, 0)],
+                        b[bo + strided(i, meta, rank, 1)]);
 }
 
 __kernel void int_to_float(__global const long *x, ulong xo, __global float *y,
@@ -102,13 +106,7 @@ __kernel void gather_strided(__global const float *x, ulong xo,
   ulong i = get_global_id(0);
   if (i >= n)
     return;
-  ulong rest = i, xi = 0;
-  for (int d = rank - 1; d >= 0; --d) {
-    ulong c = rest % (ulong)meta[d];
-    rest /= (ulong)meta[d];
-    xi += c * (ulong)meta[rank + d];
-  }
-  y[yo + i] = x[xo + xi];
+  y[yo + i] = x[xo + strided(i, meta, rank, 0)];
 }
 
 /* meta as binary's: y = mask ? value : x, both broadcast. */
@@ -120,14 +118,9 @@ __kernel void masked_fill(__global const float *x, ulong xo,
   ulong i = get_global_id(0);
   if (i >= n)
     return;
-  ulong rest = i, xi = 0, mi = 0;
-  for (int d = rank - 1; d >= 0; --d) {
-    ulong c = rest % (ulong)meta[d];
-    rest /= (ulong)meta[d];
-    xi += c * (ulong)meta[rank + d];
-    mi += c * (ulong)meta[2 * rank + d];
-  }
-  y[yo + i] = mask[mo + mi] ? value : x[xo + xi];
+  y[yo + i] = mask[mo + strided(i, meta, rank, 1)]
+                  ? value
+                  : x[xo + strided(i, meta, rank, 0)];
 }
 
 /* Rows of `cols`: softmax scales exp(x - max) (f32) by 1 / their sum
