@@ -25,6 +25,16 @@ config.substitutions.append(
     ("%drivers", os.path.join(root, "runtime", "hal", "plugins")))
 config.substitutions.append(("%testdrivers", os.path.join(root, "tests", "hal")))
 
+# The CUDA toolkit's assembler, for the CUDA driver's offline kernel check;
+# and whether this machine has an NVIDIA GPU (tests that need one say
+# `REQUIRES: cuda-device` and are reported UNSUPPORTED without).
+config.substitutions.append(("%ptxas", "/usr/local/cuda/bin/ptxas"))
+if os.path.exists("/dev/nvidiactl") or os.path.exists("/dev/nvidia0"):
+    config.available_features.add("cuda-device")
+else:
+    lit_config.note("no NVIDIA GPU here: tests that REQUIRE cuda-device are "
+                    "skipped")
+
 # The reference environment (tools/setup-reference.sh): a current PyTorch
 # from PyPI, for semantics LibTorch 1.13 lacks (CPU fp16 autocast,
 # GradScaler on the CPU). Tests that need it say `REQUIRES: reference` and

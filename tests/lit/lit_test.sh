@@ -15,5 +15,6 @@ exec "$root/llvm/bin/lit" --verbose \
   --path "$root/accel/tools/accel-checkpoint" \
   --path "$root/accel/tests/parity" \
   --path "$root/accel/tests/runtime" \
+  --path "$root/accel/runtime/hal/plugins/cuda" \
   --path "$root/llvm/bin" \
   "$root/accel/$1" "${@:2}"

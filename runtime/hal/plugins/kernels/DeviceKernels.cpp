@@ -1,17 +1,35 @@
-//===- OpenClKernels.cpp - the OpenCL driver's kernel source --------------===//
+//===- DeviceKernels.cpp - kernel source of the OpenCL and CUDA drivers ---===//
 
-#include "runtime/hal/plugins/opencl/OpenClKernels.h"
+#include "runtime/hal/plugins/kernels/DeviceKernels.h"
 
+#include <set>
 #include <sstream>
 
-namespace accel::rt::opencl {
+namespace accel::rt::devicekernels {
+
+const char *prelude(Language language) {
+  if (language == Language::OpenCL)
+    return "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n";
+  // OpenCL C's words for CUDA C++ (compiled by NVRTC with unannotated
+  // functions on the device): one thread per global index, 1-D launches.
+  return R"CU(
+typedef unsigned long ulong;
+typedef unsigned int uint;
+typedef unsigned char uchar;
+#define __kernel extern "C" __global__
+#define __global
+#define get_global_id(dim) ((ulong)blockIdx.x * blockDim.x + threadIdx.x)
+#define mul_hi(a, b) __umulhi(a, b)
+#ifndef INFINITY
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+)CU";
+}
 
 const char *kernelLibrary() {
   // Every buffer is a (pointer, element offset) pair: the step's values are
   // views into one arena buffer, so kernels take the arena and an offset.
   return R"CL(
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-
 #define GELU_BETA 0.7978845608028654f
 #define GELU_KAPPA 0.044715f
 #define RSQRT2 0.70710678118654752f
@@ -307,16 +325,22 @@ __kernel void embedding_grad(__global const float *g, ulong go,
   y[yo + i] = acc;
 }
 
-/* Philox4x32-10 and accel's dropout mask (runtime/cpu/Philox.h). */
-uint4 philox(uint4 ctr, uint2 key) {
+/* Philox4x32-10 and accel's dropout mask (runtime/cpu/Philox.h): word
+   `lane` of the block at counter (c0, c1, c2, c3) under key (k0, k1). In
+   scalars, not vector types, so that OpenCL C and CUDA both read it. */
+uint philox_word(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1,
+                 uint lane) {
   for (int round = 0; round < 10; ++round) {
-    uint hi0 = mul_hi(0xD2511F53u, ctr.x), lo0 = 0xD2511F53u * ctr.x;
-    uint hi1 = mul_hi(0xCD9E8D57u, ctr.z), lo1 = 0xCD9E8D57u * ctr.z;
-    ctr = (uint4)(hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);
-    key.x += 0x9E3779B9u;
-    key.y += 0xBB67AE85u;
+    uint hi0 = mul_hi(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
+    uint hi1 = mul_hi(0xCD9E8D57u, c2), lo1 = 0xCD9E8D57u * c2;
+    c0 = hi1 ^ c1 ^ k0;
+    c1 = lo1;
+    c2 = hi0 ^ c3 ^ k1;
+    c3 = lo0;
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
   }
-  return ctr;
+  return lane == 0 ? c0 : lane == 1 ? c1 : lane == 2 ? c2 : c3;
 }
 
 /* mode 0: kept elements scaled by 1 / (1 - p); 1: kept unscaled; 2:
@@ -334,11 +358,9 @@ __kernel void dropout(__global const float *x, ulong xo,
   }
   float scale = mode == 1 ? 1.0f : p < 1.0 ? (float)(1.0 / (1.0 - p)) : 0.0f;
   ulong seed = (ulong)seed_buffer[so], g = first + i, block = g / 4;
-  uint4 bits = philox((uint4)((uint)block, (uint)(block >> 32), (uint)stream,
-                              (uint)(stream >> 32)),
-                      (uint2)((uint)seed, (uint)(seed >> 32)));
-  uint lane = g % 4 == 0 ? bits.x : g % 4 == 1 ? bits.y : g % 4 == 2 ? bits.z
-                                                                    : bits.w;
+  uint lane = philox_word((uint)block, (uint)(block >> 32), (uint)stream,
+                          (uint)(stream >> 32), (uint)seed, (uint)(seed >> 32),
+                          (uint)(g % 4));
   float u = (float)(lane >> 8) * (1.0f / 16777216.0f);
   y[yo + i] = u >= (float)p ? x[xo + i] * scale : 0.0f;
 }
@@ -841,6 +863,56 @@ __kernel void cross_entropy_grad(__global const float *grad, ulong go,
 )CL";
 }
 
+const std::set<Kernel> &supportedKernels() {
+  static const std::set<Kernel> kernels = {
+      Kernel::Linear, Kernel::BatchedMatmul, Kernel::Copy,
+      Kernel::Add, Kernel::Sub, Kernel::Mul, Kernel::Div,
+      Kernel::Relu, Kernel::Tanh, Kernel::Sigmoid, Kernel::Exp,
+      Kernel::Log, Kernel::Sqrt, Kernel::Rsqrt, Kernel::Neg,
+      Kernel::Gelu, Kernel::GeluTanh, Kernel::ReluGrad, Kernel::GeluGrad,
+      Kernel::GeluTanhGrad, Kernel::IntToFloat, Kernel::Sum, Kernel::Mean,
+      Kernel::CrossEntropy, Kernel::CrossEntropyGrad, Kernel::Fused,
+      Kernel::AddInt, Kernel::MulInt, Kernel::EqualInt, Kernel::BoolToFloat,
+      Kernel::Select, Kernel::Permute, Kernel::MaskedFill, Kernel::Softmax,
+      Kernel::LogSoftmax, Kernel::SoftmaxGrad, Kernel::LogSoftmaxGrad,
+      Kernel::LayerNorm, Kernel::LayerNormGrad, Kernel::Embedding,
+      Kernel::EmbeddingGrad, Kernel::Dropout, Kernel::Conv2d,
+      Kernel::Conv2dGradInput, Kernel::Conv2dGradWeight, Kernel::MaxPool2d,
+      Kernel::MaxPool2dGrad, Kernel::AvgPool2d, Kernel::AvgPool2dGrad,
+      Kernel::AdaptiveAvgPool2d, Kernel::AdaptiveAvgPool2dGrad,
+      Kernel::BatchNorm, Kernel::BatchNormGrad};
+  return kernels;
+}
+
+/// What this driver cannot run in `p`, or "".
+std::string unsupported(const Program &p, const std::string &driver) {
+  std::set<std::string> kinds;
+  for (const Instruction &in : p.code)
+    if (!supportedKernels().count(in.kernel))
+      kinds.insert(kernelName(in.kernel));
+  std::string list;
+  for (const std::string &k : kinds)
+    list += (list.empty() ? "" : ", ") + k;
+  if (!list.empty())
+    return "the " + driver + " driver does not run these kernels yet: " + list;
+  for (size_t i = 0; i < p.buffers.size(); ++i)
+    if (p.buffers[i].type != ElementType::F32 &&
+        p.buffers[i].type != ElementType::I64 &&
+        p.buffers[i].type != ElementType::I1)
+      return "the " + driver + " driver runs f32 programs; buffer #" +
+             std::to_string(i) + " holds another element type";
+  if (p.ranks != 1)
+    return "the " + driver + " driver does not run data-parallel programs yet";
+  return "";
+}
+
+std::string supportedKernelList() {
+  std::string list;
+  for (Kernel k : supportedKernels())
+    list += (list.empty() ? "" : ",") + std::string(kernelName(k));
+  return list;
+}
+
 int unaryCode(Kernel kernel) {
   switch (kernel) {
   case Kernel::Relu: return kRelu;
@@ -912,4 +984,22 @@ llvm::Expected<std::string> fusedKernel(const FusedBody &body,
   return s.str();
 }
 
-} // namespace accel::rt::opencl
+llvm::Expected<std::string> programSource(const Program &p) {
+  std::string source = kernelLibrary();
+  for (size_t pc = 0; pc < p.code.size(); ++pc) {
+    const Instruction &in = p.code[pc];
+    if (in.kernel != Kernel::Fused)
+      continue;
+    std::vector<bool> scalar;
+    for (int b : in.operands)
+      scalar.push_back(p.buffers[b].numElements() == 1);
+    llvm::Expected<std::string> k = fusedKernel(
+        p.fusedBodies[in.ints[0]], scalar, "fused_" + std::to_string(pc));
+    if (!k)
+      return k.takeError();
+    source += *k;
+  }
+  return source;
+}
+
+} // namespace accel::rt::devicekernels

@@ -1,0 +1,651 @@
+//===- DeviceLoader.h - a program's kernels on a device ---------*- C++ -*-===//
+//
+// What the OpenCL and CUDA drivers share: turning a loaded Program into
+// device memory and one launch closure per instruction. Both run the same
+// kernel source (DeviceKernels.cpp) with the same arguments, so the
+// per-kernel geometry, metadata and launch order live here once; a Backend
+// supplies the device's primitives:
+//
+//   using Memory, KernelRef;        a buffer handle; a kernel with its
+//                                   arguments, made once at load
+//   std::string prefix();           "opencl: ", for messages
+//   Memory create(size_t bytes);    owned until the executable is gone
+//   void write(Memory, const void *, size_t bytes);   synchronous
+//   void compile(const std::string &source);   the whole program's kernels
+//   KernelRef kernel(const char *name);
+//   template <class T> void set(KernelRef, unsigned index, T value);
+//   Step launch(KernelRef, size_t n);     one work item per index < n
+//   Step gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff);
+//   Step copy(Memory src, size_t from, Memory dst, size_t to, size_t bytes);
+//
+// Buffers are (memory, element offset) pairs: the step's values are views
+// into one arena, so kernels take the arena and an offset. Failures are
+// thrown as Failure and caught at the driver ABI's boundary.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ACCEL_RUNTIME_HAL_PLUGINS_KERNELS_DEVICELOADER_H
+#define ACCEL_RUNTIME_HAL_PLUGINS_KERNELS_DEVICELOADER_H
+
+#include "runtime/executor/Program.h"
+#include "runtime/hal/plugins/kernels/DeviceKernels.h"
+
+#include <algorithm>
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace accel::rt::devicekernels {
+
+/// Thrown while loading and running, caught at the ABI boundary.
+struct Failure {
+  std::string message;
+};
+
+using Step = std::function<void()>;
+
+/// A program as loaded on a device.
+template <typename Memory> struct DeviceProgram {
+  Program program;
+  /// Where buffer i lives: a memory object and a byte offset into it.
+  std::vector<Memory> memory;
+  std::vector<uint64_t> offset;
+  /// Per instruction, what launches it.
+  std::vector<Step> steps;
+  /// commit_state's copies: (state result, the state it replaces), for
+  /// results not already computed in the state's own buffer.
+  std::vector<std::pair<int, int>> commits;
+};
+
+/// Builds a DeviceProgram's memory, kernels and launch closures.
+template <typename Backend> class DeviceLoader {
+public:
+  using Memory = typename Backend::Memory;
+  using KernelRef = typename Backend::KernelRef;
+
+  DeviceLoader(Backend &backend, DeviceProgram<Memory> &e)
+      : backend(backend), e(e) {}
+
+  void load() {
+    allocate();
+    compile();
+    for (size_t pc = 0; pc < e.program.code.size(); ++pc)
+      e.steps.push_back(prepare(pc));
+    const Program &p = e.program;
+    for (const ProgramResult &r : p.results) {
+      if (r.kind != ProgramResult::Kind::State)
+        continue;
+      for (size_t i = 0; i < p.buffers.size(); ++i)
+        if (p.buffers[i].role == r.role && p.buffers[i].name == r.name) {
+          if (p.buffers[i].bytes() > 0 &&
+              (e.memory[i] != e.memory[r.buffer] ||
+               e.offset[i] != e.offset[r.buffer]))
+            e.commits.push_back({r.buffer, static_cast<int>(i)});
+          break;
+        }
+    }
+  }
+
+private:
+  Memory create(size_t bytes) { return backend.create(bytes); }
+
+  void allocate() {
+    const Program &p = e.program;
+    Memory arena = create(p.arenaBytes);
+    e.memory.resize(p.buffers.size());
+    e.offset.resize(p.buffers.size());
+    for (size_t i = 0; i < p.buffers.size(); ++i) {
+      const BufferDesc &b = p.buffers[i];
+      if (b.role == BufferDesc::Role::Arena) {
+        e.memory[i] = arena;
+        e.offset[i] = b.offset;
+      } else if (b.role == BufferDesc::Role::View) {
+        e.memory[i] = e.memory[b.viewOf];
+        e.offset[i] = e.offset[b.viewOf];
+      } else {
+        e.memory[i] = create(b.bytes());
+        e.offset[i] = 0;
+        if (b.role == BufferDesc::Role::Constant && b.bytes() > 0)
+          backend.write(e.memory[i], b.constant.data(), b.bytes());
+      }
+    }
+  }
+
+  void compile() {
+    llvm::Expected<std::string> source = programSource(e.program);
+    if (!source)
+      throw Failure{backend.prefix() + llvm::toString(source.takeError())};
+    backend.compile(*source);
+  }
+
+  KernelRef kernel(const char *name) { return backend.kernel(name); }
+
+  /// Sets the arguments of `k` in order.
+  template <typename... Args> void args(KernelRef k, Args... values) {
+    unsigned index = 0;
+    (set(k, index++, values), ...);
+  }
+  template <typename T> void set(KernelRef k, unsigned index, T value) {
+    backend.set(k, index, value);
+  }
+
+  /// Sets (memory, element offset) arguments for every operand, then every
+  /// result, of `in`; returns the next argument's index.
+  unsigned bufferArgs(KernelRef k, const Instruction &in) {
+    unsigned index = 0;
+    for (const std::vector<int> *list : {&in.operands, &in.results})
+      for (int b : *list) {
+        set(k, index++, e.memory[b]);
+        set(k, index++, at(b));
+      }
+    return index;
+  }
+
+  /// Element offset of buffer `b` (elements of its own type).
+  uint64_t at(int b) {
+    return e.offset[b] / elementBytes(e.program.buffers[b].type);
+  }
+
+  Memory constants(std::vector<int64_t> values) {
+    if (values.empty()) // rank 0: nothing to read, but a buffer to pass
+      values.push_back(0);
+    Memory m = create(values.size() * sizeof(int64_t));
+    backend.write(m, values.data(), values.size() * sizeof(int64_t));
+    return m;
+  }
+
+  Step launch(KernelRef k, size_t n) { return backend.launch(k, n); }
+
+  /// `out`'s shape, then each operand's strides over it with numpy
+  /// broadcasting (0 along a broadcast dimension).
+  std::vector<int64_t> broadcastMeta(int out, std::initializer_list<int> operands) {
+    const std::vector<int64_t> &shape = e.program.buffers[out].shape;
+    int rank = static_cast<int>(shape.size());
+    if (rank > kMaxRank)
+      throw Failure{backend.prefix() + "a broadcast of rank above 8"};
+    std::vector<int64_t> meta(shape.begin(), shape.end());
+    for (int operand : operands) {
+      const std::vector<int64_t> &s = e.program.buffers[operand].shape;
+      std::vector<int64_t> strides(rank, 0);
+      int64_t stride = 1;
+      for (int d = static_cast<int>(s.size()) - 1; d >= 0; --d) {
+        int outDim = rank - static_cast<int>(s.size()) + d;
+        strides[outDim] = s[d] == 1 ? 0 : stride;
+        stride *= s[d];
+      }
+      meta.insert(meta.end(), strides.begin(), strides.end());
+    }
+    return meta;
+  }
+
+  /// out = a (op) b with numpy broadcasting of a and b to out's shape.
+  Step binary(int op, int a, int b, int out) {
+    int32_t rank = static_cast<int32_t>(e.program.buffers[out].shape.size());
+    KernelRef k = kernel("binary");
+    uint64_t n = e.program.buffers[out].numElements();
+    args(k, e.memory[a], at(a), e.memory[b], at(b), e.memory[out], at(out),
+         constants(broadcastMeta(out, {a, b})), rank, n, int32_t(op));
+    return launch(k, n);
+  }
+
+  /// C[m, n] = op(A) op(B), row-major; offsets in elements of buffers
+  /// a, b and c of the program.
+  Step gemm(bool transA, bool transB, size_t m, size_t n, size_t k, int a,
+            size_t aOff, size_t lda, int b, size_t bOff, size_t ldb, int c,
+            size_t cOff) {
+    return gemm(transA, transB, m, n, k, e.memory[a], aOff, lda, e.memory[b],
+                bOff, ldb, e.memory[c], cOff);
+  }
+  Step gemm(bool transA, bool transB, size_t m, size_t n, size_t k, Memory a,
+            size_t aOff, size_t lda, Memory b, size_t bOff, size_t ldb,
+            Memory c, size_t cOff) {
+    return backend.gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb,
+                        c, cOff);
+  }
+
+  static Step sequence(std::vector<Step> s) {
+    return [s = std::move(s)] {
+      for (const auto &f : s)
+        f();
+    };
+  }
+
+  Step prepare(size_t pc) {
+    const Program &p = e.program;
+    const Instruction &in = p.code[pc];
+    auto shape = [&](size_t i) -> const std::vector<int64_t> & {
+      return p.buffers[in.operands[i]].shape;
+    };
+    int out = in.results[0];
+    uint64_t n = p.buffers[out].numElements();
+    if (int code = unaryCode(in.kernel); code >= 0) {
+      KernelRef k = kernel("unary");
+      int x = in.operands[0];
+      args(k, e.memory[x], at(x), e.memory[out], at(out), n, int32_t(code));
+      return launch(k, n);
+    }
+    if (int code = binaryCode(in.kernel); code >= 0)
+      return binary(code, in.operands[0], in.operands[1], out);
+    switch (in.kernel) {
+    case Kernel::Linear: {
+      // y[M, N] = x[M, K] w[N, K]^T (+ b)
+      size_t nOut = shape(1)[0], k = shape(1)[1], m = n / nOut;
+      std::vector<Step> s = {
+          gemm(false, true, m, nOut, k, in.operands[0], at(in.operands[0]), k,
+               in.operands[1], at(in.operands[1]), k, out, at(out))};
+      if (in.operands.size() > 2)
+        s.push_back(binary(kAdd, out, in.operands[2], out));
+      return sequence(std::move(s));
+    }
+    case Kernel::BatchedMatmul: {
+      bool ta = !in.ints.empty() && in.ints[0], tb = in.ints.size() > 1 && in.ints[1];
+      const std::vector<int64_t> &as = shape(0), &bs = shape(1);
+      const std::vector<int64_t> &os = p.buffers[out].shape;
+      size_t aRows = as[as.size() - 2], aCols = as.back();
+      size_t bRows = bs[bs.size() - 2], bCols = bs.back();
+      size_t m = ta ? aCols : aRows, k = ta ? aRows : aCols;
+      size_t nn = tb ? bRows : bCols;
+      // Batch dimensions broadcast numpy-style: walk the result's batch
+      // and find each operand's matrix.
+      size_t batches = 1;
+      for (size_t d = 0; d + 2 < os.size(); ++d)
+        batches *= os[d];
+      std::vector<Step> s;
+      for (size_t t = 0; t < batches; ++t) {
+        size_t rest = t, aIndex = 0, bIndex = 0, aStride = 1, bStride = 1;
+        for (int d = static_cast<int>(os.size()) - 3; d >= 0; --d) {
+          size_t c = rest % os[d];
+          rest /= os[d];
+          int ad = d - (static_cast<int>(os.size()) - static_cast<int>(as.size()));
+          int bd = d - (static_cast<int>(os.size()) - static_cast<int>(bs.size()));
+          if (ad >= 0) {
+            aIndex += (as[ad] == 1 ? 0 : c) * aStride;
+            aStride *= as[ad];
+          }
+          if (bd >= 0) {
+            bIndex += (bs[bd] == 1 ? 0 : c) * bStride;
+            bStride *= bs[bd];
+          }
+        }
+        s.push_back(gemm(ta, tb, m, nn, k, in.operands[0],
+                         at(in.operands[0]) + aIndex * aRows * aCols, aCols,
+                         in.operands[1],
+                         at(in.operands[1]) + bIndex * bRows * bCols, bCols,
+                         out, at(out) + t * m * nn));
+      }
+      return sequence(std::move(s));
+    }
+    case Kernel::Copy:
+      return backend.copy(e.memory[in.operands[0]], e.offset[in.operands[0]],
+                          e.memory[out], e.offset[out], p.buffers[out].bytes());
+    case Kernel::AddInt:
+    case Kernel::MulInt: {
+      KernelRef k = kernel("int_op");
+      int a = in.operands[0], b = in.operands[1];
+      args(k, e.memory[a], at(a), e.memory[b], at(b), e.memory[out], at(out),
+           n, int32_t(in.kernel == Kernel::AddInt ? 0 : 1));
+      return launch(k, n);
+    }
+    case Kernel::EqualInt: {
+      KernelRef k = kernel("equal_int");
+      int a = in.operands[0], b = in.operands[1];
+      args(k, e.memory[a], at(a), e.memory[b], at(b), e.memory[out], at(out),
+           n);
+      return launch(k, n);
+    }
+    case Kernel::BoolToFloat: {
+      KernelRef k = kernel("bool_to_float");
+      int x = in.operands[0];
+      args(k, e.memory[x], at(x), e.memory[out], at(out), n);
+      return launch(k, n);
+    }
+    case Kernel::Select: {
+      // results[0] = operands[0] ? operands[1] : operands[2]
+      KernelRef k = kernel("select_bytes");
+      int flag = in.operands[0], a = in.operands[1], b = in.operands[2];
+      uint64_t bytes = p.buffers[out].bytes();
+      args(k, e.memory[flag], uint64_t(e.offset[flag]), e.memory[a],
+           uint64_t(e.offset[a]), e.memory[b], uint64_t(e.offset[b]),
+           e.memory[out], uint64_t(e.offset[out]), bytes);
+      return launch(k, bytes);
+    }
+    case Kernel::Permute: { // ints: result dimension d is input dimension ints[d]
+      const std::vector<int64_t> &s = shape(0);
+      int rank = static_cast<int>(s.size());
+      if (rank > kMaxRank)
+        throw Failure{backend.prefix() + "a permutation of rank above 8"};
+      std::vector<int64_t> inStrides(rank, 1);
+      for (int d = rank - 2; d >= 0; --d)
+        inStrides[d] = inStrides[d + 1] * s[d + 1];
+      const std::vector<int64_t> &os = p.buffers[out].shape;
+      std::vector<int64_t> meta(os.begin(), os.end());
+      for (int d = 0; d < rank; ++d)
+        meta.push_back(inStrides[in.ints[d]]);
+      KernelRef k = kernel("gather_strided");
+      int x = in.operands[0];
+      args(k, e.memory[x], at(x), e.memory[out], at(out), constants(meta),
+           int32_t(rank), n);
+      return launch(k, n);
+    }
+    case Kernel::MaskedFill: { // floats: the value
+      int x = in.operands[0], mask = in.operands[1];
+      KernelRef k = kernel("masked_fill");
+      args(k, e.memory[x], at(x), e.memory[mask], at(mask), e.memory[out],
+           at(out), constants(broadcastMeta(out, {x, mask})),
+           int32_t(p.buffers[out].shape.size()), n,
+           static_cast<float>(in.floats[0]));
+      return launch(k, n);
+    }
+    case Kernel::Softmax:
+    case Kernel::LogSoftmax: {
+      uint64_t cols = shape(0).back(), rows = cols ? n / cols : 0;
+      KernelRef k = kernel("softmax");
+      int x = in.operands[0];
+      args(k, e.memory[x], at(x), e.memory[out], at(out), rows, cols,
+           int32_t(in.kernel == Kernel::LogSoftmax));
+      return launch(k, rows);
+    }
+    case Kernel::SoftmaxGrad:
+    case Kernel::LogSoftmaxGrad: {
+      uint64_t cols = shape(0).back(), rows = cols ? n / cols : 0;
+      KernelRef k = kernel("softmax_grad");
+      int g = in.operands[0], y = in.operands[1];
+      args(k, e.memory[g], at(g), e.memory[y], at(y), e.memory[out], at(out),
+           rows, cols, int32_t(in.kernel == Kernel::LogSoftmaxGrad));
+      return launch(k, rows);
+    }
+    case Kernel::LayerNorm: { // ints: has weight, has bias, size; floats: eps
+      int x = in.operands[0];
+      int w = in.ints[0] ? in.operands[1] : x;
+      int b = in.ints[1] ? in.operands[1 + in.ints[0]] : x;
+      uint64_t cols = in.ints[2], rows = cols ? n / cols : 0;
+      KernelRef k = kernel("layer_norm");
+      args(k, e.memory[x], at(x), e.memory[w], at(w), e.memory[b], at(b),
+           e.memory[out], at(out), rows, cols, double(in.floats[0]),
+           int32_t(in.ints[0]), int32_t(in.ints[1]));
+      return launch(k, rows);
+    }
+    case Kernel::LayerNormGrad: { // operands: grad, input, [weight], [bias]
+      int g = in.operands[0], x = in.operands[1];
+      int w = in.ints[0] ? in.operands[2] : x;
+      int dw = in.results[1], db = in.results[2];
+      uint64_t cols = in.ints[2], rows = cols ? n / cols : 0;
+      // The CPU's row blocks (kLayerNormGradBlocks), so the parameter
+      // gradients sum in its order.
+      uint64_t blocks = std::min<uint64_t>(64, std::max<uint64_t>(rows, 1));
+      uint64_t perBlock = (rows + blocks - 1) / blocks;
+      Memory part = create(2 * blocks * std::max<uint64_t>(cols, 1) *
+                           sizeof(float));
+      KernelRef k = kernel("layer_norm_grad_rows");
+      args(k, e.memory[g], at(g), e.memory[x], at(x), e.memory[w], at(w),
+           e.memory[out], at(out), part, rows, cols, double(in.floats[0]),
+           int32_t(in.ints[0]), blocks, perBlock);
+      KernelRef sum = kernel("layer_norm_grad_params");
+      args(sum, part, e.memory[dw], at(dw), e.memory[db], at(db), cols,
+           blocks);
+      return sequence({launch(k, blocks), launch(sum, cols)});
+    }
+    case Kernel::Embedding: {
+      int w = in.operands[0], idx = in.operands[1];
+      int64_t rows = shape(0)[0];
+      uint64_t dim = shape(0)[1];
+      KernelRef k = kernel("embedding");
+      args(k, e.memory[w], at(w), e.memory[idx], at(idx), e.memory[out],
+           at(out), rows, dim, n);
+      return launch(k, n);
+    }
+    case Kernel::EmbeddingGrad: {
+      int g = in.operands[0], idx = in.operands[1];
+      uint64_t dim = p.buffers[out].shape[1];
+      uint64_t count = p.buffers[idx].numElements();
+      KernelRef k = kernel("embedding_grad");
+      args(k, e.memory[g], at(g), e.memory[idx], at(idx), e.memory[out],
+           at(out), count, dim, n);
+      return launch(k, n);
+    }
+    case Kernel::Dropout: { // ints: stream, rank stride, mode; floats: p
+      int x = in.operands[0], seed = in.operands[1];
+      uint64_t first = static_cast<uint64_t>(rank * in.ints[1]);
+      KernelRef k = kernel("dropout");
+      args(k, e.memory[x], at(x), e.memory[seed], at(seed), e.memory[out],
+           at(out), n, double(in.floats[0]), uint64_t(in.ints[0]), first,
+           int32_t(in.ints[2]));
+      return launch(k, n);
+    }
+    case Kernel::Conv2d:
+    case Kernel::Conv2dGradInput:
+    case Kernel::Conv2dGradWeight:
+      return convolution(in);
+    case Kernel::MaxPool2d:
+    case Kernel::AvgPool2d:
+    case Kernel::AdaptiveAvgPool2d: {
+      int x = in.operands[0];
+      KernelRef k = kernel(in.kernel == Kernel::MaxPool2d ? "max_pool"
+                                                          : "avg_pool");
+      args(k, e.memory[x], at(x), e.memory[out], at(out),
+           constants(poolMeta(shape(0), p.buffers[out].shape, in.ints)));
+      if (in.kernel != Kernel::MaxPool2d)
+        set(k, 5, int32_t(in.kernel == Kernel::AdaptiveAvgPool2d));
+      return launch(k, n);
+    }
+    case Kernel::MaxPool2dGrad: { // operands: grad, input
+      int g = in.operands[0], x = in.operands[1];
+      std::vector<int64_t> meta = poolMeta(shape(1), shape(0), in.ints);
+      KernelRef k = kernel("max_pool_grad");
+      args(k, e.memory[g], at(g), e.memory[x], at(x), e.memory[out], at(out),
+           constants(meta));
+      return launch(k, meta[0]);
+    }
+    case Kernel::AvgPool2dGrad:
+    case Kernel::AdaptiveAvgPool2dGrad: { // operands: grad, input
+      int g = in.operands[0];
+      std::vector<int64_t> meta = poolMeta(shape(1), shape(0), in.ints);
+      KernelRef k = kernel("avg_pool_grad");
+      args(k, e.memory[g], at(g), e.memory[out], at(out), constants(meta),
+           int32_t(in.kernel == Kernel::AdaptiveAvgPool2dGrad));
+      return launch(k, meta[0]);
+    }
+    case Kernel::BatchNorm:       // operands: input, weight, bias, mean, var
+    case Kernel::BatchNormGrad: { // operands: grad, input, weight, mean, var
+      bool grad = in.kernel == Kernel::BatchNormGrad;
+      const std::vector<int64_t> &s = shape(grad ? 1 : 0);
+      int64_t inner = 1;
+      for (size_t dim = 2; dim < s.size(); ++dim)
+        inner *= s[dim];
+      KernelRef k = kernel(grad ? "batch_norm_grad" : "batch_norm");
+      unsigned index = bufferArgs(k, in);
+      set(k, index++, int64_t(s[0]));
+      set(k, index++, int64_t(s[1]));
+      set(k, index++, inner);
+      set(k, index++, double(in.floats[0]));
+      if (!grad)
+        set(k, index++,
+            double(in.floats.size() > 1 ? in.floats[1] : 0.0));
+      set(k, index, int32_t(in.ints[0] != 0));
+      return launch(k, s[1]);
+    }
+    case Kernel::IntToFloat: {
+      KernelRef k = kernel("int_to_float");
+      int x = in.operands[0];
+      args(k, e.memory[x], at(x), e.memory[out], at(out), n);
+      return launch(k, n);
+    }
+    case Kernel::Sum:
+    case Kernel::Mean: {
+      const std::vector<int64_t> &s = shape(0);
+      int rank = static_cast<int>(s.size());
+      if (rank > kMaxRank)
+        throw Failure{backend.prefix() + "a reduction of rank above 8"};
+      std::vector<int64_t> meta(s.begin(), s.end());
+      meta.resize(2 * rank, 0);
+      uint64_t reduced = 1;
+      for (int64_t dim : in.ints) {
+        meta[rank + dim] = 1;
+        reduced *= s[dim];
+      }
+      uint64_t whole = p.buffers[in.operands[0]].numElements();
+      float scale = in.kernel == Kernel::Mean
+                        ? static_cast<float>(n) / static_cast<float>(whole)
+                        : 1.0f;
+      KernelRef k = kernel("sum");
+      int x = in.operands[0];
+      args(k, e.memory[x], at(x), e.memory[out], at(out), constants(meta),
+           int32_t(rank), n, reduced, scale);
+      return launch(k, n);
+    }
+    case Kernel::CrossEntropy: {
+      // ints: reduction, ignore index; floats: label smoothing.
+      int logits = in.operands[0], target = in.operands[1];
+      uint64_t rows = shape(0)[0];
+      int64_t classes = shape(0)[1], ignore = in.ints[1];
+      Memory per = create(rows * sizeof(double));
+      KernelRef k = kernel("cross_entropy_rows");
+      args(k, e.memory[logits], at(logits), e.memory[target], at(target), per,
+           rows, classes, ignore, static_cast<float>(in.floats[0]));
+      KernelRef r = kernel("cross_entropy_reduce");
+      args(r, per, e.memory[target], at(target), e.memory[out], at(out), rows,
+           ignore, int32_t(in.ints[0]));
+      return sequence({launch(k, rows), launch(r, 1)});
+    }
+    case Kernel::CrossEntropyGrad: {
+      int grad = in.operands[0], logits = in.operands[1],
+          target = in.operands[2];
+      uint64_t rows = shape(1)[0];
+      int64_t classes = shape(1)[1], ignore = in.ints[1];
+      Memory counted = create(sizeof(int64_t));
+      KernelRef c = kernel("count_targets");
+      args(c, e.memory[target], at(target), counted, rows, ignore);
+      KernelRef k = kernel("cross_entropy_grad");
+      args(k, e.memory[grad], at(grad), e.memory[logits], at(logits),
+           e.memory[target], at(target), counted, e.memory[out], at(out), rows,
+           classes, ignore, static_cast<float>(in.floats[0]),
+           int32_t(in.ints[0]));
+      return sequence({launch(c, 1), launch(k, rows)});
+    }
+    case Kernel::Fused: {
+      std::string name = "fused_" + std::to_string(pc);
+      KernelRef k = kernel(name.c_str());
+      unsigned index = bufferArgs(k, in);
+      set(k, index, n);
+      return launch(k, n);
+    }
+    default:
+      throw Failure{backend.prefix() + "no kernel for " +
+                    accel::rt::kernelName(in.kernel)};
+    }
+  }
+
+  /// Pooling geometry (DeviceKernels.cpp's pg) over the last two
+  /// dimensions; ints: kernel, stride, padding, dilation (2 each),
+  /// count_include_pad; none for adaptive pools.
+  static std::vector<int64_t> poolMeta(const std::vector<int64_t> &input,
+                                       const std::vector<int64_t> &out,
+                                       const std::vector<int64_t> &ints) {
+    int64_t planes = 1;
+    for (size_t dim = 0; dim + 2 < input.size(); ++dim)
+      planes *= input[dim];
+    std::vector<int64_t> meta = {planes, input[input.size() - 2], input.back(),
+                                 out[out.size() - 2], out.back()};
+    if (ints.empty())
+      meta.insert(meta.end(), {1, 1, 1, 1, 0, 0, 1, 1, 0});
+    else
+      meta.insert(meta.end(), ints.begin(), ints.begin() + 9);
+    return meta;
+  }
+
+  /// A convolution or one of its gradients, as the CPU computes it: per
+  /// group, im2col columns of all samples, one CLBlast product, then the
+  /// result unstaged (or the columns added back, col2im).
+  Step convolution(const Instruction &in) {
+    const Program &p = e.program;
+    auto shapeOf = [&](int b) -> const std::vector<int64_t> & {
+      return p.buffers[b].shape;
+    };
+    int input, weight, output;
+    switch (in.kernel) {
+    case Kernel::Conv2d:
+      input = in.operands[0], weight = in.operands[1], output = in.results[0];
+      break;
+    case Kernel::Conv2dGradInput:
+      output = in.operands[0], weight = in.operands[1], input = in.results[0];
+      break;
+    default: // Conv2dGradWeight
+      output = in.operands[0], input = in.operands[1], weight = in.results[0];
+      break;
+    }
+    const std::vector<int64_t> &is = shapeOf(input), &ws = shapeOf(weight),
+                               &os = shapeOf(output);
+    bool batched = is.size() == 4;
+    size_t c0 = batched ? 1 : 0;
+    std::vector<int64_t> geo = {batched ? is[0] : 1, is[c0], is[c0 + 1],
+                                is[c0 + 2], ws[0], ws[2], ws[3], os[c0 + 1],
+                                os[c0 + 2]};
+    geo.insert(geo.end(), in.ints.begin(), in.ints.begin() + 7);
+    int64_t groups = geo[15], perGroup = geo[1] / groups,
+            perOut = geo[4] / groups;
+    size_t pixels = geo[7] * geo[8], ld = geo[0] * pixels;
+    size_t k = perGroup * geo[5] * geo[6];
+    Memory meta = constants(geo);
+    Memory columns = create(k * ld * sizeof(float));
+    Memory staged = create(perOut * ld * sizeof(float));
+    std::vector<Step> steps;
+    if (in.kernel == Kernel::Conv2dGradInput) {
+      KernelRef zero = kernel("fill_zero");
+      uint64_t n = p.buffers[input].numElements();
+      args(zero, e.memory[input], at(input), n);
+      steps.push_back(launch(zero, n));
+    }
+    for (int64_t group = 0; group < groups; ++group) {
+      size_t wOff = at(weight) + group * perOut * k;
+      if (in.kernel != Kernel::Conv2dGradInput) {
+        KernelRef im2col = kernel("im2col");
+        args(im2col, e.memory[input], at(input), columns, meta, group);
+        steps.push_back(launch(im2col, k * ld));
+      }
+      if (in.kernel != Kernel::Conv2d) {
+        KernelRef stage = kernel("conv_stage");
+        args(stage, e.memory[output], at(output), staged, meta, group);
+        steps.push_back(launch(stage, perOut * ld));
+      }
+      switch (in.kernel) {
+      case Kernel::Conv2d: {
+        // staged [O/groups, ld] = W_g [O/groups, k] columns [k, ld]
+        steps.push_back(gemm(false, false, perOut, ld, k, e.memory[weight],
+                             wOff, k, columns, 0, ld, staged, 0));
+        bool bias = in.operands.size() > 2;
+        int b = bias ? in.operands[2] : weight;
+        KernelRef unstage = kernel("conv_unstage");
+        args(unstage, staged, e.memory[output], at(output), e.memory[b], at(b),
+             int32_t(bias), meta, group);
+        steps.push_back(launch(unstage, perOut * ld));
+        break;
+      }
+      case Kernel::Conv2dGradInput: {
+        // columns [k, ld] = W_g^T dY_g, then added back into dX
+        steps.push_back(gemm(true, false, k, ld, perOut, e.memory[weight],
+                             wOff, k, staged, 0, ld, columns, 0));
+        KernelRef col2im = kernel("col2im");
+        args(col2im, columns, e.memory[input], at(input), meta, group);
+        steps.push_back(launch(col2im, geo[0] * perGroup));
+        break;
+      }
+      default:
+        // dW_g [O/groups, k] = dY_g [O/groups, ld] columns^T
+        steps.push_back(gemm(false, true, perOut, k, ld, staged, 0, ld,
+                             columns, 0, ld, e.memory[weight], wOff));
+        break;
+      }
+    }
+    return sequence(std::move(steps));
+  }
+
+  Backend &backend;
+  DeviceProgram<Memory> &e;
+  int64_t rank = 0; // data-parallel programs are refused for now
+};
+
+} // namespace accel::rt::devicekernels
+
+#endif // ACCEL_RUNTIME_HAL_PLUGINS_KERNELS_DEVICELOADER_H
