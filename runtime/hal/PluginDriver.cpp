@@ -104,9 +104,14 @@ struct DeviceHandle {
 };
 
 /// A program loaded by a plugin. Buffers the driver maps are used in place;
-/// when it maps none, the host keeps a copy of each buffer a runner may
-/// touch (state, inputs, scalars, constants, results) and stages them: all
-/// are written before a run, and read back after it and after commitState.
+/// when it maps none, the host stages a copy of each buffer a runner asks
+/// for, lazily, so the state stays on the device: data() reads the
+/// buffer from the device unless the host copy is current, and marks it as
+/// possibly written; run() writes back only those; a run or commitState
+/// makes every copy stale. So a step moves its inputs and the values the
+/// runner reads (the loss), and the state only when the runner reads it
+/// (saving, checkpoints). A pointer from data() is valid until the next
+/// run() or commitState().
 class PluginExecutable final : public Executable {
 public:
   PluginExecutable(std::shared_ptr<DeviceHandle> device, accel_executable *e,
@@ -115,30 +120,13 @@ public:
         prog(std::move(p)) {}
   ~PluginExecutable() override { d.destroy_executable(e); }
 
-  /// Decides between mapped and staged buffers and fills the copies.
+  /// Decides between mapped and staged buffers.
   llvm::Error init() {
     staged = prog.buffers.empty() || d.map_buffer(e, 0) == nullptr;
-    if (!staged)
-      return llvm::Error::success();
     copies.resize(prog.buffers.size());
-    std::vector<bool> touched(prog.buffers.size());
-    for (size_t i = 0; i < prog.buffers.size(); ++i) {
-      BufferDesc::Role role = prog.buffers[i].role;
-      touched[i] = role != BufferDesc::Role::Arena &&
-                   role != BufferDesc::Role::View;
-    }
-    for (const ProgramResult &r : prog.results)
-      touched[r.buffer] = true;
-    for (size_t i = 0; i < touched.size(); ++i)
-      if (touched[i]) {
-        try {
-          copies[i] = std::make_unique<HostMemory>(prog.buffers[i].bytes());
-        } catch (const std::bad_alloc &) {
-          return error("out of host memory for the staging copy of buffer #" +
-                       llvm::Twine(i));
-        }
-      }
-    return readCopies();
+    current.assign(prog.buffers.size(), false);
+    written.assign(prog.buffers.size(), false);
+    return llvm::Error::success();
   }
 
   const Program &program() const override { return prog; }
@@ -147,12 +135,21 @@ public:
     if (!staged)
       return static_cast<uint8_t *>(d.map_buffer(e, index));
     if (!copies[index]) {
-      // A buffer no runner was expected to read (an arena value that is
-      // not a result): copied on first use.
-      copies[index] = std::make_unique<HostMemory>(prog.buffers[index].bytes());
+      try {
+        copies[index] =
+            std::make_unique<HostMemory>(prog.buffers[index].bytes());
+      } catch (const std::bad_alloc &) {
+        llvm::report_fatal_error(
+            llvm::Twine("out of host memory for the staging copy of buffer #") +
+            llvm::Twine(index));
+      }
+    }
+    if (!current[index]) {
       if (llvm::Error err = read(index))
         llvm::report_fatal_error(llvm::Twine(llvm::toString(std::move(err))));
+      current[index] = true;
     }
+    written[index] = true; // the caller may write through the pointer
     return copies[index]->data();
   }
 
@@ -160,24 +157,25 @@ public:
     accel_error message;
     if (staged)
       for (size_t i = 0; i < copies.size(); ++i)
-        if (copies[i] &&
-            d.write_buffer(e, static_cast<int32_t>(i), 0, copies[i]->data(),
-                           copies[i]->size(), &message) != 0)
-          return error(message.message);
+        if (written[i]) {
+          if (d.write_buffer(e, static_cast<int32_t>(i), 0, copies[i]->data(),
+                             copies[i]->size(), &message) != 0)
+            return error(message.message);
+          written[i] = false;
+        }
+    current.assign(current.size(), false);
     if (d.run(e, &message) != 0)
       return error(message.message);
-    return staged ? readCopies() : llvm::Error::success();
+    return llvm::Error::success();
   }
 
   void commitState() override {
     accel_error message;
+    current.assign(current.size(), false);
     if (d.commit_state(e, &message) != 0)
       llvm::report_fatal_error(llvm::Twine("driver '") + d.name +
                                "' failed to commit the state: " +
                                message.message);
-    if (staged)
-      if (llvm::Error err = readCopies())
-        llvm::report_fatal_error(llvm::Twine(llvm::toString(std::move(err))));
   }
 
   void setProfiling(bool on) override { d.set_profiling(e, on ? 1 : 0); }
@@ -199,20 +197,15 @@ private:
     return llvm::Error::success();
   }
 
-  llvm::Error readCopies() {
-    for (size_t i = 0; i < copies.size(); ++i)
-      if (copies[i])
-        if (llvm::Error err = read(i))
-          return err;
-    return llvm::Error::success();
-  }
-
   std::shared_ptr<DeviceHandle> device;
   const accel_driver &d;
   accel_executable *e;
   Program prog;
   bool staged = false;
   std::vector<std::unique_ptr<HostMemory>> copies;
+  /// Per buffer: the host copy holds the device's value; the host may have
+  /// written it since the last run.
+  std::vector<bool> current, written;
   mutable std::vector<double> times;
 };
 
