@@ -206,25 +206,29 @@ public:
     };
   }
 
-  /// Row-major C[m, n] = op(A) op(B) as cuBLASLt's column-major
-  /// C^T = op(B)^T op(A)^T: the operands swap, their transposes stay.
+  /// Row-major C[m, n] = op(A) op(B), `batches` times over strided
+  /// matrices, as cuBLASLt's column-major C^T = op(B)^T op(A)^T: the
+  /// operands swap, their transposes stay.
   Step gemm(bool transA, bool transB, size_t m, size_t n, size_t k, char *a,
             size_t aOff, size_t lda, char *b, size_t bOff, size_t ldb,
-            char *c, size_t cOff) {
+            char *c, size_t cOff, size_t batches, size_t aStride,
+            size_t bStride, size_t cStride) {
     const float *aPtr = reinterpret_cast<const float *>(a) + aOff;
     const float *bPtr = reinterpret_cast<const float *>(b) + bOff;
     float *cPtr = reinterpret_cast<float *>(c) + cOff;
-    if (m == 0 || n == 0)
+    if (m == 0 || n == 0 || batches == 0)
       return [] {};
-    if (k == 0) { // an empty sum: C is zero
+    if (k == 0) { // empty sums: C is zero
       cudaStream_t stream = d.stream;
+      size_t bytes = ((batches - 1) * cStride + m * n) * sizeof(float);
       return [=] {
-        check(cudaMemsetAsync(cPtr, 0, m * n * sizeof(float), stream),
-              "cudaMemsetAsync");
+        check(cudaMemsetAsync(cPtr, 0, bytes, stream), "cudaMemsetAsync");
       };
     }
-    CudaGemm *g = plan(transA, transB, m, n, k, lda, ldb, alignmentOf(aPtr),
-                       alignmentOf(bPtr), alignmentOf(cPtr));
+    GemmShape shape{transA, transB, m, n, k, lda, ldb, batches, aStride,
+                    bStride, cStride, alignmentOf(aPtr), alignmentOf(bPtr),
+                    alignmentOf(cPtr)};
+    CudaGemm *g = plan(shape);
     cublasLtHandle_t blas = d.blas;
     void *workspace = d.workspace;
     cudaStream_t stream = d.stream;
@@ -248,16 +252,45 @@ public:
   }
 
 private:
+  /// What decides a product's descriptors and algorithm.
+  struct GemmShape {
+    bool transA, transB;
+    size_t m, n, k, lda, ldb, batches, aStride, bStride, cStride;
+    uint32_t alignA, alignB, alignC;
+    auto key() const {
+      return std::make_tuple(transA, transB, m, n, k, lda, ldb, batches,
+                             aStride, bStride, cStride, alignA, alignB,
+                             alignC);
+    }
+    bool operator<(const GemmShape &o) const { return key() < o.key(); }
+  };
+
+  static void layout(cublasLtMatrixLayout_t *l, size_t rows, size_t cols,
+                     size_t ld, size_t batches, size_t stride) {
+    check(cublasLtMatrixLayoutCreate(l, CUDA_R_32F, rows, cols, ld),
+          "cublasLtMatrixLayoutCreate");
+    if (batches == 1)
+      return;
+    int32_t count = static_cast<int32_t>(batches);
+    int64_t offset = static_cast<int64_t>(stride);
+    check(cublasLtMatrixLayoutSetAttribute(
+              *l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)),
+          "cublasLtMatrixLayoutSetAttribute");
+    check(cublasLtMatrixLayoutSetAttribute(
+              *l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &offset,
+              sizeof(offset)),
+          "cublasLtMatrixLayoutSetAttribute");
+  }
+
   /// Descriptors and an algorithm per product shape and alignment, found
-  /// once at load (a GPT's per-head products share a few).
-  CudaGemm *plan(bool transA, bool transB, size_t m, size_t n, size_t k,
-                 size_t lda, size_t ldb, uint32_t alignA, uint32_t alignB,
-                 uint32_t alignC) {
-    auto key = std::make_tuple(transA, transB, m, n, k, lda, ldb, alignA,
-                               alignB, alignC);
-    auto found = gemms.find(key);
+  /// once at load (a GPT's products share a few).
+  CudaGemm *plan(const GemmShape &s) {
+    auto found = gemms.find(s);
     if (found != gemms.end())
       return found->second.get();
+    bool transA = s.transA, transB = s.transB;
+    size_t m = s.m, n = s.n, k = s.k;
+    uint32_t alignA = s.alignA, alignB = s.alignB, alignC = s.alignC;
     auto g = std::make_unique<CudaGemm>();
     check(cublasLtMatmulDescCreate(&g->op, CUBLAS_COMPUTE_32F, CUDA_R_32F),
           "cublasLtMatmulDescCreate");
@@ -271,14 +304,9 @@ private:
           "cublasLtMatmulDescSetAttribute");
     // Column-major views: cuBLASLt's A is our B, stored [n, k] (or [k, n]
     // transposed); its B is our A, stored [k, m] (or [m, k]).
-    check(cublasLtMatrixLayoutCreate(&g->a, CUDA_R_32F, transB ? k : n,
-                                     transB ? n : k, ldb),
-          "cublasLtMatrixLayoutCreate");
-    check(cublasLtMatrixLayoutCreate(&g->b, CUDA_R_32F, transA ? m : k,
-                                     transA ? k : m, lda),
-          "cublasLtMatrixLayoutCreate");
-    check(cublasLtMatrixLayoutCreate(&g->c, CUDA_R_32F, n, m, n),
-          "cublasLtMatrixLayoutCreate");
+    layout(&g->a, transB ? k : n, transB ? n : k, s.ldb, s.batches, s.bStride);
+    layout(&g->b, transA ? m : k, transA ? k : m, s.lda, s.batches, s.aStride);
+    layout(&g->c, n, m, n, s.batches, s.cStride);
     cublasLtMatmulPreference_t preference;
     check(cublasLtMatmulPreferenceCreate(&preference),
           "cublasLtMatmulPreferenceCreate");
@@ -312,17 +340,14 @@ private:
                     std::to_string(k) + " product"};
     g->algo = result.algo;
     CudaGemm *raw = g.get();
-    gemms.emplace(key, std::move(g));
+    gemms.emplace(s, std::move(g));
     return raw;
   }
 
   accel_device &d;
   cudaLibrary_t library = nullptr;
   std::vector<std::unique_ptr<CudaLaunch>> launches;
-  std::map<std::tuple<bool, bool, size_t, size_t, size_t, size_t, size_t,
-                      uint32_t, uint32_t, uint32_t>,
-           std::unique_ptr<CudaGemm>>
-      gemms;
+  std::map<GemmShape, std::unique_ptr<CudaGemm>> gemms;
   std::vector<char *> owned; // freed at destruction
 };
 

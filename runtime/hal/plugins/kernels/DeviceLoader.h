@@ -15,7 +15,9 @@
 //   KernelRef kernel(const char *name);
 //   template <class T> void set(KernelRef, unsigned index, T value);
 //   Step launch(KernelRef, size_t n);     one work item per index < n
-//   Step gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff);
+//   Step gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff,
+//             batches, aStride, bStride, cStride);   row-major, strided
+//                                   batches (strides in elements, 0: shared)
 //   Step copy(Memory src, size_t from, Memory dst, size_t to, size_t bytes);
 //
 // Buffers are (memory, element offset) pairs: the step's values are views
@@ -202,7 +204,7 @@ private:
             size_t aOff, size_t lda, Memory b, size_t bOff, size_t ldb,
             Memory c, size_t cOff) {
     return backend.gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb,
-                        c, cOff);
+                        c, cOff, 1, 0, 0, 0);
   }
 
   static Step sequence(std::vector<Step> s) {
@@ -252,29 +254,41 @@ private:
       size_t batches = 1;
       for (size_t d = 0; d + 2 < os.size(); ++d)
         batches *= os[d];
-      std::vector<Step> s;
+      std::vector<size_t> aIndex(batches), bIndex(batches);
       for (size_t t = 0; t < batches; ++t) {
-        size_t rest = t, aIndex = 0, bIndex = 0, aStride = 1, bStride = 1;
+        size_t rest = t, aStride = 1, bStride = 1;
         for (int d = static_cast<int>(os.size()) - 3; d >= 0; --d) {
           size_t c = rest % os[d];
           rest /= os[d];
           int ad = d - (static_cast<int>(os.size()) - static_cast<int>(as.size()));
           int bd = d - (static_cast<int>(os.size()) - static_cast<int>(bs.size()));
           if (ad >= 0) {
-            aIndex += (as[ad] == 1 ? 0 : c) * aStride;
+            aIndex[t] += (as[ad] == 1 ? 0 : c) * aStride;
             aStride *= as[ad];
           }
           if (bd >= 0) {
-            bIndex += (bs[bd] == 1 ? 0 : c) * bStride;
+            bIndex[t] += (bs[bd] == 1 ? 0 : c) * bStride;
             bStride *= bs[bd];
           }
         }
-        s.push_back(gemm(ta, tb, m, nn, k, in.operands[0],
-                         at(in.operands[0]) + aIndex * aRows * aCols, aCols,
-                         in.operands[1],
-                         at(in.operands[1]) + bIndex * bRows * bCols, bCols,
-                         out, at(out) + t * m * nn));
       }
+      int a = in.operands[0], b = in.operands[1];
+      // Where each operand's matrix index is t times a stride (no
+      // broadcast, or a whole operand broadcast), one strided-batched
+      // product does them all.
+      bool strided = batches > 1;
+      for (size_t t = 0; t < batches && strided; ++t)
+        strided = aIndex[t] == t * aIndex[1] && bIndex[t] == t * bIndex[1];
+      if (strided)
+        return backend.gemm(ta, tb, m, nn, k, e.memory[a], at(a), aCols,
+                            e.memory[b], at(b), bCols, e.memory[out], at(out),
+                            batches, aIndex[1] * aRows * aCols,
+                            bIndex[1] * bRows * bCols, m * nn);
+      std::vector<Step> s;
+      for (size_t t = 0; t < batches; ++t)
+        s.push_back(gemm(ta, tb, m, nn, k, a, at(a) + aIndex[t] * aRows * aCols,
+                         aCols, b, at(b) + bIndex[t] * bRows * bCols, bCols,
+                         out, at(out) + t * m * nn));
       return sequence(std::move(s));
     }
     case Kernel::Copy:

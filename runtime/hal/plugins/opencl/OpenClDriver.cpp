@@ -171,17 +171,25 @@ public:
     };
   }
 
-  /// Row-major C[m, n] = op(A) op(B) through CLBlast.
+  /// Row-major C[m, n] = op(A) op(B) through CLBlast, `batches` times
+  /// over strided matrices.
   Step gemm(bool transA, bool transB, size_t m, size_t n, size_t k, cl_mem a,
             size_t aOff, size_t lda, cl_mem b, size_t bOff, size_t ldb,
-            cl_mem c, size_t cOff) {
+            cl_mem c, size_t cOff, size_t batches, size_t aStride,
+            size_t bStride, size_t cStride) {
     cl_command_queue q = d.queue;
+    CLBlastTranspose ta = transA ? CLBlastTransposeYes : CLBlastTransposeNo;
+    CLBlastTranspose tb = transB ? CLBlastTransposeYes : CLBlastTransposeNo;
     return [=]() mutable {
-      CLBlastStatusCode s = CLBlastSgemm(
-          CLBlastLayoutRowMajor,
-          transA ? CLBlastTransposeYes : CLBlastTransposeNo,
-          transB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, 1.0f, a,
-          aOff, lda, b, bOff, ldb, 0.0f, c, cOff, n, &q, nullptr);
+      CLBlastStatusCode s =
+          batches == 1
+              ? CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m, n, k, 1.0f, a,
+                             aOff, lda, b, bOff, ldb, 0.0f, c, cOff, n, &q,
+                             nullptr)
+              : CLBlastSgemmStridedBatched(
+                    CLBlastLayoutRowMajor, ta, tb, m, n, k, 1.0f, a, aOff, lda,
+                    aStride, b, bOff, ldb, bStride, 0.0f, c, cOff, n, cStride,
+                    batches, &q, nullptr);
       if (s != CLBlastSuccess)
         throw Failure{"opencl: CLBlast's sgemm failed (status " +
                       std::to_string(s) + ")"};
