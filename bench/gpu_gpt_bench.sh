@@ -46,6 +46,6 @@ for mode in eager fused compile bf16; do
     read -r _ ms warm <<<"$out"
     echo "| torch $mode | $ms | $(python3 -c "print('%.2f' % ($ms / $accel_ms))") | $warm |"
   else
-    echo "| torch $mode | failed: $(tail -1 "$scratch/$mode.err") | | |"
+    echo "| torch $mode | failed: $(grep -E 'Error|error' "$scratch/$mode.err" | tail -1) | | |"
   fi
 done

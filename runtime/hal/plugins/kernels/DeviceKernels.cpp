@@ -109,6 +109,18 @@ __kernel void binary(__global const float *a, ulong ao,
                         b[bo + strided(i, meta, rank, 1)]);
 }
 
+/* binary where each operand repeats over the result (DeviceLoader's
+   repeats(): same shape, scalar, trailing row): element i % size. */
+__kernel void binary_repeat(__global const float *a, ulong ao, ulong an,
+                            __global const float *b, ulong bo, ulong bn,
+                            __global float *y, ulong yo, ulong n, int op) {
+  ulong i = get_global_id(0);
+  if (i >= n)
+    return;
+  y[yo + i] = binary_op(op, a[ao + (an == n ? i : i % an)],
+                        b[bo + (bn == n ? i : i % bn)]);
+}
+
 __kernel void int_to_float(__global const long *x, ulong xo, __global float *y,
                            ulong yo, ulong n) {
   ulong i = get_global_id(0);
@@ -139,6 +151,18 @@ __kernel void masked_fill(__global const float *x, ulong xo,
   y[yo + i] = mask[mo + strided(i, meta, rank, 1)]
                   ? value
                   : x[xo + strided(i, meta, rank, 0)];
+}
+
+__kernel void masked_fill_repeat(__global const float *x, ulong xo,
+                                 ulong xn, __global const uchar *mask,
+                                 ulong mo, ulong mn, __global float *y,
+                                 ulong yo, ulong n, float value) {
+  ulong i = get_global_id(0);
+  if (i >= n)
+    return;
+  y[yo + i] = mask[mo + (mn == n ? i : i % mn)]
+                  ? value
+                  : x[xo + (xn == n ? i : i % xn)];
 }
 
 /* Rows of `cols`: softmax scales exp(x - max) (f32) by 1 / their sum
@@ -234,47 +258,64 @@ __kernel void layer_norm(__global const float *x, ulong xo,
   }
 }
 
-/* One work item per block of rows (the CPU's fixed blocks): the input
-   gradient of its rows, and its partial sums of the parameter gradients
-   (part: blocks x cols for the weight, then for the bias). */
+/* One work item per row: its input gradient, and its mean and reciprocal
+   standard deviation (stats, two floats per row) for the parameter
+   gradients' partial sums. */
 __kernel void layer_norm_grad_rows(__global const float *g, ulong go,
                                    __global const float *x, ulong xo,
                                    __global const float *w, ulong wo,
                                    __global float *dx, ulong dxo,
-                                   __global float *part, ulong rows,
-                                   ulong cols, double eps, int has_w,
-                                   ulong blocks, ulong per_block) {
-  ulong blk = get_global_id(0);
-  if (blk >= blocks)
+                                   __global float *stats, ulong rows,
+                                   ulong cols, double eps, int has_w) {
+  ulong r = get_global_id(0);
+  if (r >= rows)
     return;
-  __global float *pw = part + blk * cols, *pb = part + (blocks + blk) * cols;
+  __global const float *gr = g + go + r * cols, *row = x + xo + r * cols;
+  __global float *d = dx + dxo + r * cols;
+  float mean, rstd;
+  row_moments(row, cols, eps, &mean, &rstd);
+  stats[2 * r] = mean;
+  stats[2 * r + 1] = rstd;
+  double sum_gw = 0, sum_gw_xhat = 0;
   for (ulong c = 0; c < cols; ++c) {
-    pw[c] = 0.0f;
-    pb[c] = 0.0f;
+    float xhat = (row[c] - mean) * rstd;
+    float gw = has_w ? gr[c] * w[wo + c] : gr[c];
+    sum_gw += gw;
+    sum_gw_xhat += (double)gw * xhat;
   }
+  float mean_gw = (float)(sum_gw / cols);
+  float mean_gw_xhat = (float)(sum_gw_xhat / cols);
+  for (ulong c = 0; c < cols; ++c) {
+    float xhat = (row[c] - mean) * rstd;
+    float gw = has_w ? gr[c] * w[wo + c] : gr[c];
+    d[c] = rstd * (gw - mean_gw - xhat * mean_gw_xhat);
+  }
+}
+
+/* One work item per (block of rows, column), the CPU's fixed blocks: the
+   block's partial sums of the weight and bias gradients, row by row in
+   float as the CPU adds them (part: blocks x cols for the weight, then for
+   the bias). */
+__kernel void layer_norm_grad_partials(__global const float *g, ulong go,
+                                       __global const float *x, ulong xo,
+                                       __global const float *stats,
+                                       __global float *part, ulong rows,
+                                       ulong cols, ulong blocks,
+                                       ulong per_block) {
+  ulong i = get_global_id(0);
+  if (i >= blocks * cols)
+    return;
+  ulong blk = i / cols, c = i % cols;
+  float pw = 0.0f, pb = 0.0f;
   ulong end = min(rows, (blk + 1) * per_block);
   for (ulong r = blk * per_block; r < end; ++r) {
-    __global const float *gr = g + go + r * cols, *row = x + xo + r * cols;
-    __global float *d = dx + dxo + r * cols;
-    float mean, rstd;
-    row_moments(row, cols, eps, &mean, &rstd);
-    double sum_gw = 0, sum_gw_xhat = 0;
-    for (ulong c = 0; c < cols; ++c) {
-      float xhat = (row[c] - mean) * rstd;
-      float gw = has_w ? gr[c] * w[wo + c] : gr[c];
-      sum_gw += gw;
-      sum_gw_xhat += (double)gw * xhat;
-      pw[c] += gr[c] * xhat;
-      pb[c] += gr[c];
-    }
-    float mean_gw = (float)(sum_gw / cols);
-    float mean_gw_xhat = (float)(sum_gw_xhat / cols);
-    for (ulong c = 0; c < cols; ++c) {
-      float xhat = (row[c] - mean) * rstd;
-      float gw = has_w ? gr[c] * w[wo + c] : gr[c];
-      d[c] = rstd * (gw - mean_gw - xhat * mean_gw_xhat);
-    }
+    float gv = g[go + r * cols + c];
+    float xhat = (x[xo + r * cols + c] - stats[2 * r]) * stats[2 * r + 1];
+    pw += gv * xhat;
+    pb += gv;
   }
+  part[blk * cols + c] = pw;
+  part[(blocks + blk) * cols + c] = pb;
 }
 
 __kernel void layer_norm_grad_params(__global const float *part,
@@ -307,21 +348,61 @@ __kernel void embedding(__global const float *w, ulong wo,
   y[yo + i] = row >= 0 && row < rows ? w[wo + (ulong)row * dim + c] : 0.0f;
 }
 
-/* Each table element adds, in index order, the gradients that land on it
-   (the CPU's order). */
+/* The embedding gradient in three passes, so that each table element
+   adds the gradients that land on it in index order (the CPU's order)
+   without scanning every index: per table row, how many indices name it;
+   their positions, ascending, in one list (offsets from an exclusive scan
+   of the counts); then each element sums its row's list. */
+__kernel void embedding_grad_count(__global const long *idx, ulong io,
+                                   __global long *counts, ulong count,
+                                   long rows) {
+  long r = get_global_id(0);
+  if (r >= rows)
+    return;
+  long found = 0;
+  for (ulong k = 0; k < count; ++k)
+    found += idx[io + k] == r;
+  counts[r] = found;
+}
+
+/* One work item: counts[0, n) becomes their exclusive prefix sums, and
+   counts[n] the total. */
+__kernel void exclusive_scan(__global long *counts, ulong n) {
+  if (get_global_id(0) != 0)
+    return;
+  long total = 0;
+  for (ulong i = 0; i < n; ++i) {
+    long c = counts[i];
+    counts[i] = total;
+    total += c;
+  }
+  counts[n] = total;
+}
+
+__kernel void embedding_grad_list(__global const long *idx, ulong io,
+                                  __global const long *offsets,
+                                  __global long *list, ulong count,
+                                  long rows) {
+  long r = get_global_id(0);
+  if (r >= rows)
+    return;
+  long at = offsets[r];
+  for (ulong k = 0; k < count; ++k)
+    if (idx[io + k] == r)
+      list[at++] = (long)k;
+}
+
 __kernel void embedding_grad(__global const float *g, ulong go,
-                             __global const long *idx, ulong io,
-                             __global float *y, ulong yo, ulong count,
-                             ulong dim, ulong n) {
+                             __global const long *offsets,
+                             __global const long *list, __global float *y,
+                             ulong yo, ulong dim, ulong n) {
   ulong i = get_global_id(0);
   if (i >= n)
     return;
-  long row = (long)(i / dim);
-  ulong c = i % dim;
+  ulong row = i / dim, c = i % dim;
   float acc = 0.0f;
-  for (ulong k = 0; k < count; ++k)
-    if (idx[io + k] == row)
-      acc += g[go + k * dim + c];
+  for (long j = offsets[row]; j < offsets[row + 1]; ++j)
+    acc += g[go + (ulong)list[j] * dim + c];
   y[yo + i] = acc;
 }
 
@@ -721,6 +802,21 @@ __kernel void select_bytes(__global const uchar *flag, ulong fo,
   ulong i = get_global_id(0);
   if (i < n)
     y[yo + i] = flag[fo] ? a[ao + i] : b[bo + i];
+}
+
+/* A sum over leading dimensions (a bias gradient): result o adds
+   x[r * n + o] for r = 0 .. reduced, in double, in index order as the
+   general kernel below does, without its per-element index arithmetic. */
+__kernel void sum_leading(__global const float *x, ulong xo,
+                          __global float *y, ulong yo, ulong n,
+                          ulong reduced, float scale) {
+  ulong o = get_global_id(0);
+  if (o >= n)
+    return;
+  double s = 0;
+  for (ulong r = 0; r < reduced; ++r)
+    s += x[xo + r * n + o];
+  y[yo + o] = (float)s * scale;
 }
 
 /* meta: the input's shape, then 1 for each reduced dimension. Each result

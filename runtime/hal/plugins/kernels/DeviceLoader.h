@@ -182,11 +182,33 @@ private:
     return meta;
   }
 
+  /// Whether buffer `b` broadcasts to `out` by repetition: its shape,
+  /// without leading 1s, ends out's shape (same shape, a scalar, a bias
+  /// row), so out's element i reads its element i % size.
+  bool repeats(int b, int out) {
+    const std::vector<int64_t> &s = e.program.buffers[b].shape,
+                               &o = e.program.buffers[out].shape;
+    size_t first = 0;
+    while (first < s.size() && s[first] == 1)
+      ++first;
+    if (s.size() - first > o.size())
+      return false;
+    return std::equal(s.begin() + first, s.end(),
+                      o.end() - (s.size() - first));
+  }
+
   /// out = a (op) b with numpy broadcasting of a and b to out's shape.
   Step binary(int op, int a, int b, int out) {
     int32_t rank = static_cast<int32_t>(e.program.buffers[out].shape.size());
-    KernelRef k = kernel("binary");
     uint64_t n = e.program.buffers[out].numElements();
+    if (repeats(a, out) && repeats(b, out)) {
+      KernelRef k = kernel("binary_repeat");
+      args(k, e.memory[a], at(a), e.program.buffers[a].numElements(),
+           e.memory[b], at(b), e.program.buffers[b].numElements(),
+           e.memory[out], at(out), n, int32_t(op));
+      return launch(k, n);
+    }
+    KernelRef k = kernel("binary");
     args(k, e.memory[a], at(a), e.memory[b], at(b), e.memory[out], at(out),
          constants(broadcastMeta(out, {a, b})), rank, n, int32_t(op));
     return launch(k, n);
@@ -345,6 +367,13 @@ private:
     }
     case Kernel::MaskedFill: { // floats: the value
       int x = in.operands[0], mask = in.operands[1];
+      if (repeats(x, out) && repeats(mask, out)) {
+        KernelRef k = kernel("masked_fill_repeat");
+        args(k, e.memory[x], at(x), p.buffers[x].numElements(),
+             e.memory[mask], at(mask), p.buffers[mask].numElements(),
+             e.memory[out], at(out), n, static_cast<float>(in.floats[0]));
+        return launch(k, n);
+      }
       KernelRef k = kernel("masked_fill");
       args(k, e.memory[x], at(x), e.memory[mask], at(mask), e.memory[out],
            at(out), constants(broadcastMeta(out, {x, mask})),
@@ -392,14 +421,19 @@ private:
       uint64_t perBlock = (rows + blocks - 1) / blocks;
       Memory part = create(2 * blocks * std::max<uint64_t>(cols, 1) *
                            sizeof(float));
+      Memory stats = create(2 * std::max<uint64_t>(rows, 1) * sizeof(float));
       KernelRef k = kernel("layer_norm_grad_rows");
       args(k, e.memory[g], at(g), e.memory[x], at(x), e.memory[w], at(w),
-           e.memory[out], at(out), part, rows, cols, double(in.floats[0]),
-           int32_t(in.ints[0]), blocks, perBlock);
+           e.memory[out], at(out), stats, rows, cols, double(in.floats[0]),
+           int32_t(in.ints[0]));
+      KernelRef partials = kernel("layer_norm_grad_partials");
+      args(partials, e.memory[g], at(g), e.memory[x], at(x), stats, part,
+           rows, cols, blocks, perBlock);
       KernelRef sum = kernel("layer_norm_grad_params");
       args(sum, part, e.memory[dw], at(dw), e.memory[db], at(db), cols,
            blocks);
-      return sequence({launch(k, blocks), launch(sum, cols)});
+      return sequence({launch(k, rows), launch(partials, blocks * cols),
+                       launch(sum, cols)});
     }
     case Kernel::Embedding: {
       int w = in.operands[0], idx = in.operands[1];
@@ -412,12 +446,22 @@ private:
     }
     case Kernel::EmbeddingGrad: {
       int g = in.operands[0], idx = in.operands[1];
+      int64_t rows = p.buffers[out].shape[0];
       uint64_t dim = p.buffers[out].shape[1];
       uint64_t count = p.buffers[idx].numElements();
+      Memory offsets = create((rows + 1) * sizeof(int64_t));
+      Memory list = create(std::max<uint64_t>(count, 1) * sizeof(int64_t));
+      KernelRef counted = kernel("embedding_grad_count");
+      args(counted, e.memory[idx], at(idx), offsets, count, rows);
+      KernelRef scan = kernel("exclusive_scan");
+      args(scan, offsets, uint64_t(rows));
+      KernelRef listed = kernel("embedding_grad_list");
+      args(listed, e.memory[idx], at(idx), offsets, list, count, rows);
       KernelRef k = kernel("embedding_grad");
-      args(k, e.memory[g], at(g), e.memory[idx], at(idx), e.memory[out],
-           at(out), count, dim, n);
-      return launch(k, n);
+      args(k, e.memory[g], at(g), offsets, list, e.memory[out], at(out), dim,
+           n);
+      return sequence({launch(counted, rows), launch(scan, 1),
+                       launch(listed, rows), launch(k, n)});
     }
     case Kernel::Dropout: { // ints: stream, rank stride, mode; floats: p
       int x = in.operands[0], seed = in.operands[1];
@@ -503,8 +547,19 @@ private:
       float scale = in.kernel == Kernel::Mean
                         ? static_cast<float>(n) / static_cast<float>(whole)
                         : 1.0f;
-      KernelRef k = kernel("sum");
       int x = in.operands[0];
+      // Reduced dimensions 0 .. j-1 only: element r * n + o, in the same
+      // order, without per-element index arithmetic.
+      bool leading = true;
+      for (int d = 0; d < rank; ++d)
+        leading = leading && (meta[rank + d] || d == rank - 1 ||
+                              !meta[rank + d + 1]);
+      if (leading) {
+        KernelRef k = kernel("sum_leading");
+        args(k, e.memory[x], at(x), e.memory[out], at(out), n, reduced, scale);
+        return launch(k, n);
+      }
+      KernelRef k = kernel("sum");
       args(k, e.memory[x], at(x), e.memory[out], at(out), constants(meta),
            int32_t(rank), n, reduced, scale);
       return launch(k, n);
