@@ -814,7 +814,23 @@ __kernel void sum_leading(__global const float *x, ulong xo,
   if (o >= n)
     return;
   double s = 0;
-  for (ulong r = 0; r < reduced; ++r)
+  ulong r = 0;
+  /* Eight loads in flight per work item (few work items, long sums); the
+     additions stay in index order. */
+  for (; r + 8 <= reduced; r += 8) {
+    __global const float *p = x + xo + r * n + o;
+    float v0 = p[0], v1 = p[n], v2 = p[2 * n], v3 = p[3 * n];
+    float v4 = p[4 * n], v5 = p[5 * n], v6 = p[6 * n], v7 = p[7 * n];
+    s += v0;
+    s += v1;
+    s += v2;
+    s += v3;
+    s += v4;
+    s += v5;
+    s += v6;
+    s += v7;
+  }
+  for (; r < reduced; ++r)
     s += x[xo + r * n + o];
   y[yo + o] = (float)s * scale;
 }
