@@ -186,12 +186,17 @@ public:
     std::memcpy(&k->slots[index], &value, sizeof(T));
   }
 
-  Step launch(CudaLaunch *k, size_t n) {
-    // Arguments are all set before the launch is made (DeviceLoader's
-    // order), so their slots no longer move.
+  /// The argument addresses cudaLaunchKernel takes. Arguments are all set
+  /// before the launch is made (DeviceLoader's order), so their slots no
+  /// longer move.
+  static void pointArguments(CudaLaunch *k) {
     k->pointers.clear();
     for (uint64_t &slot : k->slots)
       k->pointers.push_back(&slot);
+  }
+
+  Step launch(CudaLaunch *k, size_t n) {
+    pointArguments(k);
     constexpr unsigned kThreads = 256;
     size_t blocks = std::max<size_t>((n + kThreads - 1) / kThreads, 1);
     if (blocks > 0x7fffffff)
@@ -202,6 +207,21 @@ public:
       check(cudaLaunchKernel(reinterpret_cast<const void *>(k->kernel),
                              dim3(static_cast<unsigned>(blocks)),
                              dim3(kThreads), k->pointers.data(), 0, stream),
+            "cudaLaunchKernel");
+    };
+  }
+
+  Step launchGroups(CudaLaunch *k, size_t groups, size_t size) {
+    pointArguments(k);
+    if (groups > 0x7fffffff)
+      throw Failure{"cuda: " + std::to_string(groups) +
+                    " rows exceed one grid"};
+    cudaStream_t stream = d.stream;
+    return [k, groups, size, stream] {
+      check(cudaLaunchKernel(reinterpret_cast<const void *>(k->kernel),
+                             dim3(static_cast<unsigned>(groups)),
+                             dim3(static_cast<unsigned>(size)),
+                             k->pointers.data(), 0, stream),
             "cudaLaunchKernel");
     };
   }

@@ -9,7 +9,9 @@ namespace accel::rt::devicekernels {
 
 const char *prelude(Language language) {
   if (language == Language::OpenCL)
-    return "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n";
+    return "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n"
+           "#define SHARED __local\n"
+           "#define SHARED_PTR __local\n";
   // OpenCL C's words for CUDA C++ (compiled by NVRTC with unannotated
   // functions on the device): one thread per global index, 1-D launches.
   return R"CU(
@@ -20,6 +22,12 @@ typedef unsigned char uchar;
 #define __global
 #define get_global_id(dim) ((ulong)blockIdx.x * blockDim.x + threadIdx.x)
 #define mul_hi(a, b) __umulhi(a, b)
+#define get_local_id(dim) threadIdx.x
+#define get_group_id(dim) blockIdx.x
+#define barrier(fence) __syncthreads()
+#define CLK_LOCAL_MEM_FENCE 0
+#define SHARED __shared__
+#define SHARED_PTR
 #ifndef INFINITY
 #define INFINITY __int_as_float(0x7f800000)
 #endif
@@ -970,6 +978,153 @@ __kernel void cross_entropy_grad(__global const float *grad, ulong go,
     float p = exp(row[c] - m - lse);
     float target_p = uniform + (c == t ? 1.0f - smoothing : 0.0f);
     o[c] = g * (p - target_p);
+  }
+}
+
+/* Row kernels for wide rows, a work group of ROW_GROUP work items per row
+   (DeviceLoader launches them so): work item t takes columns t,
+   t + ROW_GROUP, ...; partial sums (double) and maxima combine in a fixed
+   tree, so results do not depend on timing, though the order is not the
+   one-work-item kernels' sequential one. */
+#define ROW_GROUP 128
+
+double group_sum(SHARED_PTR double *scratch, double v) {
+  uint t = get_local_id(0);
+  scratch[t] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint step = ROW_GROUP / 2; step > 0; step /= 2) {
+    if (t < step)
+      scratch[t] += scratch[t + step];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  double total = scratch[0];
+  barrier(CLK_LOCAL_MEM_FENCE); /* scratch is reused */
+  return total;
+}
+
+/* The row's maximum; a NaN anywhere gives NaN. */
+float group_max(SHARED_PTR double *scratch, float v) {
+  uint t = get_local_id(0);
+  scratch[t] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (uint step = ROW_GROUP / 2; step > 0; step /= 2) {
+    if (t < step) {
+      double a = scratch[t], b = scratch[t + step];
+      scratch[t] = (a != a || b != b) ? a + b : (a < b ? b : a);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  float m = (float)scratch[0];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  return m;
+}
+
+float row_max_group(SHARED_PTR double *scratch, __global const float *row,
+                    ulong cols) {
+  uint t = get_local_id(0);
+  float m = -INFINITY;
+  for (ulong c = t; c < cols; c += ROW_GROUP)
+    m = (m != m || row[c] != row[c]) ? m + row[c] : (m < row[c] ? row[c] : m);
+  return group_max(scratch, m);
+}
+
+__kernel void softmax_group(__global const float *x, ulong xo,
+                            __global float *y, ulong yo, ulong rows,
+                            ulong cols, int log_form) {
+  SHARED double scratch[ROW_GROUP];
+  ulong r = get_group_id(0);
+  uint t = get_local_id(0);
+  __global const float *row = x + xo + r * cols;
+  __global float *o = y + yo + r * cols;
+  float m = row_max_group(scratch, row, cols);
+  double s = 0;
+  for (ulong c = t; c < cols; c += ROW_GROUP) {
+    float v = exp(row[c] - m);
+    if (!log_form)
+      o[c] = v;
+    s += v;
+  }
+  double total = group_sum(scratch, s);
+  float shift = m + (float)log(total), inverse = (float)(1.0 / total);
+  for (ulong c = t; c < cols; c += ROW_GROUP)
+    o[c] = log_form ? row[c] - shift : o[c] * inverse;
+}
+
+__kernel void softmax_grad_group(__global const float *g, ulong go,
+                                 __global const float *y, ulong yo,
+                                 __global float *out, ulong oo, ulong rows,
+                                 ulong cols, int log_form) {
+  SHARED double scratch[ROW_GROUP];
+  ulong r = get_group_id(0);
+  uint t = get_local_id(0);
+  __global const float *gr = g + go + r * cols, *yr = y + yo + r * cols;
+  __global float *o = out + oo + r * cols;
+  double s = 0;
+  for (ulong c = t; c < cols; c += ROW_GROUP)
+    s += log_form ? (double)gr[c] : (double)gr[c] * yr[c];
+  float total = (float)group_sum(scratch, s);
+  for (ulong c = t; c < cols; c += ROW_GROUP)
+    o[c] = log_form ? gr[c] - exp(yr[c]) * total : yr[c] * (gr[c] - total);
+}
+
+/* row_stats with a work group per row. */
+void row_stats_group(SHARED_PTR double *scratch, __global const float *row,
+                     long classes, float *max, float *lse) {
+  uint t = get_local_id(0);
+  float m = row_max_group(scratch, row, (ulong)classes);
+  double s = 0;
+  for (long c = t; c < classes; c += ROW_GROUP)
+    s += exp((double)(row[c] - m));
+  *max = m;
+  *lse = (float)log(group_sum(scratch, s));
+}
+
+/* Every work item of a group reaches every barrier: rows whose target is
+   ignored are reduced too, and their results discarded. */
+__kernel void cross_entropy_rows_group(__global const float *logits,
+                                       ulong lo, __global const long *target,
+                                       ulong to, __global double *per,
+                                       ulong n, long classes, long ignore,
+                                       float smoothing) {
+  SHARED double scratch[ROW_GROUP];
+  ulong i = get_group_id(0);
+  uint t = get_local_id(0);
+  long label = target[to + i];
+  __global const float *row = logits + lo + i * classes;
+  float m, lse;
+  row_stats_group(scratch, row, classes, &m, &lse);
+  double smooth = 0;
+  for (long c = t; c < classes; c += ROW_GROUP)
+    smooth += m + lse - row[c];
+  smooth = group_sum(scratch, smooth) / classes;
+  if (t == 0)
+    per[i] = label == ignore
+                 ? 0.0
+                 : (1.0 - smoothing) * (double)(m + lse - row[label]) +
+                       (smoothing > 0 ? smoothing * smooth : 0.0);
+}
+
+__kernel void cross_entropy_grad_group(
+    __global const float *grad, ulong go, __global const float *logits,
+    ulong lo, __global const long *target, ulong to,
+    __global const long *counted, __global float *y, ulong yo, ulong n,
+    long classes, long ignore, float smoothing, int reduction) {
+  SHARED double scratch[ROW_GROUP];
+  ulong i = get_group_id(0);
+  uint t = get_local_id(0);
+  __global float *o = y + yo + i * classes;
+  long label = target[to + i];
+  float g = reduction == 0   ? grad[go + i]
+            : reduction == 1 ? grad[go] / (float)counted[0]
+                             : grad[go];
+  __global const float *row = logits + lo + i * classes;
+  float m, lse;
+  row_stats_group(scratch, row, classes, &m, &lse);
+  float uniform = smoothing / (float)classes;
+  for (long c = t; c < classes; c += ROW_GROUP) {
+    float p = exp(row[c] - m - lse);
+    float target_p = uniform + (c == label ? 1.0f - smoothing : 0.0f);
+    o[c] = label == ignore ? 0.0f : g * (p - target_p);
   }
 }
 )CL";

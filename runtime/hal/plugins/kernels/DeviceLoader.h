@@ -15,6 +15,7 @@
 //   KernelRef kernel(const char *name);
 //   template <class T> void set(KernelRef, unsigned index, T value);
 //   Step launch(KernelRef, size_t n);     one work item per index < n
+//   Step launchGroups(KernelRef, size_t groups, size_t size);   work groups
 //   Step gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff,
 //             batches, aStride, bStride, cStride);   row-major, strided
 //                                   batches (strides in elements, 0: shared)
@@ -159,6 +160,21 @@ private:
   }
 
   Step launch(KernelRef k, size_t n) { return backend.launch(k, n); }
+
+  /// Rows of at least this many columns are reduced by a work group each
+  /// (the *_group kernels, DeviceKernels.cpp's ROW_GROUP work items);
+  /// narrower ones by one work item each, in the CPU's order.
+  static constexpr uint64_t kWideRow = 16;
+  static constexpr size_t kRowGroup = 128;
+
+  /// A row kernel over `rows`: one work group per row when `wide`.
+  Step perRow(KernelRef k, uint64_t rows, bool wide) {
+    if (!wide)
+      return launch(k, rows);
+    if (rows == 0)
+      return [] {};
+    return backend.launchGroups(k, rows, kRowGroup);
+  }
 
   /// `out`'s shape, then each operand's strides over it with numpy
   /// broadcasting (0 along a broadcast dimension).
@@ -384,20 +400,22 @@ private:
     case Kernel::Softmax:
     case Kernel::LogSoftmax: {
       uint64_t cols = shape(0).back(), rows = cols ? n / cols : 0;
-      KernelRef k = kernel("softmax");
+      bool wide = cols >= kWideRow;
+      KernelRef k = kernel(wide ? "softmax_group" : "softmax");
       int x = in.operands[0];
       args(k, e.memory[x], at(x), e.memory[out], at(out), rows, cols,
            int32_t(in.kernel == Kernel::LogSoftmax));
-      return launch(k, rows);
+      return perRow(k, rows, wide);
     }
     case Kernel::SoftmaxGrad:
     case Kernel::LogSoftmaxGrad: {
       uint64_t cols = shape(0).back(), rows = cols ? n / cols : 0;
-      KernelRef k = kernel("softmax_grad");
+      bool wide = cols >= kWideRow;
+      KernelRef k = kernel(wide ? "softmax_grad_group" : "softmax_grad");
       int g = in.operands[0], y = in.operands[1];
       args(k, e.memory[g], at(g), e.memory[y], at(y), e.memory[out], at(out),
            rows, cols, int32_t(in.kernel == Kernel::LogSoftmaxGrad));
-      return launch(k, rows);
+      return perRow(k, rows, wide);
     }
     case Kernel::LayerNorm: { // ints: has weight, has bias, size; floats: eps
       int x = in.operands[0];
@@ -570,13 +588,15 @@ private:
       uint64_t rows = shape(0)[0];
       int64_t classes = shape(0)[1], ignore = in.ints[1];
       Memory per = create(rows * sizeof(double));
-      KernelRef k = kernel("cross_entropy_rows");
+      bool wide = classes >= static_cast<int64_t>(kWideRow);
+      KernelRef k =
+          kernel(wide ? "cross_entropy_rows_group" : "cross_entropy_rows");
       args(k, e.memory[logits], at(logits), e.memory[target], at(target), per,
            rows, classes, ignore, static_cast<float>(in.floats[0]));
       KernelRef r = kernel("cross_entropy_reduce");
       args(r, per, e.memory[target], at(target), e.memory[out], at(out), rows,
            ignore, int32_t(in.ints[0]));
-      return sequence({launch(k, rows), launch(r, 1)});
+      return sequence({perRow(k, rows, wide), launch(r, 1)});
     }
     case Kernel::CrossEntropyGrad: {
       int grad = in.operands[0], logits = in.operands[1],
@@ -586,12 +606,14 @@ private:
       Memory counted = create(sizeof(int64_t));
       KernelRef c = kernel("count_targets");
       args(c, e.memory[target], at(target), counted, rows, ignore);
-      KernelRef k = kernel("cross_entropy_grad");
+      bool wide = classes >= static_cast<int64_t>(kWideRow);
+      KernelRef k =
+          kernel(wide ? "cross_entropy_grad_group" : "cross_entropy_grad");
       args(k, e.memory[grad], at(grad), e.memory[logits], at(logits),
            e.memory[target], at(target), counted, e.memory[out], at(out), rows,
            classes, ignore, static_cast<float>(in.floats[0]),
            int32_t(in.ints[0]));
-      return sequence({launch(c, 1), launch(k, rows)});
+      return sequence({launch(c, 1), perRow(k, rows, wide)});
     }
     case Kernel::Fused: {
       std::string name = "fused_" + std::to_string(pc);

@@ -171,6 +171,16 @@ public:
     };
   }
 
+  Step launchGroups(cl_kernel k, size_t groups, size_t size) {
+    cl_command_queue q = d.queue;
+    size_t global = groups * size, local = size;
+    return [=] {
+      check(clEnqueueNDRangeKernel(q, k, 1, nullptr, &global, &local, 0,
+                                   nullptr, nullptr),
+            "clEnqueueNDRangeKernel");
+    };
+  }
+
   /// Row-major C[m, n] = op(A) op(B) through CLBlast, `batches` times
   /// over strided matrices.
   Step gemm(bool transA, bool transB, size_t m, size_t n, size_t k, cl_mem a,
