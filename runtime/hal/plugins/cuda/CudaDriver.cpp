@@ -113,8 +113,8 @@ struct CudaGemm {
   }
 };
 
-/// The largest power of two (at most 256) dividing `address`: what
-/// cuBLASLt may assume of a pointer's alignment.
+/// The largest power of two (at most 256, at least 4) dividing `address`:
+/// what cuBLASLt may assume of a pointer's alignment.
 uint32_t alignmentOf(const void *address) {
   uint64_t a = reinterpret_cast<uint64_t>(address);
   uint32_t alignment = 256;
@@ -148,13 +148,18 @@ public:
     check(cudaMalloc(&m, std::max<size_t>(bytes, 4)), "cudaMalloc");
     owned.push_back(static_cast<char *>(m));
     // Zeroed, so that a value the program reads before writing (none
-    // should) reads the same on every run.
-    check(cudaMemset(m, 0, std::max<size_t>(bytes, 4)), "cudaMemset");
+    // should) reads the same on every run. On the driver's stream, which
+    // does not wait for the legacy default stream.
+    check(cudaMemsetAsync(m, 0, std::max<size_t>(bytes, 4), d.stream),
+          "cudaMemsetAsync");
     return static_cast<char *>(m);
   }
 
+  /// Synchronous: `data` may be gone when this returns.
   void write(char *m, const void *data, size_t bytes) {
-    check(cudaMemcpy(m, data, bytes, cudaMemcpyHostToDevice), "cudaMemcpy");
+    check(cudaMemcpyAsync(m, data, bytes, cudaMemcpyHostToDevice, d.stream),
+          "cudaMemcpyAsync");
+    check(cudaStreamSynchronize(d.stream), "cudaStreamSynchronize");
   }
 
   /// NVRTC compiles the step's kernels for this device; the CUBIN loads
@@ -245,9 +250,17 @@ public:
         check(cudaMemsetAsync(cPtr, 0, bytes, stream), "cudaMemsetAsync");
       };
     }
+    // Every batch's matrix is as aligned as the first and its stride allow.
+    auto aligned = [batches](const float *p, size_t stride) {
+      uint32_t a = alignmentOf(p);
+      if (batches > 1 && stride > 0)
+        a = std::min(a, alignmentOf(reinterpret_cast<const void *>(
+                            stride * sizeof(float))));
+      return a;
+    };
     GemmShape shape{transA, transB, m, n, k, lda, ldb, batches, aStride,
-                    bStride, cStride, alignmentOf(aPtr), alignmentOf(bPtr),
-                    alignmentOf(cPtr)};
+                    bStride, cStride, aligned(aPtr, aStride),
+                    aligned(bPtr, bStride), aligned(cPtr, cStride)};
     CudaGemm *g = plan(shape);
     cublasLtHandle_t blas = d.blas;
     void *workspace = d.workspace;
@@ -348,13 +361,13 @@ private:
         preference, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alignC,
         sizeof(alignC));
     cublasLtMatmulHeuristicResult_t result;
-    int found_count = 0;
+    int algorithms = 0;
     cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
         d.blas, g->op, g->a, g->b, g->c, g->c, preference, 1, &result,
-        &found_count);
+        &algorithms);
     cublasLtMatmulPreferenceDestroy(preference);
     check(status, "cublasLtMatmulAlgoGetHeuristic");
-    if (found_count == 0)
+    if (algorithms == 0)
       throw Failure{"cuda: cuBLASLt has no fp32 algorithm for a " +
                     std::to_string(m) + "x" + std::to_string(n) + "x" +
                     std::to_string(k) + " product"};
