@@ -6,10 +6,12 @@
 // and, per fused instruction, a kernel generated from its FusedBody. The
 // source is OpenCL C restricted to what CUDA C++ also reads once a short
 // prelude names OpenCL's qualifiers and built-ins (prelude()): one source,
-// two languages, the same bits on both. The per-element maths
-// follows the CPU driver's (runtime/cpu/ElementOps.h, Kernels.cpp):
+// two languages (each with its own exp, erf and tanh). The per-element
+// maths follows the CPU driver's (runtime/cpu/ElementOps.h, Kernels.cpp):
 // accumulations in double where it accumulates in double, NaN kept by
-// ReLU, the same reduction order for losses.
+// ReLU, the CPU's reduction order where one work item reduces (sums, norm
+// gradients, losses over narrow rows); softmax and cross-entropy rows of
+// 16 or more columns are reduced by a work group in a fixed tree order.
 //
 //===----------------------------------------------------------------------===//
 
