@@ -5,6 +5,7 @@
 
 #include "runtime/hal/Hal.h"
 #include "runtime/io/Safetensors.h"
+#include "compiler/lowering/FusedChainJit.h"
 #include "compiler/lowering/ProgramLoader.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -86,6 +87,11 @@ public:
     llvm::Expected<rt::Program> program = lowering::loadTrainStep(stepPath);
     if (!program)
       die(llvm::toString(program.takeError()));
+    // As accel-run does by default on the CPU.
+    if (llvm::Expected<lowering::FusedChainStats> compiled =
+            lowering::compileFusedChains(*program);
+        !compiled)
+      die(llvm::toString(compiled.takeError()));
     llvm::Expected<io::SafetensorsFile> params = io::SafetensorsFile::read(paramsPath);
     if (!params)
       die(llvm::toString(params.takeError()));

@@ -128,9 +128,19 @@ struct FusedStep {
   /// op's result would be (registers hold f32).
   ElementType round = ElementType::F32;
 };
+/// Machine code for one fused body, from the loader's compiler
+/// (compiler/lowering/FusedChainJit.h): computes elements [begin, end) of
+/// every result from the operands (one-element operands broadcast, as
+/// the instruction's were when it was compiled), with the interpreter's
+/// exact operations, so either gives the same bits.
+using CompiledFusedChain = void (*)(const float *const *inputs, float *const *outputs,
+                                    int64_t begin, int64_t end);
+
 struct FusedBody {
   std::vector<FusedStep> steps;
   std::vector<int> results;
+  /// Set in-process only (never saved in program files); null: interpreted.
+  CompiledFusedChain compiled = nullptr;
 };
 
 struct ProgramResult {

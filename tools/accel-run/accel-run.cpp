@@ -19,6 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/lowering/FusedChainJit.h"
 #include "compiler/lowering/ProgramLoader.h"
 #include "runtime/collectives/LocalCommunicator.h"
 #include "runtime/collectives/MpiCommunicator.h"
@@ -120,6 +121,13 @@ static cl::opt<bool> profile(
     "profile",
     cl::desc("Time every kernel and print where the step's time goes"),
     cl::cat(category));
+static cl::opt<std::string> fusedChains(
+    "fused-chains",
+    cl::desc("cpu: how fused elementwise chains run: compiled (to machine code "
+             "at load, each chain of exact IEEE arithmetic such as an "
+             "optimizer update; the default) or interpreted (the same bits, "
+             "slower)"),
+    cl::init("compiled"), cl::value_desc("compiled|interpreted"), cl::cat(category));
 static cl::opt<bool> noShuffle("no-shuffle",
                                cl::desc("Take samples in file order"),
                                cl::cat(category));
@@ -478,6 +486,25 @@ static void copyModelState(Executable &from, Executable &to) {
   }
 }
 
+/// On the CPU driver (--fused-chains=compiled), the program's fused chains
+/// that qualify become machine code. A failure to compile loses nothing:
+/// the chains stay interpreted, with a warning.
+static void compileChains(accel::rt::Program &p, StringRef what) {
+  if (device != "cpu" || fusedChains != "compiled")
+    return;
+  Expected<accel::lowering::FusedChainStats> stats =
+      accel::lowering::compileFusedChains(p);
+  if (!stats) {
+    errs() << "accel-run: warning: " << what << ": fused chains stay interpreted: "
+           << toString(stats.takeError()) << "\n";
+    return;
+  }
+  if (profile && stats->compiled > 0)
+    outs() << formatv("{0}: {1} fused chain(s) compiled to machine code in {2:F0} ms, {3} "
+                      "interpreted\n",
+                      what, stats->compiled, stats->seconds * 1e3, stats->interpreted);
+}
+
 /// Time per step by kernel kind, largest first, with the instruction count.
 static void printProfile(const Executable &exec, int64_t steps) {
   std::map<std::string, std::pair<double, int>> byKernel;
@@ -498,6 +525,30 @@ static void printProfile(const Executable &exec, int64_t steps) {
     outs() << format("  %-18s %8.3f ms/step %5.1f%%  (%d instructions)\n",
                      name.c_str(), entry.first * perStep,
                      100 * entry.first / std::max(total, 1e-12), entry.second);
+
+  // The slowest single instructions, with their first result's shape: which
+  // of a kind's many calls (which convolution, which fused chain) the time
+  // is in.
+  const accel::rt::Program &program = exec.program();
+  std::vector<size_t> order(exec.profile().size());
+  for (size_t pc = 0; pc < order.size(); ++pc)
+    order[pc] = pc;
+  llvm::sort(order, [&](size_t a, size_t b) { return exec.profile()[a] > exec.profile()[b]; });
+  order.resize(std::min<size_t>(order.size(), 12));
+  outs() << "slowest instructions:\n";
+  for (size_t pc : order) {
+    const accel::rt::Instruction &inst = program.code[pc];
+    std::string shape = "()";
+    if (!inst.results.empty()) {
+      const accel::rt::BufferDesc &out = program.buffers[inst.results.front()];
+      shape = llvm::join(llvm::map_range(out.shape, [](int64_t d) { return std::to_string(d); }),
+                         "x");
+      shape += std::string("x") + accel::rt::elementTypeName(out.type);
+    }
+    outs() << format("  #%-5zu %-18s %8.3f ms/step  -> %s\n", pc,
+                     accel::rt::kernelName(inst.kernel), exec.profile()[pc] * perStep,
+                     shape.c_str());
+  }
 }
 
 /// The bytes of a dataset's columns.
@@ -589,6 +640,10 @@ static int run(int argc, char **argv) {
   Expected<accel::rt::Program> program = source.trainStep();
   if (!program)
     return fail(toString(program.takeError()));
+  if (fusedChains != "compiled" && fusedChains != "interpreted")
+    return fail("--fused-chains: '" + fusedChains +
+                "' is unknown; available: compiled, interpreted");
+  compileChains(*program, "step");
   // Data parallelism: the step fixes the rank count (accel-shard ranks=N).
   int64_t ranks = ranksOption > 0 ? ranksOption.getValue() : program->ranks;
   if (ranks != program->ranks)
@@ -832,6 +887,7 @@ static int run(int argc, char **argv) {
     Expected<accel::rt::EvalProgram> eval = source.classifier();
     if (!eval)
       return fail(toString(eval.takeError()));
+    compileChains(eval->program, "evaluation");
     Expected<accel::io::Dataset> set = openData(evalData, accel::io::Split::Test);
     if (!set)
       return fail(toString(set.takeError()));
@@ -1097,6 +1153,7 @@ static int run(int argc, char **argv) {
     Expected<accel::rt::Program> grads = source.forwardGrad();
     if (!grads)
       return fail(toString(grads.takeError()));
+    compileChains(*grads, "gradients");
     Expected<int64_t> b =
         bindInputs(*grads, *data, fashionMnist, gradInputs, gradColumns);
     if (!b)
