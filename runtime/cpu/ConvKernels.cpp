@@ -144,14 +144,109 @@ template <typename F> void forEachChunk(const Conv2dGeometry &g, F &&f) {
     for (int64_t group = 0; group < g.groups; ++group)
       f(Chunk{g, first, std::min(per, g.batch - first), group});
 }
+
+/// The kernel taps that see the image at some output position: rows [i0,
+/// i1), columns [j0, j1) (contiguous: a tap's first and last input rows grow
+/// with it). The others multiply padding only, for every output: a 3x3
+/// convolution of 1x1 images (ResNet-18's last stage at 32x32) uses its
+/// centre alone, and im2col would spend 8/9 of the product on zeros.
+struct LiveTaps {
+  int64_t i0, i1, j0, j1;
+  bool cropsSomething(const Conv2dGeometry &g) const {
+    bool empty = i0 >= i1 || j0 >= j1; // all padding: the plain path copes
+    return !empty && (i1 - i0 < g.kernelH || j1 - j0 < g.kernelW);
+  }
+};
+
+LiveTaps liveTaps(const Conv2dGeometry &g) {
+  auto range = [](int64_t kernel, int64_t size, int64_t out, int64_t stride, int64_t pad,
+                  int64_t dilation) {
+    int64_t first = kernel, last = 0;
+    for (int64_t t = 0; t < kernel; ++t) {
+      auto [lo, hi] = inside(size, out, stride, t * dilation - pad);
+      if (lo < hi) {
+        first = std::min(first, t);
+        last = t + 1;
+      }
+    }
+    return std::pair<int64_t, int64_t>{first, std::max(first, last)};
+  };
+  auto [i0, i1] = range(g.kernelH, g.height, g.outH, g.strideH, g.padH, g.dilationH);
+  auto [j0, j1] = range(g.kernelW, g.width, g.outW, g.strideW, g.padW, g.dilationW);
+  return {i0, i1, j0, j1};
+}
+
+/// The same convolution over the live taps alone: the padding moves so that
+/// every remaining tap reads the same input as before.
+Conv2dGeometry cropped(const Conv2dGeometry &g, const LiveTaps &t) {
+  Conv2dGeometry c = g;
+  c.kernelH = t.i1 - t.i0;
+  c.kernelW = t.j1 - t.j0;
+  c.padH = g.padH - t.i0 * g.dilationH;
+  c.padW = g.padW - t.j0 * g.dilationW;
+  return c;
+}
+
+int64_t croppedWeightFloats(const Conv2dGeometry &c) {
+  return c.outChannels * (c.channels / c.groups) * c.kernelH * c.kernelW;
+}
+
+/// Calls f(whole tap index, cropped tap index) for every live tap of every
+/// [O, C/groups] kernel, kernels spread over the workers; `start(k)` first
+/// for each kernel k.
+template <typename Start, typename F>
+void forEachLiveTap(ThreadPool &pool, const Conv2dGeometry &g, const LiveTaps &t,
+                    Start start, F f) {
+  int64_t kernels = g.outChannels * (g.channels / g.groups);
+  int64_t kh = t.i1 - t.i0, kw = t.j1 - t.j0;
+  pool.parallelFor(kernels, 256, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) {
+      start(k);
+      for (int64_t i = 0; i < kh; ++i)
+        for (int64_t j = 0; j < kw; ++j)
+          f((k * g.kernelH + t.i0 + i) * g.kernelW + t.j0 + j, (k * kh + i) * kw + j);
+    }
+  });
+}
+
+/// The cropped kernels from the whole ones.
+void gatherLiveTaps(ThreadPool &pool, const Conv2dGeometry &g, const LiveTaps &t,
+                    const float *whole, float *crop) {
+  forEachLiveTap(pool, g, t, [](int64_t) {},
+                 [&](int64_t w, int64_t c) { crop[c] = whole[w]; });
+}
+
+/// The whole kernels' gradient from the cropped ones': zero at the dead
+/// taps, which see only padding.
+void scatterLiveTaps(ThreadPool &pool, const Conv2dGeometry &g, const LiveTaps &t,
+                     const float *crop, float *whole) {
+  int64_t taps = g.kernelH * g.kernelW;
+  forEachLiveTap(
+      pool, g, t, [&](int64_t k) { std::fill(whole + k * taps, whole + (k + 1) * taps, 0.0f); },
+      [&](int64_t w, int64_t c) { whole[w] = crop[c]; });
+}
 } // namespace
 
 int64_t Conv2dGeometry::columnFloats() const {
+  LiveTaps taps = liveTaps(*this);
+  if (taps.cropsSomething(*this)) {
+    Conv2dGeometry c = cropped(*this, taps);
+    return croppedWeightFloats(c) + c.columnFloats();
+  }
   return chunkSamples(*this) * floatsPerSample(*this);
 }
 
+// Each kernel below runs a convolution whose dead taps are cropped as the
+// same kernel on the cropped geometry (which has none), the cropped weights
+// at the start of the workspace.
+
 void conv2d(ThreadPool &pool, const Conv2dGeometry &g, const float *input, const float *weight,
             const float *bias, float *out, float *columns) {
+  if (LiveTaps taps = liveTaps(g); taps.cropsSomething(g)) {
+    Conv2dGeometry c = cropped(g, taps);
+    gatherLiveTaps(pool, g, taps, weight, columns);
+    return conv2d(pool, c, input, columns, bias, out, columns + croppedWeightFloats(c));
+  }
   forEachChunk(g, [&](const Chunk &c) {
     float *staged = columns + c.k() * c.ld();
     chunkColumns(pool, c, input, columns);
@@ -173,6 +268,12 @@ void conv2d(ThreadPool &pool, const Conv2dGeometry &g, const float *input, const
 
 void conv2dGradInput(ThreadPool &pool, const Conv2dGeometry &g, const float *grad,
                      const float *weight, float *gradInput, float *columns) {
+  if (LiveTaps taps = liveTaps(g); taps.cropsSomething(g)) {
+    Conv2dGeometry c = cropped(g, taps);
+    gatherLiveTaps(pool, g, taps, weight, columns);
+    return conv2dGradInput(pool, c, grad, columns, gradInput,
+                           columns + croppedWeightFloats(c));
+  }
   std::fill(gradInput, gradInput + g.batch * g.channels * g.height * g.width, 0.0f);
   forEachChunk(g, [&](const Chunk &c) {
     float *staged = columns + c.k() * c.ld();
@@ -189,6 +290,12 @@ void conv2dGradInput(ThreadPool &pool, const Conv2dGeometry &g, const float *gra
 
 void conv2dGradWeight(ThreadPool &pool, const Conv2dGeometry &g, const float *grad,
                       const float *input, float *gradWeight, float *columns) {
+  if (LiveTaps taps = liveTaps(g); taps.cropsSomething(g)) {
+    Conv2dGeometry c = cropped(g, taps);
+    conv2dGradWeight(pool, c, grad, input, columns, columns + croppedWeightFloats(c));
+    scatterLiveTaps(pool, g, taps, columns, gradWeight);
+    return;
+  }
   forEachChunk(g, [&](const Chunk &c) {
     float *staged = columns + c.k() * c.ld();
     chunkColumns(pool, c, input, columns);

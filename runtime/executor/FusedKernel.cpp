@@ -17,6 +17,7 @@ namespace {
 // step's dispatch is paid once per 256 elements.
 constexpr int64_t kChunk = 256;
 
+// F is a lambda: a function pointer would stay an indirect call per element.
 template <typename F> inline void map1(float *d, const float *a, F f) {
   for (int64_t i = 0; i < kChunk; ++i)
     d[i] = f(a[i]);
@@ -64,19 +65,23 @@ struct Chunks {
         case Kernel::Sub: map2(d, a, b, [](float x, float y) { return x - y; }); break;
         case Kernel::Mul: map2(d, a, b, [](float x, float y) { return x * y; }); break;
         case Kernel::Div: map2(d, a, b, [](float x, float y) { return x / y; }); break;
-        case Kernel::ReluGrad: map2(d, a, b, e::reluGrad); break;
+        case Kernel::ReluGrad:
+          map2(d, a, b, [](float x, float y) { return e::reluGrad(x, y); });
+          break;
         case Kernel::GeluGrad: cpu::geluGradBlock(a, b, d, kChunk); break;
-        case Kernel::GeluTanhGrad: map2(d, a, b, e::geluTanhGrad); break;
+        case Kernel::GeluTanhGrad:
+          map2(d, a, b, [](float x, float y) { return e::geluTanhGrad(x, y); });
+          break;
         case Kernel::Neg: map1(d, a, [](float x) { return -x; }); break;
-        case Kernel::Relu: map1(d, a, e::relu); break;
+        case Kernel::Relu: map1(d, a, [](float x) { return e::relu(x); }); break;
         case Kernel::Tanh: map1(d, a, [](float x) { return std::tanh(x); }); break;
-        case Kernel::Sigmoid: map1(d, a, e::sigmoid); break;
+        case Kernel::Sigmoid: map1(d, a, [](float x) { return e::sigmoid(x); }); break;
         case Kernel::Exp: map1(d, a, [](float x) { return std::exp(x); }); break;
         case Kernel::Log: map1(d, a, [](float x) { return std::log(x); }); break;
         case Kernel::Sqrt: map1(d, a, [](float x) { return std::sqrt(x); }); break;
-        case Kernel::Rsqrt: map1(d, a, e::rsqrt); break;
+        case Kernel::Rsqrt: map1(d, a, [](float x) { return e::rsqrt(x); }); break;
         case Kernel::Gelu: cpu::geluBlock(a, d, kChunk); break;
-        case Kernel::GeluTanh: map1(d, a, e::geluTanh); break;
+        case Kernel::GeluTanh: map1(d, a, [](float x) { return e::geluTanh(x); }); break;
         default: break; // the loader admits only the kernels above
         }
         if (st.round == ElementType::BF16)

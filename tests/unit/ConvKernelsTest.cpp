@@ -63,6 +63,45 @@ TEST(ConvKernels, Conv2dAndGradients) {
   }
 }
 
+// Small images whose padding some kernel taps never leave (3x3 on 1x1: only
+// the centre sees the image; on 2x2 with stride 2: a 2x2 corner): the
+// kernels crop those taps, and their weight gradient must be zero.
+TEST(ConvKernels, TapsThatSeeOnlyPadding) {
+  at::manual_seed(5);
+  ThreadPool pool(2);
+  struct SmallCase {
+    int64_t size, kernel, stride, pad, dilation, groups;
+  };
+  for (const SmallCase &c : std::vector<SmallCase>{{1, 3, 1, 1, 1, 1},
+                                                   {2, 3, 2, 1, 1, 1},
+                                                   {1, 3, 1, 1, 1, 2},
+                                                   {2, 3, 1, 2, 2, 1},
+                                                   {3, 5, 2, 2, 1, 1}}) {
+    at::Tensor x = at::randn({5, 4, c.size, c.size}).requires_grad_();
+    at::Tensor w = at::randn({6, 4 / c.groups, c.kernel, c.kernel}).requires_grad_();
+    at::Tensor b = at::randn({6});
+    at::Tensor y = at::conv2d(x, w, b, {c.stride, c.stride}, {c.pad, c.pad},
+                              {c.dilation, c.dilation}, c.groups);
+    at::Tensor gy = at::randn(y.sizes());
+    y.backward(gy);
+    at::Tensor xd = x.detach().contiguous(), wd = w.detach().contiguous();
+    for (int64_t samples : {0, 2}) {
+      Conv2dGeometry g{5, 4, c.size, c.size, 6, c.kernel, c.kernel, y.size(2), y.size(3),
+                       c.stride, c.stride, c.pad, c.pad, c.dilation, c.dilation, c.groups,
+                       samples};
+      std::vector<float> columns(g.columnFloats());
+      at::Tensor out = at::empty(y.sizes()), dx = at::empty(x.sizes()),
+                 dw = at::full(w.sizes(), 7.0f); // stale values must not survive
+      conv2d(pool, g, data(xd), data(wd), data(b), data(out), columns.data());
+      conv2dGradInput(pool, g, data(gy), data(wd), data(dx), columns.data());
+      conv2dGradWeight(pool, g, data(gy), data(xd), data(dw), columns.data());
+      EXPECT_LE(relError(out, y.detach()), 1e-5) << c.size << " " << c.stride;
+      EXPECT_LE(relError(dx, x.grad()), 1e-5) << c.size << " " << c.stride;
+      EXPECT_LE(relError(dw, w.grad()), 1e-5) << c.size << " " << c.stride;
+    }
+  }
+}
+
 struct PoolCase {
   int64_t kernel, stride, pad, dilation;
   bool ceil, includePad;
