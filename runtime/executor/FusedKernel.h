@@ -4,6 +4,8 @@
 // loop over a chunk held in registers (arrays that stay in L1), so a chain
 // of ops reads its inputs and writes its results once, whatever its length.
 // The per-element maths is the single-op kernels' own (cpu/ElementOps.h).
+// A body with machine code (FusedBody::compiled, which the loader's
+// compiler/lowering/FusedChainJit sets on the CPU) runs that instead.
 //
 //===----------------------------------------------------------------------===//
 

@@ -538,12 +538,13 @@ static void printProfile(const Executable &exec, int64_t steps) {
   outs() << "slowest instructions:\n";
   for (size_t pc : order) {
     const accel::rt::Instruction &inst = program.code[pc];
-    std::string shape = "()";
+    std::string shape = "nothing";
     if (!inst.results.empty()) {
       const accel::rt::BufferDesc &out = program.buffers[inst.results.front()];
-      shape = llvm::join(llvm::map_range(out.shape, [](int64_t d) { return std::to_string(d); }),
-                         "x");
-      shape += std::string("x") + accel::rt::elementTypeName(out.type);
+      shape.clear();
+      for (int64_t d : out.shape)
+        shape += std::to_string(d) + "x";
+      shape += accel::rt::elementTypeName(out.type);
     }
     outs() << format("  #%-5zu %-18s %8.3f ms/step  -> %s\n", pc,
                      accel::rt::kernelName(inst.kernel), exec.profile()[pc] * perStep,
@@ -632,6 +633,9 @@ static int run(int argc, char **argv) {
                       memory->free / double(1 << 30));
   }
 
+  if (fusedChains != "compiled" && fusedChains != "interpreted")
+    return fail("--fused-chains: '" + fusedChains +
+                "' is unknown; available: compiled, interpreted");
   // The step, the evaluation forward and the gradient function come from
   // the same file: it is parsed once.
   StepSource source(stepPath);
@@ -640,9 +644,6 @@ static int run(int argc, char **argv) {
   Expected<accel::rt::Program> program = source.trainStep();
   if (!program)
     return fail(toString(program.takeError()));
-  if (fusedChains != "compiled" && fusedChains != "interpreted")
-    return fail("--fused-chains: '" + fusedChains +
-                "' is unknown; available: compiled, interpreted");
   compileChains(*program, "step");
   // Data parallelism: the step fixes the rank count (accel-shard ranks=N).
   int64_t ranks = ranksOption > 0 ? ranksOption.getValue() : program->ranks;
