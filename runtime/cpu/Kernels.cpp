@@ -524,22 +524,34 @@ void softmax(ThreadPool &pool, const float *x, int64_t rows, int64_t cols,
     for (int64_t r = begin; r < end; ++r) {
       const float *row = x + r * cols;
       float *o = out + r * cols;
-      // As ATen: exp(x - max) once per element (in f32), summed in double;
+      // As ATen: exp(x - max) once per element (in f32, through glibc's
+      // vector exp, as ATen's goes through Sleef's), summed in double;
       // softmax scales by 1 / sum, log_softmax subtracts max + log(sum).
+      // `o` may be `row`: each element is read before it is written, and
+      // log_softmax stages its exponentials on the stack.
       float m = *std::max_element(row, row + cols);
       double s = 0;
       if (log) {
-        for (int64_t c = 0; c < cols; ++c)
-          s += std::exp(row[c] - m);
+        constexpr int64_t kStage = 256;
+        float staged[kStage];
+        for (int64_t base = 0; base < cols; base += kStage) {
+          int64_t len = std::min(kStage, cols - base);
+          for (int64_t c = 0; c < len; ++c)
+            staged[c] = row[base + c] - m;
+          expBlock(staged, staged, len);
+          for (int64_t c = 0; c < len; ++c)
+            s += staged[c];
+        }
         float shift = m + static_cast<float>(std::log(s));
         for (int64_t c = 0; c < cols; ++c)
           o[c] = row[c] - shift;
         continue;
       }
-      for (int64_t c = 0; c < cols; ++c) {
-        o[c] = std::exp(row[c] - m);
+      for (int64_t c = 0; c < cols; ++c)
+        o[c] = row[c] - m;
+      expBlock(o, o, cols);
+      for (int64_t c = 0; c < cols; ++c)
         s += o[c];
-      }
       float inverse = static_cast<float>(1.0 / s);
       for (int64_t c = 0; c < cols; ++c)
         o[c] *= inverse;
