@@ -48,54 +48,67 @@ std::pair<int64_t, int64_t> inside(int64_t size, int64_t out, int64_t stride,
 /// The columns of one sample and group: row (c, i, j) of the kernel window,
 /// column (oh, ow) of the output, rows `ld` floats apart (several samples'
 /// columns sit side by side); zeros where the window is in the padding.
-void im2col(const Conv2dGeometry &g, const float *image, float *col, int64_t ld) {
+// Rows of late layers are a few floats (ResNet at 32x32: 8, 4, 2, 1): the
+// loops below stay loops, not a memset/memcpy call per row segment.
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void
+im2col(const Conv2dGeometry &g, const float *image, float *col, int64_t ld) {
   int64_t perGroup = g.channels / g.groups;
-  for (int64_t c = 0; c < perGroup; ++c)
-    for (int64_t i = 0; i < g.kernelH; ++i)
-      for (int64_t j = 0; j < g.kernelW; ++j) {
+  for (int64_t i = 0; i < g.kernelH; ++i) {
+    // The output rows whose input row is inside the image: [ohLo, ohHi).
+    auto [ohLo, ohHi] = inside(g.height, g.outH, g.strideH, i * g.dilationH - g.padH);
+    for (int64_t j = 0; j < g.kernelW; ++j) {
+      int64_t wOffset = j * g.dilationW - g.padW;
+      auto [lo, hi] = inside(g.width, g.outW, g.strideW, wOffset);
+      for (int64_t c = 0; c < perGroup; ++c) {
         float *row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld;
         const float *plane = image + c * g.height * g.width;
-        int64_t wOffset = j * g.dilationW - g.padW;
-        auto [lo, hi] = inside(g.width, g.outW, g.strideW, wOffset);
-        for (int64_t oh = 0; oh < g.outH; ++oh) {
+        for (int64_t p = 0; p < ohLo * g.outW; ++p)
+          row[p] = 0.0f;
+        for (int64_t oh = ohLo; oh < ohHi; ++oh) {
           float *to = row + oh * g.outW;
-          int64_t h = oh * g.strideH - g.padH + i * g.dilationH;
-          if (h < 0 || h >= g.height) {
-            std::fill(to, to + g.outW, 0.0f);
-            continue;
-          }
-          const float *from = plane + h * g.width;
-          std::fill(to, to + lo, 0.0f);
+          const float *from =
+              plane + (oh * g.strideH - g.padH + i * g.dilationH) * g.width + wOffset;
+          for (int64_t ow = 0; ow < lo; ++ow)
+            to[ow] = 0.0f;
           if (g.strideW == 1)
-            std::copy(from + lo + wOffset, from + hi + wOffset, to + lo);
+            for (int64_t ow = lo; ow < hi; ++ow)
+              to[ow] = from[ow];
           else
             for (int64_t ow = lo; ow < hi; ++ow)
-              to[ow] = from[ow * g.strideW + wOffset];
-          std::fill(to + hi, to + g.outW, 0.0f);
+              to[ow] = from[ow * g.strideW];
+          for (int64_t ow = hi; ow < g.outW; ++ow)
+            to[ow] = 0.0f;
         }
+        for (int64_t p = ohHi * g.outW; p < g.outH * g.outW; ++p)
+          row[p] = 0.0f;
       }
+    }
+  }
 }
 
 /// Adds columns (laid out as im2col's) back into an image: its adjoint.
 void col2im(const Conv2dGeometry &g, const float *col, int64_t ld, float *image) {
+  // Per channel, the taps in im2col's order: each image element receives
+  // its terms in the same order as before the loops were rearranged.
   int64_t perGroup = g.channels / g.groups;
-  for (int64_t c = 0; c < perGroup; ++c)
-    for (int64_t i = 0; i < g.kernelH; ++i)
+  for (int64_t c = 0; c < perGroup; ++c) {
+    float *plane = image + c * g.height * g.width;
+    for (int64_t i = 0; i < g.kernelH; ++i) {
+      auto [ohLo, ohHi] = inside(g.height, g.outH, g.strideH, i * g.dilationH - g.padH);
       for (int64_t j = 0; j < g.kernelW; ++j) {
         const float *row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld;
-        float *plane = image + c * g.height * g.width;
         int64_t wOffset = j * g.dilationW - g.padW;
         auto [lo, hi] = inside(g.width, g.outW, g.strideW, wOffset);
-        for (int64_t oh = 0; oh < g.outH; ++oh) {
-          int64_t h = oh * g.strideH - g.padH + i * g.dilationH;
-          if (h < 0 || h >= g.height)
-            continue;
+        for (int64_t oh = ohLo; oh < ohHi; ++oh) {
           const float *from = row + oh * g.outW;
-          float *to = plane + h * g.width;
+          float *to =
+              plane + (oh * g.strideH - g.padH + i * g.dilationH) * g.width + wOffset;
           for (int64_t ow = lo; ow < hi; ++ow)
-            to[ow * g.strideW + wOffset] += from[ow];
+            to[ow * g.strideW] += from[ow];
         }
       }
+    }
+  }
 }
 
 /// One chunk of samples [first, first + count) and one group of a
@@ -129,11 +142,18 @@ void chunkColumns(ThreadPool &pool, const Chunk &c, const float *input, float *c
 }
 
 /// The output gradient of a chunk as one matrix: [O/groups, count * pixels].
-void stageGrad(ThreadPool &pool, const Chunk &c, const float *grad, float *staged) {
+/// A loop, not a memcpy call per channel: late layers have 1 to 16 pixels.
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void
+stageGrad(ThreadPool &pool, const Chunk &c, const float *grad, float *staged) {
   pool.parallelFor(c.count, 1, [&](int64_t begin, int64_t end) {
+    int64_t pixels = c.pixels();
     for (int64_t s = begin; s < end; ++s)
-      for (int64_t oc = 0; oc < c.outPerGroup(); ++oc)
-        std::copy_n(grad + c.output(s, oc), c.pixels(), staged + c.staged(s, oc));
+      for (int64_t oc = 0; oc < c.outPerGroup(); ++oc) {
+        const float *from = grad + c.output(s, oc);
+        float *to = staged + c.staged(s, oc);
+        for (int64_t p = 0; p < pixels; ++p)
+          to[p] = from[p];
+      }
   });
 }
 
