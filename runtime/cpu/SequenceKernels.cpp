@@ -17,18 +17,30 @@
 namespace accel::rt::cpu {
 
 namespace {
+/// Σ f(c) for c < n in double, in four interleaved partial sums: one
+/// running sum waits on every addition's latency.
+template <typename F> double laneSum(int64_t n, F f) {
+  double lane[4] = {0, 0, 0, 0};
+  int64_t c = 0;
+  for (; c + 4 <= n; c += 4)
+    for (int j = 0; j < 4; ++j)
+      lane[j] += f(c + j);
+  for (; c < n; ++c)
+    lane[c % 4] += f(c);
+  return (lane[0] + lane[1]) + (lane[2] + lane[3]);
+}
+
 /// Mean and 1/sqrt(biased variance + eps) of one row, accumulated in double
 /// (two passes, so a large mean does not cancel the variance).
 std::pair<float, float> rowMoments(const float *row, int64_t cols, double eps) {
-  double s = 0;
-  for (int64_t c = 0; c < cols; ++c)
-    s += row[c];
-  double mean = s / static_cast<double>(cols), ss = 0;
-  for (int64_t c = 0; c < cols; ++c) {
-    double d = row[c] - mean;
-    ss += d * d;
-  }
-  double var = ss / static_cast<double>(cols);
+  double mean = laneSum(cols, [&](int64_t c) { return double(row[c]); }) /
+                static_cast<double>(cols);
+  double var = laneSum(cols,
+                       [&](int64_t c) {
+                         double d = row[c] - mean;
+                         return d * d;
+                       }) /
+               static_cast<double>(cols);
   return {static_cast<float>(mean), static_cast<float>(1.0 / std::sqrt(var + eps))};
 }
 } // namespace
@@ -76,15 +88,19 @@ void layerNormGrad(ThreadPool &pool, const float *grad, const float *x,
         float *dx = gradInput + r * cols;
         auto [mean, rstd] = rowMoments(row, cols, eps);
         // dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), gw = g * w.
-        double sumGw = 0, sumGwXhat = 0;
         for (int64_t c = 0; c < cols; ++c) {
           float xhat = (row[c] - mean) * rstd;
-          float gw = weight ? g[c] * weight[c] : g[c];
-          sumGw += gw;
-          sumGwXhat += static_cast<double>(gw) * xhat;
           pw[c] += g[c] * xhat;
           pb[c] += g[c];
         }
+        double sumGw = laneSum(cols, [&](int64_t c) {
+          return double(weight ? g[c] * weight[c] : g[c]);
+        });
+        double sumGwXhat = laneSum(cols, [&](int64_t c) {
+          float xhat = (row[c] - mean) * rstd;
+          float gw = weight ? g[c] * weight[c] : g[c];
+          return static_cast<double>(gw) * xhat;
+        });
         float meanGw = static_cast<float>(sumGw / cols);
         float meanGwXhat = static_cast<float>(sumGwXhat / cols);
         for (int64_t c = 0; c < cols; ++c) {
