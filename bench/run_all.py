@@ -23,6 +23,7 @@ FlopCounterMode) against the machine's fp32 product rate (torch.mm,
 The accel tools are $ACCEL_BIN/<package>/<tool> when ACCEL_BIN is set,
 else bazel-bin of this checkout."""
 import argparse
+import ctypes
 import json
 import os
 import shutil
@@ -181,9 +182,25 @@ def bench(name, args, work, peak):
     return result
 
 
+def openblas_kernels():
+    """The kernel set accel's OpenBLAS runs (it picks one for the CPU when
+    it loads, unless OPENBLAS_CORETYPE names one), as the table states it:
+    PyTorch's products go through its own libraries, whatever this says."""
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+    except OSError:
+        return "unknown"
+    lib.openblas_get_corename.restype = ctypes.c_char_p
+    name = lib.openblas_get_corename().decode()
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        return f"{name} (OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']})"
+    return f"{name} (detected)"
+
+
 def markdown(results, modes, threads, peak):
     cols = ["accel"] + modes
-    lines = [f"{threads} thread(s); sgemm (torch.mm, 1024³) {peak:.1f} GFLOP/s. "
+    lines = [f"{threads} thread(s); sgemm (torch.mm, 1024³) {peak:.1f} GFLOP/s; accel's "
+             f"OpenBLAS kernels: {openblas_kernels()}. "
              "Medians of the rounds, ms/step (fastest–slowest round).", "",
              "| model | " + " | ".join(LABELS[c] for c in cols)
              + " | accel vs fastest PyTorch | accel GFLOP/s (% of sgemm) |",
