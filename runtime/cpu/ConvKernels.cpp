@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace accel::rt::cpu {
@@ -435,11 +436,84 @@ void averagePoolGrad(ThreadPool &pool, const Pool2dGeometry &g, const float *gra
 }
 } // namespace
 
+namespace {
+/// Candidate v (at index `index`) of a max-pool window takes over from the
+/// best so far (`best`, at `at`; -1: none yet) when it is the first
+/// candidate, larger, or a NaN: the first maximum wins, and the last NaN
+/// (ATen's scan). With masks, not branches: which candidate wins is data,
+/// and GCC keeps a conditional's branches.
+inline void offer(float v, int64_t index, float &best, int64_t &at) {
+  int64_t take = -static_cast<int64_t>((at < 0) | (v > best) | (v != v));
+  uint32_t mask = static_cast<uint32_t>(take), vBits, bestBits;
+  std::memcpy(&vBits, &v, 4);
+  std::memcpy(&bestBits, &best, 4);
+  bestBits = (vBits & mask) | (bestBits & ~mask);
+  std::memcpy(&best, &bestBits, 4);
+  at = (index & take) | (at & ~take);
+}
+
+/// Planes whose row maxima fit these (floats and indices on the stack).
+constexpr int64_t kSeparableMax = 4096;
+
+/// Every window's maximum of one plane and where it is (-inf and -1 for a
+/// window all padding), in two passes: the maxima of each input row's
+/// window columns, then of each window's rows. The window's first maximum
+/// in row-major order is the first row's first one among the rows holding
+/// it, and its last NaN the last row's last one, so this is maxAt's
+/// answer; but the passes run many windows side by side where maxAt waits
+/// on one comparison after another. Needs g.height * g.outW <=
+/// kSeparableMax.
+void planeMaxima(const Pool2dGeometry &g, const float *plane, float *best, int64_t *at) {
+  float rowBest[kSeparableMax];
+  int64_t rowAt[kSeparableMax];
+  std::fill(rowBest, rowBest + g.height * g.outW, -std::numeric_limits<float>::infinity());
+  std::fill(rowAt, rowAt + g.height * g.outW, int64_t(-1));
+  // Taps outermost: their range of windows is a division, once per tap.
+  for (int64_t j = 0; j < g.kernelW; ++j) {
+    int64_t offset = j * g.dilationW - g.padW;
+    auto [lo, hi] = inside(g.width, g.outW, g.strideW, offset);
+    for (int64_t h = 0; h < g.height; ++h) {
+      float *rb = rowBest + h * g.outW;
+      int64_t *ra = rowAt + h * g.outW;
+      const float *row = plane + h * g.width + offset;
+      for (int64_t ow = lo; ow < hi; ++ow)
+        offer(row[ow * g.strideW], h * g.width + ow * g.strideW + offset, rb[ow], ra[ow]);
+    }
+  }
+  for (int64_t oh = 0; oh < g.outH; ++oh) {
+    float *ob = best + oh * g.outW;
+    int64_t *oa = at + oh * g.outW;
+    std::fill(ob, ob + g.outW, -std::numeric_limits<float>::infinity());
+    std::fill(oa, oa + g.outW, int64_t(-1));
+    for (int64_t i = 0; i < g.kernelH; ++i) {
+      int64_t h = oh * g.strideH - g.padH + i * g.dilationH;
+      if (h < 0 || h >= g.height)
+        continue;
+      const float *rb = rowBest + h * g.outW;
+      const int64_t *ra = rowAt + h * g.outW;
+      // A window whose columns are all padding has -inf at -1 in every row:
+      // offering that leaves the window at -inf and -1.
+      for (int64_t ow = 0; ow < g.outW; ++ow)
+        offer(rb[ow], ra[ow], ob[ow], oa[ow]);
+    }
+  }
+}
+
+bool separable(const Pool2dGeometry &g) {
+  return g.height * g.outW <= kSeparableMax && g.outH * g.outW <= kSeparableMax;
+}
+} // namespace
+
 void maxPool2d(ThreadPool &pool, const Pool2dGeometry &g, const float *input,
                float *out) {
   pool.parallelFor(g.planes, 1, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const float *plane = input + p * g.height * g.width;
+      if (separable(g)) {
+        int64_t at[kSeparableMax];
+        planeMaxima(g, plane, out + p * g.outH * g.outW, at);
+        continue;
+      }
       for (int64_t oh = 0; oh < g.outH; ++oh)
         for (int64_t ow = 0; ow < g.outW; ++ow) {
           int64_t at = maxAt(g, plane, oh, ow);
@@ -456,11 +530,21 @@ void maxPool2dGrad(ThreadPool &pool, const Pool2dGeometry &g, const float *grad,
     for (int64_t p = begin; p < end; ++p) {
       const float *plane = input + p * g.height * g.width;
       float *dplane = gradInput + p * g.height * g.width;
+      const float *gp = grad + p * g.outH * g.outW;
       std::fill(dplane, dplane + g.height * g.width, 0.0f);
+      if (separable(g)) {
+        float best[kSeparableMax];
+        int64_t at[kSeparableMax];
+        planeMaxima(g, plane, best, at);
+        for (int64_t o = 0; o < g.outH * g.outW; ++o)
+          if (at[o] >= 0)
+            dplane[at[o]] += gp[o];
+        continue;
+      }
       for (int64_t oh = 0; oh < g.outH; ++oh)
         for (int64_t ow = 0; ow < g.outW; ++ow)
           if (int64_t at = maxAt(g, plane, oh, ow); at >= 0)
-            dplane[at] += grad[(p * g.outH + oh) * g.outW + ow];
+            dplane[at] += gp[oh * g.outW + ow];
     }
   });
 }

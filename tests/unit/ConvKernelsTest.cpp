@@ -107,6 +107,45 @@ struct PoolCase {
   bool ceil, includePad;
 };
 
+// Max pooling where windows tie (small integers, +0 and -0) and hold NaNs:
+// the gradient must reach the element ATen's scan picks (the first maximum,
+// the last NaN), and the values must be its values, NaN for NaN.
+TEST(ConvKernels, MaxPoolTiesAndNaNs) {
+  at::manual_seed(6);
+  ThreadPool pool(2);
+  for (const PoolCase &c : std::vector<PoolCase>{{3, 2, 1, 1, true, false},
+                                                 {2, 2, 0, 1, false, false},
+                                                 {3, 1, 1, 2, false, false},
+                                                 {3, 2, 1, 1, false, false}}) {
+    at::Tensor x = at::randint(-2, 3, {2, 3, 10, 11}).to(at::kFloat);
+    auto set = [&](int64_t n, int64_t ch, int64_t h, int64_t w, float v) {
+      x.index_put_({n, ch, h, w}, v);
+    };
+    set(0, 0, 2, 3, std::nanf(""));
+    set(0, 0, 2, 4, std::nanf(""));
+    set(1, 2, 5, 5, std::nanf(""));
+    set(0, 1, 4, 4, -0.0f);
+    set(0, 1, 4, 5, 0.0f);
+    x.requires_grad_();
+    at::Tensor xd = x.detach().contiguous();
+    at::Tensor y = at::max_pool2d(x, {c.kernel, c.kernel}, {c.stride, c.stride},
+                                  {c.pad, c.pad}, {c.dilation, c.dilation}, c.ceil);
+    Pool2dGeometry g{6, 10, 11, y.size(2), y.size(3), c.kernel, c.kernel, c.stride,
+                     c.stride, c.pad, c.pad, c.dilation, c.dilation, false};
+    at::Tensor out = at::empty(y.sizes());
+    maxPool2d(pool, g, data(xd), data(out));
+    at::Tensor want = y.detach();
+    EXPECT_TRUE(at::equal(at::isnan(out), at::isnan(want)));
+    EXPECT_TRUE(at::equal(at::nan_to_num(out, 99.0), at::nan_to_num(want, 99.0)))
+        << c.kernel << " " << c.stride;
+    at::Tensor gOut = at::randn(y.sizes());
+    y.backward(gOut);
+    at::Tensor dx = at::empty(x.sizes());
+    maxPool2dGrad(pool, g, data(gOut), data(xd), data(dx));
+    EXPECT_TRUE(at::equal(dx, x.grad())) << c.kernel << " " << c.stride;
+  }
+}
+
 TEST(ConvKernels, PoolingAndGradients) {
   at::manual_seed(4);
   ThreadPool pool(2);
