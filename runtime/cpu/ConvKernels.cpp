@@ -570,7 +570,6 @@ void adaptiveAvgPool2dGrad(ThreadPool &pool, const Pool2dGeometry &g,
 }
 
 namespace {
-/// Per channel of [N, C, inner]: mean and biased variance in double.
 /// Σ f(p, i) over a channel's planes p (sample n's at x + (n C + c) inner)
 /// and i < inner, in double, kept in four interleaved partial sums: one
 /// running sum waits on every addition's latency (4 cycles an element).
@@ -588,6 +587,7 @@ double channelSum(int64_t batch, int64_t channels, int64_t inner, int64_t c, F f
   return (lane[0] + lane[1]) + (lane[2] + lane[3]);
 }
 
+/// Per channel of [N, C, inner]: mean and biased variance in double.
 void channelMoments(const float *x, int64_t batch, int64_t channels,
                     int64_t inner, int64_t c, double &mean, double &var) {
   double count = static_cast<double>(batch * inner);
