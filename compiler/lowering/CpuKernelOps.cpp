@@ -31,7 +31,7 @@ bool hasCpuKernel(llvm::StringRef name) {
       Conv2dGradWeightOp, MaxPool2dOp, MaxPool2dGradOp, AvgPool2dOp,
       AvgPool2dGradOp, AdaptiveAvgPool2dOp, AdaptiveAvgPool2dGradOp,
       BatchNormOp, BatchNormGradOp, FusedOp, AllFiniteOp, AllReduceOp,
-      ReduceScatterOp, AllGatherOp, LocalShardOp,
+      ReduceScatterOp, AllGatherOp, LocalShardOp, WaitOp,
       Fp8QuantizeOp, Fp8QuantizeScaledOp, Fp8ScaleUpdateOp, ScaledMatmulOp,
       mlir::arith::AddIOp, mlir::arith::MulIOp, mlir::arith::CmpIOp>();
   return names.contains(name);

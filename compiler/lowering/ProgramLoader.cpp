@@ -320,6 +320,7 @@ kernelFor(Operation *op) {
       .Case([&](LocalShardOp s) {
         return k(Kernel::LocalShard, {static_cast<int64_t>(s.getRanks())});
       })
+      .Case([&](WaitOp) { return k(Kernel::Wait); })
       .Case([&](Fp8QuantizeOp q) {
         // cpu::Fp8Grouping numbers the scalings as the dialect does.
         return k(Kernel::Fp8Quantize,
@@ -621,7 +622,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> parse(MLIRContext &context,
 /// Plans `entry` of `module` (inlining calls first) unless it already
 /// carries a plan.
 llvm::Error plan(ModuleOp module, llvm::StringRef path, llvm::StringRef entry,
-                 std::string &diagnostics) {
+                 bool overlapCollectives, std::string &diagnostics) {
   auto f = module.lookupSymbol<func::FuncOp>(entry);
   if (!f)
     return error("'" + path + "' has no @" + entry +
@@ -630,6 +631,8 @@ llvm::Error plan(ModuleOp module, llvm::StringRef path, llvm::StringRef entry,
     return llvm::Error::success();
   PassManager pm(module->getContext());
   pm.addPass(createInlinerPass());
+  if (overlapCollectives)
+    pm.addNestedPass<func::FuncOp>(accel::createOverlapCollectivesPass());
   pm.addNestedPass<func::FuncOp>(accel::createFuseElementwisePass());
   PlanMemoryPassOptions options;
   options.entry = entry.str();
@@ -700,6 +703,7 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
     return error("'" + path + "' uses ops the CPU driver does not run yet:" + list);
   }
 
+  llvm::DenseMap<Operation *, int64_t> startedAt; // collectives' instructions
   for (Operation &op : f.getBody().front()) {
     if (&op == last) {
       rt::ProgramResult r;
@@ -750,6 +754,16 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
       b.alias(t.getResult(), t.getInput()); // planned as a view
       continue;
     }
+    if (auto wait = dyn_cast<WaitOp>(op)) {
+      // The collective's results, complete from here on.
+      Operation *started = wait.getInputs().front().getDefiningOp();
+      for (auto [result, input] : llvm::zip(wait.getResults(), wait.getInputs()))
+        b.alias(result, input);
+      b.emit(Kernel::Wait, &op, {startedAt.at(started)});
+      continue;
+    }
+    if (isa<AllReduceOp, ReduceScatterOp, AllGatherOp>(op))
+      startedAt[&op] = static_cast<int64_t>(program.code.size());
     auto kernel = kernelFor(&op);
     if (failed(b.results(&op)))
       return error("cannot load '" + path + "'" + diagnostics);
@@ -856,11 +870,12 @@ struct ProgramLoader::State {
     if (!it->second.module)
       return error(it->second.error);
     OwningOpRef<ModuleOp> copy = it->second.module->clone();
-    if (llvm::Error e = plan(*copy, path, entry, diagnostics))
+    if (llvm::Error e = plan(*copy, path, entry, overlapCollectives, diagnostics))
       return std::move(e);
     return copy;
   }
 
+  bool overlapCollectives = true;
   std::unique_ptr<MLIRContext> owned; // null when the context is a module's
   MLIRContext &context;
   std::string diagnostics;
@@ -877,6 +892,10 @@ ProgramLoader::ProgramLoader() : state(std::make_unique<State>()) {}
 ProgramLoader::ProgramLoader(ModuleOp module, llvm::StringRef name)
     : state(std::make_unique<State>(module, name)) {}
 ProgramLoader::~ProgramLoader() = default;
+
+void ProgramLoader::setOverlapCollectives(bool on) {
+  state->overlapCollectives = on;
+}
 
 llvm::Expected<rt::Program> ProgramLoader::function(llvm::StringRef path,
                                                     llvm::StringRef name) {

@@ -41,6 +41,11 @@ public:
   ProgramLoader(mlir::ModuleOp module, llvm::StringRef name);
   ~ProgramLoader();
 
+  /// Whether planning splits collectives into a start and a wait
+  /// (accel-overlap-collectives, the default) or runs each where it stands.
+  /// Functions already planned keep their plan.
+  void setOverlapCollectives(bool on);
+
   /// `@train_step`, its state contract verified; see loadTrainStep.
   llvm::Expected<rt::Program> trainStep(llvm::StringRef path);
   /// Any function; see loadFunction.

@@ -591,6 +591,47 @@ def FuseElementwisePass : Pass<"accel-fuse-elementwise", "::mlir::func::FuncOp">
   ];
 }
 
+def OverlapCollectivesPass
+    : Pass<"accel-overlap-collectives", "::mlir::func::FuncOp"> {
+  let summary = "Start each collective early and wait for it where its results are needed";
+  let description = [{
+    Communication overlaps computation: each data-parallel collective of a
+    (single-block, inlined) step is started as soon as its operands exist
+    and completed by an `accel.wait` placed right before the first op that
+    reads its results, so the rank's communication thread moves one bucket
+    while the rank computes the next.
+
+    - A gradient bucket's `all_reduce` or `reduce_scatter` starts right
+      after its last gradient is computed, inside the backward pass (as
+      PyTorch DDP's bucket hooks fire); under `zero2` and `fsdp` the whole
+      gradients die at the wait, not at the end of the step.
+    - An `all_gather` (FSDP, ZeRO) is prefetched one unit ahead: it starts
+      right before the previous gather's tensors are first read, so unit
+      k + 1 is gathered while unit k computes; a gather again of the same
+      shards for the backward pass (`reshard-after-forward`) starts no
+      earlier than the forward pass's tensors die.
+    - At most `max-in-flight` collectives are started and not yet waited
+      for: a wait is placed before the collective that many starts later
+      if that comes first, which bounds the tensors kept alive.
+
+    A collective stays where it is, run at once, when it is a forward
+    pass's batch-norm statistics (bucket -1: the next op needs them) or not
+    f32. The arithmetic is unchanged: the same collectives, in the same
+    order on every rank, give the same bits as without this pass.
+
+    ```mlir
+    %g = accel.all_reduce mean %w_grad {bucket = 0 : i64, ranks = 2 : i64} : tensor<10x64xf32>
+    // becomes: the all_reduce where %w_grad is computed, and
+    %w = accel.wait %g : tensor<10x64xf32>
+    // right before the optimizer's first read of it
+    ```
+  }];
+  let options = [
+    Option<"maxInFlight", "max-in-flight", "int64_t", /*default=*/"2",
+           "Most collectives started and not yet waited for at once">,
+  ];
+}
+
 def PlanMemoryPass : Pass<"accel-plan-memory", "::mlir::ModuleOp"> {
   let summary = "Assign every intermediate tensor an offset in one static arena";
   let description = [{

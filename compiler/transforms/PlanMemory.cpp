@@ -49,7 +49,7 @@ struct PlanMemoryPass : accel::impl::PlanMemoryPassBase<PlanMemoryPass> {
     auto isView = [](Operation &op) {
       if (auto t = dyn_cast<accel::TransposeOp>(op))
         return accel::isAbsorbedTranspose(t);
-      return isa<accel::ReshapeOp, accel::FlattenOp>(op);
+      return isa<accel::ReshapeOp, accel::FlattenOp, accel::WaitOp>(op);
     };
     DenseMap<Value, Value> rootOf;
     auto root = [&](Value v) {
@@ -62,13 +62,21 @@ struct PlanMemoryPass : accel::impl::PlanMemoryPassBase<PlanMemoryPass> {
     for (auto [i, op] : llvm::enumerate(body)) {
       position[&op] = static_cast<int64_t>(i);
       if (isView(op))
-        rootOf[op.getResult(0)] = root(op.getOperand(0));
+        for (auto [result, operand] : llvm::zip(op.getResults(), op.getOperands()))
+          rootOf[result] = root(operand);
       op.walk([&](Operation *nested) {
         for (Value operand : nested->getOperands()) {
           int64_t &last = lastUse[root(operand)];
           last = std::max(last, static_cast<int64_t>(i));
         }
       });
+      // A started collective reads its operands until its wait (its
+      // results are written from its start: they live from there anyway).
+      if (auto wait = dyn_cast<accel::WaitOp>(op))
+        for (Value operand : wait.getInputs().front().getDefiningOp()->getOperands()) {
+          int64_t &last = lastUse[root(operand)];
+          last = std::max(last, static_cast<int64_t>(i));
+        }
     }
     std::vector<accel::planning::BufferRequest> requests;
     SmallVector<Value> values;

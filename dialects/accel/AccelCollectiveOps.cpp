@@ -128,6 +128,25 @@ LogicalResult AllGatherOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
   return success();
 }
 
+LogicalResult WaitOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one operand");
+  Operation *started = getInputs().front().getDefiningOp();
+  if (!isa_and_nonnull<AllReduceOp, ReduceScatterOp, AllGatherOp>(started))
+    return emitOpError("waits for the results of an all_reduce, "
+                       "reduce_scatter or all_gather");
+  if (!llvm::equal(getInputs(), started->getResults()))
+    return emitOpError() << "must wait for all " << started->getNumResults()
+                         << " results of its " << started->getName()
+                         << ", in order";
+  for (Value v : getInputs())
+    if (!v.hasOneUse())
+      return emitOpError() << "must be the only user of its "
+                           << started->getName()
+                           << "'s results (they are not ready before it)";
+  return success();
+}
+
 LogicalResult LocalShardOp::verify() {
   return verifyShards(*this, getInput().getType(), getResult().getType(),
                       getRanks(), "result", std::nullopt);

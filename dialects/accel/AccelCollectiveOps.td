@@ -144,4 +144,34 @@ def Accel_LocalShardOp : Accel_Op<"local_shard", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Accel_WaitOp : Accel_Op<"wait", [AllTypesMatch<["inputs", "results"]>]> {
+  let summary = "the results of a collective started earlier, once it has completed";
+  let description = [{
+    Splits a collective into its start and its completion, so that the
+    ranks communicate while this rank computes (PyTorch DDP's bucket
+    all-reduces during the backward pass; FSDP's prefetch of the next
+    unit's parameters). A collective whose results are the operands of an
+    `accel.wait` is *started* where it stands: the runtime hands it to the
+    rank's communication thread and goes on. Its results may be read only
+    through the wait's results, which are the same tensors once the
+    collective has completed; until then the collective still reads its
+    operands, so they stay live (and unchanged) up to the wait.
+
+    The operands are all the results of one `all_reduce`, `reduce_scatter`
+    or `all_gather`, in order, and nothing else uses them.
+    `accel-overlap-collectives` places starts and waits.
+
+    ```mlir
+    %g:2 = accel.all_reduce mean %w_grad, %b_grad {bucket = 0 : i64, ranks = 2 : i64}
+        : tensor<10x784xf32>, tensor<10xf32>
+    // ... the backward pass of earlier layers ...
+    %w, %b = accel.wait %g#0, %g#1 : tensor<10x784xf32>, tensor<10xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Accel_FloatTensor>:$inputs);
+  let results = (outs Variadic<Accel_FloatTensor>:$results);
+  let assemblyFormat = "$inputs attr-dict `:` type($inputs)";
+  let hasVerifier = 1;
+}
+
 #endif // ACCEL_DIALECT_ACCELCOLLECTIVEOPS_TD

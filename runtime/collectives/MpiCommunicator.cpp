@@ -30,12 +30,22 @@ MpiCommunicator::create(int *argc, char ***argv,
                         std::chrono::milliseconds timeout, bool deterministic) {
   int initialized = 0;
   MPI_Initialized(&initialized);
+  // A step's collectives run on its communication thread, the rest of
+  // accel-run's MPI calls on the main thread (between steps, or to end a
+  // failed job while a collective waits): ask for concurrent calls, and
+  // settle for calls from one thread at a time.
+  int provided = 0;
   if (!initialized) {
-    // Only the thread that runs the step calls MPI.
-    int provided = 0;
-    if (int code = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided))
+    if (int code = MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided))
       return mpiError(code, "cannot start MPI");
+  } else {
+    MPI_Query_thread(&provided);
   }
+  if (provided < MPI_THREAD_SERIALIZED)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "this MPI supports calls from one thread only; accel-run's "
+        "collectives need MPI_THREAD_SERIALIZED or better");
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   int self = 0, ranks = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &self);

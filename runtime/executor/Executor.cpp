@@ -195,6 +195,8 @@ const char *kernelName(Kernel kernel) {
     return "AllGather";
   case Kernel::LocalShard:
     return "LocalShard";
+  case Kernel::Wait:
+    return "Wait";
   }
   return "?";
 }
@@ -526,6 +528,32 @@ Executor::Executor(Program program, int threads, Communicator *comm)
     if (in.kernel == Kernel::CrossEntropy)
       samples = std::max(samples, prog.buffers[in.operands[0]].shape[0]);
   sampleScratch.resize(samples);
+  startWorker();
+}
+
+void Executor::startWorker() {
+  auto isCollective = [](Kernel k) {
+    return k == Kernel::AllReduce || k == Kernel::ReduceScatter ||
+           k == Kernel::AllGather;
+  };
+  awaited.assign(prog.code.size(), 0);
+  for (const Instruction &in : prog.code)
+    if (in.kernel == Kernel::Wait)
+      awaited[in.ints[0]] = 1;
+  // The most collectives started and not yet waited for at once (one
+  // nothing waits for is waited for where it starts).
+  size_t open = 0, most = 0;
+  for (size_t pc = 0; pc < prog.code.size(); ++pc) {
+    Kernel k = prog.code[pc].kernel;
+    if (isCollective(k))
+      most = std::max(most, ++open);
+    if (k == Kernel::Wait || (isCollective(k) && !awaited[pc]))
+      --open;
+  }
+  // One rank has nobody to overlap with: its collectives are copies.
+  if (comm && std::find(awaited.begin(), awaited.end(), 1) != awaited.end())
+    worker = std::make_unique<CollectiveWorker>(
+        [this](size_t pc) { return collective(pc); }, most, prog.code.size());
 }
 
 void Executor::commitState() {
@@ -534,6 +562,54 @@ void Executor::commitState() {
         pointers[stateTarget[r]] != pointers[prog.results[r].buffer])
       std::memcpy(pointers[stateTarget[r]], pointers[prog.results[r].buffer],
                   prog.buffers[stateTarget[r]].bytes());
+}
+
+llvm::Error Executor::collective(size_t pc) {
+  const Instruction &in = prog.code[pc];
+  auto f = [&](size_t i) { return as<float>(in.operands[i]); };
+  switch (in.kernel) {
+  case Kernel::AllReduce: { // ints: reduction (0 sum, 1 mean), bucket
+    reduceBuffers.clear(); // capacity kept: no allocation in a step
+    for (size_t i = 0; i < in.operands.size(); ++i)
+      reduceBuffers.push_back({f(i), as<float>(in.results[i]),
+                               prog.buffers[in.results[i]].numElements()});
+    const std::vector<ReduceBuffer> &buffers = reduceBuffers;
+    if (comm)
+      return comm->allReduce(buffers,
+                             in.ints[0] ? ReduceKind::Mean : ReduceKind::Sum,
+                             collectiveNames[pc]);
+    // One rank: the sum and the mean of one value are the value.
+    for (const ReduceBuffer &b : buffers)
+      if (b.output != b.input)
+        std::memmove(b.output, b.input, b.count * sizeof(float));
+    return llvm::Error::success();
+  }
+  case Kernel::ReduceScatter:
+  case Kernel::AllGather: {
+    // Buffers are the whole tensors' sizes, whichever side is sharded.
+    bool scatter = in.kernel == Kernel::ReduceScatter;
+    shardBuffers.clear();
+    for (size_t i = 0; i < in.operands.size(); ++i)
+      shardBuffers.push_back(
+          {f(i), as<float>(in.results[i]),
+           prog.buffers[scatter ? in.operands[i] : in.results[i]]
+               .numElements()});
+    if (comm)
+      return scatter ? comm->reduceScatter(shardBuffers,
+                                           in.ints[0] ? ReduceKind::Mean
+                                                      : ReduceKind::Sum,
+                                           collectiveNames[pc])
+                     : comm->allGather(shardBuffers, collectiveNames[pc]);
+    // One rank: its shard is the whole tensor.
+    for (const ShardBuffer &b : shardBuffers)
+      if (b.output != b.input)
+        std::memmove(b.output, b.input, b.count * sizeof(float));
+    return llvm::Error::success();
+  }
+  default:
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "instruction %zu is not a collective", pc);
+  }
 }
 
 llvm::Error Executor::run() {
@@ -867,52 +943,24 @@ llvm::Error Executor::run() {
       *data(in.results[0]) = finite;
       break;
     }
-    case Kernel::AllReduce: { // ints: reduction (0 sum, 1 mean), bucket
-      reduceBuffers.clear(); // capacity kept: no allocation in a step
-      for (size_t i = 0; i < in.operands.size(); ++i)
-        reduceBuffers.push_back({f(i), as<float>(in.results[i]),
-                                 prog.buffers[in.results[i]].numElements()});
-      const std::vector<ReduceBuffer> &buffers = reduceBuffers;
-      if (comm) {
-        if (llvm::Error e = comm->allReduce(
-                buffers, in.ints[0] ? ReduceKind::Mean : ReduceKind::Sum,
-                collectiveNames[pc]))
-          return e;
-      } else {
-        // One rank: the sum and the mean of one value are the value.
-        for (const ReduceBuffer &b : buffers)
-          if (b.output != b.input)
-            std::memmove(b.output, b.input, b.count * sizeof(float));
-      }
-      break;
-    }
+    case Kernel::AllReduce:
     case Kernel::ReduceScatter:
-    case Kernel::AllGather: {
-      // Buffers are the whole tensors' sizes, whichever side is sharded.
-      bool scatter = in.kernel == Kernel::ReduceScatter;
-      shardBuffers.clear();
-      for (size_t i = 0; i < in.operands.size(); ++i)
-        shardBuffers.push_back(
-            {f(i), as<float>(in.results[i]),
-             prog.buffers[scatter ? in.operands[i] : in.results[i]]
-                 .numElements()});
-      if (comm) {
-        llvm::Error e =
-            scatter ? comm->reduceScatter(shardBuffers,
-                                          in.ints[0] ? ReduceKind::Mean
-                                                     : ReduceKind::Sum,
-                                          collectiveNames[pc])
-                    : comm->allGather(shardBuffers, collectiveNames[pc]);
-        if (e)
-          return e;
-      } else {
-        // One rank: its shard is the whole tensor.
-        for (const ShardBuffer &b : shardBuffers)
-          if (b.output != b.input)
-            std::memmove(b.output, b.input, b.count * sizeof(float));
+    case Kernel::AllGather:
+      // Started here; an awaited one completes at its Wait.
+      if (worker) {
+        worker->start(pc);
+        if (!awaited[pc])
+          if (llvm::Error e = worker->wait(pc))
+            return e;
+      } else if (llvm::Error e = collective(pc)) {
+        return e;
       }
       break;
-    }
+    case Kernel::Wait: // ints: the collective's instruction
+      if (worker)
+        if (llvm::Error e = worker->wait(in.ints[0]))
+          return e;
+      break;
     case Kernel::LocalShard: { // ints: ranks
       int64_t count = prog.buffers[in.operands[0]].numElements();
       int64_t shard = shardCount(count, in.ints[0]);

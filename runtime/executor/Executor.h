@@ -5,6 +5,7 @@
 
 #include "runtime/collectives/Communicator.h"
 #include "runtime/cpu/ThreadPool.h"
+#include "runtime/executor/CollectiveWorker.h"
 #include "runtime/executor/HostMemory.h"
 #include "runtime/executor/Program.h"
 
@@ -21,6 +22,8 @@ public:
   /// Allocates every buffer once. A program for several ranks runs its
   /// collectives through `comm` (not owned; null: a job of one rank).
   Executor(Program program, int threads, Communicator *comm = nullptr);
+  /// Its communication thread holds `this`.
+  Executor(Executor &&) = delete;
 
   const Program &program() const { return prog; }
   /// The bytes of buffer `index` (state, inputs and scalars are written
@@ -62,6 +65,11 @@ private:
   std::vector<ReduceBuffer> reduceBuffers; // an AllReduce's, reused
   std::vector<ShardBuffer> shardBuffers;   // a ReduceScatter's or AllGather's
   std::vector<std::string> collectiveNames; // per instruction, for errors
+  /// Per instruction: a collective some Wait completes.
+  std::vector<char> awaited;
+  void startWorker();
+  /// Instruction `pc`'s all-reduce, reduce-scatter or all-gather.
+  llvm::Error collective(size_t pc);
 
   /// A kernel with bf16/f16 operands or results runs on f32 shadows of
   /// them: operands are widened (exactly) before it, results rounded to
@@ -75,6 +83,11 @@ private:
   std::vector<Widening> widening; // per instruction
   std::vector<int64_t> shadowOffset; // per buffer: offset in `widened`, or -1
   HostMemory widened;
+
+  /// Runs every collective when the program awaits any (so they keep
+  /// their order); null otherwise, or on one rank. Last: destroyed first,
+  /// while the buffers its collectives use still exist.
+  std::unique_ptr<CollectiveWorker> worker;
 };
 
 } // namespace accel::rt

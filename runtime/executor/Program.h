@@ -97,10 +97,15 @@ enum class Kernel {
   // Shards are as Communicator.h's ShardBuffer describes. LocalShard:
   // this rank's shard of operand 0, nothing communicated.
   AllReduce, ReduceScatter, AllGather, LocalShard,
+  // The completion of the collective at instruction ints[0], which was
+  // started there and runs on the rank's communication thread meanwhile;
+  // operands and results are that instruction's results (f32), readable
+  // from here on.
+  Wait,
 };
-/// The number of kernels (LocalShard must stay last): program files store
+/// The number of kernels (Wait must stay last): program files store
 /// kernels by name, looked up over all of them.
-constexpr int kKernelCount = static_cast<int>(Kernel::LocalShard) + 1;
+constexpr int kKernelCount = static_cast<int>(Kernel::Wait) + 1;
 
 /// The kernel's name, for profiles and messages.
 const char *kernelName(Kernel kernel);

@@ -138,6 +138,7 @@ llvm::Error checkProgram(const Program &program) {
     return fault("ranks must be at least 1, not " + llvm::Twine(program.ranks));
   if (llvm::Error e = checkBuffers(program))
     return e;
+  std::vector<char> awaited(program.code.size(), 0);
   for (size_t pc = 0; pc < program.code.size(); ++pc) {
     const Instruction &in = program.code[pc];
     std::string where = "instruction #" + std::to_string(pc) + " (" +
@@ -185,6 +186,32 @@ llvm::Error checkProgram(const Program &program) {
                                               program.ranks)) +
                        ", not " + llvm::Twine(shard.numElements()));
       }
+      continue;
+    }
+    if (in.kernel == Kernel::Wait) {
+      // The collective started earlier, which the communication thread
+      // runs meanwhile: f32 throughout (no widening shadows, which are
+      // shared by all instructions), awaited once.
+      if (in.ints.size() != 1 || in.ints[0] < 0 ||
+          static_cast<size_t>(in.ints[0]) >= pc)
+        return fault(where + " needs the instruction of an earlier collective");
+      const Instruction &started = program.code[in.ints[0]];
+      if (started.kernel != Kernel::AllReduce &&
+          started.kernel != Kernel::ReduceScatter &&
+          started.kernel != Kernel::AllGather)
+        return fault(where + " waits for instruction #" +
+                     llvm::Twine(in.ints[0]) + ", which is not a collective");
+      if (in.operands != started.results || in.results != started.results)
+        return fault(where + " must read and yield exactly instruction #" +
+                     llvm::Twine(in.ints[0]) + "'s results");
+      if (awaited[in.ints[0]]++)
+        return fault(where + ": instruction #" + llvm::Twine(in.ints[0]) +
+                     " is waited for twice");
+      for (const std::vector<int> *buffers : {&started.operands, &started.results})
+        for (int b : *buffers)
+          if (program.buffers[b].type != ElementType::F32)
+            return fault(where + ": a collective that runs while others "
+                                 "compute must be f32 throughout");
       continue;
     }
     if (in.kernel == Kernel::Dropout &&

@@ -146,5 +146,48 @@ TEST(ProgramCheckTest, ShardsHaveTheirRankCountsSize) {
   EXPECT_EQ(check(p), "invalid program: ranks must be at least 1, not 0");
 }
 
+/// The reduce-scatter of sharded() started at instruction 0 and completed
+/// by a Wait after the gather.
+Program awaited() {
+  Program p = sharded();
+  p.code.insert(p.code.begin() + 2, {Kernel::Wait, {3}, {3}, {0}, {}});
+  return p;
+}
+
+TEST(ProgramCheckTest, AWaitCompletesOneEarlierF32Collective) {
+  EXPECT_EQ(check(awaited()), "");
+  Program p = awaited();
+  p.code[2].ints = {2}; // itself
+  EXPECT_EQ(check(p), "invalid program: instruction #2 (Wait) needs the "
+                      "instruction of an earlier collective");
+  p = awaited();
+  p.code[2].ints = {-1};
+  EXPECT_NE(check(p), "");
+  p = awaited();
+  p.code[2].ints.clear();
+  EXPECT_NE(check(p), "");
+  p = awaited();
+  p.code.push_back({Kernel::Wait, {3}, {3}, {0}, {}}); // twice
+  EXPECT_EQ(check(p), "invalid program: instruction #4 (Wait): instruction "
+                      "#0 is waited for twice");
+  p = awaited();
+  p.code.push_back({Kernel::Wait, {3}, {3}, {3}, {}}); // a LocalShard
+  EXPECT_EQ(check(p), "invalid program: instruction #4 (Wait) waits for "
+                      "instruction #3, which is not a collective");
+  p = awaited();
+  p.code[2].operands = {4}; // another buffer
+  EXPECT_EQ(check(p), "invalid program: instruction #2 (Wait) must read and "
+                      "yield exactly instruction #0's results");
+  p = awaited();
+  p.code[2].results = {};
+  EXPECT_NE(check(p), "");
+  p = awaited();
+  p.buffers[2].type = ElementType::BF16; // widened around the kernel
+  p.buffers[2].offset = 0;
+  EXPECT_EQ(check(p), "invalid program: instruction #2 (Wait): a collective "
+                      "that runs while others compute must be f32 "
+                      "throughout");
+}
+
 } // namespace
 } // namespace accel::rt

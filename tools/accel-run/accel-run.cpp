@@ -117,6 +117,14 @@ static cl::opt<double> collectiveTimeout(
     cl::desc("Seconds a rank waits for the others in a collective before the "
              "run fails naming the missing ranks (default 300)"),
     cl::init(300.0), cl::value_desc("S"), cl::cat(category));
+static cl::opt<bool> overlapCollectives(
+    "overlap-collectives",
+    cl::desc("Start each collective as soon as its operands exist and run it "
+             "on a communication thread while the rank computes (the "
+             "default; the same bits either way); =false runs each where "
+             "the step places it. MLIR steps only: a program file keeps "
+             "what accel-opt --accel-lower chose"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool> profile(
     "profile",
     cl::desc("Time every kernel and print where the step's time goes"),
@@ -372,7 +380,9 @@ namespace {
 /// as each program is asked for (each at most once).
 class StepSource {
 public:
-  explicit StepSource(StringRef path) : path(path.str()) {}
+  explicit StepSource(StringRef path) : path(path.str()) {
+    loader.setOverlapCollectives(overlapCollectives);
+  }
 
   /// Reads the file's start to tell a program file from MLIR text.
   Error open() {

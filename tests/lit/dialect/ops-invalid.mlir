@@ -1282,3 +1282,56 @@ func.func @local_shard_size(%w: tensor<5xf32>) {
   %0 = accel.local_shard %w {ranks = 4 : i64} : tensor<5xf32> -> tensor<1xf32>
   return
 }
+
+// -----
+
+func.func @wait_empty() {
+  // expected-error @+1 {{'accel.wait' op needs at least one operand}}
+  "accel.wait"() : () -> ()
+  return
+}
+
+// -----
+
+func.func @wait_not_collective(%g: tensor<4xf32>) {
+  // expected-error @+1 {{'accel.wait' op waits for the results of an all_reduce, reduce_scatter or all_gather}}
+  %0 = accel.wait %g : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @wait_partial(%g: tensor<4xf32>, %h: tensor<2xf32>) -> tensor<2xf32> {
+  %r:2 = accel.all_reduce mean %g, %h {ranks = 2 : i64} : tensor<4xf32>, tensor<2xf32>
+  // expected-error @+1 {{'accel.wait' op must wait for all 2 results of its accel.all_reduce, in order}}
+  %w = accel.wait %r#0 : tensor<4xf32>
+  return %r#1 : tensor<2xf32>
+}
+
+// -----
+
+func.func @wait_order(%g: tensor<4xf32>, %h: tensor<4xf32>) {
+  %r:2 = accel.all_reduce mean %g, %h {ranks = 2 : i64} : tensor<4xf32>, tensor<4xf32>
+  // expected-error @+1 {{'accel.wait' op must wait for all 2 results of its accel.all_reduce, in order}}
+  %w:2 = accel.wait %r#1, %r#0 : tensor<4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @wait_read_early(%s: tensor<2xf32>) -> tensor<4xf32> {
+  %g = accel.all_gather %s {ranks = 2 : i64} : tensor<2xf32> -> tensor<4xf32>
+  %e = accel.relu %g : tensor<4xf32>
+  // expected-error @+1 {{'accel.wait' op must be the only user of its accel.all_gather's results (they are not ready before it)}}
+  %w = accel.wait %g : tensor<4xf32>
+  return %e : tensor<4xf32>
+}
+
+// -----
+
+func.func @wait_types(%g: tensor<4xf32>) {
+  %r = accel.reduce_scatter sum %g {ranks = 2 : i64} : tensor<4xf32> -> tensor<2xf32>
+  // expected-error @+1 {{'accel.wait' op failed to verify that all of {inputs, results} have same type}}
+  %w = "accel.wait"(%r) : (tensor<2xf32>) -> tensor<3xf32>
+  return
+}

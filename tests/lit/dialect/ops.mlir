@@ -255,6 +255,19 @@ func.func @sharded_collectives(%g: tensor<4x8xf32>, %h: tensor<7xf32>) -> (tenso
   return %w#0, %w#1 : tensor<4x8xf32>, tensor<7xf32>
 }
 
+// A collective started early and completed where its results are read.
+// CHECK-LABEL: func.func @started_collective
+// CHECK: %[[R:.*]]:2 = accel.reduce_scatter mean %arg0, %arg1 {ranks = 2 : i64} : tensor<4x8xf32>, tensor<7xf32> -> tensor<16xf32>, tensor<4xf32>
+// CHECK: %[[N:.*]] = accel.neg %arg0
+// CHECK: %[[W:.*]]:2 = accel.wait %[[R]]#0, %[[R]]#1 : tensor<16xf32>, tensor<4xf32>
+// CHECK: return %[[W]]#0, %[[W]]#1, %[[N]]
+func.func @started_collective(%g: tensor<4x8xf32>, %h: tensor<7xf32>) -> (tensor<16xf32>, tensor<4xf32>, tensor<4x8xf32>) {
+  %r:2 = accel.reduce_scatter mean %g, %h {ranks = 2 : i64} : tensor<4x8xf32>, tensor<7xf32> -> tensor<16xf32>, tensor<4xf32>
+  %n = accel.neg %g : tensor<4x8xf32>
+  %w:2 = accel.wait %r#0, %r#1 : tensor<16xf32>, tensor<4xf32>
+  return %w#0, %w#1, %n : tensor<16xf32>, tensor<4xf32>, tensor<4x8xf32>
+}
+
 // Loss scaling's ops, and a reduced-precision tensor with an f32 scalar.
 // CHECK-LABEL: func.func @precision
 // CHECK: %[[OK:.*]] = accel.all_finite %arg0, %arg1 : tensor<4x8xf32>, tensor<8xbf16>
