@@ -762,6 +762,7 @@ llvm::Expected<rt::Program> build(func::FuncOp f, llvm::StringRef path,
       b.emit(Kernel::Wait, &op, {startedAt.at(started)});
       continue;
     }
+
     if (isa<AllReduceOp, ReduceScatterOp, AllGatherOp>(op))
       startedAt[&op] = static_cast<int64_t>(program.code.size());
     auto kernel = kernelFor(&op);
@@ -857,6 +858,18 @@ struct ProgramLoader::State {
   /// on its own copy, so loading one never sees another's plan.
   llvm::Expected<OwningOpRef<ModuleOp>> planned(llvm::StringRef path,
                                                 llvm::StringRef entry) {
+    llvm::Expected<ModuleOp> module = source(path);
+    if (!module)
+      return module.takeError();
+    OwningOpRef<ModuleOp> copy = module->clone();
+    if (llvm::Error e = plan(*copy, path, entry, overlapCollectives, diagnostics))
+      return std::move(e);
+    return copy;
+  }
+
+  bool overlapCollectives = true;
+  /// `path`'s module as parsed (once).
+  llvm::Expected<ModuleOp> source(llvm::StringRef path) {
     diagnostics.clear();
     auto [it, inserted] = parsed.try_emplace(path);
     if (inserted) {
@@ -869,13 +882,9 @@ struct ProgramLoader::State {
     }
     if (!it->second.module)
       return error(it->second.error);
-    OwningOpRef<ModuleOp> copy = it->second.module->clone();
-    if (llvm::Error e = plan(*copy, path, entry, overlapCollectives, diagnostics))
-      return std::move(e);
-    return copy;
+    return *it->second.module;
   }
 
-  bool overlapCollectives = true;
   std::unique_ptr<MLIRContext> owned; // null when the context is a module's
   MLIRContext &context;
   std::string diagnostics;
@@ -921,12 +930,17 @@ llvm::Expected<rt::Program> ProgramLoader::trainStep(llvm::StringRef path) {
 }
 
 llvm::Expected<EvalProgram> ProgramLoader::classifier(llvm::StringRef path) {
-  llvm::Expected<OwningOpRef<ModuleOp>> module =
-      state->planned(path, "forward");
+  // A data-parallel step keeps the unsplit forward for evaluation.
+  llvm::Expected<ModuleOp> source = state->source(path);
+  if (!source)
+    return source.takeError();
+  llvm::StringRef name =
+      source->lookupSymbol("forward_eval") ? "forward_eval" : "forward";
+  llvm::Expected<OwningOpRef<ModuleOp>> module = state->planned(path, name);
   if (!module)
     return module.takeError();
   std::string &diagnostics = state->diagnostics;
-  auto forward = (*module)->lookupSymbol<func::FuncOp>("forward");
+  auto forward = (*module)->lookupSymbol<func::FuncOp>(name);
   auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
   auto loss = ret.getOperand(0).getDefiningOp<CrossEntropyOp>();
   // The labels may be an input reshaped (a language model's [B, T] targets
@@ -938,16 +952,12 @@ llvm::Expected<EvalProgram> ProgramLoader::classifier(llvm::StringRef path) {
                  "an input's labels, so there is no accuracy to evaluate");
   // Synchronised batch norm is batch statistics in the forward's own ops:
   // there is no batch_norm op left to switch to running statistics.
-  if (!forward.getBody().getOps<AllReduceOp>().empty())
-    return error("'" + path + "': evaluating a step whose forward "
-                 "synchronises batch norm across ranks is not implemented "
-                 "(evaluate the saved parameters with a step compiled "
-                 "without accel-shard)");
-  if (!forward.getBody().getOps<AllGatherOp>().empty())
-    return error("'" + path + "': evaluating an fsdp step (its forward "
-                 "gathers sharded parameters) is not implemented (evaluate "
-                 "the saved parameters with a step compiled without "
-                 "accel-shard)");
+  if (!forward.getBody().getOps<AllReduceOp>().empty() ||
+      !forward.getBody().getOps<AllGatherOp>().empty())
+    return error("'" + path + "': its forward synchronises batch norm or "
+                 "gathers parameter shards across ranks, and the step keeps "
+                 "no @forward_eval to evaluate (compiled by an older "
+                 "accel-shard: compile it again)");
   EvalProgram eval;
   eval.labelsInput = *labels;
   eval.ignoreIndex = static_cast<int64_t>(loss.getIgnoreIndex());

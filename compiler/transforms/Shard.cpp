@@ -720,6 +720,18 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
       module.emitError() << "@" << entry << " is already split by accel-shard";
       return signalPassFailure();
     }
+    // Evaluation runs the model as written, on one rank, on the whole
+    // parameters: synchronised batch norm leaves no batch-norm op in the
+    // split forward to switch to running statistics, and an fsdp forward
+    // gathers shards. Keep the unsplit forward for it.
+    if (module.lookupSymbol(entry + "_eval")) {
+      module.emitError() << "accel-shard keeps the unsplit forward as @"
+                         << entry << "_eval, which already exists";
+      return signalPassFailure();
+    }
+    func::FuncOp eval = forward->clone();
+    eval.setSymName(entry + "_eval");
+    module.insert(std::next(Block::iterator(*forward)), eval);
     BatchSplitter splitter(*forward, ranks);
     if (failed(splitter.run()))
       return signalPassFailure();

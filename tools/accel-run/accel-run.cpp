@@ -483,7 +483,9 @@ static void loadState(Executable &exec, size_t i, int64_t rank,
 
 /// Copies the model state (parameters, buffers and FP8 scaling state) of
 /// `from` into the buffers of the same role and name in `to` (evaluation
-/// and gradient programs read the training step's current state).
+/// and gradient programs read the training step's current state). A whole
+/// tensor in `to` of a shard in `from` (an fsdp step's evaluation) is left
+/// to the caller, who assembles it.
 static void copyModelState(Executable &from, Executable &to) {
   for (auto [i, b] : llvm::enumerate(to.program().buffers)) {
     if (b.role != BufferDesc::Role::Param &&
@@ -491,7 +493,7 @@ static void copyModelState(Executable &from, Executable &to) {
         b.role != BufferDesc::Role::Fp8State)
       continue;
     for (auto [j, t] : llvm::enumerate(from.program().buffers))
-      if (t.role == b.role && t.name == b.name)
+      if (t.role == b.role && t.name == b.name && t.shardOf == b.shardOf)
         std::memcpy(to.data(i), from.data(j), b.bytes());
   }
 }
@@ -674,6 +676,7 @@ static int run(int argc, char **argv) {
   std::unique_ptr<accel::rt::MpiCommunicator> mpi;
   bool writesCheckpoints = true;
   bool savesParams = !saveParams.empty(); // on every rank, even under MPI
+  bool jobEvaluates = !evalData.empty();  // likewise
   if (collectives == "mpi") {
     Expected<std::unique_ptr<accel::rt::MpiCommunicator>> joined =
         accel::rt::MpiCommunicator::create(nullptr, nullptr, timeout,
@@ -701,7 +704,8 @@ static int run(int argc, char **argv) {
         xxh3_64bits((*text)->getBuffer()) ^
         (xxh3_64bits(dataPath + "|" + std::to_string(seed) + "|" +
                      checkpointDir + "|" + std::to_string(checkpointEvery) +
-                     "|" + std::to_string(resume.getValue())) *
+                     "|" + std::to_string(resume.getValue()) + "|" +
+                     std::to_string(jobEvaluates)) *
          31);
     Expected<std::vector<uint64_t>> all = mpi->gather(identity);
     if (!all)
@@ -710,7 +714,8 @@ static int run(int argc, char **argv) {
       if (other != identity)
         return fail("rank " + Twine(q) + " runs another step, data or seed "
                     "than rank " + Twine(mpi->rank()) + " ('" + stepPath +
-                    "', --data, --seed and the checkpoint options must match "
+                    "', --data, --seed, whether --eval-data is given and the "
+                    "checkpoint options must match "
                     "on every rank)");
     execRank = {mpi->rank()};
     // Rank 0 alone reports and writes.
@@ -918,43 +923,6 @@ static int run(int argc, char **argv) {
       return fail(toString(e.takeError()));
     evalExec = std::move(*e);
   }
-  // Accuracy over the whole batches of the evaluation data, with the
-  // training executor's current parameters and buffers.
-  auto evaluate = [&]() -> Expected<double> {
-    copyModelState(exec, *evalExec);
-    // Every sample counts: the last, partial batch is filled up with the
-    // first samples again and only its real samples' rows are scored (in
-    // inference mode a sample's logits depend on that sample alone).
-    int64_t samples = evalSet->size();
-    std::vector<int64_t> order = accel::io::epochOrder(samples, 0, 0, false);
-    for (int64_t i = 0; samples > 0 && order.size() % evalBatch; ++i)
-      order.push_back(order[i % samples]);
-    int64_t correct = 0, predictions = 0;
-    const BufferDesc &logits = evalExec->program().buffers[evalExec->program().results[0].buffer];
-    int64_t classes = logits.shape.back();
-    // Logit rows per sample (a language model has one per token).
-    int64_t rowsPerSample = logits.numElements() / classes / evalBatch;
-    for (int64_t bi = 0; bi * evalBatch < samples; ++bi) {
-      int64_t real = std::min(evalBatch, samples - bi * evalBatch);
-      for (size_t k = 0; k < evalInputs.size(); ++k)
-        accel::io::gatherBatch(*evalColumns[k], order, bi, evalBatch,
-                               {evalExec->data(evalInputs[k]),
-                                evalExec->program().buffers[evalInputs[k]].bytes()});
-      if (Error e = evalExec->run())
-        return std::move(e);
-      const float *out = evalExec->as<float>(evalExec->program().results[0].buffer);
-      const int64_t *labels = evalExec->as<int64_t>(evalInputs[labelsColumn]);
-      for (int64_t r = 0; r < real * rowsPerSample; ++r) {
-        if (labels[r] == ignoreIndex)
-          continue;
-        const float *row = out + r * classes;
-        correct += std::max_element(row, row + classes) - row == labels[r];
-        ++predictions;
-      }
-    }
-    return static_cast<double>(correct) / std::max<int64_t>(predictions, 1);
-  };
-
   auto isState = [](BufferDesc::Role r) {
     return r == BufferDesc::Role::Param || r == BufferDesc::Role::Buffer ||
            r == BufferDesc::Role::OptState || r == BufferDesc::Role::Fp8State;
@@ -1027,6 +995,9 @@ static int run(int argc, char **argv) {
   // step's communication).
   uint64_t checkpointCollectives = 0, checkpointBytes = 0;
   std::map<size_t, std::vector<float>> wholeState;
+  bool shardedParams = llvm::any_of(exec.program().buffers, [](auto &b) {
+    return b.role == BufferDesc::Role::Param && !b.shardOf.empty();
+  });
   auto assembleShards = [&]() -> Error {
     std::vector<accel::rt::ShardBuffer> gather;
     for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
@@ -1064,6 +1035,54 @@ static int run(int argc, char **argv) {
     return {b.name, *ioType(b.type), b.shardOf,
             ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(whole.data()),
                               whole.size() * sizeof(float))};
+  };
+
+  // Accuracy over the whole batches of the evaluation data, with the
+  // training executor's current parameters and buffers.
+  auto evaluate = [&]() -> Expected<double> {
+    copyModelState(exec, *evalExec);
+    // An fsdp step's evaluation forward takes whole parameters: every rank
+    // takes part in assembling them, as for --save-params.
+    if (shardedParams) {
+      if (Error e = assembleShards())
+        return std::move(e);
+      for (auto [i, b] : llvm::enumerate(evalExec->program().buffers))
+        for (auto [j, t] : llvm::enumerate(exec.program().buffers))
+          if (b.role == BufferDesc::Role::Param && t.role == b.role &&
+              t.name == b.name && !t.shardOf.empty())
+            std::memcpy(evalExec->data(i), wholeState[j].data(), b.bytes());
+    }
+    // Every sample counts: the last, partial batch is filled up with the
+    // first samples again and only its real samples' rows are scored (in
+    // inference mode a sample's logits depend on that sample alone).
+    int64_t samples = evalSet->size();
+    std::vector<int64_t> order = accel::io::epochOrder(samples, 0, 0, false);
+    for (int64_t i = 0; samples > 0 && order.size() % evalBatch; ++i)
+      order.push_back(order[i % samples]);
+    int64_t correct = 0, predictions = 0;
+    const BufferDesc &logits = evalExec->program().buffers[evalExec->program().results[0].buffer];
+    int64_t classes = logits.shape.back();
+    // Logit rows per sample (a language model has one per token).
+    int64_t rowsPerSample = logits.numElements() / classes / evalBatch;
+    for (int64_t bi = 0; bi * evalBatch < samples; ++bi) {
+      int64_t real = std::min(evalBatch, samples - bi * evalBatch);
+      for (size_t k = 0; k < evalInputs.size(); ++k)
+        accel::io::gatherBatch(*evalColumns[k], order, bi, evalBatch,
+                               {evalExec->data(evalInputs[k]),
+                                evalExec->program().buffers[evalInputs[k]].bytes()});
+      if (Error e = evalExec->run())
+        return std::move(e);
+      const float *out = evalExec->as<float>(evalExec->program().results[0].buffer);
+      const int64_t *labels = evalExec->as<int64_t>(evalInputs[labelsColumn]);
+      for (int64_t r = 0; r < real * rowsPerSample; ++r) {
+        if (labels[r] == ignoreIndex)
+          continue;
+        const float *row = out + r * classes;
+        correct += std::max_element(row, row + classes) - row == labels[r];
+        ++predictions;
+      }
+    }
+    return static_cast<double>(correct) / std::max<int64_t>(predictions, 1);
   };
 
   // Checkpoints: whole state in one file, or, when the state is sharded,
@@ -1363,7 +1382,12 @@ static int run(int argc, char **argv) {
       outs() << "step " << s + 1 << "/" << total << "  loss " << format("%.4f", loss)
              << scaling << "  " << format("%.0f", rateNow) << " samples/s\n";
     outs().flush();
-    if (evalExec && ((s + 1) % perEpoch == 0 || s + 1 == total)) {
+    bool evaluationStep = (s + 1) % perEpoch == 0 || s + 1 == total;
+    // MPI ranks other than 0 help assemble the parameters rank 0 evaluates.
+    if (!evalExec && jobEvaluates && evaluationStep && shardedParams)
+      if (Error e = assembleShards())
+        return fail("evaluation: " + toString(std::move(e)));
+    if (evalExec && evaluationStep) {
       Expected<double> evaluated = evaluate();
       if (!evaluated)
         return fail("evaluation: " + toString(evaluated.takeError()));
@@ -1421,9 +1445,6 @@ static int run(int argc, char **argv) {
     printProfile(exec, total - first);
   // fsdp: every rank takes part in assembling the parameters (MPI's other
   // ranks no longer name the file, so ask whether any rank does).
-  bool shardedParams = llvm::any_of(exec.program().buffers, [](auto &b) {
-    return b.role == BufferDesc::Role::Param && !b.shardOf.empty();
-  });
   if (shardedParams && savesParams)
     if (Error e = assembleShards())
       return fail(toString(std::move(e)));
