@@ -24,17 +24,18 @@ def load(path):
     return out
 
 
-ours, ref = load(sys.argv[1]), load(sys.argv[2])
-rtol = float(sys.argv[3])
-worst = 0.0
-for name, want in sorted(ref.items()):
-    got = ours.get(name)
-    if got is None or got.shape != want.shape:
-        sys.exit("compare_state: %s missing or of another shape" % name)
-    scale = max(float(np.abs(want).max()), 1e-30)
-    error = float(np.abs(got.astype(np.float64) - want).max()) / scale
-    print("%s %.3g" % (name, error))
-    worst = max(worst, error)
-if worst > rtol:
-    sys.exit("compare_state: largest error %.3g above %g" % (worst, rtol))
-print("PASS")
+if __name__ == "__main__":
+    ours, ref = load(sys.argv[1]), load(sys.argv[2])
+    rtol = float(sys.argv[3])
+    worst = 0.0
+    for name, want in sorted(ref.items()):
+        got = ours.get(name)
+        if got is None or got.shape != want.shape:
+            sys.exit("compare_state: %s missing or of another shape" % name)
+        scale = max(float(np.abs(want).max()), 1e-30)
+        error = float(np.abs(got.astype(np.float64) - want).max()) / scale
+        print("%s %.3g" % (name, error))
+        worst = max(worst, error)
+    if worst > rtol:
+        sys.exit("compare_state: largest error %.3g above %g" % (worst, rtol))
+    print("PASS")
