@@ -998,10 +998,12 @@ static int run(int argc, char **argv) {
   bool shardedParams = llvm::any_of(exec.program().buffers, [](auto &b) {
     return b.role == BufferDesc::Role::Param && !b.shardOf.empty();
   });
+  // Only the parameters: --save-params and evaluation read nothing else
+  // (checkpoints keep each rank's shards).
   auto assembleShards = [&]() -> Error {
     std::vector<accel::rt::ShardBuffer> gather;
     for (auto [i, b] : llvm::enumerate(exec.program().buffers)) {
-      if (b.shardOf.empty())
+      if (b.shardOf.empty() || b.role != BufferDesc::Role::Param)
         continue;
       std::vector<float> &whole = wholeState[i];
       whole.resize(wholeElements(b));
