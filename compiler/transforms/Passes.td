@@ -473,6 +473,11 @@ def ShardPass : Pass<"accel-shard", "::mlir::ModuleOp"> {
     PyTorch DDP does, which differs from the whole batch's mean when the
     ranks ignore different numbers of targets.
 
+    The forward as it was before the split is kept as `@<entry>_eval`
+    (the global batch, real batch-norm ops, whole parameters): evaluation
+    runs it on one rank, as the split forward cannot be (its batch norm is
+    the training formula; under `fsdp` it gathers shards).
+
     ```mlir
     // accel-opt --accel-shard="strategy=ddp ranks=2"
     func.func @forward(..., %x: tensor<64x784xf32> {accel.input = "x"}, ...)

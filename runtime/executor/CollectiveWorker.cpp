@@ -2,11 +2,13 @@
 
 #include "runtime/executor/CollectiveWorker.h"
 
+#include <algorithm>
+
 namespace accel::rt {
 
 CollectiveWorker::CollectiveWorker(std::function<llvm::Error(size_t)> run,
-                                   size_t inFlight, size_t instructions)
-    : run(std::move(run)), ring(std::max<size_t>(inFlight, 1)),
+                                   size_t capacity, size_t instructions)
+    : run(std::move(run)), ring(std::max<size_t>(capacity, 1)),
       state(instructions, State::Idle), errors(instructions),
       thread([this] { loop(); }) {}
 
@@ -21,7 +23,7 @@ CollectiveWorker::~CollectiveWorker() {
 
 void CollectiveWorker::start(size_t pc) {
   std::unique_lock<std::mutex> lock(mutex);
-  // The program check bounds what is in flight; a full ring waits anyway.
+  // A ring smaller than what is started waits for room.
   changed.wait(lock, [&] { return queued < ring.size(); });
   ring[(head + queued) % ring.size()] = pc;
   ++queued;

@@ -6,8 +6,8 @@
 // blocks until it has completed (Program.h). Every rank starts the same
 // collectives in the same order, which is all the communicators need.
 //
-// Nothing is allocated per step: the queue is a ring sized once for the
-// program's collectives.
+// Nothing is allocated per step: the queue is a ring sized once, for all
+// of the program's collectives.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,9 +28,9 @@ namespace accel::rt {
 class CollectiveWorker {
 public:
   /// `run(pc)` performs the collective of instruction `pc`; at most
-  /// `inFlight` collectives are started and not yet waited for at once,
+  /// `capacity` collectives are queued at once (a step's: all of them),
   /// and instructions are numbered below `instructions`.
-  CollectiveWorker(std::function<llvm::Error(size_t)> run, size_t inFlight,
+  CollectiveWorker(std::function<llvm::Error(size_t)> run, size_t capacity,
                    size_t instructions);
   /// Finishes the collectives already started (a failed step's fail at
   /// once once its communicator is aborted), then ends the thread.

@@ -460,12 +460,11 @@ Executor::Executor(Program program, int threads, Communicator *comm)
   collectiveNames.resize(prog.code.size());
   for (size_t pc = 0; pc < prog.code.size(); ++pc) {
     const Instruction &in = prog.code[pc];
+    if (!isCollective(in.kernel))
+      continue;
     const char *kind = in.kernel == Kernel::AllReduce       ? "all_reduce"
                        : in.kernel == Kernel::ReduceScatter ? "reduce_scatter"
-                       : in.kernel == Kernel::AllGather     ? "all_gather"
-                                                            : nullptr;
-    if (!kind)
-      continue;
+                                                            : "all_gather";
     int64_t bucket = in.ints[in.kernel == Kernel::AllGather ? 0 : 1];
     collectiveNames[pc] =
         std::string(kind) +
@@ -532,28 +531,18 @@ Executor::Executor(Program program, int threads, Communicator *comm)
 }
 
 void Executor::startWorker() {
-  auto isCollective = [](Kernel k) {
-    return k == Kernel::AllReduce || k == Kernel::ReduceScatter ||
-           k == Kernel::AllGather;
-  };
   awaited.assign(prog.code.size(), 0);
   for (const Instruction &in : prog.code)
     if (in.kernel == Kernel::Wait)
       awaited[in.ints[0]] = 1;
-  // The most collectives started and not yet waited for at once (one
-  // nothing waits for is waited for where it starts).
-  size_t open = 0, most = 0;
-  for (size_t pc = 0; pc < prog.code.size(); ++pc) {
-    Kernel k = prog.code[pc].kernel;
-    if (isCollective(k))
-      most = std::max(most, ++open);
-    if (k == Kernel::Wait || (isCollective(k) && !awaited[pc]))
-      --open;
-  }
   // One rank has nobody to overlap with: its collectives are copies.
-  if (comm && std::find(awaited.begin(), awaited.end(), 1) != awaited.end())
-    worker = std::make_unique<CollectiveWorker>(
-        [this](size_t pc) { return collective(pc); }, most, prog.code.size());
+  if (!comm || std::find(awaited.begin(), awaited.end(), 1) == awaited.end())
+    return;
+  size_t collectives = llvm::count_if(
+      prog.code, [](const Instruction &in) { return isCollective(in.kernel); });
+  worker = std::make_unique<CollectiveWorker>(
+      [this](size_t pc) { return collective(pc); }, collectives,
+      prog.code.size());
 }
 
 void Executor::commitState() {

@@ -110,6 +110,13 @@ constexpr int kKernelCount = static_cast<int>(Kernel::Wait) + 1;
 /// The kernel's name, for profiles and messages.
 const char *kernelName(Kernel kernel);
 
+/// Whether the kernel communicates with the other ranks (and a Wait may
+/// complete it).
+inline bool isCollective(Kernel k) {
+  return k == Kernel::AllReduce || k == Kernel::ReduceScatter ||
+         k == Kernel::AllGather;
+}
+
 struct Instruction {
   Kernel kernel;
   std::vector<int> operands; // buffer indices

@@ -196,9 +196,7 @@ llvm::Error checkProgram(const Program &program) {
           static_cast<size_t>(in.ints[0]) >= pc)
         return fault(where + " needs the instruction of an earlier collective");
       const Instruction &started = program.code[in.ints[0]];
-      if (started.kernel != Kernel::AllReduce &&
-          started.kernel != Kernel::ReduceScatter &&
-          started.kernel != Kernel::AllGather)
+      if (!isCollective(started.kernel))
         return fault(where + " waits for instruction #" +
                      llvm::Twine(in.ints[0]) + ", which is not a collective");
       if (in.operands != started.results || in.results != started.results)

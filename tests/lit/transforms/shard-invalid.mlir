@@ -7,6 +7,7 @@
 // RUN: not accel-opt %s -split-input-file --accel-shard="strategy=tp ranks=2" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 // RUN: not accel-opt %s -split-input-file --accel-shard="ranks=0" 2>&1 | FileCheck %s --check-prefix=RANKS
 // RUN: not accel-opt %s -split-input-file --accel-autodiff --accel-shard="ranks=2" 2>&1 | FileCheck %s --check-prefix=ORDER
+// RUN: not accel-opt %S/Inputs/shard-eval-exists.mlir --accel-shard="ranks=2" 2>&1 | FileCheck %s --check-prefix=EVAL
 
 // UNEVEN: error: the batch of 6 samples (input 'x') does not divide evenly over 4 ranks
 // UNITS: error: accel-shard units= groups parameters for strategy fsdp, not ddp
@@ -14,6 +15,7 @@
 // UNKNOWN: error: accel-shard strategy 'tp' is unknown (strategies: ddp, zero1, zero2, fsdp)
 // RANKS: error: accel-shard needs ranks >= 1, got 0
 // ORDER: error: accel-shard splits the forward's batch and runs before accel-autodiff; @forward_grad already exists
+// EVAL: error: accel-shard keeps the unsplit forward as @forward_eval, which already exists
 
 func.func @forward(%x: tensor<6x4xf32> {accel.input = "x"}) -> tensor<f32> {
   // expected-error @+1 {{'accel.softmax' op cannot be split over 2 data-parallel ranks: it normalises over the batch dimension}}
