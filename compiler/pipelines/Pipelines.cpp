@@ -56,6 +56,7 @@ void buildTrainPipeline(mlir::OpPassManager &pm,
     shard.firstBucketMb = options.firstBucketMb;
     shard.reshardAfterForward = options.reshardAfterForward;
     shard.units.assign(options.units.begin(), options.units.end());
+    shard.reduceDtype = options.reduceDtype;
     pm.addPass(createShardPass(shard));
   }
   std::string lossScale = options.lossScale;

@@ -124,6 +124,11 @@ struct TrainPipelineOptions
       *this, "units",
       llvm::cl::desc("accel-shard fsdp: globs over module prefixes, each "
                      "match a unit")};
+  Option<std::string> reduceDtype{
+      *this, "reduce-dtype",
+      llvm::cl::desc("accel-shard: type gradients are combined in: fp32, "
+                     "bf16 or fp16"),
+      llvm::cl::init("fp32")};
   Option<std::string> lossScale{
       *this, "loss-scale",
       llvm::cl::desc("none, dynamic or a constant (default: dynamic for "

@@ -191,6 +191,9 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
   StringRef strategy;   // ddp, zero1, zero2, fsdp; empty without a split
   int64_t ranks = 1;
   int64_t nextBucket = 0; // collectives of the step are numbered in order
+  /// accel-shard's reduce-dtype: gradients are cast to it for their
+  /// reduction and back after; null when they reduce in their own type.
+  Type reduceType;
 
   bool shardsOptimizerState() const {
     return strategy == "zero1" || strategy == "zero2" || strategy == "fsdp";
@@ -235,16 +238,28 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
                             : ReduceKind::Mean);
   }
 
+  /// `v` as `element` (unchanged when null or already so).
+  static Value castTo(OpBuilder &b, Location loc, Value v, Type element) {
+    auto type = cast<RankedTensorType>(v.getType());
+    if (!element || type.getElementType() == element)
+      return v;
+    return CastOp::create(b, loc, type.clone(element), v);
+  }
+
   /// One all-reduce (`scatter` false) or reduce-scatter of `values[at]`,
-  /// replacing each value with its result.
+  /// replacing each value with its result; in `element` when given (the
+  /// results cast back to the values' types).
   void reduce(OpBuilder &b, Location loc, ReduceKindAttr kind, bool scatter,
               MutableArrayRef<Value> values, ArrayRef<unsigned> at,
-              ArrayRef<StringRef> names) {
+              ArrayRef<StringRef> names, Type element = Type()) {
     SmallVector<Value> inputs;
     SmallVector<Type> types;
+    SmallVector<Type> elements; // the values' own, to cast back to
     for (unsigned i : at) {
-      inputs.push_back(values[i]);
-      auto type = cast<RankedTensorType>(values[i].getType());
+      elements.push_back(
+          cast<RankedTensorType>(values[i].getType()).getElementType());
+      inputs.push_back(castTo(b, loc, values[i], element));
+      auto type = cast<RankedTensorType>(inputs.back().getType());
       types.push_back(
           scatter ? RankedTensorType::get(
                         {shardElements(type.getNumElements(), ranks)},
@@ -261,8 +276,8 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
                                       b.getI64IntegerAttr(ranks), bucket,
                                       b.getStrArrayAttr(names))
                       .getResults();
-    for (auto [i, r] : llvm::zip(at, results))
-      values[i] = r;
+    for (auto [i, r, own] : llvm::zip(at, results, elements))
+      values[i] = castTo(b, loc, r, own);
   }
 
   /// Combines every rank's gradients and loss before anything reads them:
@@ -280,7 +295,8 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
       SmallVector<StringRef> names;
       for (unsigned p : bucket)
         names.push_back(paramArgs[p].second);
-      reduce(b, loc, kind, strategy == "zero2", grads, bucket, names);
+      reduce(b, loc, kind, strategy == "zero2", grads, bucket, names,
+             reduceType);
     }
     Value *lossRef = &loss;
     reduce(b, loc, kind, false, MutableArrayRef<Value>(lossRef, 1), {0},
@@ -310,9 +326,12 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
     strategy = "";
     ranks = 1;
     nextBucket = 0;
+    reduceType = Type();
     if (split) {
       strategy = cast<StringAttr>(split.get("strategy")).getValue();
       ranks = splitInt("ranks");
+      if (auto t = split.getAs<TypeAttr>("reduce_dtype"))
+        reduceType = t.getValue();
     }
 
     // The step's arguments, as the design's signature orders them: model
@@ -655,7 +674,7 @@ struct OptimizerPass : accel::impl::OptimizerPassBase<OptimizerPass> {
         auto gather = AllGatherOp::create(
             b, loc, types, shards, b.getI64IntegerAttr(ranks),
             b.getI64IntegerAttr(nextBucket++), b.getStrArrayAttr(names),
-            ReduceKindAttr(), UnitAttr());
+            ReduceKindAttr(), UnitAttr(), TypeAttr());
         for (auto [p, whole] : llvm::zip(bucket, gather.getResults()))
           newParams[p] = whole;
       }

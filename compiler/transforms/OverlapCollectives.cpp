@@ -29,21 +29,14 @@ bool isCollective(Operation *op) {
   return isa<AllReduceOp, ReduceScatterOp, AllGatherOp>(op);
 }
 
-/// A collective the runtime can run while the rank computes: f32 (reduced
-/// types are widened around a kernel in buffers all instructions share),
-/// not yet split, and not a forward pass's batch statistics (needed by the
-/// very next op, and by every rank before it goes on).
+/// A collective the runtime can run while the rank computes: not yet
+/// split, and not a forward pass's batch statistics (needed by the very
+/// next op, and by every rank before it goes on).
 bool overlappable(Operation *op) {
   if (!isCollective(op))
     return false;
   if (auto r = dyn_cast<AllReduceOp>(op);
       r && static_cast<int64_t>(r.getBucket()) < 0)
-    return false;
-  auto f32 = [](Type t) {
-    return cast<RankedTensorType>(t).getElementType().isF32();
-  };
-  if (!llvm::all_of(op->getOperandTypes(), f32) ||
-      !llvm::all_of(op->getResultTypes(), f32))
     return false;
   return llvm::none_of(op->getUsers(),
                        [](Operation *user) { return isa<WaitOp>(user); });

@@ -467,6 +467,19 @@ def ShardPass : Pass<"accel-shard", "::mlir::ModuleOp"> {
     a maximum over it, constants spanning it; FP8 (per-rank scales); a
     batch that does not divide by N.
 
+    Mixed precision (`accel-autocast` before this pass): under `fsdp`, a
+    parameter that the forward reads only through autocast's casts to one
+    16-bit type is gathered in that type (the casts fold into the gather:
+    each rank rounds its f32 shard, half the bytes travel, the same bits
+    arrive), while one that some op reads in f32 (a norm's weight) is
+    gathered in f32. The master shards and optimizer state stay f32.
+    `reduce-dtype` is the type gradients are combined in (default `fp32`,
+    as PyTorch DDP without a compression hook, and FSDP2 with
+    `reduce_dtype=torch.float32`): with `bf16` or `fp16` every gradient bucket (all strategies)
+    is cast to it, reduced — the ranks' values added in f32 and rounded
+    once — and cast back to f32, halving the gradient traffic at the cost
+    of rounding each combined gradient (DDP's `bf16_compress_hook`).
+
     With loss `mean`, the ranks' gradients are averaged (exactly the
     whole batch's mean gradient); with `sum`, summed. A cross-entropy whose
     targets contain `ignore_index` averages each rank's own mean, as
@@ -505,6 +518,8 @@ def ShardPass : Pass<"accel-shard", "::mlir::ModuleOp"> {
                "fsdp: globs over module prefixes; each prefix they match is "
                "a unit (default: each top-level child, a numbered child of "
                "a top-level list)">,
+    Option<"reduceDtype", "reduce-dtype", "std::string", /*default=*/"\"fp32\"",
+           "Type the ranks combine gradients in: fp32, bf16 or fp16">,
   ];
 }
 
@@ -620,8 +635,8 @@ def OverlapCollectivesPass
       if that comes first, which bounds the tensors kept alive.
 
     A collective stays where it is, run at once, when it is a forward
-    pass's batch-norm statistics (bucket -1: the next op needs them) or not
-    f32. The arithmetic is unchanged: the same collectives, in the same
+    pass's batch-norm statistics (bucket -1: the next op needs them). The
+    arithmetic is unchanged: the same collectives, in the same
     order on every rank, give the same bits as without this pass.
 
     ```mlir

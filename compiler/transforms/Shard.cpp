@@ -609,11 +609,31 @@ std::string unitOf(StringRef param, ArrayRef<llvm::GlobPattern> globs) {
   return "";
 }
 
+/// The 16-bit type every use of `param` casts it to (autocast's parameter
+/// casts), or null when some use reads it as it is or casts differ.
+Type computeTypeOf(BlockArgument param) {
+  Type common;
+  if (!cast<RankedTensorType>(param.getType()).getElementType().isF32())
+    return Type();
+  for (Operation *user : param.getUsers()) {
+    auto c = dyn_cast<CastOp>(user);
+    Type to = c ? cast<RankedTensorType>(c.getType()).getElementType() : Type();
+    if (!to || !(to.isBF16() || to.isF16()) || (common && to != common))
+      return Type();
+    common = to;
+  }
+  return common;
+}
+
 /// FSDP: every parameter argument becomes this rank's 1-D shard of it, and
 /// each unit's parameters are gathered (all_gather, bucket = the unit's
 /// number in order of first use) right before the first op that uses one.
+/// A parameter that mixed precision only ever reads cast to bf16 or f16
+/// is gathered in that type (the casts fold into the gather); its
+/// gradients are reduced in `reduceType` (null: f32, the shards' type).
 void shardParameters(func::FuncOp forward, int64_t ranks, ReduceKind loss,
-                     bool reshard, ArrayRef<llvm::GlobPattern> globs) {
+                     bool reshard, ArrayRef<llvm::GlobPattern> globs,
+                     Type reduceType) {
   Block &body = forward.getBody().front();
   OpBuilder b(forward.getContext());
   // Units in order of their parameters' first use.
@@ -641,9 +661,11 @@ void shardParameters(func::FuncOp forward, int64_t ranks, ReduceKind loss,
     SmallVector<Value> shards;
     SmallVector<Type> wholes;
     SmallVector<StringRef> names;
+    SmallVector<Type> computeTypes; // per member: its gather's type, or null
     for (BlockArgument arg : members[unit]) {
       auto type = cast<RankedTensorType>(arg.getType());
       unsigned i = arg.getArgNumber();
+      computeTypes.push_back(computeTypeOf(arg));
       forward.setArgAttr(i, AccelDialect::kShardOfAttrName,
                          b.getDenseI64ArrayAttr(type.getShape()));
       arg.setType(RankedTensorType::get(
@@ -651,19 +673,29 @@ void shardParameters(func::FuncOp forward, int64_t ranks, ReduceKind loss,
           type.getElementType()));
       argTypes[i] = arg.getType();
       shards.push_back(arg);
-      wholes.push_back(type);
+      wholes.push_back(computeTypes.back() ? type.clone(computeTypes.back())
+                                           : type);
       names.push_back(
           forward.getArgAttrOfType<StringAttr>(i, AccelDialect::kParamAttrName)
               .getValue());
     }
     b.setInsertionPoint(firstUse[unit]);
     auto gather = AllGatherOp::create(
-        b, firstUse[unit]->getLoc(), wholes, shards,
-        b.getI64IntegerAttr(ranks), b.getI64IntegerAttr(number),
-        b.getStrArrayAttr(names), ReduceKindAttr::get(b.getContext(), loss),
-        reshard ? b.getUnitAttr() : UnitAttr());
-    for (auto [shard, whole] : llvm::zip(shards, gather.getResults()))
+        b, firstUse[unit]->getLoc(), wholes, shards, b.getI64IntegerAttr(ranks),
+        b.getI64IntegerAttr(number), b.getStrArrayAttr(names),
+        ReduceKindAttr::get(b.getContext(), loss),
+        reshard ? b.getUnitAttr() : UnitAttr(),
+        reduceType ? TypeAttr::get(reduceType) : TypeAttr());
+    for (auto [shard, whole, computeType] :
+         llvm::zip(shards, gather.getResults(), computeTypes)) {
+      if (computeType)
+        for (Operation *c : llvm::make_early_inc_range(shard.getUsers()))
+          if (c != gather) {
+            c->getResult(0).replaceAllUsesWith(whole);
+            c->erase();
+          }
       shard.replaceAllUsesExcept(whole, gather);
+    }
   }
   forward.setFunctionType(FunctionType::get(
       forward.getContext(), argTypes, forward.getResultTypes()));
@@ -705,6 +737,16 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
                          << static_cast<int64_t>(ranks);
       return signalPassFailure();
     }
+    Type reduceType; // null: gradients reduce in their own type
+    if (reduceDtype == "bf16") {
+      reduceType = BFloat16Type::get(&getContext());
+    } else if (reduceDtype == "fp16") {
+      reduceType = Float16Type::get(&getContext());
+    } else if (reduceDtype != "fp32") {
+      module.emitError() << "accel-shard reduce-dtype '" << reduceDtype
+                         << "' is unknown (choices: fp32, bf16, fp16)";
+      return signalPassFailure();
+    }
     if (bucketMb <= 0 || firstBucketMb <= 0) {
       module.emitError() << "accel-shard bucket sizes must be positive";
       return signalPassFailure();
@@ -740,26 +782,28 @@ struct ShardPass : accel::impl::ShardPassBase<ShardPass> {
                       splitter.lossReduction() == BatchInfo::Partial::Sum
                           ? ReduceKind::Sum
                           : ReduceKind::Mean,
-                      reshardAfterForward, globs);
+                      reshardAfterForward, globs, reduceType);
     Builder b(&getContext());
     auto mib = [&](double m) {
       return b.getI64IntegerAttr(static_cast<int64_t>(m * 1048576.0));
     };
-    (*forward)->setAttr(
-        AccelDialect::kDataParallelAttrName,
-        b.getDictionaryAttr({
-            b.getNamedAttr("strategy", b.getStringAttr(strategy)),
-            b.getNamedAttr("ranks", b.getI64IntegerAttr(ranks)),
-            b.getNamedAttr("global_batch",
-                           b.getI64IntegerAttr(splitter.globalBatch())),
-            b.getNamedAttr("loss", b.getStringAttr(
-                                       splitter.lossReduction() ==
-                                               BatchInfo::Partial::Sum
-                                           ? "sum"
-                                           : "mean")),
-            b.getNamedAttr("bucket_bytes", mib(bucketMb)),
-            b.getNamedAttr("first_bucket_bytes", mib(firstBucketMb)),
-        }));
+    SmallVector<NamedAttribute> split = {
+        b.getNamedAttr("strategy", b.getStringAttr(strategy)),
+        b.getNamedAttr("ranks", b.getI64IntegerAttr(ranks)),
+        b.getNamedAttr("global_batch",
+                       b.getI64IntegerAttr(splitter.globalBatch())),
+        b.getNamedAttr("loss", b.getStringAttr(splitter.lossReduction() ==
+                                                       BatchInfo::Partial::Sum
+                                                   ? "sum"
+                                                   : "mean")),
+        b.getNamedAttr("bucket_bytes", mib(bucketMb)),
+        b.getNamedAttr("first_bucket_bytes", mib(firstBucketMb)),
+    };
+    if (reduceType)
+      split.push_back(
+          b.getNamedAttr("reduce_dtype", TypeAttr::get(reduceType)));
+    (*forward)->setAttr(AccelDialect::kDataParallelAttrName,
+                        b.getDictionaryAttr(split));
   }
 };
 

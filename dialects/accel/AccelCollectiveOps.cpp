@@ -71,11 +71,14 @@ LogicalResult AllReduceOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
 }
 
 /// Checks that `shards[i]` is the 1-D shard over `ranks` ranks of
-/// `wholes[i]` (same element type); `shardSide` names the shards in errors.
+/// `wholes[i]`; `shardSide` names the shards in errors. The element types
+/// match, except that with `converts` an f32 shard may gather into a
+/// 16-bit float whole (mixed precision's compute type).
 static LogicalResult verifyShards(Operation *op, TypeRange wholes,
                                   TypeRange shards, int64_t ranks,
                                   StringRef shardSide,
-                                  std::optional<ArrayAttr> names) {
+                                  std::optional<ArrayAttr> names,
+                                  bool converts = false) {
   if (wholes.empty())
     return op->emitOpError("needs at least one operand");
   if (wholes.size() != shards.size())
@@ -87,8 +90,12 @@ static LogicalResult verifyShards(Operation *op, TypeRange wholes,
   for (auto [i, whole, shard] : llvm::enumerate(wholes, shards)) {
     auto w = cast<RankedTensorType>(whole);
     auto s = cast<RankedTensorType>(shard);
+    Type element = w.getElementType();
+    if (converts && s.getElementType().isF32() &&
+        (element.isBF16() || element.isF16()))
+      element = s.getElementType();
     auto expected = RankedTensorType::get(
-        {shardElements(w.getNumElements(), ranks)}, w.getElementType());
+        {shardElements(w.getNumElements(), ranks)}, element);
     if (s != expected)
       return op->emitOpError()
              << shardSide << " #" << i << " must be " << expected
@@ -104,8 +111,20 @@ LogicalResult ReduceScatterOp::verify() {
 }
 
 LogicalResult AllGatherOp::verify() {
+  if (std::optional<Type> reduce = getReduceType();
+      reduce && !reduce->isF32() && !reduce->isBF16() && !reduce->isF16())
+    return emitOpError() << "reduces gradients in f32, bf16 or f16, not "
+                         << *reduce;
   return verifyShards(*this, getResults().getTypes(), getInputs().getTypes(),
-                      getRanks(), "operand", getNames());
+                      getRanks(), "operand", getNames(), /*converts=*/true);
+}
+
+/// `v` as `element`, through an accel.cast when it is another type.
+static Value castTo(OpBuilder &b, Location loc, Value v, Type element) {
+  auto type = cast<RankedTensorType>(v.getType());
+  if (type.getElementType() == element)
+    return v;
+  return CastOp::create(b, loc, type.clone(element), v);
 }
 
 LogicalResult AllGatherOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
@@ -121,10 +140,26 @@ LogicalResult AllGatherOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
     operandGrads.assign(getNumOperands(), Value());
     return success();
   }
+  // The gradients are reduced in `reduce_type` (by default the shards'
+  // type: a bf16 gather's gradients are widened first, as FSDP2 reduces
+  // in f32) and arrive as the shards' type.
+  SmallVector<Value> grads;
+  SmallVector<Type> reducedTypes;
+  for (auto [g, shardType] : llvm::zip(present.grads, present.types)) {
+    auto shard = cast<RankedTensorType>(shardType);
+    Type element = getReduceType() ? *getReduceType() : shard.getElementType();
+    grads.push_back(castTo(b, getLoc(), g, element));
+    reducedTypes.push_back(shard.clone(element));
+  }
   auto op = ReduceScatterOp::create(
-      b, getLoc(), present.types, ReduceKindAttr::get(getContext(), *kind),
-      present.grads, getRanksAttr(), getBucketAttr(), present.names);
-  present.scatter(op.getResults(), getNumOperands(), operandGrads);
+      b, getLoc(), reducedTypes, ReduceKindAttr::get(getContext(), *kind),
+      grads, getRanksAttr(), getBucketAttr(), present.names);
+  SmallVector<Value> shards;
+  for (auto [reduced, shardType] : llvm::zip(op.getResults(), present.types))
+    shards.push_back(
+        castTo(b, getLoc(), reduced,
+               cast<RankedTensorType>(shardType).getElementType()));
+  present.scatter(shards, getNumOperands(), operandGrads);
   return success();
 }
 

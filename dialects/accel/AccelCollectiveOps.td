@@ -104,11 +104,23 @@ def Accel_AllGatherOp : Accel_Op<"all_gather", [Accel_Differentiable]> {
     keeping the gathered tensors alive from the forward pass
     (`reshard_after_forward` of PyTorch's FSDP).
 
+    Under mixed precision a result may be in a 16-bit compute type (`bf16`
+    or `f16`) while its f32 shard stays the master copy: each rank rounds
+    its shard to nearest even and the ranks exchange 16-bit values, so the
+    gather moves half the bytes and gives exactly the bits of gathering in
+    f32 and casting after (FSDP2's `param_dtype`). The backward
+    reduce-scatter then combines the gradients in `reduce_type` (default:
+    the shard's type, f32): the result gradients are cast to it before the
+    reduction and the reduced shards cast to the shard's type after
+    (FSDP2's `reduce_dtype`).
+
     ```mlir
     %w, %b = accel.all_gather %w_shard, %b_shard {bucket = 0 : i64, ranks = 4 : i64}
         : tensor<1960xf32>, tensor<3xf32> -> tensor<10x784xf32>, tensor<10xf32>
     %g = accel.all_gather %w_shard backward mean {ranks = 4 : i64, reshard}
         : tensor<1960xf32> -> tensor<10x784xf32>
+    %h = accel.all_gather %w_shard backward mean {ranks = 4 : i64, reduce_type = bf16}
+        : tensor<1960xf32> -> tensor<10x784xbf16>
     ```
   }];
   let arguments = (ins Variadic<Accel_FloatTensor>:$inputs,
@@ -116,7 +128,8 @@ def Accel_AllGatherOp : Accel_Op<"all_gather", [Accel_Differentiable]> {
                        DefaultValuedAttr<I64Attr, "0">:$bucket,
                        OptionalAttr<StrArrayAttr>:$names,
                        OptionalAttr<Accel_ReduceKind>:$backward,
-                       UnitAttr:$reshard);
+                       UnitAttr:$reshard,
+                       OptionalAttr<TypeAttrOf<AnyFloat>>:$reduce_type);
   let results = (outs Variadic<Accel_FloatTensor>:$results);
   let assemblyFormat = [{
     $inputs (`backward` $backward^)? attr-dict `:` type($inputs) `->` type($results)

@@ -25,24 +25,39 @@ namespace accel::rt {
 
 enum class ReduceKind { Sum, Mean };
 
-/// One tensor of an all-reduce: `count` f32 values read from `input` and
-/// written, combined, to `output`.
+/// How one tensor's values are stored, in memory and on the wire. A
+/// reduction of 16-bit values adds them in f32, in rank order (times
+/// 1/size for Mean), and rounds the result once to nearest even — the
+/// widened arithmetic of the f32 path, so a 16-bit collective gives the
+/// same bits as rounding the f32 collective of the same values.
+enum class ValueType : uint8_t { F32, BF16, F16 };
+
+inline int64_t valueBytes(ValueType type) {
+  return type == ValueType::F32 ? 4 : 2;
+}
+
+/// One tensor of an all-reduce: `count` values of `type` read from `input`
+/// and written, combined, to `output`.
 struct ReduceBuffer {
-  const float *input;
-  float *output;
+  const void *input;
+  void *output;
   int64_t count;
+  ValueType type = ValueType::F32;
 };
 
 /// One tensor of a reduce-scatter or an all-gather. The whole tensor has
-/// `count` f32 values; rank r's shard holds shardCount(count, N) of them,
-/// starting at value r · shardCount(count, N), zero past the tensor's end.
-/// reduceScatter reads the whole tensor at `input` and writes this rank's
-/// combined shard to `output`; allGather reads this rank's shard at
-/// `input` and writes the whole tensor to `output`.
+/// `count` values of `type`; rank r's shard holds shardCount(count, N) of
+/// them, starting at value r · shardCount(count, N), zero past the
+/// tensor's end. reduceScatter reads the whole tensor at `input` and
+/// writes this rank's combined shard to `output`; allGather reads this
+/// rank's shard at `input` and writes the whole tensor to `output`. The
+/// tensors of one collective may differ in type (an FSDP unit gathers its
+/// matrices in bf16 and its norm weights in f32).
 struct ShardBuffer {
-  const float *input;
-  float *output;
+  const void *input;
+  void *output;
   int64_t count;
+  ValueType type = ValueType::F32;
 };
 
 /// Values in one rank's shard of `count` values split over `ranks`.
@@ -72,9 +87,9 @@ public:
   virtual llvm::Error allGather(llvm::ArrayRef<ShardBuffer> buffers,
                                 llvm::StringRef what) = 0;
 
-  /// Collectives this rank has completed, and the bytes of f32 values of
-  /// the whole tensors they combined or assembled (the payload, as
-  /// accel-comm-report counts it).
+  /// Collectives this rank has completed, and the bytes of the whole
+  /// tensors they combined or assembled, in their value types (the
+  /// payload, as accel-comm-report counts it).
   uint64_t completed() const { return calls; }
   uint64_t payloadBytes() const { return payload; }
 
@@ -87,7 +102,7 @@ protected:
   template <typename Buffer> void count(llvm::ArrayRef<Buffer> buffers) {
     ++calls;
     for (const Buffer &b : buffers)
-      payload += b.count * sizeof(float);
+      payload += b.count * valueBytes(b.type);
   }
 
 private:

@@ -2,6 +2,8 @@
 
 #include "runtime/collectives/LocalCommunicator.h"
 
+#include "runtime/collectives/TypedValues.h"
+
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -55,9 +57,10 @@ void LocalCommunicator::abort(llvm::StringRef reason) {
 }
 
 static bool overlaps(const ReduceBuffer &out, const ReduceBuffer &in) {
-  const char *o = reinterpret_cast<const char *>(out.output);
-  const char *i = reinterpret_cast<const char *>(in.input);
-  return o < i + in.count * sizeof(float) && i < o + out.count * sizeof(float);
+  const char *o = static_cast<const char *>(out.output);
+  const char *i = static_cast<const char *>(in.input);
+  return o < i + in.count * valueBytes(in.type) &&
+         i < o + out.count * valueBytes(out.type);
 }
 
 llvm::Error LocalCommunicator::failure(llvm::StringRef what,
@@ -76,7 +79,7 @@ llvm::Error LocalCommunicator::post(llvm::ArrayRef<Buffer> buffers,
     std::vector<ReduceBuffer> &mine = group->posted[self];
     mine.clear(); // capacity kept: no allocation in a step
     for (const Buffer &b : buffers)
-      mine.push_back({b.input, b.output, b.count});
+      mine.push_back({b.input, b.output, b.count, b.type});
   }
   std::string error;
   if (!group->arrive(self, sequence, 0, error))
@@ -87,24 +90,25 @@ llvm::Error LocalCommunicator::post(llvm::ArrayRef<Buffer> buffers,
   for (int q = 0; q < group->size(); ++q) {
     bool same = posted[q].size() == buffers.size();
     for (size_t i = 0; same && i < buffers.size(); ++i)
-      same = posted[q][i].count == buffers[i].count;
+      same = posted[q][i].count == buffers[i].count &&
+             posted[q][i].type == buffers[i].type;
     if (!same) // every rank sees the same posts, so each fails here
       return failure(what, "rank " + std::to_string(q) +
-                               " passes buffers of other sizes (the ranks "
-                               "run different programs)");
+                               " passes buffers of other sizes or types (the "
+                               "ranks run different programs)");
   }
   return llvm::Error::success();
 }
 
 void LocalCommunicator::reduceInOrder(size_t i, int64_t begin, int64_t end,
                                       ReduceKind kind, float *out) const {
+  // Every rank posted tensor i with the same type (post checked).
   const auto &posted = group->posted;
-  std::memcpy(out, posted[0][i].input + begin, (end - begin) * sizeof(float));
-  for (int q = 1; q < group->size(); ++q) {
-    const float *in = posted[q][i].input + begin;
-    for (int64_t e = 0; e < end - begin; ++e)
-      out[e] += in[e];
-  }
+  ValueType type = posted[0][i].type;
+  widenValues(valueAt(posted[0][i].input, type, begin), type, end - begin, out);
+  for (int q = 1; q < group->size(); ++q)
+    addWidenedValues(valueAt(posted[q][i].input, type, begin), type,
+                     end - begin, out);
   if (kind == ReduceKind::Mean) {
     float scale = 1.0f / group->size();
     for (int64_t e = 0; e < end - begin; ++e)
@@ -126,7 +130,8 @@ llvm::Error LocalCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
   // own input is fine: each element is read by the one thread that writes
   // it. Any other overlap of a rank's outputs with its inputs would let a
   // write reach what another rank still reads: then every rank reduces the
-  // whole bucket into staging and copies it out after the second barrier.
+  // whole bucket into staging and rounds it into its outputs after the
+  // second barrier.
   bool stage = false;
   for (int q = 0; q < group->size(); ++q)
     for (size_t i = 0; i < buffers.size(); ++i)
@@ -147,16 +152,24 @@ llvm::Error LocalCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
   } else {
     constexpr int64_t kBlock = 4096;
     staging.resize(kBlock);
+    bytes.resize(kBlock * sizeof(uint16_t)); // a block of 16-bit results
     int n = group->size();
     for (size_t i = 0; i < buffers.size(); ++i) {
       int64_t count = buffers[i].count;
+      ValueType type = buffers[i].type;
       int64_t first = count * self / n, last = count * (self + 1) / n;
       for (int64_t b = first; b < last; b += kBlock) {
         int64_t e = std::min(last, b + kBlock);
         reduce(i, b, e, staging.data());
+        // Rounded once, then copied to every rank.
+        const void *result = staging.data();
+        if (type != ValueType::F32) {
+          narrowValues(staging.data(), e - b, type, bytes.data());
+          result = bytes.data();
+        }
         for (int q = 0; q < n; ++q)
-          std::memcpy(posted[q][i].output + b, staging.data(),
-                      (e - b) * sizeof(float));
+          std::memcpy(valueAt(posted[q][i].output, type, b), result,
+                      (e - b) * valueBytes(type));
       }
     }
   }
@@ -166,7 +179,7 @@ llvm::Error LocalCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
   if (stage) {
     size_t at = 0;
     for (const ReduceBuffer &b : buffers) {
-      std::memcpy(b.output, staging.data() + at, b.count * sizeof(float));
+      narrowValues(staging.data() + at, b.count, b.type, b.output);
       at += b.count;
     }
   }
@@ -203,7 +216,7 @@ llvm::Error LocalCommunicator::reduceScatter(llvm::ArrayRef<ShardBuffer> buffers
   at = 0;
   for (const ShardBuffer &b : buffers) {
     int64_t shard = shardCount(b.count, n);
-    std::memcpy(b.output, staging.data() + at, shard * sizeof(float));
+    narrowValues(staging.data() + at, shard, b.type, b.output);
     at += shard;
   }
   count(buffers);
@@ -215,30 +228,32 @@ llvm::Error LocalCommunicator::allGather(llvm::ArrayRef<ShardBuffer> buffers,
   if (llvm::Error e = post(buffers, what))
     return e;
   // Assembled in staging first, for the same reason as reduceScatter.
+  // Nothing is added: the values are copied as bytes, whatever their type.
   const auto &posted = group->posted;
   int n = group->size();
   size_t total = 0;
   for (const ShardBuffer &b : buffers)
-    total += b.count;
-  staging.resize(total);
+    total += b.count * valueBytes(b.type);
+  bytes.resize(total);
   size_t at = 0;
   for (size_t i = 0; i < buffers.size(); ++i) {
     int64_t count = buffers[i].count, shard = shardCount(count, n);
+    ValueType type = buffers[i].type;
     for (int q = 0; q < n; ++q) {
       int64_t begin = std::min(count, q * shard);
       int64_t end = std::min(count, begin + shard);
-      std::memcpy(staging.data() + at + begin, posted[q][i].input,
-                  (end - begin) * sizeof(float));
+      std::memcpy(valueAt(bytes.data() + at, type, begin), posted[q][i].input,
+                  (end - begin) * valueBytes(type));
     }
-    at += count;
+    at += count * valueBytes(type);
   }
   std::string error;
   if (!group->arrive(self, sequence, 1, error))
     return failure(what, error);
   at = 0;
   for (const ShardBuffer &b : buffers) {
-    std::memcpy(b.output, staging.data() + at, b.count * sizeof(float));
-    at += b.count;
+    std::memcpy(b.output, bytes.data() + at, b.count * valueBytes(b.type));
+    at += b.count * valueBytes(b.type);
   }
   count(buffers);
   return llvm::Error::success();

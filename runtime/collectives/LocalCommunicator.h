@@ -3,12 +3,13 @@
 // The `local` collectives backend: N ranks are N threads sharing a
 // LocalGroup. An all-reduce is two barriers: each rank publishes its
 // buffers and waits for the others; then each rank adds its N-th of the
-// elements over all ranks, in rank order (so all get the same bits), and
-// writes the sums into every rank's outputs; the second barrier keeps
-// every rank from going on (and overwriting its inputs) before all sums
-// are written. A reduce-scatter and an all-gather are two barriers too:
-// each rank computes its own result from the posted buffers into staging
-// and writes it out after the second barrier.
+// elements over all ranks, in rank order and in f32 (so all get the same
+// bits), rounds the sums once to the tensor's type and writes them into
+// every rank's outputs; the second barrier keeps every rank from going on
+// (and overwriting its inputs) before all sums are written. A
+// reduce-scatter and an all-gather are two barriers too: each rank
+// computes its own result from the posted buffers into staging and writes
+// it out after the second barrier.
 //
 //===----------------------------------------------------------------------===//
 
@@ -64,12 +65,14 @@ public:
 
 private:
   /// Enters the next collective: posts `buffers`, waits for every rank at
-  /// its first barrier and checks that they all posted the same sizes.
+  /// its first barrier and checks that they all posted the same sizes and
+  /// types.
   template <typename Buffer>
   llvm::Error post(llvm::ArrayRef<Buffer> buffers, llvm::StringRef what);
-  /// Posted tensor i's values [begin, end) added over the ranks in rank
-  /// order, one addition at a time, then times 1/N for a mean: the bits of
-  /// summing micro-batches in gradient accumulation.
+  /// Posted tensor i's values [begin, end), widened to f32, added over the
+  /// ranks in rank order, one addition at a time, then times 1/N for a
+  /// mean: the bits of summing micro-batches in gradient accumulation.
+  /// The caller rounds them to the tensor's type.
   void reduceInOrder(size_t i, int64_t begin, int64_t end, ReduceKind kind,
                      float *out) const;
   llvm::Error failure(llvm::StringRef what, const std::string &why) const;
@@ -77,7 +80,9 @@ private:
   std::shared_ptr<LocalGroup> group;
   int self;
   uint64_t sequence = 0; // collectives this rank has entered
-  std::vector<float> staging; // results on their way to the outputs
+  // Staging, its capacity kept from step to step: no allocation once warm.
+  std::vector<float> staging; // f32 results on their way to the outputs
+  std::vector<char> bytes;    // rounded results, gathered values: any type
 };
 
 /// The communicators of an N-rank local job, rank order.

@@ -2,11 +2,15 @@
 
 #include "runtime/collectives/MpiCommunicator.h"
 
+#include "runtime/collectives/TypedValues.h"
+
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <thread>
 
@@ -23,7 +27,29 @@ llvm::Error mpiError(int code, const llvm::Twine &what) {
                                  what + ": " + std::string(text, length));
 }
 
+template <typename Buffer> bool allF32(llvm::ArrayRef<Buffer> buffers) {
+  return llvm::all_of(buffers,
+                      [](const Buffer &b) { return b.type == ValueType::F32; });
+}
+
+/// Bytes of `count` values of `type`.
+size_t sizeOf(int64_t count, ValueType type) {
+  return static_cast<size_t>(count * valueBytes(type));
+}
+
 } // namespace
+
+llvm::Error MpiCommunicator::checkCount(size_t units, llvm::StringRef unit,
+                                        llvm::StringRef what) const {
+  // MPI's counts are ints: a bigger block would wrap around, not fail.
+  if (units <= static_cast<size_t>(INT_MAX))
+    return llvm::Error::success();
+  return llvm::createStringError(
+      llvm::inconvertibleErrorCode(),
+      what + " on rank " + llvm::Twine(self) + ": " + llvm::Twine(units) + " " +
+          unit + " per rank, more than one MPI call can move (" +
+          llvm::Twine(INT_MAX) + ")");
+}
 
 llvm::Expected<std::unique_ptr<MpiCommunicator>>
 MpiCommunicator::create(int *argc, char ***argv,
@@ -162,13 +188,34 @@ void MpiCommunicator::sumInRankOrder(size_t count) {
   }
 }
 
+void MpiCommunicator::sumWidenedInRankOrder(size_t block, size_t at,
+                                            int64_t count, ValueType type,
+                                            ReduceKind kind, void *output) {
+  // The f32 path's arithmetic on widened values, rounded once at the end.
+  sums.resize(count);
+  widenValues(gatheredBytes.data() + at, type, count, sums.data());
+  for (int q = 1; q < ranks; ++q)
+    addWidenedValues(gatheredBytes.data() + q * block + at, type, count,
+                     sums.data());
+  if (kind == ReduceKind::Mean) {
+    float scale = 1.0f / ranks;
+    for (float &v : sums)
+      v *= scale;
+  }
+  narrowValues(sums.data(), count, type, output);
+}
+
 llvm::Error MpiCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
                                        ReduceKind kind, llvm::StringRef what) {
-  ++sequence;
-  announce();
+  if (!allF32(buffers))
+    return allReduceWidened(buffers, kind, what);
   size_t total = 0;
   for (const ReduceBuffer &b : buffers)
     total += b.count;
+  if (llvm::Error e = checkCount(total, "values", what))
+    return e;
+  ++sequence;
+  announce();
   packed.resize(total);
   size_t at = 0;
   for (const ReduceBuffer &b : buffers) {
@@ -197,10 +244,46 @@ llvm::Error MpiCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
   }
   at = 0;
   for (const ReduceBuffer &b : buffers) {
+    float *out = static_cast<float *>(b.output);
     for (int64_t e = 0; e < b.count; ++e)
-      b.output[e] = kind == ReduceKind::Mean ? packed[at + e] * scale
-                                             : packed[at + e];
+      out[e] =
+          kind == ReduceKind::Mean ? packed[at + e] * scale : packed[at + e];
     at += b.count;
+  }
+  count(buffers);
+  return llvm::Error::success();
+}
+
+llvm::Error
+MpiCommunicator::allReduceWidened(llvm::ArrayRef<ReduceBuffer> buffers,
+                                  ReduceKind kind, llvm::StringRef what) {
+  // Every rank's values as bytes, then the sum in rank order.
+  size_t total = 0;
+  for (const ReduceBuffer &b : buffers)
+    total += sizeOf(b.count, b.type);
+  if (llvm::Error e = checkCount(total, "bytes", what))
+    return e;
+  ++sequence;
+  announce();
+  packedBytes.resize(total);
+  size_t at = 0;
+  for (const ReduceBuffer &b : buffers) {
+    std::memcpy(packedBytes.data() + at, b.input, sizeOf(b.count, b.type));
+    at += sizeOf(b.count, b.type);
+  }
+  gatheredBytes.resize(total * ranks);
+  MPI_Request request;
+  if (int code =
+          MPI_Iallgather(packedBytes.data(), static_cast<int>(total), MPI_BYTE,
+                         gatheredBytes.data(), static_cast<int>(total),
+                         MPI_BYTE, MPI_COMM_WORLD, &request))
+    return mpiError(code, what);
+  if (llvm::Error e = wait(request, what))
+    return e;
+  at = 0;
+  for (const ReduceBuffer &b : buffers) {
+    sumWidenedInRankOrder(total, at, b.count, b.type, kind, b.output);
+    at += sizeOf(b.count, b.type);
   }
   count(buffers);
   return llvm::Error::success();
@@ -209,13 +292,17 @@ llvm::Error MpiCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
 llvm::Error MpiCommunicator::reduceScatter(llvm::ArrayRef<ShardBuffer> buffers,
                                            ReduceKind kind,
                                            llvm::StringRef what) {
+  if (!allF32(buffers))
+    return reduceScatterWidened(buffers, kind, what);
+  size_t block = 0;
+  for (const ShardBuffer &b : buffers)
+    block += shardCount(b.count, ranks);
+  if (llvm::Error e = checkCount(block, "values", what))
+    return e;
   ++sequence;
   announce();
   // Packed by destination: rank q's block holds its shard of every
   // tensor, zero-padded, so block q is what rank q receives.
-  size_t block = 0;
-  for (const ShardBuffer &b : buffers)
-    block += shardCount(b.count, ranks);
   packed.assign(block * ranks, 0.0f);
   size_t at = 0;
   for (const ShardBuffer &b : buffers) {
@@ -223,7 +310,8 @@ llvm::Error MpiCommunicator::reduceScatter(llvm::ArrayRef<ShardBuffer> buffers,
     for (int q = 0; q < ranks; ++q) {
       int64_t begin = std::min(b.count, q * shard);
       int64_t end = std::min(b.count, begin + shard);
-      std::memcpy(packed.data() + q * block + at, b.input + begin,
+      std::memcpy(packed.data() + q * block + at,
+                  static_cast<const float *>(b.input) + begin,
                   (end - begin) * sizeof(float));
     }
     at += shard;
@@ -253,10 +341,53 @@ llvm::Error MpiCommunicator::reduceScatter(llvm::ArrayRef<ShardBuffer> buffers,
   at = 0;
   for (const ShardBuffer &b : buffers) {
     int64_t shard = shardCount(b.count, ranks);
+    float *out = static_cast<float *>(b.output);
     for (int64_t e = 0; e < shard; ++e)
-      b.output[e] = kind == ReduceKind::Mean ? packed[at + e] * scale
-                                             : packed[at + e];
+      out[e] =
+          kind == ReduceKind::Mean ? packed[at + e] * scale : packed[at + e];
     at += shard;
+  }
+  count(buffers);
+  return llvm::Error::success();
+}
+
+llvm::Error
+MpiCommunicator::reduceScatterWidened(llvm::ArrayRef<ShardBuffer> buffers,
+                                      ReduceKind kind, llvm::StringRef what) {
+  // The deterministic path's all-to-all of zero-padded shards, as bytes.
+  size_t block = 0;
+  for (const ShardBuffer &b : buffers)
+    block += sizeOf(shardCount(b.count, ranks), b.type);
+  if (llvm::Error e = checkCount(block, "bytes", what))
+    return e;
+  ++sequence;
+  announce();
+  packedBytes.assign(block * ranks, 0); // zero bytes: 0.0 in every type
+  size_t at = 0;
+  for (const ShardBuffer &b : buffers) {
+    int64_t shard = shardCount(b.count, ranks);
+    for (int q = 0; q < ranks; ++q) {
+      int64_t begin = std::min(b.count, q * shard);
+      int64_t end = std::min(b.count, begin + shard);
+      std::memcpy(packedBytes.data() + q * block + at,
+                  valueAt(b.input, b.type, begin), sizeOf(end - begin, b.type));
+    }
+    at += sizeOf(shard, b.type);
+  }
+  gatheredBytes.resize(block * ranks);
+  MPI_Request request;
+  if (int code =
+          MPI_Ialltoall(packedBytes.data(), static_cast<int>(block), MPI_BYTE,
+                        gatheredBytes.data(), static_cast<int>(block), MPI_BYTE,
+                        MPI_COMM_WORLD, &request))
+    return mpiError(code, what);
+  if (llvm::Error e = wait(request, what))
+    return e;
+  at = 0;
+  for (const ShardBuffer &b : buffers) {
+    int64_t shard = shardCount(b.count, ranks);
+    sumWidenedInRankOrder(block, at, shard, b.type, kind, b.output);
+    at += sizeOf(shard, b.type);
   }
   count(buffers);
   return llvm::Error::success();
@@ -264,24 +395,27 @@ llvm::Error MpiCommunicator::reduceScatter(llvm::ArrayRef<ShardBuffer> buffers,
 
 llvm::Error MpiCommunicator::allGather(llvm::ArrayRef<ShardBuffer> buffers,
                                        llvm::StringRef what) {
-  ++sequence;
-  announce();
+  // Bytes: nothing is added, so any mix of types travels as it is.
   size_t block = 0;
   for (const ShardBuffer &b : buffers)
-    block += shardCount(b.count, ranks);
-  packed.resize(block);
+    block += sizeOf(shardCount(b.count, ranks), b.type);
+  if (llvm::Error e = checkCount(block, "bytes", what))
+    return e;
+  ++sequence;
+  announce();
+  packedBytes.resize(block);
   size_t at = 0;
   for (const ShardBuffer &b : buffers) {
-    int64_t shard = shardCount(b.count, ranks);
-    std::memcpy(packed.data() + at, b.input, shard * sizeof(float));
+    size_t shard = sizeOf(shardCount(b.count, ranks), b.type);
+    std::memcpy(packedBytes.data() + at, b.input, shard);
     at += shard;
   }
-  gathered.resize(block * ranks);
+  gatheredBytes.resize(block * ranks);
   MPI_Request request;
-  if (int code = MPI_Iallgather(packed.data(), static_cast<int>(block),
-                                MPI_FLOAT, gathered.data(),
-                                static_cast<int>(block), MPI_FLOAT,
-                                MPI_COMM_WORLD, &request))
+  if (int code =
+          MPI_Iallgather(packedBytes.data(), static_cast<int>(block), MPI_BYTE,
+                         gatheredBytes.data(), static_cast<int>(block),
+                         MPI_BYTE, MPI_COMM_WORLD, &request))
     return mpiError(code, what);
   if (llvm::Error e = wait(request, what))
     return e;
@@ -291,10 +425,11 @@ llvm::Error MpiCommunicator::allGather(llvm::ArrayRef<ShardBuffer> buffers,
     for (int q = 0; q < ranks; ++q) {
       int64_t begin = std::min(b.count, q * shard);
       int64_t end = std::min(b.count, begin + shard);
-      std::memcpy(b.output + begin, gathered.data() + q * block + at,
-                  (end - begin) * sizeof(float));
+      std::memcpy(valueAt(b.output, b.type, begin),
+                  gatheredBytes.data() + q * block + at,
+                  sizeOf(end - begin, b.type));
     }
-    at += shard;
+    at += sizeOf(shard, b.type);
   }
   count(buffers);
   return llvm::Error::success();

@@ -10,7 +10,13 @@
 // (at (N - 1) times the payload per rank instead of a ring's 2(N - 1)/N).
 // A reduce-scatter is MPI_Ireduce_scatter_block, or, `deterministic`, an
 // all-to-all of the shards followed by the same rank-order sum; an
-// all-gather is MPI_Iallgather (exact either way).
+// all-gather is MPI_Iallgather of the values as bytes, whatever their
+// types (exact either way).
+//
+// MPI has no bf16 or f16 sum: a reduction with any 16-bit tensor always
+// takes the deterministic path, its values packed as bytes, and each rank
+// widens them to f32, adds them in rank order and rounds once, as the
+// local backend does.
 //
 // MPI itself has no timeouts: every rank also tells every other rank when
 // it enters a collective, and repeats it while it waits there. A rank that
@@ -69,6 +75,20 @@ private:
   /// packed[e] = the ranks' `gathered` blocks of `count` values added at
   /// e, in rank order (the local backend's bits).
   void sumInRankOrder(size_t count);
+  /// A reduction with 16-bit tensors: the gather-and-sum path over bytes.
+  llvm::Error allReduceWidened(llvm::ArrayRef<ReduceBuffer> buffers,
+                               ReduceKind kind, llvm::StringRef what);
+  llvm::Error reduceScatterWidened(llvm::ArrayRef<ShardBuffer> buffers,
+                                   ReduceKind kind, llvm::StringRef what);
+  /// `output` = the `count` values of `type` at byte `at` of each rank's
+  /// `block`-byte block of gatheredBytes, widened, added in rank order,
+  /// times 1/size for a mean, then rounded once to `type`.
+  void sumWidenedInRankOrder(size_t block, size_t at, int64_t count,
+                             ValueType type, ReduceKind kind, void *output);
+  /// An error naming `what` when a rank's block of `units` (values or
+  /// bytes) is too big for MPI's int counts.
+  llvm::Error checkCount(size_t units, llvm::StringRef unit,
+                         llvm::StringRef what) const;
 
   int self, ranks;
   std::chrono::milliseconds timeout;
@@ -82,7 +102,10 @@ private:
   std::vector<MPI_Request> receiving; // per rank: the posted receive
   /// Announcements in flight (values live until their send completes).
   std::deque<std::pair<uint64_t, MPI_Request>> sending;
-  std::vector<float> packed, gathered;
+  // Staging, its capacity kept from step to step: no allocation once warm.
+  std::vector<float> packed, gathered;          // f32 reductions
+  std::vector<char> packedBytes, gatheredBytes; // other types, all-gathers
+  std::vector<float> sums; // a 16-bit tensor's widened sums
 };
 
 } // namespace accel::rt

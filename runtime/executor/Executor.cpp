@@ -301,9 +301,19 @@ bool isReducedFloat(ElementType t) {
 /// Kernels that move or inspect bytes of any type themselves; every other
 /// kernel computes in f32.
 bool handlesAnyType(Kernel k) {
+  // Collectives move and combine f32, bf16 and f16 values themselves (the
+  // program check allows no other types): widening them would send f32.
   return k == Kernel::Copy || k == Kernel::Slice || k == Kernel::Concat ||
-         k == Kernel::Cast ||
-         k == Kernel::Select || k == Kernel::AllFinite;
+         k == Kernel::Cast || k == Kernel::Select || k == Kernel::AllFinite ||
+         isCollective(k) || k == Kernel::Wait;
+}
+
+/// The collectives' name for a buffer's type (the program check allows
+/// only these three).
+ValueType valueType(ElementType type) {
+  return type == ElementType::BF16  ? ValueType::BF16
+         : type == ElementType::F16 ? ValueType::F16
+                                    : ValueType::F32;
 }
 
 /// Loads element i of a float storage type as f32, exactly.
@@ -452,10 +462,32 @@ void Executor::planWidening() {
   widened = HostMemory(most);
 }
 
+void Executor::planRoundedShards() {
+  roundedShardOffset.assign(prog.code.size(), {});
+  uint64_t used = 0;
+  for (size_t pc = 0; pc < prog.code.size(); ++pc) {
+    const Instruction &in = prog.code[pc];
+    if (in.kernel != Kernel::AllGather)
+      continue;
+    for (size_t i = 0; i < in.operands.size(); ++i) {
+      const BufferDesc &shard = prog.buffers[in.operands[i]];
+      const BufferDesc &whole = prog.buffers[in.results[i]];
+      int64_t offset = -1;
+      if (shard.type != whole.type) {
+        offset = static_cast<int64_t>(used);
+        used += (shard.numElements() * elementBytes(whole.type) + 63) / 64 * 64;
+      }
+      roundedShardOffset[pc].push_back(offset);
+    }
+  }
+  roundedShards = HostMemory(used);
+}
+
 Executor::Executor(Program program, int threads, Communicator *comm)
     : prog(std::move(program)), pool(threads), arena(prog.arenaBytes),
       comm(comm) {
   planWidening();
+  planRoundedShards();
   // Collectives' names for errors, made now: a step allocates nothing.
   collectiveNames.resize(prog.code.size());
   for (size_t pc = 0; pc < prog.code.size(); ++pc) {
@@ -555,13 +587,16 @@ void Executor::commitState() {
 
 llvm::Error Executor::collective(size_t pc) {
   const Instruction &in = prog.code[pc];
-  auto f = [&](size_t i) { return as<float>(in.operands[i]); };
+  auto type = [&](size_t i) {
+    return valueType(prog.buffers[in.results[i]].type);
+  };
   switch (in.kernel) {
   case Kernel::AllReduce: { // ints: reduction (0 sum, 1 mean), bucket
     reduceBuffers.clear(); // capacity kept: no allocation in a step
     for (size_t i = 0; i < in.operands.size(); ++i)
-      reduceBuffers.push_back({f(i), as<float>(in.results[i]),
-                               prog.buffers[in.results[i]].numElements()});
+      reduceBuffers.push_back({data(in.operands[i]), data(in.results[i]),
+                               prog.buffers[in.results[i]].numElements(),
+                               type(i)});
     const std::vector<ReduceBuffer> &buffers = reduceBuffers;
     if (comm)
       return comm->allReduce(buffers,
@@ -570,19 +605,23 @@ llvm::Error Executor::collective(size_t pc) {
     // One rank: the sum and the mean of one value are the value.
     for (const ReduceBuffer &b : buffers)
       if (b.output != b.input)
-        std::memmove(b.output, b.input, b.count * sizeof(float));
+        std::memmove(b.output, b.input, b.count * valueBytes(b.type));
     return llvm::Error::success();
   }
   case Kernel::ReduceScatter:
   case Kernel::AllGather: {
-    // Buffers are the whole tensors' sizes, whichever side is sharded.
+    // Buffers are the whole tensors' sizes, whichever side is sharded; a
+    // gather into a 16-bit type sends the shard rounded by run().
     bool scatter = in.kernel == Kernel::ReduceScatter;
     shardBuffers.clear();
-    for (size_t i = 0; i < in.operands.size(); ++i)
+    for (size_t i = 0; i < in.operands.size(); ++i) {
+      int64_t rounded = scatter ? -1 : roundedShardOffset[pc][i];
       shardBuffers.push_back(
-          {f(i), as<float>(in.results[i]),
-           prog.buffers[scatter ? in.operands[i] : in.results[i]]
-               .numElements()});
+          {rounded >= 0 ? roundedShards.data() + rounded : data(in.operands[i]),
+           data(in.results[i]),
+           prog.buffers[scatter ? in.operands[i] : in.results[i]].numElements(),
+           type(i)});
+    }
     if (comm)
       return scatter ? comm->reduceScatter(shardBuffers,
                                            in.ints[0] ? ReduceKind::Mean
@@ -592,7 +631,7 @@ llvm::Error Executor::collective(size_t pc) {
     // One rank: its shard is the whole tensor.
     for (const ShardBuffer &b : shardBuffers)
       if (b.output != b.input)
-        std::memmove(b.output, b.input, b.count * sizeof(float));
+        std::memmove(b.output, b.input, b.count * valueBytes(b.type));
     return llvm::Error::success();
   }
   default:
@@ -935,6 +974,14 @@ llvm::Error Executor::run() {
     case Kernel::AllReduce:
     case Kernel::ReduceScatter:
     case Kernel::AllGather:
+      // Shards gathered into a 16-bit type are rounded here, before the
+      // communication thread may read them.
+      if (in.kernel == Kernel::AllGather)
+        for (size_t i = 0; i < in.operands.size(); ++i)
+          if (int64_t at = roundedShardOffset[pc][i]; at >= 0)
+            convert(pool, ElementType::F32, data(in.operands[i]),
+                    prog.buffers[in.results[i]].type, roundedShards.data() + at,
+                    prog.buffers[in.operands[i]].numElements());
       // Started here; an awaited one completes at its Wait.
       if (worker) {
         worker->start(pc);

@@ -67,6 +67,14 @@ private:
   std::vector<std::string> collectiveNames; // per instruction, for errors
   /// Per instruction: a collective some Wait completes.
   std::vector<char> awaited;
+  /// An all-gather into a 16-bit compute type sends its f32 shards rounded
+  /// to that type: per instruction and operand, where the rounded copy
+  /// lives in `roundedShards` (-1: the operand is sent as it is). The
+  /// copies are the instruction's own, as the gather may still read them
+  /// while later instructions run.
+  std::vector<std::vector<int64_t>> roundedShardOffset;
+  HostMemory roundedShards;
+  void planRoundedShards();
   void startWorker();
   /// Instruction `pc`'s all-reduce, reduce-scatter or all-gather.
   llvm::Error collective(size_t pc);

@@ -130,6 +130,30 @@ llvm::Error checkFusedBody(const FusedBody &body, size_t operands,
   return llvm::Error::success();
 }
 
+/// Collectives combine and move f32, bf16 and f16 values, each result in
+/// its operand's type, except that an all-gather may round f32 shards to
+/// a 16-bit whole (mixed precision's compute type).
+llvm::Error checkCollectiveTypes(const Program &program, const Instruction &in,
+                                 const std::string &where) {
+  auto communicable = [](ElementType t) {
+    return t == ElementType::F32 || t == ElementType::BF16 ||
+           t == ElementType::F16;
+  };
+  for (size_t i = 0; i < std::min(in.operands.size(), in.results.size()); ++i) {
+    ElementType from = program.buffers[in.operands[i]].type;
+    ElementType to = program.buffers[in.results[i]].type;
+    if (!communicable(from) || !communicable(to))
+      return fault(where + ": tensor " + llvm::Twine(i) +
+                   " is not f32, bf16 or f16");
+    if (from != to &&
+        !(in.kernel == Kernel::AllGather && from == ElementType::F32))
+      return fault(where + ": tensor " + llvm::Twine(i) +
+                   " changes type (only an all-gather may round f32 shards "
+                   "to a 16-bit type)");
+  }
+  return llvm::Error::success();
+}
+
 } // namespace
 
 llvm::Error checkProgram(const Program &program) {
@@ -147,6 +171,9 @@ llvm::Error checkProgram(const Program &program) {
       return e;
     if (llvm::Error e = checkIndices(program, in.results, where))
       return e;
+    if (isCollective(in.kernel) || in.kernel == Kernel::Wait)
+      if (llvm::Error e = checkCollectiveTypes(program, in, where))
+        return e;
     if (in.kernel == Kernel::AllReduce) {
       if (in.operands.empty() || in.operands.size() != in.results.size() ||
           in.ints.size() != 2)
@@ -190,8 +217,7 @@ llvm::Error checkProgram(const Program &program) {
     }
     if (in.kernel == Kernel::Wait) {
       // The collective started earlier, which the communication thread
-      // runs meanwhile: f32 throughout (no widening shadows, which are
-      // shared by all instructions), awaited once.
+      // runs meanwhile, awaited once.
       if (in.ints.size() != 1 || in.ints[0] < 0 ||
           static_cast<size_t>(in.ints[0]) >= pc)
         return fault(where + " needs the instruction of an earlier collective");
@@ -205,11 +231,6 @@ llvm::Error checkProgram(const Program &program) {
       if (awaited[in.ints[0]]++)
         return fault(where + ": instruction #" + llvm::Twine(in.ints[0]) +
                      " is waited for twice");
-      for (const std::vector<int> *buffers : {&started.operands, &started.results})
-        for (int b : *buffers)
-          if (program.buffers[b].type != ElementType::F32)
-            return fault(where + ": a collective that runs while others "
-                                 "compute must be f32 throughout");
       continue;
     }
     if (in.kernel == Kernel::Dropout &&

@@ -36,11 +36,12 @@ void setMessage(accel_error *e, const std::string &message) {
 // The host's collectives, offered to drivers through accel_collectives.
 //===----------------------------------------------------------------------===//
 
+/// The ABI's buffers hold f32 values only.
 template <typename Buffer>
 std::vector<Buffer> buffersOf(const accel_collective_buffer *b, size_t n) {
   std::vector<Buffer> list;
   for (size_t i = 0; i < n; ++i)
-    list.push_back({b[i].input, b[i].output, b[i].count});
+    list.push_back({b[i].input, b[i].output, b[i].count, ValueType::F32});
   return list;
 }
 

@@ -65,10 +65,13 @@ public:
   }
   llvm::Error allGather(llvm::ArrayRef<ShardBuffer> buffers,
                         llvm::StringRef what) override {
-    std::vector<accel_collective_buffer> list = convert(buffers);
+    llvm::Expected<std::vector<accel_collective_buffer>> list =
+        convert(buffers, what);
+    if (!list)
+      return list.takeError();
     accel_error error;
-    if (c.all_gather(c.context, list.data(), list.size(),
-                     what.str().c_str(), &error) != 0)
+    if (c.all_gather(c.context, list->data(), list->size(), what.str().c_str(),
+                     &error) != 0)
       return message(error);
     count(buffers);
     return llvm::Error::success();
@@ -78,23 +81,34 @@ public:
   }
 
 private:
+  /// The ABI's collectives carry f32 values only.
   template <typename Buffer>
-  static std::vector<accel_collective_buffer>
-  convert(llvm::ArrayRef<Buffer> buffers) {
+  llvm::Expected<std::vector<accel_collective_buffer>>
+  convert(llvm::ArrayRef<Buffer> buffers, llvm::StringRef what) const {
     std::vector<accel_collective_buffer> list;
-    for (const Buffer &b : buffers)
-      list.push_back({b.input, b.output, b.count});
+    for (const Buffer &b : buffers) {
+      if (b.type != accel::rt::ValueType::F32)
+        return llvm::createStringError(
+            llvm::inconvertibleErrorCode(),
+            what + " on rank " + llvm::Twine(c.rank) +
+                ": the driver ABI's collectives carry f32 values only");
+      list.push_back({static_cast<const float *>(b.input),
+                      static_cast<float *>(b.output), b.count});
+    }
     return list;
   }
 
   template <typename Fn, typename Buffer>
   llvm::Error call(Fn fn, llvm::ArrayRef<Buffer> buffers, ReduceKind kind,
                    llvm::StringRef what) {
-    std::vector<accel_collective_buffer> list = convert(buffers);
+    llvm::Expected<std::vector<accel_collective_buffer>> list =
+        convert(buffers, what);
+    if (!list)
+      return list.takeError();
     accel_error error;
     int32_t reduction =
         kind == ReduceKind::Mean ? ACCEL_REDUCE_MEAN : ACCEL_REDUCE_SUM;
-    if (fn(c.context, list.data(), list.size(), reduction, what.str().c_str(),
+    if (fn(c.context, list->data(), list->size(), reduction, what.str().c_str(),
            &error) != 0)
       return message(error);
     count(buffers);

@@ -1277,6 +1277,31 @@ func.func @all_gather_type(%s: tensor<2xbf16>) {
 
 // -----
 
+// Only an f32 shard may gather into another (16-bit) type.
+func.func @all_gather_converts_16_bit(%s: tensor<2xf16>) {
+  // expected-error @+1 {{'accel.all_gather' op operand #0 must be 'tensor<2xbf16>' (the shard of 'tensor<4xbf16>' over 2 ranks), got 'tensor<2xf16>'}}
+  %0 = accel.all_gather %s {ranks = 2 : i64} : tensor<2xf16> -> tensor<4xbf16>
+  return
+}
+
+// -----
+
+func.func @all_gather_to_fp8(%s: tensor<2xf32>) {
+  // expected-error @+1 {{'accel.all_gather' op operand #0 must be 'tensor<2xf8E4M3FN>' (the shard of 'tensor<4xf8E4M3FN>' over 2 ranks), got 'tensor<2xf32>'}}
+  %0 = accel.all_gather %s {ranks = 2 : i64} : tensor<2xf32> -> tensor<4xf8E4M3FN>
+  return
+}
+
+// -----
+
+func.func @all_gather_reduce_type(%s: tensor<2xf32>) {
+  // expected-error @+1 {{'accel.all_gather' op reduces gradients in f32, bf16 or f16, not 'f64'}}
+  %0 = accel.all_gather %s backward mean {ranks = 2 : i64, reduce_type = f64} : tensor<2xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
 func.func @local_shard_size(%w: tensor<5xf32>) {
   // expected-error @+1 {{'accel.local_shard' op result #0 must be 'tensor<2xf32>' (the shard of 'tensor<5xf32>' over 4 ranks), got 'tensor<1xf32>'}}
   %0 = accel.local_shard %w {ranks = 4 : i64} : tensor<5xf32> -> tensor<1xf32>

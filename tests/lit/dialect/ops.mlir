@@ -255,6 +255,17 @@ func.func @sharded_collectives(%g: tensor<4x8xf32>, %h: tensor<7xf32>) -> (tenso
   return %w#0, %w#1 : tensor<4x8xf32>, tensor<7xf32>
 }
 
+// Mixed precision: f32 shards gathered into the compute type, gradients
+// reduced in bf16.
+// CHECK-LABEL: func.func @gather_in_compute_type
+// CHECK: accel.all_gather %arg0, %arg1 backward mean {ranks = 3 : i64, reduce_type = bf16} : tensor<11xf32>, tensor<3xf32> -> tensor<4x8xbf16>, tensor<7xf32>
+// CHECK: accel.all_gather %arg0 {ranks = 3 : i64} : tensor<11xf32> -> tensor<4x8xf16>
+func.func @gather_in_compute_type(%l: tensor<11xf32>, %s: tensor<3xf32>) -> (tensor<4x8xbf16>, tensor<7xf32>, tensor<4x8xf16>) {
+  %w:2 = accel.all_gather %l, %s backward mean {ranks = 3 : i64, reduce_type = bf16} : tensor<11xf32>, tensor<3xf32> -> tensor<4x8xbf16>, tensor<7xf32>
+  %h = accel.all_gather %l {ranks = 3 : i64} : tensor<11xf32> -> tensor<4x8xf16>
+  return %w#0, %w#1, %h : tensor<4x8xbf16>, tensor<7xf32>, tensor<4x8xf16>
+}
+
 // A collective started early and completed where its results are read.
 // CHECK-LABEL: func.func @started_collective
 // CHECK: %[[R:.*]]:2 = accel.reduce_scatter mean %arg0, %arg1 {ranks = 2 : i64} : tensor<4x8xf32>, tensor<7xf32> -> tensor<16xf32>, tensor<4xf32>

@@ -8,9 +8,15 @@ as accel-run's ranks do. Prints one JSON line per step with the loss
 averaged over the ranks (the whole batch's). Needs a current PyTorch (the
 reference environment).
 
+With --param-dtype bf16|fp16 the forward runs as accel's
+`precision=...` does: FSDP2's MixedPrecisionPolicy gathers the parameters
+in that type (reduce_dtype from --reduce-dtype, default fp32) and
+torch.autocast on the CPU chooses each op's type.
+
     torch_fsdp_train.py PARAMS.safetensors FASHION_MNIST_DIR --ranks N
-        --batch B --steps S --lr X
+        --batch B --steps S --lr X [--param-dtype T] [--reduce-dtype T]
 """
+import contextlib
 import argparse
 import gzip
 import json
@@ -23,7 +29,9 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch.distributed.device_mesh import init_device_mesh
-from torch.distributed.fsdp import fully_shard
+from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def read_safetensors(path):
@@ -75,10 +83,14 @@ def train(rank, args, store, results):
     torch.set_num_threads(1)
     mesh = init_device_mesh("cpu", (args.ranks,))
     model = build_mlp(read_safetensors(args.params))
+    policy = MixedPrecisionPolicy(param_dtype=DTYPES[args.param_dtype],
+                                  reduce_dtype=DTYPES[args.reduce_dtype])
     for layer in model:
         if isinstance(layer, torch.nn.Linear):
-            fully_shard(layer, mesh=mesh)
-    fully_shard(model, mesh=mesh)
+            fully_shard(layer, mesh=mesh, mp_policy=policy)
+    fully_shard(model, mesh=mesh, mp_policy=policy)
+    autocast = (contextlib.nullcontext() if args.param_dtype == "fp32" else
+                torch.autocast("cpu", dtype=DTYPES[args.param_dtype]))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr)
     images, labels = fashion_mnist(args.data)
     local = args.batch // args.ranks
@@ -87,8 +99,10 @@ def train(rank, args, store, results):
     for step in range(args.steps):
         first = (step % per_epoch) * args.batch + rank * local
         opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(
-            model(images[first:first + local]), labels[first:first + local])
+        with autocast:
+            loss = torch.nn.functional.cross_entropy(
+                model(images[first:first + local]),
+                labels[first:first + local])
         loss.backward()
         opt.step()
         whole = loss.detach().clone()
@@ -107,6 +121,8 @@ def main():
     p.add_argument("--batch", type=int, required=True)
     p.add_argument("--steps", type=int, required=True)
     p.add_argument("--lr", type=float, required=True)
+    p.add_argument("--param-dtype", choices=DTYPES, default="fp32")
+    p.add_argument("--reduce-dtype", choices=DTYPES, default="fp32")
     args = p.parse_args()
     os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     with tempfile.TemporaryDirectory() as tmp:
