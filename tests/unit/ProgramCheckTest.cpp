@@ -154,7 +154,7 @@ Program awaited() {
   return p;
 }
 
-TEST(ProgramCheckTest, AWaitCompletesOneEarlierF32Collective) {
+TEST(ProgramCheckTest, AWaitCompletesOneEarlierCollective) {
   EXPECT_EQ(check(awaited()), "");
   Program p = awaited();
   p.code[2].ints = {2}; // itself
@@ -181,12 +181,29 @@ TEST(ProgramCheckTest, AWaitCompletesOneEarlierF32Collective) {
   p = awaited();
   p.code[2].results = {};
   EXPECT_NE(check(p), "");
-  p = awaited();
-  p.buffers[2].type = ElementType::BF16; // widened around the kernel
-  p.buffers[2].offset = 0;
-  EXPECT_EQ(check(p), "invalid program: instruction #2 (Wait): a collective "
-                      "that runs while others compute must be f32 "
-                      "throughout");
+}
+
+TEST(ProgramCheckTest, CollectivesMoveF32Bf16AndF16) {
+  Program p = awaited();
+  p.buffers[2].type = ElementType::BF16; // a bf16 reduction, awaited
+  p.buffers[3].type = ElementType::BF16;
+  EXPECT_EQ(check(p), "");
+  p = sharded();
+  p.buffers[4].type = ElementType::F16; // f32 shards gathered into f16
+  EXPECT_EQ(check(p), "");
+  p = sharded();
+  p.buffers[2].type = ElementType::BF16;
+  EXPECT_EQ(check(p), "invalid program: instruction #0 (ReduceScatter): "
+                      "tensor 0 changes type (only an all-gather may round "
+                      "f32 shards to a 16-bit type)");
+  p = sharded();
+  p.buffers[0].type = ElementType::BF16; // a gather that would widen
+  EXPECT_NE(check(p), "");
+  p = sharded();
+  p.buffers[2].type = ElementType::I64;
+  p.buffers[3].type = ElementType::I64;
+  EXPECT_EQ(check(p), "invalid program: instruction #0 (ReduceScatter): "
+                      "tensor 0 is not f32, bf16 or f16");
 }
 
 } // namespace

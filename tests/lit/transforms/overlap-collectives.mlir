@@ -76,22 +76,36 @@ func.func @units(%s0: tensor<4xf32>, %s1: tensor<4xf32>, %s2: tensor<4xf32>, %x:
 // -----
 
 // Left where they are, run at once: a forward pass's batch statistics
-// (bucket -1), a collective of another type than f32, and one already
-// split.
+// (bucket -1) and a collective already split.
 // CHECK-LABEL: func.func @stay
 // CHECK:      accel.relu
 // CHECK-NEXT: accel.all_reduce sum {{.*}} {bucket = -1 : i64
-// CHECK-NEXT: accel.all_reduce mean {{.*}} : tensor<4xbf16>
 // CHECK-NEXT: %[[S:.*]] = accel.all_reduce mean %arg0 {bucket = 2 : i64
 // CHECK-NEXT: accel.tanh
 // CHECK-NEXT: accel.wait %[[S]]
 // CHECK-NOT:  accel.wait
-func.func @stay(%g: tensor<4xf32>, %h: tensor<4xbf16>) -> (tensor<4xf32>, tensor<4xbf16>, tensor<4xf32>, tensor<4xf32>) {
+func.func @stay(%g: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
   %x = accel.relu %g : tensor<4xf32>
   %s = accel.all_reduce sum %x {bucket = -1 : i64, ranks = 2 : i64} : tensor<4xf32>
-  %b = accel.all_reduce mean %h {ranks = 2 : i64} : tensor<4xbf16>
   %r = accel.all_reduce mean %g {bucket = 2 : i64, ranks = 2 : i64} : tensor<4xf32>
   %t = accel.tanh %g : tensor<4xf32>
   %w = accel.wait %r : tensor<4xf32>
-  return %s, %b, %w, %t : tensor<4xf32>, tensor<4xbf16>, tensor<4xf32>, tensor<4xf32>
+  return %s, %w, %t : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// 16-bit collectives overlap like f32 ones (mixed precision's gathers in
+// the compute type and reduce-dtype=bf16 reductions).
+// CHECK-LABEL: func.func @sixteen_bit
+// CHECK-NEXT: %[[B:.*]] = accel.all_reduce mean %arg0 {ranks = 2 : i64} : tensor<4xbf16>
+// CHECK-NEXT: %[[G:.*]] = accel.all_gather %arg1 {bucket = 1 : i64, ranks = 2 : i64} : tensor<2xf32> -> tensor<4xbf16>
+// CHECK-NEXT: accel.tanh
+// CHECK-NEXT: accel.wait %[[B]]
+// CHECK-NEXT: accel.wait %[[G]]
+func.func @sixteen_bit(%h: tensor<4xbf16>, %s: tensor<2xf32>, %g: tensor<4xf32>) -> (tensor<4xbf16>, tensor<4xbf16>, tensor<4xf32>) {
+  %b = accel.all_reduce mean %h {ranks = 2 : i64} : tensor<4xbf16>
+  %w = accel.all_gather %s {bucket = 1 : i64, ranks = 2 : i64} : tensor<2xf32> -> tensor<4xbf16>
+  %t = accel.tanh %g : tensor<4xf32>
+  return %b, %w, %t : tensor<4xbf16>, tensor<4xbf16>, tensor<4xf32>
 }
