@@ -178,20 +178,11 @@ llvm::Error MpiCommunicator::wait(MPI_Request &request, llvm::StringRef what) {
   }
 }
 
-void MpiCommunicator::sumInRankOrder(size_t count) {
-  // The local backend's arithmetic: rank order, one addition at a time.
-  for (size_t e = 0; e < count; ++e) {
-    float sum = gathered[e];
-    for (int q = 1; q < ranks; ++q)
-      sum += gathered[q * count + e];
-    packed[e] = sum;
-  }
-}
-
 void MpiCommunicator::sumWidenedInRankOrder(size_t block, size_t at,
                                             int64_t count, ValueType type,
                                             ReduceKind kind, void *output) {
-  // The f32 path's arithmetic on widened values, rounded once at the end.
+  // The local backend's arithmetic on widened values: rank order, one
+  // addition at a time, then the scale, rounded once at the end.
   sums.resize(count);
   widenValues(gatheredBytes.data() + at, type, count, sums.data());
   for (int q = 1; q < ranks; ++q)
@@ -205,166 +196,17 @@ void MpiCommunicator::sumWidenedInRankOrder(size_t block, size_t at,
   narrowValues(sums.data(), count, type, output);
 }
 
-llvm::Error MpiCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
-                                       ReduceKind kind, llvm::StringRef what) {
-  if (!allF32(buffers))
-    return allReduceWidened(buffers, kind, what);
-  size_t total = 0;
-  for (const ReduceBuffer &b : buffers)
-    total += b.count;
-  if (llvm::Error e = checkCount(total, "values", what))
-    return e;
-  ++sequence;
-  announce();
-  packed.resize(total);
+template <typename Buffer>
+llvm::Error MpiCommunicator::exchangeShards(llvm::ArrayRef<Buffer> buffers,
+                                            size_t block,
+                                            llvm::StringRef what) {
+  // Packed by destination: rank q's block holds its shard of every tensor,
+  // zero-padded (zero bytes are 0.0 in every type), so after the
+  // all-to-all block q of gatheredBytes is rank q's part of this rank's
+  // shards.
+  packedBytes.assign(block * ranks, 0);
   size_t at = 0;
-  for (const ReduceBuffer &b : buffers) {
-    std::memcpy(packed.data() + at, b.input, b.count * sizeof(float));
-    at += b.count;
-  }
-  float scale = kind == ReduceKind::Mean ? 1.0f / ranks : 1.0f;
-  MPI_Request request;
-  if (deterministic) {
-    gathered.resize(total * ranks);
-    if (int code = MPI_Iallgather(packed.data(), static_cast<int>(total),
-                                  MPI_FLOAT, gathered.data(),
-                                  static_cast<int>(total), MPI_FLOAT,
-                                  MPI_COMM_WORLD, &request))
-      return mpiError(code, what);
-    if (llvm::Error e = wait(request, what))
-      return e;
-    sumInRankOrder(total);
-  } else {
-    if (int code = MPI_Iallreduce(MPI_IN_PLACE, packed.data(),
-                                  static_cast<int>(total), MPI_FLOAT, MPI_SUM,
-                                  MPI_COMM_WORLD, &request))
-      return mpiError(code, what);
-    if (llvm::Error e = wait(request, what))
-      return e;
-  }
-  at = 0;
-  for (const ReduceBuffer &b : buffers) {
-    float *out = static_cast<float *>(b.output);
-    for (int64_t e = 0; e < b.count; ++e)
-      out[e] =
-          kind == ReduceKind::Mean ? packed[at + e] * scale : packed[at + e];
-    at += b.count;
-  }
-  count(buffers);
-  return llvm::Error::success();
-}
-
-llvm::Error
-MpiCommunicator::allReduceWidened(llvm::ArrayRef<ReduceBuffer> buffers,
-                                  ReduceKind kind, llvm::StringRef what) {
-  // Every rank's values as bytes, then the sum in rank order.
-  size_t total = 0;
-  for (const ReduceBuffer &b : buffers)
-    total += sizeOf(b.count, b.type);
-  if (llvm::Error e = checkCount(total, "bytes", what))
-    return e;
-  ++sequence;
-  announce();
-  packedBytes.resize(total);
-  size_t at = 0;
-  for (const ReduceBuffer &b : buffers) {
-    std::memcpy(packedBytes.data() + at, b.input, sizeOf(b.count, b.type));
-    at += sizeOf(b.count, b.type);
-  }
-  gatheredBytes.resize(total * ranks);
-  MPI_Request request;
-  if (int code =
-          MPI_Iallgather(packedBytes.data(), static_cast<int>(total), MPI_BYTE,
-                         gatheredBytes.data(), static_cast<int>(total),
-                         MPI_BYTE, MPI_COMM_WORLD, &request))
-    return mpiError(code, what);
-  if (llvm::Error e = wait(request, what))
-    return e;
-  at = 0;
-  for (const ReduceBuffer &b : buffers) {
-    sumWidenedInRankOrder(total, at, b.count, b.type, kind, b.output);
-    at += sizeOf(b.count, b.type);
-  }
-  count(buffers);
-  return llvm::Error::success();
-}
-
-llvm::Error MpiCommunicator::reduceScatter(llvm::ArrayRef<ShardBuffer> buffers,
-                                           ReduceKind kind,
-                                           llvm::StringRef what) {
-  if (!allF32(buffers))
-    return reduceScatterWidened(buffers, kind, what);
-  size_t block = 0;
-  for (const ShardBuffer &b : buffers)
-    block += shardCount(b.count, ranks);
-  if (llvm::Error e = checkCount(block, "values", what))
-    return e;
-  ++sequence;
-  announce();
-  // Packed by destination: rank q's block holds its shard of every
-  // tensor, zero-padded, so block q is what rank q receives.
-  packed.assign(block * ranks, 0.0f);
-  size_t at = 0;
-  for (const ShardBuffer &b : buffers) {
-    int64_t shard = shardCount(b.count, ranks);
-    for (int q = 0; q < ranks; ++q) {
-      int64_t begin = std::min(b.count, q * shard);
-      int64_t end = std::min(b.count, begin + shard);
-      std::memcpy(packed.data() + q * block + at,
-                  static_cast<const float *>(b.input) + begin,
-                  (end - begin) * sizeof(float));
-    }
-    at += shard;
-  }
-  MPI_Request request;
-  if (deterministic) {
-    // Every rank's block for this rank, then the local backend's sum.
-    gathered.resize(block * ranks);
-    if (int code = MPI_Ialltoall(packed.data(), static_cast<int>(block),
-                                 MPI_FLOAT, gathered.data(),
-                                 static_cast<int>(block), MPI_FLOAT,
-                                 MPI_COMM_WORLD, &request))
-      return mpiError(code, what);
-    if (llvm::Error e = wait(request, what))
-      return e;
-    sumInRankOrder(block);
-  } else {
-    // In place: this rank's combined block lands at the front.
-    if (int code = MPI_Ireduce_scatter_block(
-            MPI_IN_PLACE, packed.data(), static_cast<int>(block), MPI_FLOAT,
-            MPI_SUM, MPI_COMM_WORLD, &request))
-      return mpiError(code, what);
-    if (llvm::Error e = wait(request, what))
-      return e;
-  }
-  float scale = kind == ReduceKind::Mean ? 1.0f / ranks : 1.0f;
-  at = 0;
-  for (const ShardBuffer &b : buffers) {
-    int64_t shard = shardCount(b.count, ranks);
-    float *out = static_cast<float *>(b.output);
-    for (int64_t e = 0; e < shard; ++e)
-      out[e] =
-          kind == ReduceKind::Mean ? packed[at + e] * scale : packed[at + e];
-    at += shard;
-  }
-  count(buffers);
-  return llvm::Error::success();
-}
-
-llvm::Error
-MpiCommunicator::reduceScatterWidened(llvm::ArrayRef<ShardBuffer> buffers,
-                                      ReduceKind kind, llvm::StringRef what) {
-  // The deterministic path's all-to-all of zero-padded shards, as bytes.
-  size_t block = 0;
-  for (const ShardBuffer &b : buffers)
-    block += sizeOf(shardCount(b.count, ranks), b.type);
-  if (llvm::Error e = checkCount(block, "bytes", what))
-    return e;
-  ++sequence;
-  announce();
-  packedBytes.assign(block * ranks, 0); // zero bytes: 0.0 in every type
-  size_t at = 0;
-  for (const ShardBuffer &b : buffers) {
+  for (const Buffer &b : buffers) {
     int64_t shard = shardCount(b.count, ranks);
     for (int q = 0; q < ranks; ++q) {
       int64_t begin = std::min(b.count, q * shard);
@@ -381,9 +223,168 @@ MpiCommunicator::reduceScatterWidened(llvm::ArrayRef<ShardBuffer> buffers,
                         gatheredBytes.data(), static_cast<int>(block), MPI_BYTE,
                         MPI_COMM_WORLD, &request))
     return mpiError(code, what);
+  return wait(request, what);
+}
+
+/// Bytes of this rank's shards of `buffers`' tensors, side by side.
+template <typename Buffer>
+static size_t shardBlock(llvm::ArrayRef<Buffer> buffers, int ranks) {
+  size_t block = 0;
+  for (const Buffer &b : buffers)
+    block += sizeOf(shardCount(b.count, ranks), b.type);
+  return block;
+}
+
+llvm::Error MpiCommunicator::allReduce(llvm::ArrayRef<ReduceBuffer> buffers,
+                                       ReduceKind kind, llvm::StringRef what) {
+  if (deterministic || !allF32(buffers))
+    return allReduceInRankOrder(buffers, kind, what);
+  size_t total = 0;
+  for (const ReduceBuffer &b : buffers)
+    total += b.count;
+  if (llvm::Error e = checkCount(total, "values", what))
+    return e;
+  ++sequence;
+  announce();
+  packed.resize(total);
+  size_t at = 0;
+  for (const ReduceBuffer &b : buffers) {
+    std::memcpy(packed.data() + at, b.input, b.count * sizeof(float));
+    at += b.count;
+  }
+  MPI_Request request;
+  if (int code =
+          MPI_Iallreduce(MPI_IN_PLACE, packed.data(), static_cast<int>(total),
+                         MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &request))
+    return mpiError(code, what);
   if (llvm::Error e = wait(request, what))
     return e;
+  float scale = kind == ReduceKind::Mean ? 1.0f / ranks : 1.0f;
   at = 0;
+  for (const ReduceBuffer &b : buffers) {
+    float *out = static_cast<float *>(b.output);
+    for (int64_t e = 0; e < b.count; ++e)
+      out[e] =
+          kind == ReduceKind::Mean ? packed[at + e] * scale : packed[at + e];
+    at += b.count;
+  }
+  count(buffers);
+  return llvm::Error::success();
+}
+
+llvm::Error
+MpiCommunicator::allReduceInRankOrder(llvm::ArrayRef<ReduceBuffer> buffers,
+                                      ReduceKind kind, llvm::StringRef what) {
+  // A reduce-scatter (all-to-all, then each rank sums its shards in rank
+  // order and rounds them) and an all-gather of the results: each value
+  // is added by one rank, as the local backend adds it, and 2(N - 1)/N
+  // of the payload travels per rank, as in a ring.
+  size_t block = shardBlock(buffers, ranks);
+  if (llvm::Error e = checkCount(block, "bytes", what))
+    return e;
+  ++sequence;
+  announce();
+  if (llvm::Error e = exchangeShards(buffers, block, what))
+    return e;
+  reducedBytes.resize(block);
+  size_t at = 0;
+  for (const ReduceBuffer &b : buffers) {
+    int64_t shard = shardCount(b.count, ranks);
+    sumWidenedInRankOrder(block, at, shard, b.type, kind,
+                          reducedBytes.data() + at);
+    at += sizeOf(shard, b.type);
+  }
+  MPI_Request request;
+  if (int code =
+          MPI_Iallgather(reducedBytes.data(), static_cast<int>(block), MPI_BYTE,
+                         gatheredBytes.data(), static_cast<int>(block),
+                         MPI_BYTE, MPI_COMM_WORLD, &request))
+    return mpiError(code, what);
+  if (llvm::Error e = wait(request, what))
+    return e;
+  unpackWholes(buffers, block);
+  count(buffers);
+  return llvm::Error::success();
+}
+
+template <typename Buffer>
+void MpiCommunicator::unpackWholes(llvm::ArrayRef<Buffer> buffers,
+                                   size_t block) {
+  // Block q of gatheredBytes holds rank q's shard of every tensor.
+  size_t at = 0;
+  for (const Buffer &b : buffers) {
+    int64_t shard = shardCount(b.count, ranks);
+    for (int q = 0; q < ranks; ++q) {
+      int64_t begin = std::min(b.count, q * shard);
+      int64_t end = std::min(b.count, begin + shard);
+      std::memcpy(valueAt(b.output, b.type, begin),
+                  gatheredBytes.data() + q * block + at,
+                  sizeOf(end - begin, b.type));
+    }
+    at += sizeOf(shard, b.type);
+  }
+}
+
+llvm::Error MpiCommunicator::reduceScatter(llvm::ArrayRef<ShardBuffer> buffers,
+                                           ReduceKind kind,
+                                           llvm::StringRef what) {
+  if (deterministic || !allF32(buffers))
+    return reduceScatterInRankOrder(buffers, kind, what);
+  size_t block = 0;
+  for (const ShardBuffer &b : buffers)
+    block += shardCount(b.count, ranks);
+  if (llvm::Error e = checkCount(block, "values", what))
+    return e;
+  ++sequence;
+  announce();
+  // Packed by destination, as exchangeShards does; MPI's own sum leaves
+  // this rank's combined block at the front.
+  packed.assign(block * ranks, 0.0f);
+  size_t at = 0;
+  for (const ShardBuffer &b : buffers) {
+    int64_t shard = shardCount(b.count, ranks);
+    for (int q = 0; q < ranks; ++q) {
+      int64_t begin = std::min(b.count, q * shard);
+      int64_t end = std::min(b.count, begin + shard);
+      std::memcpy(packed.data() + q * block + at,
+                  static_cast<const float *>(b.input) + begin,
+                  (end - begin) * sizeof(float));
+    }
+    at += shard;
+  }
+  MPI_Request request;
+  if (int code = MPI_Ireduce_scatter_block(MPI_IN_PLACE, packed.data(),
+                                           static_cast<int>(block), MPI_FLOAT,
+                                           MPI_SUM, MPI_COMM_WORLD, &request))
+    return mpiError(code, what);
+  if (llvm::Error e = wait(request, what))
+    return e;
+  float scale = kind == ReduceKind::Mean ? 1.0f / ranks : 1.0f;
+  at = 0;
+  for (const ShardBuffer &b : buffers) {
+    int64_t shard = shardCount(b.count, ranks);
+    float *out = static_cast<float *>(b.output);
+    for (int64_t e = 0; e < shard; ++e)
+      out[e] =
+          kind == ReduceKind::Mean ? packed[at + e] * scale : packed[at + e];
+    at += shard;
+  }
+  count(buffers);
+  return llvm::Error::success();
+}
+
+llvm::Error
+MpiCommunicator::reduceScatterInRankOrder(llvm::ArrayRef<ShardBuffer> buffers,
+                                          ReduceKind kind,
+                                          llvm::StringRef what) {
+  size_t block = shardBlock(buffers, ranks);
+  if (llvm::Error e = checkCount(block, "bytes", what))
+    return e;
+  ++sequence;
+  announce();
+  if (llvm::Error e = exchangeShards(buffers, block, what))
+    return e;
+  size_t at = 0;
   for (const ShardBuffer &b : buffers) {
     int64_t shard = shardCount(b.count, ranks);
     sumWidenedInRankOrder(block, at, shard, b.type, kind, b.output);
@@ -396,9 +397,7 @@ MpiCommunicator::reduceScatterWidened(llvm::ArrayRef<ShardBuffer> buffers,
 llvm::Error MpiCommunicator::allGather(llvm::ArrayRef<ShardBuffer> buffers,
                                        llvm::StringRef what) {
   // Bytes: nothing is added, so any mix of types travels as it is.
-  size_t block = 0;
-  for (const ShardBuffer &b : buffers)
-    block += sizeOf(shardCount(b.count, ranks), b.type);
+  size_t block = shardBlock(buffers, ranks);
   if (llvm::Error e = checkCount(block, "bytes", what))
     return e;
   ++sequence;
@@ -419,18 +418,7 @@ llvm::Error MpiCommunicator::allGather(llvm::ArrayRef<ShardBuffer> buffers,
     return mpiError(code, what);
   if (llvm::Error e = wait(request, what))
     return e;
-  at = 0;
-  for (const ShardBuffer &b : buffers) {
-    int64_t shard = shardCount(b.count, ranks);
-    for (int q = 0; q < ranks; ++q) {
-      int64_t begin = std::min(b.count, q * shard);
-      int64_t end = std::min(b.count, begin + shard);
-      std::memcpy(valueAt(b.output, b.type, begin),
-                  gatheredBytes.data() + q * block + at,
-                  sizeOf(end - begin, b.type));
-    }
-    at += sizeOf(shard, b.type);
-  }
+  unpackWholes(buffers, block);
   count(buffers);
   return llvm::Error::success();
 }

@@ -3,20 +3,18 @@
 // The `mpi` collectives backend: one rank per process of an MPI job
 // (`mpirun -np N accel-run ... --collectives mpi`), over MPI_COMM_WORLD.
 //
-// An all-reduce is either MPI's own (MPI_Iallreduce: the library picks
-// the algorithm and the order of additions) or, `deterministic`, an
-// all-gather of every rank's values followed by the local backend's sum in
-// rank order, so results are the same bits as with `--collectives local`
-// (at (N - 1) times the payload per rank instead of a ring's 2(N - 1)/N).
-// A reduce-scatter is MPI_Ireduce_scatter_block, or, `deterministic`, an
-// all-to-all of the shards followed by the same rank-order sum; an
-// all-gather is MPI_Iallgather of the values as bytes, whatever their
-// types (exact either way).
-//
+// An all-reduce and a reduce-scatter of f32 values are MPI's own
+// (MPI_Iallreduce, MPI_Ireduce_scatter_block: the library picks the
+// algorithm and the order of additions), or, `deterministic`, an
+// all-to-all of the shards after which each rank adds its shards' values
+// in rank order, as the local backend does — the same bits as
+// `--collectives local` — followed, for an all-reduce, by an all-gather of
+// the combined shards (2(N - 1)/N of the payload per rank, as a ring).
 // MPI has no bf16 or f16 sum: a reduction with any 16-bit tensor always
-// takes the deterministic path, its values packed as bytes, and each rank
-// widens them to f32, adds them in rank order and rounds once, as the
-// local backend does.
+// takes the deterministic path, its values exchanged as bytes, widened to
+// f32, added in rank order and rounded once. An all-gather is
+// MPI_Iallgather of the values as bytes, whatever their types (exact
+// either way).
 //
 // MPI itself has no timeouts: every rank also tells every other rank when
 // it enters a collective, and repeats it while it waits there. A rank that
@@ -72,19 +70,26 @@ private:
   /// Polls `request` until it completes or the timeout passes (then the
   /// error names the ranks that never entered this collective).
   llvm::Error wait(MPI_Request &request, llvm::StringRef what);
-  /// packed[e] = the ranks' `gathered` blocks of `count` values added at
-  /// e, in rank order (the local backend's bits).
-  void sumInRankOrder(size_t count);
-  /// A reduction with 16-bit tensors: the gather-and-sum path over bytes.
-  llvm::Error allReduceWidened(llvm::ArrayRef<ReduceBuffer> buffers,
-                               ReduceKind kind, llvm::StringRef what);
-  llvm::Error reduceScatterWidened(llvm::ArrayRef<ShardBuffer> buffers,
+  /// Reductions added in rank order (deterministic, or 16-bit values).
+  llvm::Error allReduceInRankOrder(llvm::ArrayRef<ReduceBuffer> buffers,
                                    ReduceKind kind, llvm::StringRef what);
+  llvm::Error reduceScatterInRankOrder(llvm::ArrayRef<ShardBuffer> buffers,
+                                       ReduceKind kind, llvm::StringRef what);
+  /// The all-to-all of every tensor's shards (`block` bytes per rank):
+  /// afterwards block q of gatheredBytes is rank q's part of this rank's
+  /// shards.
+  template <typename Buffer>
+  llvm::Error exchangeShards(llvm::ArrayRef<Buffer> buffers, size_t block,
+                             llvm::StringRef what);
   /// `output` = the `count` values of `type` at byte `at` of each rank's
   /// `block`-byte block of gatheredBytes, widened, added in rank order,
   /// times 1/size for a mean, then rounded once to `type`.
   void sumWidenedInRankOrder(size_t block, size_t at, int64_t count,
                              ValueType type, ReduceKind kind, void *output);
+  /// Every tensor's output = the ranks' shards of it in gatheredBytes
+  /// (`block` bytes per rank), side by side, without the padding.
+  template <typename Buffer>
+  void unpackWholes(llvm::ArrayRef<Buffer> buffers, size_t block);
   /// An error naming `what` when a rank's block of `units` (values or
   /// bytes) is too big for MPI's int counts.
   llvm::Error checkCount(size_t units, llvm::StringRef unit,
@@ -103,9 +108,9 @@ private:
   /// Announcements in flight (values live until their send completes).
   std::deque<std::pair<uint64_t, MPI_Request>> sending;
   // Staging, its capacity kept from step to step: no allocation once warm.
-  std::vector<float> packed, gathered;          // f32 reductions
-  std::vector<char> packedBytes, gatheredBytes; // other types, all-gathers
-  std::vector<float> sums; // a 16-bit tensor's widened sums
+  std::vector<float> packed; // MPI's own f32 reductions
+  std::vector<char> packedBytes, gatheredBytes, reducedBytes; // the others
+  std::vector<float> sums; // one tensor's widened sums
 };
 
 } // namespace accel::rt
