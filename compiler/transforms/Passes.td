@@ -460,7 +460,8 @@ def ShardPass : Pass<"accel-shard", "::mlir::ModuleOp"> {
     op is replaced by its formula, with the per-channel sums of `x` and of
     `(x - mean)²` all-reduced (`bucket = -1`) so every rank normalises with
     the whole batch's statistics and updates the running ones alike; the
-    all-reduces' VJPs synchronise the backward pass too (f32 only).
+    all-reduces' VJPs synchronise the backward pass too (a bf16 or f16
+    input is normalised in f32 and the result rounded once).
     Refused, at the op: a loss that is not a sum or mean over the batch, or
     that is transformed non-linearly after it; anything else that mixes
     samples — softmax or slicing along the batch, a contraction over it,

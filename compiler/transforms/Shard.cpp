@@ -435,14 +435,29 @@ LogicalResult BatchSplitter::synchronizeBatchNorm(BatchNormOp bn) {
   if (info(x).dim != 0 || info(bn.getWeight()).touched() ||
       info(bn.getBias()).touched())
     return fail(bn) << "only its input may hold the batch, first";
-  if (!type.getElementType().isF32() ||
-      !cast<RankedTensorType>(bn.getRunningMean().getType())
-           .getElementType()
-           .isF32())
-    return fail(bn) << "synchronised batch norm is implemented for f32 only";
+  Type element = type.getElementType();
+  auto isF32 = [](Value v) {
+    return cast<RankedTensorType>(v.getType()).getElementType().isF32();
+  };
+  if (!(element.isF32() || element.isBF16() || element.isF16()) ||
+      !isF32(bn.getRunningMean()) || !isF32(bn.getRunningVar()))
+    return fail(bn) << "synchronised batch norm needs an f32, bf16 or f16 "
+                       "input and f32 running statistics";
   OpBuilder b(bn);
   Location loc = bn.getLoc();
   MLIRContext *ctx = b.getContext();
+  // Under mixed precision (a 16-bit input, f32 parameters) the statistics
+  // and the normalisation are computed in f32 and the result rounded once
+  // to the input's type, as ATen's batch norm computes a bf16 input.
+  auto widen = [&](Value v) -> Value {
+    if (isF32(v))
+      return v;
+    auto t = cast<RankedTensorType>(v.getType());
+    return CastOp::create(b, loc, t.clone(b.getF32Type()), v);
+  };
+  x = widen(x);
+  type = cast<RankedTensorType>(x.getType());
+  Value weight = widen(bn.getWeight()), bias = widen(bn.getBias());
   int64_t channels = type.getDimSize(1);
   // Every dimension but the channels is reduced; `count` values per
   // channel over all ranks.
@@ -493,8 +508,10 @@ LogicalResult BatchSplitter::synchronizeBatchNorm(BatchNormOp bn) {
     return ReshapeOp::create(b, loc, to, v);
   };
   Value y = make(MulOp(), {make(MulOp(), {centred, invstd}),
-                           perChannel(bn.getWeight(), statType)});
-  y = make(AddOp(), {y, perChannel(bn.getBias(), statType)});
+                           perChannel(weight, statType)});
+  y = make(AddOp(), {y, perChannel(bias, statType)});
+  if (!element.isF32())
+    y = CastOp::create(b, loc, type.clone(element), y);
   // Running statistics as torch updates them: the unbiased variance.
   double momentum = bn.getMomentum().convertToDouble();
   auto runningType = cast<RankedTensorType>(bn.getRunningMean().getType());

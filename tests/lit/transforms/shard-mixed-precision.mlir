@@ -9,6 +9,7 @@
 // RUN: accel-opt %s --accel-train-pipeline="precision=bf16 shard=ddp ranks=2 reduce-dtype=bf16" | FileCheck %s --check-prefix=DDP
 // RUN: accel-opt %s --accel-train-pipeline="shard=zero2 ranks=2 reduce-dtype=fp16" | FileCheck %s --check-prefix=ZERO2
 // RUN: not accel-opt %s --accel-shard="ranks=2 reduce-dtype=f8" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
+// RUN: accel-opt %S/Inputs/batch-norm-bf16.mlir --accel-shard="ranks=2" | FileCheck %s --check-prefix=SYNCBN
 
 func.func @forward(%w: tensor<6x4xf32> {accel.param = "fc.weight"},
                    %g: tensor<6xf32> {accel.param = "norm.weight"},
@@ -64,3 +65,14 @@ func.func @forward(%w: tensor<6x4xf32> {accel.param = "fc.weight"},
 // ZERO2: accel.all_gather %{{.+}}, %{{.+}} {bucket = 2 : i64, names = ["norm.weight", "fc.weight"], ranks = 2 : i64} : tensor<3xf32>, tensor<12xf32> -> tensor<6xf32>, tensor<6x4xf32>
 
 // UNKNOWN: error: accel-shard reduce-dtype 'f8' is unknown (choices: fp32, bf16, fp16)
+
+// Synchronised batch norm on bf16 activations: widened for the statistics
+// and the normalisation (f32 all-reduces), the result rounded once.
+// SYNCBN-LABEL: func.func @forward(
+// SYNCBN: %[[H:.+]] = accel.cast %arg0 : tensor<4x2x3x3xf32> -> tensor<4x2x3x3xbf16>
+// SYNCBN-NEXT: %[[X:.+]] = accel.cast %[[H]] : tensor<4x2x3x3xbf16> -> tensor<4x2x3x3xf32>
+// SYNCBN-NEXT: %[[S:.+]] = accel.sum %[[X]] {dims = array<i64: 0, 2, 3>, keepdim}
+// SYNCBN-NEXT: accel.all_reduce sum %[[S]] {bucket = -1 : i64, names = ["bn.weight:sum"], ranks = 2 : i64} : tensor<1x2x1x1xf32>
+// SYNCBN: %[[Y:.+]] = accel.add %{{.+}}, %{{.+}} : (tensor<4x2x3x3xf32>, tensor<1x2x1x1xf32>) -> tensor<4x2x3x3xf32>
+// SYNCBN-NEXT: %[[R:.+]] = accel.cast %[[Y]] : tensor<4x2x3x3xf32> -> tensor<4x2x3x3xbf16>
+// SYNCBN: accel.cast %[[R]] : tensor<4x2x3x3xbf16> -> tensor<4x2x3x3xf32>
