@@ -12,6 +12,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cassert>
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -540,8 +541,10 @@ llvm::Expected<ParsedManifest> parseManifest(llvm::StringRef text,
 
 namespace {
 
-/// Reads and checks the checkpoint in the step directory `stepDir`.
-llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef stepDir) {
+/// Reads and checks the checkpoint in the step directory `stepDir` (only
+/// the files `needed` selects, when given).
+llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef stepDir,
+                                          const NeededFiles &needed = nullptr) {
   Checkpoint checkpoint;
   // "DIR/step-N/" names step-N too.
   while (stepDir.size() > 1 && llvm::sys::path::is_separator(stepDir.back()))
@@ -564,7 +567,15 @@ llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef stepDir) {
 
   if (parsed->layout) {
     checkpoint.layout = std::move(*parsed->layout);
+    std::vector<bool> wanted(checkpoint.layout.files.size(), true);
+    if (needed)
+      wanted = needed(checkpoint.layout);
     for (auto [f, fileName] : llvm::enumerate(checkpoint.layout.files)) {
+      checkpoint.loaded.push_back(f < wanted.size() && wanted[f]);
+      if (!checkpoint.loaded.back()) {
+        checkpoint.files.emplace_back();
+        continue;
+      }
       llvm::SmallString<256> path(stepDir);
       llvm::sys::path::append(path, fileName);
       llvm::Expected<SafetensorsFile> file = SafetensorsFile::read(path);
@@ -612,14 +623,16 @@ llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef stepDir) {
     checkpoint.layout.tensors.push_back(std::move(entry));
   }
   checkpoint.files.push_back(std::move(*state));
+  checkpoint.loaded.push_back(true);
   return checkpoint;
 }
 
 llvm::Expected<Checkpoint> readCheckpoint(llvm::StringRef directory,
-                                          llvm::StringRef name) {
+                                          llvm::StringRef name,
+                                          const NeededFiles &needed) {
   llvm::SmallString<256> stepDir(directory);
   llvm::sys::path::append(stepDir, name);
-  return readCheckpoint(stepDir);
+  return readCheckpoint(stepDir, needed);
 }
 
 /// The directory name `latest` holds.
@@ -643,7 +656,7 @@ llvm::Expected<Checkpoint> readLatestCheckpoint(llvm::StringRef directory) {
   llvm::Expected<std::string> name = latestName(directory);
   if (!name)
     return name.takeError();
-  return readCheckpoint(directory, *name);
+  return readCheckpoint(directory, *name, nullptr);
 }
 
 llvm::Expected<Checkpoint> readCheckpointAt(llvm::StringRef path) {
@@ -657,6 +670,7 @@ void Checkpoint::read(const StateTensor &tensor, int64_t begin, int64_t end,
     int64_t from = std::max(begin, part.begin), to = std::min(end, part.end);
     if (from >= to)
       continue;
+    assert(loaded[part.file] && "a part in a file the reader did not need");
     const SafetensorsFile::Tensor *stored = files[part.file].find(tensor.name);
     std::memcpy(out + (from - begin) * size,
                 stored->bytes.data() + (from - part.begin) * size,
@@ -666,29 +680,38 @@ void Checkpoint::read(const StateTensor &tensor, int64_t begin, int64_t end,
 
 llvm::Expected<Checkpoint>
 readNewestIntactCheckpoint(llvm::StringRef directory,
-                           std::vector<std::string> &rejected) {
+                           std::vector<std::string> &rejected,
+                           const NeededFiles &needed, int64_t atMostStep) {
+  auto tooNew = [&](llvm::StringRef name) {
+    std::optional<std::pair<int64_t, int64_t>> key = parseStepName(name);
+    return key && key->first > atMostStep;
+  };
   std::string latest;
   std::vector<std::string> steps = stepDirectories(directory);
   if (llvm::Expected<std::string> name = latestName(directory)) {
     latest = *name;
-    llvm::Expected<Checkpoint> c = readCheckpoint(directory, latest);
-    if (c)
-      return c;
-    rejected.push_back(llvm::toString(c.takeError()));
+    if (!tooNew(latest)) {
+      llvm::Expected<Checkpoint> c = readCheckpoint(directory, latest, needed);
+      if (c)
+        return c;
+      rejected.push_back(llvm::toString(c.takeError()));
+    }
   } else if (steps.empty()) {
     return name.takeError(); // no checkpoint at all
   } else {
     rejected.push_back(llvm::toString(name.takeError()));
   }
   for (const std::string &name : steps) {
-    if (name == latest)
+    if (name == latest || tooNew(name))
       continue;
-    llvm::Expected<Checkpoint> c = readCheckpoint(directory, name);
+    llvm::Expected<Checkpoint> c = readCheckpoint(directory, name, needed);
     if (c)
       return c;
     rejected.push_back(llvm::toString(c.takeError()));
   }
   std::string message = "no intact checkpoint in '" + directory.str() + "'";
+  if (atMostStep != INT64_MAX)
+    message += " at step " + std::to_string(atMostStep) + " or before";
   for (const std::string &r : rejected)
     message += "\n  " + r;
   return error(message);

@@ -35,6 +35,7 @@
 #include "llvm/Support/JSON.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -152,13 +153,23 @@ struct Checkpoint {
   std::string path; // the step directory
   CheckpointManifest manifest;
   CheckpointLayout layout;
-  std::vector<SafetensorsFile> files; // layout.files, read and checked
+  /// layout.files, read and checked; those a selective reader did not
+  /// need are left empty (`loaded` false).
+  std::vector<SafetensorsFile> files;
+  std::vector<bool> loaded;
 
   /// Copies the flat elements [begin, end) of `tensor` to `out`, from
-  /// whichever parts hold them.
+  /// whichever parts hold them (in files that were read).
   void read(const StateTensor &tensor, int64_t begin, int64_t end,
             uint8_t *out) const;
 };
+
+/// The files of a checkpoint a reader needs, given its layout: one flag
+/// per entry of `layout.files`. A reader that takes only some ranges of
+/// the state (an MPI rank's own shards and the tensors every rank holds
+/// whole) reads and checksums only the files that hold them, so a rank
+/// never holds, or waits to checksum, the whole sharded state.
+using NeededFiles = std::function<std::vector<bool>(const CheckpointLayout &)>;
 
 /// Reads the checkpoint `latest` names, validating the manifest (its step
 /// is its directory's, no position is negative) and the files (every part
@@ -173,9 +184,16 @@ llvm::Expected<Checkpoint> readCheckpointAt(llvm::StringRef path);
 /// `latest` names, else the step directories from the highest step down.
 /// `rejected` gets one message per checkpoint passed over (corrupt,
 /// inconsistent or unreadable); the error, when none is intact, lists them.
+///
+/// With `needed`, only the files it selects are read and checked (a
+/// checkpoint is intact for this reader when those are); with `atMostStep`,
+/// newer checkpoints are passed over without being read (ranks that found
+/// different checkpoints intact agree on the older one this way).
 llvm::Expected<Checkpoint>
 readNewestIntactCheckpoint(llvm::StringRef directory,
-                           std::vector<std::string> &rejected);
+                           std::vector<std::string> &rejected,
+                           const NeededFiles &needed = nullptr,
+                           int64_t atMostStep = INT64_MAX);
 
 /// Removes all but the newest `keep` checkpoints (by step) under
 /// `directory`, never the one `latest` names. Call it after a checkpoint is

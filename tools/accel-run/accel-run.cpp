@@ -481,6 +481,32 @@ static void loadState(Executable &exec, size_t i, int64_t rank,
               (shard - (end - begin)) * size);
 }
 
+/// The files of a checkpoint that hold the state `program` loads on the
+/// ranks `ranks`: their shards of the sharded tensors, and the whole of the
+/// others. (Tensors the layout lacks are reported when they are loaded.)
+static std::vector<bool> filesHolding(const accel::io::CheckpointLayout &layout,
+                                      const accel::rt::Program &program,
+                                      llvm::ArrayRef<int64_t> ranks) {
+  std::vector<bool> needed(layout.files.size(), false);
+  for (const BufferDesc &b : program.buffers) {
+    const accel::io::StateTensor *t = layout.find(b.name);
+    if (!t)
+      continue;
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    if (b.shardOf.empty())
+      ranges.push_back({0, b.numElements()});
+    else
+      for (int64_t r : ranks)
+        ranges.push_back(shardRange(wholeElements(b), b.shape[0], r));
+    for (const accel::io::TensorPart &part : t->parts)
+      for (auto [begin, end] : ranges)
+        if (part.begin < end && begin < part.end && part.file >= 0 &&
+            static_cast<size_t>(part.file) < needed.size())
+          needed[part.file] = true;
+  }
+  return needed;
+}
+
 /// Copies the model state (parameters, buffers and FP8 scaling state) of
 /// `from` into the buffers of the same role and name in `to` (evaluation
 /// and gradient programs read the training step's current state). A whole
@@ -932,10 +958,47 @@ static int run(int argc, char **argv) {
     if (checkpointDir.empty())
       return fail("--resume needs --checkpoint-dir");
     // A corrupt or inconsistent newest checkpoint is passed over, loudly,
-    // for the newest intact one.
+    // for the newest intact one. An MPI rank reads (and checksums) only
+    // the files that hold its state; the ranks then agree on the newest
+    // checkpoint intact for all of them.
     std::vector<std::string> rejected;
+    accel::io::NeededFiles needed;
+    if (mpi)
+      needed = [&](const accel::io::CheckpointLayout &layout) {
+        return filesHolding(layout, exec.program(), execRank);
+      };
     Expected<accel::io::Checkpoint> checkpoint =
-        accel::io::readNewestIntactCheckpoint(checkpointDir, rejected);
+        accel::io::readNewestIntactCheckpoint(checkpointDir, rejected, needed);
+    while (mpi) {
+      // -1: none is intact for this rank.
+      int64_t mine = checkpoint ? checkpoint->manifest.step : -1;
+      Expected<std::vector<uint64_t>> steps =
+          mpi->gather(static_cast<uint64_t>(mine));
+      if (!steps)
+        return fail(toString(steps.takeError()));
+      int64_t agreed = mine;
+      for (uint64_t other : *steps)
+        agreed = std::min(agreed, static_cast<int64_t>(other));
+      // Every rank sees the same steps, so all leave the loop together.
+      if (llvm::all_of(*steps, [&](uint64_t other) {
+            return static_cast<int64_t>(other) == agreed;
+          }))
+        break;
+      if (agreed < 0) {
+        if (!checkpoint)
+          break;
+        return fail("no checkpoint in '" + checkpointDir +
+                    "' is intact for every rank (another rank found none)");
+      }
+      if (mine == agreed)
+        continue; // the others fall back to this rank's
+      consumeError(checkpoint.takeError());
+      rejected.push_back("checkpoints after step " + std::to_string(agreed) +
+                         " are not intact for every rank");
+      checkpoint = accel::io::readNewestIntactCheckpoint(checkpointDir,
+                                                         rejected, needed,
+                                                         agreed);
+    }
     if (!checkpoint)
       return fail(toString(checkpoint.takeError()));
     for (const std::string &why : rejected)
