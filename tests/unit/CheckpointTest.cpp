@@ -269,6 +269,42 @@ TEST_F(CheckpointTest, ChecksumsAndFallback) {
   EXPECT_NE(message.find("is not valid JSON"), std::string::npos);
 }
 
+// A reader that needs only some files reads and checks only those (a
+// corrupt file it does not need goes unnoticed); `atMostStep` passes over
+// newer checkpoints without reading them.
+TEST_F(CheckpointTest, SelectiveReadsAndStepBound) {
+  ASSERT_FALSE(llvm::errorToBool(write(4, 4.0f, 64)));
+  ASSERT_FALSE(llvm::errorToBool(write(5, 5.0f, 64)));
+  llvm::SmallString<128> state(dir);
+  llvm::sys::path::append(state, "step-000000005", "state.safetensors");
+  flipLastByte(state);
+  std::vector<std::string> rejected;
+  accel::io::NeededFiles none = [](const accel::io::CheckpointLayout &layout) {
+    return std::vector<bool>(layout.files.size(), false);
+  };
+  llvm::Expected<accel::io::Checkpoint> c =
+      accel::io::readNewestIntactCheckpoint(dir, rejected, none);
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  EXPECT_EQ(c->manifest.step, 5);
+  EXPECT_TRUE(rejected.empty());
+  EXPECT_EQ(c->loaded, std::vector<bool>{false});
+  // Needed, the corrupt file sends the reader to step 4.
+  c = accel::io::readNewestIntactCheckpoint(dir, rejected);
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  EXPECT_EQ(c->manifest.step, 4);
+  EXPECT_EQ(c->loaded, std::vector<bool>{true});
+  // Bounded at step 4, step 5 is not even read.
+  rejected.clear();
+  c = accel::io::readNewestIntactCheckpoint(dir, rejected, nullptr, 4);
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  EXPECT_EQ(c->manifest.step, 4);
+  EXPECT_TRUE(rejected.empty());
+  c = accel::io::readNewestIntactCheckpoint(dir, rejected, nullptr, 3);
+  ASSERT_FALSE(static_cast<bool>(c));
+  EXPECT_NE(llvm::toString(c.takeError()).find("at step 3 or before"),
+            std::string::npos);
+}
+
 TEST_F(CheckpointTest, PruneKeepsTheNewest) {
   for (int64_t step = 1; step <= 5; ++step)
     ASSERT_FALSE(llvm::errorToBool(write(step, 1.0f, 4)));
