@@ -279,9 +279,43 @@ llvm::Error beginCheckpoint(llvm::StringRef directory, int64_t step) {
   return llvm::Error::success();
 }
 
-llvm::Error writeCheckpointFile(llvm::StringRef directory, int64_t step,
-                                const CheckpointLayout &layout, size_t file,
-                                PartBytes bytes) {
+namespace {
+
+/// Reads file `f` of the checkpoint being written in `tempDir` back and
+/// returns the checksums of its parts, in layout order.
+llvm::Expected<PartChecksums> checksumFile(llvm::StringRef tempDir,
+                                           const CheckpointLayout &layout,
+                                           size_t f) {
+  llvm::SmallString<256> path(tempDir), manifestPath(tempDir);
+  llvm::sys::path::append(path, layout.files[f]);
+  llvm::sys::path::append(manifestPath, "manifest.json");
+  llvm::Expected<SafetensorsFile> file = SafetensorsFile::read(path);
+  if (!file)
+    return file.takeError();
+  std::map<std::pair<size_t, size_t>, uint32_t> crcs;
+  if (llvm::Error e = checkFile(layout, f, *file, path, manifestPath,
+                                /*verify=*/false, &crcs))
+    return std::move(e);
+  PartChecksums ordered; // the map's order: tensor, then part
+  for (auto &[at, crc] : crcs)
+    ordered.push_back(crc);
+  return ordered;
+}
+
+} // namespace
+
+size_t partsInFile(const CheckpointLayout &layout, size_t file) {
+  size_t n = 0;
+  for (const StateTensor &t : layout.tensors)
+    for (const TensorPart &part : t.parts)
+      n += part.file == static_cast<int64_t>(file);
+  return n;
+}
+
+llvm::Expected<PartChecksums>
+writeCheckpointFile(llvm::StringRef directory, int64_t step,
+                    const CheckpointLayout &layout, size_t file,
+                    PartBytes bytes) {
   std::vector<TensorRef> tensors;
   for (const StateTensor &t : layout.tensors)
     for (const TensorPart &part : t.parts)
@@ -290,35 +324,50 @@ llvm::Error writeCheckpointFile(llvm::StringRef directory, int64_t step,
             {t.name, t.dtype,
              t.whole() ? t.shape : std::vector<int64_t>{part.end - part.begin},
              bytes(t, part)});
-  llvm::SmallString<256> path = tempDirectory(directory, step);
+  llvm::SmallString<256> tempDir = tempDirectory(directory, step);
+  llvm::SmallString<256> path(tempDir);
   llvm::sys::path::append(path, layout.files[file]);
   // writeSafetensors fsyncs the file and its directory.
-  return writeSafetensors(path, tensors);
+  if (llvm::Error e = writeSafetensors(path, tensors))
+    return std::move(e);
+  return checksumFile(tempDir, layout, file);
 }
 
 llvm::Error commitCheckpoint(llvm::StringRef directory,
                              const CheckpointLayout &layout,
-                             const CheckpointManifest &manifest) {
+                             const CheckpointManifest &manifest,
+                             llvm::ArrayRef<PartChecksums> checksums) {
   std::string name = stepName(manifest.step);
   llvm::SmallString<256> tempDir = tempDirectory(directory, manifest.step);
   llvm::SmallString<256> finalDir(directory), manifestPath(tempDir);
   llvm::sys::path::append(finalDir, name);
   llvm::sys::path::append(manifestPath, "manifest.json");
-  // Every part as it reached the disk (MPI ranks wrote their own files):
-  // read back, checked against the layout and checksummed.
+  // Every part as it reached the disk: the writers' checksums of the files
+  // they read back, or, without them, each file read back here.
+  if (!checksums.empty() && checksums.size() != layout.files.size())
+    return error("checkpoint of step " + llvm::Twine(manifest.step) + ": " +
+                 llvm::Twine(checksums.size()) + " files' checksums for " +
+                 llvm::Twine(layout.files.size()) + " files");
   CheckpointLayout committed = layout;
   for (size_t f = 0; f < layout.files.size(); ++f) {
-    llvm::SmallString<256> path(tempDir);
-    llvm::sys::path::append(path, layout.files[f]);
-    llvm::Expected<SafetensorsFile> file = SafetensorsFile::read(path);
-    if (!file)
-      return file.takeError();
-    std::map<std::pair<size_t, size_t>, uint32_t> crcs;
-    if (llvm::Error e = checkFile(layout, f, *file, path, manifestPath,
-                                  /*verify=*/false, &crcs))
-      return e;
-    for (auto &[at, crc] : crcs)
-      committed.tensors[at.first].parts[at.second].crc32 = crc;
+    PartChecksums read;
+    if (checksums.empty()) {
+      llvm::Expected<PartChecksums> c = checksumFile(tempDir, layout, f);
+      if (!c)
+        return c.takeError();
+      read = std::move(*c);
+    }
+    const PartChecksums &crcs = checksums.empty() ? read : checksums[f];
+    if (crcs.size() != partsInFile(layout, f))
+      return error("checkpoint of step " + llvm::Twine(manifest.step) + ": '" +
+                   layout.files[f] + "' has " +
+                   llvm::Twine(partsInFile(layout, f)) + " parts but " +
+                   llvm::Twine(crcs.size()) + " checksums");
+    size_t next = 0;
+    for (StateTensor &t : committed.tensors)
+      for (TensorPart &part : t.parts)
+        if (part.file == static_cast<int64_t>(f))
+          part.crc32 = crcs[next++];
   }
   std::string text = manifestText(committed, manifest);
   if (llvm::Error e = writeTextAtomically(manifestPath, text))
@@ -360,11 +409,15 @@ llvm::Error writeCheckpoint(llvm::StringRef directory,
                             const CheckpointManifest &manifest) {
   if (llvm::Error e = beginCheckpoint(directory, manifest.step))
     return e;
-  for (size_t f = 0; f < layout.files.size(); ++f)
-    if (llvm::Error e =
-            writeCheckpointFile(directory, manifest.step, layout, f, bytes))
-      return e;
-  return commitCheckpoint(directory, layout, manifest);
+  std::vector<PartChecksums> checksums;
+  for (size_t f = 0; f < layout.files.size(); ++f) {
+    llvm::Expected<PartChecksums> c =
+        writeCheckpointFile(directory, manifest.step, layout, f, bytes);
+    if (!c)
+      return c.takeError();
+    checksums.push_back(std::move(*c));
+  }
+  return commitCheckpoint(directory, layout, manifest, checksums);
 }
 
 llvm::Error writeCheckpoint(llvm::StringRef directory,

@@ -16,11 +16,11 @@
 // count and strategy that wrote it.
 //
 // Writing is crash-safe: the step directory is filled under a temporary
-// name, every file and the directory are fsynced, the files are read back
-// and checksummed, then the manifest is written, the directory renamed into
-// place and DIR fsynced; `latest` is replaced the same way. A writer killed
-// at any point leaves the previous checkpoint loadable, and readers never
-// see a half-written one.
+// name, every file and the directory are fsynced, each file is read back
+// and checksummed by its writer, then the manifest is written, the directory
+// renamed into place and DIR fsynced; `latest` is replaced the same way. A
+// writer killed at any point leaves the previous checkpoint loadable, and
+// readers never see a half-written one.
 //
 //===----------------------------------------------------------------------===//
 
@@ -112,15 +112,29 @@ using PartBytes =
 /// rank writes its file, and once every file is durable rank 0 commits.
 /// begin: a fresh temporary directory for `step` (stale ones removed).
 llvm::Error beginCheckpoint(llvm::StringRef directory, int64_t step);
+/// The CRC-32 of each part one file holds, in layout order (tensor by
+/// tensor, part by part).
+using PartChecksums = std::vector<uint32_t>;
+
+/// How many parts file `file` of `layout` holds.
+size_t partsInFile(const CheckpointLayout &layout, size_t file);
+
 /// Writes and fsyncs file `file` of `layout`: the parts that lie in it.
-llvm::Error writeCheckpointFile(llvm::StringRef directory, int64_t step,
-                                const CheckpointLayout &layout, size_t file,
-                                PartBytes bytes);
-/// Reads every file back, checksums each part, writes the manifest and
-/// publishes the checkpoint of `manifest.step`; `latest` points at it.
+/// Then reads the file back, checks it against the layout and returns the
+/// checksums of its parts as they reached the disk.
+llvm::Expected<PartChecksums>
+writeCheckpointFile(llvm::StringRef directory, int64_t step,
+                    const CheckpointLayout &layout, size_t file,
+                    PartBytes bytes);
+/// Writes the manifest with every part's checksum and publishes the
+/// checkpoint of `manifest.step`; `latest` points at it. `checksums` holds
+/// what writeCheckpointFile returned for each file (gathered from the
+/// ranks that wrote them), so the committer reads no file; without them it
+/// reads every file back to checksum it.
 llvm::Error commitCheckpoint(llvm::StringRef directory,
                              const CheckpointLayout &layout,
-                             const CheckpointManifest &manifest);
+                             const CheckpointManifest &manifest,
+                             llvm::ArrayRef<PartChecksums> checksums = {});
 
 /// All three steps in one process.
 llvm::Error writeCheckpoint(llvm::StringRef directory,

@@ -305,6 +305,42 @@ TEST_F(CheckpointTest, SelectiveReadsAndStepBound) {
             std::string::npos);
 }
 
+// The committer trusts the checksums the writers took when they read
+// their files back: a file damaged after that is published with the
+// checksum of what was written, so the reader catches the damage.
+TEST_F(CheckpointTest, CommitTakesTheWritersChecksums) {
+  std::vector<accel::io::StateTensorSpec> specs = {
+      {"w", "param", accel::io::DType::F32, {8}, true}};
+  accel::io::CheckpointLayout layout =
+      accel::io::checkpointLayout(specs, 2, "fsdp");
+  std::vector<float> w = {0, 1, 2, 3, 4, 5, 6, 7};
+  auto bytes = [&](const accel::io::StateTensor &,
+                   const accel::io::TensorPart &part) {
+    return llvm::ArrayRef<uint8_t>(
+        reinterpret_cast<const uint8_t *>(w.data() + part.begin),
+        (part.end - part.begin) * 4);
+  };
+  ASSERT_FALSE(llvm::errorToBool(accel::io::beginCheckpoint(dir, 3)));
+  std::vector<accel::io::PartChecksums> checksums;
+  for (size_t f = 0; f < 2; ++f) {
+    llvm::Expected<accel::io::PartChecksums> crcs =
+        accel::io::writeCheckpointFile(dir, 3, layout, f, bytes);
+    ASSERT_TRUE(static_cast<bool>(crcs)) << llvm::toString(crcs.takeError());
+    checksums.push_back(std::move(*crcs));
+  }
+  llvm::SmallString<128> file(dir);
+  llvm::sys::path::append(file, ".step-000000003.tmp",
+                          "rank-00001-of-00002.safetensors");
+  flipLastByte(file);
+  CheckpointManifest m;
+  m.step = 3;
+  ASSERT_FALSE(llvm::errorToBool(
+      accel::io::commitCheckpoint(dir, layout, m, checksums)));
+  EXPECT_NE(readError().find("rank-00001-of-00002.safetensors' is corrupt"),
+            std::string::npos)
+      << readError();
+}
+
 TEST_F(CheckpointTest, PruneKeepsTheNewest) {
   for (int64_t step = 1; step <= 5; ++step)
     ASSERT_FALSE(llvm::errorToBool(write(step, 1.0f, 4)));
@@ -361,10 +397,23 @@ TEST_F(CheckpointTest, ShardedLayout) {
   m.step = 6;
   // As MPI ranks do it: begin, each file on its own, commit.
   ASSERT_FALSE(llvm::errorToBool(accel::io::beginCheckpoint(dir, 6)));
-  for (size_t f = 0; f < 3; ++f)
-    ASSERT_FALSE(llvm::errorToBool(
-        accel::io::writeCheckpointFile(dir, 6, layout, f, bytes)));
-  ASSERT_FALSE(llvm::errorToBool(accel::io::commitCheckpoint(dir, layout, m)));
+  std::vector<accel::io::PartChecksums> checksums;
+  for (size_t f = 0; f < 3; ++f) {
+    llvm::Expected<accel::io::PartChecksums> crcs =
+        accel::io::writeCheckpointFile(dir, 6, layout, f, bytes);
+    ASSERT_TRUE(static_cast<bool>(crcs)) << llvm::toString(crcs.takeError());
+    EXPECT_EQ(crcs->size(), accel::io::partsInFile(layout, f));
+    checksums.push_back(std::move(*crcs));
+  }
+  // The committer takes the writers' checksums (one list per file) and
+  // reads no file.
+  std::vector<accel::io::PartChecksums> short_(checksums.begin(),
+                                               checksums.begin() + 2);
+  EXPECT_NE(llvm::toString(accel::io::commitCheckpoint(dir, layout, m, short_))
+                .find("2 files' checksums for 3 files"),
+            std::string::npos);
+  ASSERT_FALSE(llvm::errorToBool(
+      accel::io::commitCheckpoint(dir, layout, m, checksums)));
 
   llvm::Expected<accel::io::Checkpoint> c = accel::io::readLatestCheckpoint(dir);
   ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());

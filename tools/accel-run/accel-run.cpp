@@ -1200,6 +1200,31 @@ static int run(int argc, char **argv) {
                                      phase + " (its error is above)");
     return Error::success();
   };
+  // Every rank's checksums of its checkpoint file, on every rank: each
+  // rank's padded to the longest (a file's part count follows from the
+  // layout), the bits moved as they are.
+  auto gatherChecksums = [&](const accel::io::PartChecksums &mine)
+      -> Expected<std::vector<accel::io::PartChecksums>> {
+    size_t longest = 0;
+    for (size_t f = 0; f < layout.files.size(); ++f)
+      longest = std::max(longest, accel::io::partsInFile(layout, f));
+    std::vector<uint32_t> padded(mine), all(longest * ranks);
+    padded.resize(longest);
+    uint64_t calls = mpi->completed(), bytes = mpi->payloadBytes();
+    Error e = mpi->allGather(
+        {{padded.data(), all.data(), static_cast<int64_t>(all.size())}},
+        "checkpoint: gather the ranks' checksums");
+    checkpointCollectives += mpi->completed() - calls;
+    checkpointBytes += mpi->payloadBytes() - bytes;
+    if (e)
+      return std::move(e);
+    std::vector<accel::io::PartChecksums> checksums(ranks);
+    for (int64_t r = 0; r < ranks; ++r)
+      checksums[r].assign(all.begin() + r * longest,
+                          all.begin() + r * longest +
+                              accel::io::partsInFile(layout, r));
+    return checksums;
+  };
   auto writeCheckpoint = [&](int64_t done) -> Error {
     accel::io::CheckpointManifest manifest;
     manifest.step = done;
@@ -1219,15 +1244,22 @@ static int run(int argc, char **argv) {
                                : Error::success(),
                           "start the checkpoint of step " + Twine(done)))
         return e;
-      if (Error e = agree(accel::io::writeCheckpointFile(checkpointDir, done,
-                                                         layout, mpi->rank(),
-                                                         partBytes),
+      Expected<accel::io::PartChecksums> mine = accel::io::writeCheckpointFile(
+          checkpointDir, done, layout, mpi->rank(), partBytes);
+      if (Error e = agree(mine ? Error::success() : mine.takeError(),
                           "write its checkpoint file of step " + Twine(done)))
         return e;
+      // Each rank read its own file back; rank 0 commits with everyone's
+      // checksums (one all-gather of a few bytes) instead of reading every
+      // file again.
+      Expected<std::vector<accel::io::PartChecksums>> checksums =
+          gatherChecksums(*mine);
+      if (!checksums)
+        return checksums.takeError();
       // Rank 0 commits and prunes; every rank learns how that went.
       auto commitAndPrune = [&]() -> Error {
         if (Error e = accel::io::commitCheckpoint(checkpointDir, layout,
-                                                  manifest))
+                                                  manifest, *checksums))
           return e;
         return accel::io::pruneCheckpoints(checkpointDir, keepCheckpoints);
       };
