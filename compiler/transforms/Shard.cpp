@@ -653,6 +653,25 @@ void shardParameters(func::FuncOp forward, int64_t ranks, ReduceKind loss,
                      Type reduceType) {
   Block &body = forward.getBody().front();
   OpBuilder b(forward.getContext());
+  // Autocast casts each parameter once, at the top of the function (its
+  // weight cache). A unit is gathered before its first use, so each such
+  // cast first moves to just before the first op that reads it: otherwise
+  // every unit would be gathered, and held whole, from the start.
+  for (BlockArgument arg : body.getArguments()) {
+    if (!forward.getArgAttr(arg.getArgNumber(), AccelDialect::kParamAttrName))
+      continue;
+    for (Operation *user : llvm::make_early_inc_range(arg.getUsers())) {
+      if (!isa<CastOp>(user))
+        continue;
+      Operation *first = nullptr;
+      for (Operation *reader : user->getUsers())
+        if (reader->getBlock() == &body &&
+            (!first || reader->isBeforeInBlock(first)))
+          first = reader;
+      if (first && user->isBeforeInBlock(first))
+        user->moveBefore(first);
+    }
+  }
   // Units in order of their parameters' first use.
   SmallVector<std::string> order;
   llvm::StringMap<SmallVector<BlockArgument>> members;
