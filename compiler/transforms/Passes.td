@@ -668,7 +668,8 @@ def PlanMemoryPass : Pass<"accel-plan-memory", "::mlir::ModuleOp"> {
     driver's products read its input with a transpose flag and never run
     it. The
     function gets `accel.arena_bytes`; each op gets `accel.arena_offsets`,
-    one per result. A remark reports the arena size
+    one per result. A one-line remark at the function's line (no column,
+    so its signature is not echoed) reports the arena size
     against the lower bound set by the most bytes live at once, so peak
     step memory is known before anything runs; with `print-plan`, a remark
     at each producing op gives its buffers' sizes, offsets and live ranges

@@ -21,6 +21,16 @@ uint64_t byteSize(RankedTensorType type) {
   return static_cast<uint64_t>(type.getNumElements()) * ((bits + 7) / 8);
 }
 
+/// Where the arena remark goes: the function's file and line with no
+/// column. A diagnostic at a column is printed with its source line, and a
+/// training step's signature is one line of thousands of characters; with
+/// column 0 (unknown) the remark is one line, `file:line:0: remark: ...`.
+Location summaryLocation(func::FuncOp func) {
+  if (auto file = func.getLoc()->findInstanceOf<FileLineColLoc>())
+    return FileLineColLoc::get(file.getFilename(), file.getLine(), 0);
+  return func.getLoc();
+}
+
 struct PlanMemoryPass : accel::impl::PlanMemoryPassBase<PlanMemoryPass> {
   using Base::Base;
 
@@ -126,10 +136,10 @@ struct PlanMemoryPass : accel::impl::PlanMemoryPassBase<PlanMemoryPass> {
     }
     func->setAttr("accel.arena_bytes",
                   b.getI64IntegerAttr(static_cast<int64_t>(plan.arenaBytes)));
- // At the function's location, without printing the whole function.
-    emitRemark(func.getLoc()) << "arena of " << plan.arenaBytes << " bytes for "
-                      << requests.size() << " buffers (at least "
-                      << plan.liveLowerBound << " bytes are live at once)";
+    emitRemark(summaryLocation(func))
+        << "arena of " << plan.arenaBytes << " bytes for " << requests.size()
+        << " buffers (at least " << plan.liveLowerBound
+        << " bytes are live at once)";
   }
 };
 

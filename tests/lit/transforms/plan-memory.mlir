@@ -1,6 +1,11 @@
 // accel-plan-memory gives every intermediate tensor an arena offset, reusing
 // the bytes of dead tensors.
 // RUN: accel-opt %s --accel-plan-memory=entry=step -verify-diagnostics | FileCheck %s
+// The arena remark is one line, at the function's line: no echo of its
+// signature (a training step's is thousands of characters).
+// RUN: accel-opt %s --accel-plan-memory=entry=step -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=REMARK --implicit-check-not=func.func
+// REMARK: plan-memory.mlir:[[# @LINE + 14]]:0: remark: arena of 8192 bytes{{.*}}once){{$}}
 
 // a (4 KiB) -> b (4 KiB) -> c (4 KiB) -> sum (4 bytes, aligned to 64): c
 // reuses a's bytes and the sum b's, so two buffers' worth suffices.
