@@ -609,7 +609,7 @@ const accel_driver kDriver = {
     setProfiling,
     readProfile,
     kKernels.c_str(),
-    "f32,i64,i1",
+    "f32,i64,i1,bf16,f16",
 };
 
 } // namespace

@@ -18,6 +18,9 @@ const char *prelude(Language language) {
 typedef unsigned long ulong;
 typedef unsigned int uint;
 typedef unsigned char uchar;
+typedef unsigned short ushort;
+#define as_uint(x) __float_as_uint(x)
+#define as_float(x) __uint_as_float(x)
 #define __kernel extern "C" __global__
 #define __global
 #define get_global_id(dim) ((ulong)blockIdx.x * blockDim.x + threadIdx.x)
@@ -812,6 +815,83 @@ __kernel void select_bytes(__global const uchar *flag, ulong fo,
     y[yo + i] = flag[fo] ? a[ao + i] : b[bo + i];
 }
 
+/* bf16 and fp16 values are stored as ushort and converted as the CPU
+   driver converts them (runtime/cpu/HalfFloat.h): round to nearest even,
+   NaN kept quiet, fp16 overflow to infinity and subnormals kept; back to
+   float exactly. Kernels other than these compute on f32 copies (the
+   loader widens operands and rounds results around them). Type codes:
+   0 f32, 1 bf16, 2 f16. */
+ushort f32_to_bf16(float f) {
+  uint u = as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u)
+    return (ushort)((u >> 16) | 0x0040u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (ushort)(u >> 16);
+}
+float bf16_to_f32(ushort h) { return as_float((uint)h << 16); }
+ushort f32_to_f16(float f) {
+  uint u = as_uint(f);
+  ushort sign = (ushort)((u >> 16) & 0x8000u);
+  uint mag = u & 0x7fffffffu;
+  if (mag > 0x7f800000u)
+    return sign | 0x7e00u;
+  if (mag >= 0x477ff000u)
+    return sign | 0x7c00u;
+  if (mag < 0x38800000u) {
+    /* onto the 2^-24 grid of fp16's subnormals: the float adder rounds */
+    float shifted = as_float(mag) + 0.5f;
+    return sign | (ushort)(as_uint(shifted) - as_uint(0.5f));
+  }
+  uint rounded = mag + 0xfffu + ((mag >> 13) & 1u);
+  return sign | (ushort)((rounded - 0x38000000u) >> 13);
+}
+float f16_to_f32(ushort h) {
+  uint sign = (uint)(h & 0x8000u) << 16;
+  uint e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+  if (e == 0)
+    return as_float(sign) +
+           (sign ? -1.0f : 1.0f) * (float)m * 5.9604644775390625e-8f;
+  if (e == 0x1fu)
+    return as_float(sign | 0x7f800000u | (m << 13));
+  return as_float(sign | ((e + 112u) << 23) | (m << 13));
+}
+float round_bf16(float x) { return bf16_to_f32(f32_to_bf16(x)); }
+float round_f16(float x) { return f16_to_f32(f32_to_f16(x)); }
+
+/* Element i of a float buffer of type `type` at byte offset `o`. */
+float load_as_f32(__global const uchar *p, ulong o, ulong i, int type) {
+  if (type == 1)
+    return bf16_to_f32(((__global const ushort *)(p + o))[i]);
+  if (type == 2)
+    return f16_to_f32(((__global const ushort *)(p + o))[i]);
+  return ((__global const float *)(p + o))[i];
+}
+
+/* y = x converted between f32, bf16 and f16 (offsets in bytes). */
+__kernel void convert(__global const uchar *x, ulong xo, int from,
+                      __global uchar *y, ulong yo, int to, ulong n) {
+  ulong i = get_global_id(0);
+  if (i >= n)
+    return;
+  float v = load_as_f32(x, xo, i, from);
+  if (to == 1)
+    ((__global ushort *)(y + yo))[i] = f32_to_bf16(v);
+  else if (to == 2)
+    ((__global ushort *)(y + yo))[i] = f32_to_f16(v);
+  else
+    ((__global float *)(y + yo))[i] = v;
+}
+
+/* Clears *flag (set to 1 before) when an element is infinite or NaN. */
+__kernel void clear_if_nonfinite(__global const uchar *x, ulong xo, int type,
+                                 __global uchar *flag, ulong fo, ulong n) {
+  ulong i = get_global_id(0);
+  if (i < n && !isfinite(load_as_f32(x, xo, i, type)))
+    flag[fo] = 0;
+}
+
+__kernel void set_flag(__global uchar *flag, ulong fo) { flag[fo] = 1; }
+
 /* A sum over leading dimensions (a bias gradient): result o adds
    x[r * n + o] for r = 0 .. reduced, in double, in index order as the
    general kernel below does, without its per-element index arithmetic. */
@@ -1131,23 +1211,61 @@ __kernel void cross_entropy_grad_group(
 }
 
 const std::set<Kernel> &supportedKernels() {
-  static const std::set<Kernel> kernels = {
-      Kernel::Linear, Kernel::BatchedMatmul, Kernel::Copy,
-      Kernel::Add, Kernel::Sub, Kernel::Mul, Kernel::Div,
-      Kernel::Relu, Kernel::Tanh, Kernel::Sigmoid, Kernel::Exp,
-      Kernel::Log, Kernel::Sqrt, Kernel::Rsqrt, Kernel::Neg,
-      Kernel::Gelu, Kernel::GeluTanh, Kernel::ReluGrad, Kernel::GeluGrad,
-      Kernel::GeluTanhGrad, Kernel::IntToFloat, Kernel::Sum, Kernel::Mean,
-      Kernel::CrossEntropy, Kernel::CrossEntropyGrad, Kernel::Fused,
-      Kernel::AddInt, Kernel::MulInt, Kernel::EqualInt, Kernel::BoolToFloat,
-      Kernel::Select, Kernel::Permute, Kernel::MaskedFill, Kernel::Softmax,
-      Kernel::LogSoftmax, Kernel::SoftmaxGrad, Kernel::LogSoftmaxGrad,
-      Kernel::LayerNorm, Kernel::LayerNormGrad, Kernel::Embedding,
-      Kernel::EmbeddingGrad, Kernel::Dropout, Kernel::Conv2d,
-      Kernel::Conv2dGradInput, Kernel::Conv2dGradWeight, Kernel::MaxPool2d,
-      Kernel::MaxPool2dGrad, Kernel::AvgPool2d, Kernel::AvgPool2dGrad,
-      Kernel::AdaptiveAvgPool2d, Kernel::AdaptiveAvgPool2dGrad,
-      Kernel::BatchNorm, Kernel::BatchNormGrad};
+  static const std::set<Kernel> kernels = {Kernel::Linear,
+                                           Kernel::BatchedMatmul,
+                                           Kernel::Copy,
+                                           Kernel::Add,
+                                           Kernel::Sub,
+                                           Kernel::Mul,
+                                           Kernel::Div,
+                                           Kernel::Relu,
+                                           Kernel::Tanh,
+                                           Kernel::Sigmoid,
+                                           Kernel::Exp,
+                                           Kernel::Log,
+                                           Kernel::Sqrt,
+                                           Kernel::Rsqrt,
+                                           Kernel::Neg,
+                                           Kernel::Gelu,
+                                           Kernel::GeluTanh,
+                                           Kernel::ReluGrad,
+                                           Kernel::GeluGrad,
+                                           Kernel::GeluTanhGrad,
+                                           Kernel::IntToFloat,
+                                           Kernel::Sum,
+                                           Kernel::Mean,
+                                           Kernel::CrossEntropy,
+                                           Kernel::CrossEntropyGrad,
+                                           Kernel::Fused,
+                                           Kernel::AddInt,
+                                           Kernel::MulInt,
+                                           Kernel::EqualInt,
+                                           Kernel::BoolToFloat,
+                                           Kernel::Select,
+                                           Kernel::Permute,
+                                           Kernel::MaskedFill,
+                                           Kernel::Softmax,
+                                           Kernel::LogSoftmax,
+                                           Kernel::SoftmaxGrad,
+                                           Kernel::LogSoftmaxGrad,
+                                           Kernel::LayerNorm,
+                                           Kernel::LayerNormGrad,
+                                           Kernel::Embedding,
+                                           Kernel::EmbeddingGrad,
+                                           Kernel::Dropout,
+                                           Kernel::Conv2d,
+                                           Kernel::Conv2dGradInput,
+                                           Kernel::Conv2dGradWeight,
+                                           Kernel::MaxPool2d,
+                                           Kernel::MaxPool2dGrad,
+                                           Kernel::AvgPool2d,
+                                           Kernel::AvgPool2dGrad,
+                                           Kernel::AdaptiveAvgPool2d,
+                                           Kernel::AdaptiveAvgPool2dGrad,
+                                           Kernel::BatchNorm,
+                                           Kernel::BatchNormGrad,
+                                           Kernel::Cast,
+                                           Kernel::AllFinite};
   return kernels;
 }
 
@@ -1164,10 +1282,14 @@ std::string unsupported(const Program &p, const std::string &driver) {
     return "the " + driver + " driver does not run these kernels yet: " + list;
   for (size_t i = 0; i < p.buffers.size(); ++i)
     if (p.buffers[i].type != ElementType::F32 &&
+        p.buffers[i].type != ElementType::BF16 &&
+        p.buffers[i].type != ElementType::F16 &&
         p.buffers[i].type != ElementType::I64 &&
         p.buffers[i].type != ElementType::I1)
-      return "the " + driver + " driver runs f32 programs; buffer #" +
-             std::to_string(i) + " holds another element type";
+      return "the " + driver +
+             " driver runs f32, bf16 and f16 programs; buffer #" +
+             std::to_string(i) + " holds another element type (" +
+             elementTypeName(p.buffers[i].type) + ")";
   if (p.ranks != 1)
     return "the " + driver + " driver does not run data-parallel programs yet";
   return "";
@@ -1228,10 +1350,11 @@ llvm::Expected<std::string> fusedKernel(const FusedBody &body,
       << (scalar[i] ? "" : " + i") << "];\n";
   for (size_t k = 0; k < body.steps.size(); ++k) {
     const FusedStep &step = body.steps[k];
-    if (step.round != ElementType::F32)
+    if (step.round != ElementType::F32 && step.round != ElementType::BF16 &&
+        step.round != ElementType::F16)
       return llvm::createStringError(
           llvm::inconvertibleErrorCode(),
-          "fused steps rounded to a reduced precision are not implemented");
+          "fused steps rounded to an 8-bit float are not implemented");
     size_t reg = operands + k;
     if (int code = unaryCode(step.kernel); code >= 0)
       s << "  float v" << reg << " = unary_op(" << code << ", v" << step.lhs
@@ -1244,6 +1367,11 @@ llvm::Expected<std::string> fusedKernel(const FusedBody &body,
                                      std::string("fused step ") +
                                          kernelName(step.kernel) +
                                          " is not elementwise");
+    // As the unfused op's result would be stored and read back.
+    if (step.round != ElementType::F32)
+      s << "  v" << reg << " = "
+        << (step.round == ElementType::BF16 ? "round_bf16" : "round_f16")
+        << "(v" << reg << ");\n";
   }
   for (size_t r = 0; r < body.results.size(); ++r)
     s << "  r" << r << "[ro" << r << " + i] = v" << body.results[r] << ";\n";

@@ -73,9 +73,10 @@ public:
 
   void load() {
     allocate();
+    planWidening();
     compile();
     for (size_t pc = 0; pc < e.program.code.size(); ++pc)
-      e.steps.push_back(prepare(pc));
+      e.steps.push_back(withWidening(pc, prepare(pc)));
     const Program &p = e.program;
     for (const ProgramResult &r : p.results) {
       if (r.kind != ProgramResult::Kind::State)
@@ -92,6 +93,11 @@ public:
   }
 
 private:
+  /// An instruction's shadows: (bf16/f16 buffer, its f32 shadow).
+  struct Widening {
+    std::vector<std::pair<int, int>> in, out;
+  };
+
   Memory create(size_t bytes) { return backend.create(bytes); }
 
   void allocate() {
@@ -114,6 +120,116 @@ private:
           backend.write(e.memory[i], b.constant.data(), b.bytes());
       }
     }
+  }
+
+  /// Kernels that read and write their buffers in their own types (as
+  /// bytes, or converting themselves); every other kernel computes in f32.
+  static bool handlesAnyType(Kernel k) {
+    return k == Kernel::Copy || k == Kernel::Select || k == Kernel::Cast ||
+           k == Kernel::AllFinite;
+  }
+
+  /// As the CPU executor does: an instruction that computes in f32 gets an
+  /// f32 copy (a shadow) of each bf16/f16 operand and result; the operands
+  /// are widened (exactly) before it runs and the results rounded (to
+  /// nearest even) after, so the kernels see f32 alone and round once per
+  /// result. One instruction's shadows lie side by side in one device
+  /// buffer that every instruction reuses (launches run in order). Shadows
+  /// are appended to the program's buffers; the instruction names them.
+  void planWidening() {
+    Program &p = e.program;
+    widening.assign(p.code.size(), {});
+    std::vector<uint64_t> shadowAt; // per shadow, its offset in `widened`
+    uint64_t most = 0;
+    for (size_t pc = 0; pc < p.code.size(); ++pc) {
+      Instruction &in = p.code[pc];
+      if (handlesAnyType(in.kernel))
+        continue;
+      uint64_t used = 0;
+      std::vector<std::pair<int, int>> shadows; // buffer -> its shadow
+      auto shadowOf = [&](int buffer) {
+        for (auto [b, shadow] : shadows)
+          if (b == buffer)
+            return shadow;
+        BufferDesc desc = p.buffers[buffer];
+        desc.type = ElementType::F32;
+        desc.role = BufferDesc::Role::Arena;
+        desc.name.clear();
+        desc.viewOf = -1;
+        int shadow = static_cast<int>(p.buffers.size());
+        p.buffers.push_back(std::move(desc));
+        shadowAt.push_back(used);
+        used += (p.buffers[shadow].bytes() + 63) / 64 * 64;
+        shadows.push_back({buffer, shadow});
+        return shadow;
+      };
+      auto reduced = [&](int b) {
+        return p.buffers[b].type == ElementType::BF16 ||
+               p.buffers[b].type == ElementType::F16;
+      };
+      for (int &operand : in.operands)
+        if (reduced(operand)) {
+          int shadow = shadowOf(operand);
+          std::pair<int, int> w{operand, shadow};
+          if (std::find(widening[pc].in.begin(), widening[pc].in.end(), w) ==
+              widening[pc].in.end())
+            widening[pc].in.push_back(w);
+          operand = shadow;
+        }
+      for (int &result : in.results)
+        if (reduced(result)) {
+          int shadow = shadowOf(result);
+          widening[pc].out.push_back({result, shadow});
+          result = shadow;
+        }
+      most = std::max(most, used);
+    }
+    if (shadowAt.empty())
+      return;
+    Memory widened = create(std::max<uint64_t>(most, 64));
+    for (uint64_t at : shadowAt) {
+      e.memory.push_back(widened);
+      e.offset.push_back(at);
+    }
+  }
+
+  /// `step` with its instruction's operands widened before it and its
+  /// results rounded after.
+  Step withWidening(size_t pc, Step step) {
+    const Widening &w = widening[pc];
+    if (w.in.empty() && w.out.empty())
+      return step;
+    std::vector<Step> s;
+    for (auto [buffer, shadow] : w.in)
+      s.push_back(convert(buffer, shadow));
+    s.push_back(std::move(step));
+    for (auto [buffer, shadow] : w.out)
+      s.push_back(convert(shadow, buffer));
+    return sequence(std::move(s));
+  }
+
+  /// The library's code for a float buffer's type (DeviceKernels.cpp).
+  int32_t typeCode(int b) {
+    switch (e.program.buffers[b].type) {
+    case ElementType::F32:
+      return 0;
+    case ElementType::BF16:
+      return 1;
+    case ElementType::F16:
+      return 2;
+    default:
+      throw Failure{backend.prefix() + "buffer #" + std::to_string(b) +
+                    " is not f32, bf16 or f16"};
+    }
+  }
+
+  /// Buffer `to` = buffer `from` converted (same element count).
+  Step convert(int from, int to) {
+    uint64_t n = e.program.buffers[to].numElements();
+    KernelRef k = kernel("convert");
+    args(k, e.memory[from], uint64_t(e.offset[from]), typeCode(from),
+         e.memory[to], uint64_t(e.offset[to]), typeCode(to), n);
+    return launch(k, n);
   }
 
   void compile() {
@@ -327,6 +443,21 @@ private:
         s.push_back(gemm(ta, tb, m, nn, k, a, at(a) + aIndex[t] * aRows * aCols,
                          aCols, b, at(b) + bIndex[t] * bRows * bCols, bCols,
                          out, at(out) + t * m * nn));
+      return sequence(std::move(s));
+    }
+    case Kernel::Cast:
+      return convert(in.operands[0], out);
+    case Kernel::AllFinite: { // results[0] = every operand's elements finite
+      KernelRef set = kernel("set_flag");
+      args(set, e.memory[out], uint64_t(e.offset[out]));
+      std::vector<Step> s = {launch(set, 1)};
+      for (int x : in.operands) {
+        uint64_t count = p.buffers[x].numElements();
+        KernelRef k = kernel("clear_if_nonfinite");
+        args(k, e.memory[x], uint64_t(e.offset[x]), typeCode(x), e.memory[out],
+             uint64_t(e.offset[out]), count);
+        s.push_back(launch(k, count));
+      }
       return sequence(std::move(s));
     }
     case Kernel::Copy:
@@ -734,6 +865,7 @@ private:
 
   Backend &backend;
   DeviceProgram<Memory> &e;
+  std::vector<Widening> widening; // per instruction
   int64_t rank = 0; // data-parallel programs are refused for now
 };
 
