@@ -147,6 +147,32 @@ public:
 
   int64_t parameters() const { return paramCount; }
 
+  /// The bytes a step's kernels other than products (linears, batched
+  /// products, convolutions) read and write at the least: each operand
+  /// read once and each result written once. With the products' FLOPs at
+  /// the sgemm rate and these at the memory bandwidth, the step's roofline.
+  int64_t streamedBytes() const {
+    using rt::Kernel;
+    const rt::Program &p = exec->program();
+    int64_t bytes = 0;
+    for (const rt::Instruction &in : p.code) {
+      switch (in.kernel) {
+      case Kernel::Linear:
+      case Kernel::BatchedMatmul:
+      case Kernel::ScaledMatmul:
+      case Kernel::Conv2d:
+      case Kernel::Conv2dGradInput:
+      case Kernel::Conv2dGradWeight:
+        continue;
+      default:
+        for (const std::vector<int> *list : {&in.operands, &in.results})
+          for (int b : *list)
+            bytes += static_cast<int64_t>(p.buffers[b].bytes());
+      }
+    }
+    return bytes;
+  }
+
 private:
   std::unique_ptr<rt::hal::Executable> exec;
   int stepArg = -1, seedArg = -1;

@@ -5,7 +5,7 @@
 // that the driver can alternate rounds between accel and each PyTorch mode
 // living in their own processes. The protocol, one line each way:
 //
-//   <- ready PARAMETERS
+//   <- ready PARAMETERS BYTES   (BYTES: AccelStep::streamedBytes)
 //   -> run N             <- ms MS_PER_STEP   (N steps, state committed)
 //   -> quit
 //
@@ -48,7 +48,8 @@ int main(int argc, char **argv) {
                       .clone();
   }
   accel::bench::AccelStep step(stepPath, paramsPath, batch, lr, threads);
-  std::cout << "ready " << step.parameters() << std::endl;
+  std::cout << "ready " << step.parameters() << " " << step.streamedBytes()
+            << std::endl;
   std::string line;
   while (std::getline(std::cin, line)) {
     std::istringstream command(line);

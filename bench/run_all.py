@@ -15,7 +15,11 @@ clock change hits all alike. Reports medians with the spread of the
 rounds, accel's speed-up over the fastest PyTorch mode, and accel's
 GFLOP/s (the step's forward and backward FLOPs, counted by PyTorch's
 FlopCounterMode) against the machine's fp32 product rate (torch.mm,
-1024x1024x1024, the same threads).
+1024x1024x1024, the same threads), and how close accel comes to the
+step's roofline: its products at that rate plus the bytes its other
+kernels must stream (each operand read and each result written once, as
+accel_step_server counts them) at the machine's copy bandwidth (torch's
+copy of 256 MiB, the same threads).
 
     run_all.py --threads T [--models mlp,gpt,gpt-mid,resnet18] [--rounds 5]
         [--work DIR] [--json OUT.json] [--markdown OUT.md]
@@ -74,6 +78,19 @@ def sgemm_gflops(threads):
     return 2 * 1024 ** 3 / best / 1e9
 
 
+def copy_gbps(threads):
+    """Bytes read plus bytes written per second by a large copy."""
+    torch.set_num_threads(threads)
+    src = torch.ones(64 * 2 ** 20)
+    dst = torch.empty_like(src)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        dst.copy_(src)
+        best = min(best, time.perf_counter() - start)
+    return 2 * src.numel() * 4 / best / 1e9
+
+
 class Worker:
     """A contender's process, driven line by line."""
 
@@ -82,19 +99,23 @@ class Worker:
         self.name = name
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, env=env)
-        self.parameters = int(self.expect("ready"))
+        ready = self.expect("ready")
+        self.parameters = int(ready[0])
+        # accel's server also says how many bytes its step streams.
+        self.streamed_bytes = int(ready[1]) if len(ready) > 1 else None
 
     def expect(self, word):
+        """The words after `word` on the worker's next line."""
         line = self.proc.stdout.readline()
         if not line.startswith(word + " "):
             self.proc.kill()
             sys.exit(f"run_all.py: {self.name} answered {line!r} (expected '{word} ...')")
-        return line.split()[1]
+        return line.split()[1:]
 
     def run(self, steps):
         self.proc.stdin.write(f"run {steps}\n")
         self.proc.stdin.flush()
-        return float(self.expect("ms"))
+        return float(self.expect("ms")[0])
 
     def close(self):
         self.proc.stdin.write("quit\n")
@@ -107,7 +128,7 @@ def shape_arg(name, shape, dtype):
     return f"{name}={'x'.join(map(str, shape))}x{suffix}"
 
 
-def bench(name, args, work, peak):
+def bench(name, args, work, peak, bandwidth):
     spec = MODELS[name]
     print(f"== {name}: {spec['description']}", flush=True)
     base = os.path.join(work, name)
@@ -170,6 +191,10 @@ def bench(name, args, work, peak):
     result["speedup"] = medians[best] / medians["accel"]
     result["accel_gflops"] = flops / (medians["accel"] / 1000) / 1e9
     result["accel_peak_fraction"] = result["accel_gflops"] / peak
+    result["streamed_bytes"] = workers[0].streamed_bytes
+    result["roofline_ms"] = (flops / (peak * 1e9)
+                             + workers[0].streamed_bytes / (bandwidth * 1e9)) * 1000
+    result["roofline_fraction"] = result["roofline_ms"] / medians["accel"]
     if "compile" in warmup_s:
         # The warm-up's time beyond its steps at the measured speed.
         result["torch_compile_s"] = warmup_s["compile"] - spec["warmup"] * medians["compile"] / 1000
@@ -178,7 +203,9 @@ def bench(name, args, work, peak):
               f"({min(times[k]):.2f}-{max(times[k]):.2f})", flush=True)
     print(f"  accel vs {LABELS[best]}: {result['speedup']:.2f}x; accel "
           f"{result['accel_gflops']:.1f} GFLOP/s ({100 * result['accel_peak_fraction']:.0f}% of "
-          f"sgemm)", flush=True)
+          f"sgemm); roofline {result['roofline_ms']:.2f} ms "
+          f"({workers[0].streamed_bytes / 1e6:.1f} MB streamed): "
+          f"{100 * result['roofline_fraction']:.0f}% of it reached", flush=True)
     return result
 
 
@@ -197,14 +224,17 @@ def openblas_kernels():
     return f"{name} (detected)"
 
 
-def markdown(results, modes, threads, peak):
+def markdown(results, modes, threads, peak, bandwidth):
     cols = ["accel"] + modes
-    lines = [f"{threads} thread(s); sgemm (torch.mm, 1024³) {peak:.1f} GFLOP/s; accel's "
-             f"OpenBLAS kernels: {openblas_kernels()}. "
-             "Medians of the rounds, ms/step (fastest–slowest round).", "",
+    lines = [f"{threads} thread(s); sgemm (torch.mm, 1024³) {peak:.1f} GFLOP/s; copy "
+             f"bandwidth {bandwidth:.1f} GB/s; accel's OpenBLAS kernels: "
+             f"{openblas_kernels()}. Medians of the rounds, ms/step (fastest–slowest "
+             "round). Roofline: the products at the sgemm rate plus the bytes accel's "
+             "other kernels stream at the copy bandwidth.", "",
              "| model | " + " | ".join(LABELS[c] for c in cols)
-             + " | accel vs fastest PyTorch | accel GFLOP/s (% of sgemm) |",
-             "|---|" + "---|" * (len(cols) + 2)]
+             + " | accel vs fastest PyTorch | accel GFLOP/s (% of sgemm) "
+             "| roofline ms (MB streamed; % reached) |",
+             "|---|" + "---|" * (len(cols) + 3)]
     for r in results:
         cells = []
         for c in cols:
@@ -215,7 +245,9 @@ def markdown(results, modes, threads, peak):
             cells.append(cell)
         lines.append(f"| {r['description']} | " + " | ".join(cells)
                      + f" | {r['speedup']:.2f}× ({LABELS[r['best_torch']]}) | "
-                     f"{r['accel_gflops']:.1f} ({100 * r['accel_peak_fraction']:.0f}%) |")
+                     f"{r['accel_gflops']:.1f} ({100 * r['accel_peak_fraction']:.0f}%) | "
+                     f"{r['roofline_ms']:.1f} ({r['streamed_bytes'] / 1e6:.0f} MB; "
+                     f"{100 * r['roofline_fraction']:.0f}%) |")
     return "\n".join(lines) + "\n"
 
 
@@ -239,13 +271,15 @@ def main():
     work = args.work or tempfile.mkdtemp(prefix="accel-bench-")
     os.makedirs(work, exist_ok=True)
     peak = sgemm_gflops(args.threads)
-    print(f"sgemm (torch.mm, 1024^3, {args.threads} thread(s)): {peak:.1f} GFLOP/s", flush=True)
-    results = [bench(name, args, work, peak) for name in args.models.split(",")]
-    table = markdown(results, args.modes, args.threads, peak)
+    bandwidth = copy_gbps(args.threads)
+    print(f"sgemm (torch.mm, 1024^3, {args.threads} thread(s)): {peak:.1f} GFLOP/s; "
+          f"copy bandwidth {bandwidth:.1f} GB/s", flush=True)
+    results = [bench(name, args, work, peak, bandwidth) for name in args.models.split(",")]
+    table = markdown(results, args.modes, args.threads, peak, bandwidth)
     print(table)
     if args.json:
-        json.dump({"threads": args.threads, "sgemm_gflops": peak, "results": results},
-                  open(args.json, "w"), indent=1)
+        json.dump({"threads": args.threads, "sgemm_gflops": peak, "copy_gbps": bandwidth,
+                   "results": results}, open(args.json, "w"), indent=1)
     if args.markdown:
         open(args.markdown, "w").write(table)
     if not args.work:
