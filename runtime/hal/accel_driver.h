@@ -39,8 +39,9 @@ typedef struct accel_error {
   char message[1024];
 } accel_error;
 
-/* Collectives: the host's backend (threads, MPI), offered to drivers whose
- * buffers are host memory. The f32 buffers follow
+/* Collectives: the host's backend (threads, MPI), offered to every driver
+ * (one whose buffers are not host memory stages its values through host
+ * memory). The f32 buffers follow
  * runtime/collectives/Communicator.h: a reduction's `count` values are read
  * from `input` and written to `output`; a reduce-scatter's output and an
  * all-gather's input are this rank's shard, ceil(count / size) values. */

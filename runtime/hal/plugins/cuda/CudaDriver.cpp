@@ -75,6 +75,8 @@ struct accel_device {
   cudaStream_t stream = nullptr;
   cublasLtHandle_t blas = nullptr;
   void *workspace = nullptr;
+  /// This rank's collectives (the host's), or null for one rank.
+  const accel_collectives *collectives = nullptr;
   ~accel_device() {
     cudaSetDevice(ordinal);
     if (workspace)
@@ -159,6 +161,24 @@ public:
   void write(char *m, const void *data, size_t bytes) {
     check(cudaMemcpyAsync(m, data, bytes, cudaMemcpyHostToDevice, d.stream),
           "cudaMemcpyAsync");
+    check(cudaStreamSynchronize(d.stream), "cudaStreamSynchronize");
+  }
+
+  /// Blocking, after everything enqueued on the stream before.
+  void download(char *m, size_t from, void *host, size_t bytes) {
+    if (bytes == 0)
+      return;
+    check(cudaMemcpyAsync(host, m + from, bytes, cudaMemcpyDeviceToHost,
+                          d.stream),
+          "cudaMemcpyAsync");
+    check(cudaStreamSynchronize(d.stream), "cudaStreamSynchronize");
+  }
+  void upload(char *m, size_t to, const void *host, size_t bytes) {
+    if (bytes == 0)
+      return;
+    check(
+        cudaMemcpyAsync(m + to, host, bytes, cudaMemcpyHostToDevice, d.stream),
+        "cudaMemcpyAsync");
     check(cudaStreamSynchronize(d.stream), "cudaStreamSynchronize");
   }
 
@@ -406,8 +426,6 @@ int createDevice(const accel_device_options *options, accel_device **device,
                  accel_error *error) {
   if (!options || options->struct_size < sizeof(accel_device_options))
     return fail(error, "cuda: device options of an older ABI");
-  if (options->collectives)
-    return fail(error, "the CUDA driver does not run data-parallel jobs yet");
   int count = 0;
   cudaError_t counted = cudaGetDeviceCount(&count);
   if (counted != cudaSuccess || count == 0) {
@@ -433,6 +451,7 @@ int createDevice(const accel_device_options *options, accel_device **device,
   }
   auto d = std::make_unique<accel_device>();
   d->ordinal = ordinal;
+  d->collectives = options->collectives;
   try {
     check(cudaSetDevice(ordinal), "cudaSetDevice");
     cudaDeviceProp prop;
@@ -475,14 +494,16 @@ int loadProgram(accel_device *device, const uint8_t *bytes, size_t size,
   if (!programs)
     return fail(error, llvm::toString(programs.takeError()));
   if (std::string why = accel::rt::devicekernels::unsupported(
-          programs->trainStep, "CUDA");
+          programs->trainStep, "CUDA",
+          device->collectives ? device->collectives->size : 1);
       !why.empty())
     return fail(error, why);
   cudaSetDevice(device->ordinal);
   auto e = std::make_unique<accel_executable>(device);
   e->loaded.program = std::move(programs->trainStep);
   try {
-    accel::rt::devicekernels::DeviceLoader<CudaBackend>(e->backend, e->loaded)
+    accel::rt::devicekernels::DeviceLoader<CudaBackend>(e->backend, e->loaded,
+                                                        device->collectives)
         .load();
     check(cudaStreamSynchronize(device->stream), "cudaStreamSynchronize");
     e->seconds.assign(e->loaded.program.code.size(), 0.0);

@@ -1211,66 +1211,36 @@ __kernel void cross_entropy_grad_group(
 }
 
 const std::set<Kernel> &supportedKernels() {
-  static const std::set<Kernel> kernels = {Kernel::Linear,
-                                           Kernel::BatchedMatmul,
-                                           Kernel::Copy,
-                                           Kernel::Add,
-                                           Kernel::Sub,
-                                           Kernel::Mul,
-                                           Kernel::Div,
-                                           Kernel::Relu,
-                                           Kernel::Tanh,
-                                           Kernel::Sigmoid,
-                                           Kernel::Exp,
-                                           Kernel::Log,
-                                           Kernel::Sqrt,
-                                           Kernel::Rsqrt,
-                                           Kernel::Neg,
-                                           Kernel::Gelu,
-                                           Kernel::GeluTanh,
-                                           Kernel::ReluGrad,
-                                           Kernel::GeluGrad,
-                                           Kernel::GeluTanhGrad,
-                                           Kernel::IntToFloat,
-                                           Kernel::Sum,
-                                           Kernel::Mean,
-                                           Kernel::CrossEntropy,
-                                           Kernel::CrossEntropyGrad,
-                                           Kernel::Fused,
-                                           Kernel::AddInt,
-                                           Kernel::MulInt,
-                                           Kernel::EqualInt,
-                                           Kernel::BoolToFloat,
-                                           Kernel::Select,
-                                           Kernel::Permute,
-                                           Kernel::MaskedFill,
-                                           Kernel::Softmax,
-                                           Kernel::LogSoftmax,
-                                           Kernel::SoftmaxGrad,
-                                           Kernel::LogSoftmaxGrad,
-                                           Kernel::LayerNorm,
-                                           Kernel::LayerNormGrad,
-                                           Kernel::Embedding,
-                                           Kernel::EmbeddingGrad,
-                                           Kernel::Dropout,
-                                           Kernel::Conv2d,
-                                           Kernel::Conv2dGradInput,
-                                           Kernel::Conv2dGradWeight,
-                                           Kernel::MaxPool2d,
-                                           Kernel::MaxPool2dGrad,
-                                           Kernel::AvgPool2d,
-                                           Kernel::AvgPool2dGrad,
-                                           Kernel::AdaptiveAvgPool2d,
-                                           Kernel::AdaptiveAvgPool2dGrad,
-                                           Kernel::BatchNorm,
-                                           Kernel::BatchNormGrad,
-                                           Kernel::Cast,
-                                           Kernel::AllFinite};
+  // clang-format off
+  static const std::set<Kernel> kernels = {
+      Kernel::Linear, Kernel::BatchedMatmul, Kernel::Copy,
+      Kernel::Add, Kernel::Sub, Kernel::Mul, Kernel::Div,
+      Kernel::Relu, Kernel::Tanh, Kernel::Sigmoid, Kernel::Exp,
+      Kernel::Log, Kernel::Sqrt, Kernel::Rsqrt, Kernel::Neg,
+      Kernel::Gelu, Kernel::GeluTanh, Kernel::ReluGrad, Kernel::GeluGrad,
+      Kernel::GeluTanhGrad, Kernel::IntToFloat, Kernel::Sum, Kernel::Mean,
+      Kernel::CrossEntropy, Kernel::CrossEntropyGrad, Kernel::Fused,
+      Kernel::AddInt, Kernel::MulInt, Kernel::EqualInt, Kernel::BoolToFloat,
+      Kernel::Select, Kernel::Permute, Kernel::MaskedFill, Kernel::Softmax,
+      Kernel::LogSoftmax, Kernel::SoftmaxGrad, Kernel::LogSoftmaxGrad,
+      Kernel::LayerNorm, Kernel::LayerNormGrad, Kernel::Embedding,
+      Kernel::EmbeddingGrad, Kernel::Dropout, Kernel::Conv2d,
+      Kernel::Conv2dGradInput, Kernel::Conv2dGradWeight, Kernel::MaxPool2d,
+      Kernel::MaxPool2dGrad, Kernel::AvgPool2d, Kernel::AvgPool2dGrad,
+      Kernel::AdaptiveAvgPool2d, Kernel::AdaptiveAvgPool2dGrad,
+      Kernel::BatchNorm, Kernel::BatchNormGrad, Kernel::BroadcastTo,
+      // Mixed precision.
+      Kernel::Cast, Kernel::AllFinite,
+      // Data parallelism, through the host's collectives.
+      Kernel::AllReduce, Kernel::ReduceScatter, Kernel::AllGather,
+      Kernel::LocalShard, Kernel::Wait};
+  // clang-format on
   return kernels;
 }
 
 /// What this driver cannot run in `p`, or "".
-std::string unsupported(const Program &p, const std::string &driver) {
+std::string unsupported(const Program &p, const std::string &driver,
+                        int ranks) {
   std::set<std::string> kinds;
   for (const Instruction &in : p.code)
     if (!supportedKernels().count(in.kernel))
@@ -1290,8 +1260,9 @@ std::string unsupported(const Program &p, const std::string &driver) {
              " driver runs f32, bf16 and f16 programs; buffer #" +
              std::to_string(i) + " holds another element type (" +
              elementTypeName(p.buffers[i].type) + ")";
-  if (p.ranks != 1)
-    return "the " + driver + " driver does not run data-parallel programs yet";
+  if (p.ranks != ranks)
+    return "the program is split over " + std::to_string(p.ranks) +
+           " ranks, and this job has " + std::to_string(ranks);
   return "";
 }
 

@@ -52,8 +52,9 @@ llvm::Expected<std::string> fusedKernel(const FusedBody &body,
                                         const std::string &name);
 
 /// Why a driver named `driver` ("OpenCL") cannot run `p` with these
-/// kernels (a kernel, element type or rank count they lack), or "".
-std::string unsupported(const Program &p, const std::string &driver);
+/// kernels (a kernel or element type they lack) in a job of `ranks`
+/// processes, or "".
+std::string unsupported(const Program &p, const std::string &driver, int ranks);
 
 /// The kernels they run, comma-separated (the ABI's `kernels` string).
 std::string supportedKernelList();

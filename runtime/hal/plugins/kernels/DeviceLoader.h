@@ -20,6 +20,11 @@
 //             batches, aStride, bStride, cStride);   row-major, strided
 //                                   batches (strides in elements, 0: shared)
 //   Step copy(Memory src, size_t from, Memory dst, size_t to, size_t bytes);
+//   void download(Memory, size_t from, void *host, size_t bytes);  blocking
+//   void upload(Memory, size_t to, const void *host, size_t bytes); blocking
+//
+// Collectives go through the host's (accel_collectives, the plugin ABI's):
+// their f32 values are staged through host memory, the device waiting.
 //
 // Buffers are (memory, element offset) pairs: the step's values are views
 // into one arena, so kernels take the arena and an offset. Failures are
@@ -31,6 +36,7 @@
 #define ACCEL_RUNTIME_HAL_PLUGINS_KERNELS_DEVICELOADER_H
 
 #include "runtime/executor/Program.h"
+#include "runtime/hal/accel_driver.h"
 #include "runtime/hal/plugins/kernels/DeviceKernels.h"
 
 #include <algorithm>
@@ -60,6 +66,8 @@ template <typename Memory> struct DeviceProgram {
   /// commit_state's copies: (state result, the state it replaces), for
   /// results not already computed in the state's own buffer.
   std::vector<std::pair<int, int>> commits;
+  /// Host memory the collectives' values pass through, made at load.
+  std::vector<std::vector<float>> staging;
 };
 
 /// Builds a DeviceProgram's memory, kernels and launch closures.
@@ -68,8 +76,11 @@ public:
   using Memory = typename Backend::Memory;
   using KernelRef = typename Backend::KernelRef;
 
-  DeviceLoader(Backend &backend, DeviceProgram<Memory> &e)
-      : backend(backend), e(e) {}
+  /// `collectives`: this rank's (the host's), or null for one rank.
+  DeviceLoader(Backend &backend, DeviceProgram<Memory> &e,
+               const accel_collectives *collectives = nullptr)
+      : backend(backend), e(e), collectives(collectives),
+        rankIndex(collectives ? collectives->rank : 0) {}
 
   void load() {
     allocate();
@@ -460,6 +471,39 @@ private:
       }
       return sequence(std::move(s));
     }
+    case Kernel::BroadcastTo: {
+      // x + 0 with x broadcast, as the CPU computes it (-0 becomes +0).
+      int x = in.operands[0];
+      int32_t rank = static_cast<int32_t>(p.buffers[out].shape.size());
+      std::vector<int64_t> meta = broadcastMeta(out, {x});
+      meta.insert(meta.end(), rank, 0); // the zero: one element, everywhere
+      Memory zero = create(sizeof(float));
+      float value = 0.0f;
+      backend.write(zero, &value, sizeof(value));
+      KernelRef k = kernel("binary");
+      args(k, e.memory[x], at(x), zero, uint64_t(0), e.memory[out], at(out),
+           constants(meta), rank, n, int32_t(kAdd));
+      return launch(k, n);
+    }
+    case Kernel::AllReduce:
+    case Kernel::ReduceScatter:
+    case Kernel::AllGather:
+      return collective(pc);
+    case Kernel::Wait: // collectives complete where they start
+      return [] {};
+    case Kernel::LocalShard: { // ints: ranks; this rank's shard, zero-padded
+      int whole = in.operands[0];
+      uint64_t count = p.buffers[whole].numElements();
+      uint64_t shard = (count + in.ints[0] - 1) / in.ints[0];
+      uint64_t begin = std::min<uint64_t>(count, rankIndex * shard);
+      uint64_t end = std::min<uint64_t>(count, begin + shard);
+      KernelRef zero = kernel("fill_zero");
+      args(zero, e.memory[out], at(out), n);
+      return sequence(
+          {launch(zero, n),
+           backend.copy(e.memory[whole], e.offset[whole] + begin * 4,
+                        e.memory[out], e.offset[out], (end - begin) * 4)});
+    }
     case Kernel::Copy:
       return backend.copy(e.memory[in.operands[0]], e.offset[in.operands[0]],
                           e.memory[out], e.offset[out], p.buffers[out].bytes());
@@ -614,7 +658,7 @@ private:
     }
     case Kernel::Dropout: { // ints: stream, rank stride, mode; floats: p
       int x = in.operands[0], seed = in.operands[1];
-      uint64_t first = static_cast<uint64_t>(rank * in.ints[1]);
+      uint64_t first = static_cast<uint64_t>(rankIndex * in.ints[1]);
       KernelRef k = kernel("dropout");
       args(k, e.memory[x], at(x), e.memory[seed], at(seed), e.memory[out],
            at(out), n, double(in.floats[0]), uint64_t(in.ints[0]), first,
@@ -759,6 +803,84 @@ private:
     }
   }
 
+  /// A collective through the host's: the operands downloaded, combined
+  /// by the host's backend in f32 (16-bit operands and results are widened
+  /// and rounded around it, which gives the bits of the CPU's 16-bit
+  /// collectives: sums in f32, rounded once), the results uploaded. Without
+  /// collectives (one rank) the results are the operands.
+  Step collective(size_t pc) {
+    const Program &p = e.program;
+    const Instruction &in = p.code[pc];
+    bool reduce = in.kernel == Kernel::AllReduce,
+         scatter = in.kernel == Kernel::ReduceScatter;
+    if (!collectives) {
+      std::vector<Step> s;
+      for (size_t i = 0; i < in.operands.size(); ++i)
+        s.push_back(
+            backend.copy(e.memory[in.operands[i]], e.offset[in.operands[i]],
+                         e.memory[in.results[i]], e.offset[in.results[i]],
+                         p.buffers[in.results[i]].bytes()));
+      return sequence(std::move(s));
+    }
+    std::vector<accel_collective_buffer> list;
+    for (size_t i = 0; i < in.operands.size(); ++i) {
+      int from = in.operands[i], to = in.results[i];
+      e.staging.emplace_back(p.buffers[from].numElements());
+      float *input = e.staging.back().data();
+      e.staging.emplace_back(p.buffers[to].numElements());
+      float *output = e.staging.back().data();
+      // The count is the whole tensor's, whichever side is sharded.
+      int64_t count =
+          static_cast<int64_t>(p.buffers[scatter ? from : to].numElements());
+      list.push_back({input, output, count});
+    }
+    int32_t reduction = !reduce && !scatter ? 0
+                        : in.ints[0]        ? ACCEL_REDUCE_MEAN
+                                            : ACCEL_REDUCE_SUM;
+    int64_t bucket = in.ints[reduce || scatter ? 1 : 0];
+    std::string what = std::string(reduce    ? "all_reduce"
+                                   : scatter ? "reduce_scatter"
+                                             : "all_gather") +
+                       (bucket >= 0 ? " bucket " + std::to_string(bucket)
+                                    : std::string(" of batch statistics")) +
+                       " (instruction " + std::to_string(pc) + ")";
+    // Where each operand and result lives, for the step (the loader is
+    // gone when it runs; the backend and the staging stay).
+    struct Place {
+      Memory memory;
+      size_t offset, bytes;
+    };
+    auto place = [&](int b) {
+      return Place{e.memory[b], static_cast<size_t>(e.offset[b]),
+                   static_cast<size_t>(p.buffers[b].bytes())};
+    };
+    std::vector<Place> from, to;
+    for (size_t i = 0; i < in.operands.size(); ++i) {
+      from.push_back(place(in.operands[i]));
+      to.push_back(place(in.results[i]));
+    }
+    Backend *b = &backend;
+    const accel_collectives *c = collectives;
+    return [b, c, list, from, to, reduction, what, kind = in.kernel] {
+      for (size_t i = 0; i < from.size(); ++i)
+        b->download(from[i].memory, from[i].offset,
+                    const_cast<float *>(list[i].input), from[i].bytes);
+      accel_error error;
+      int failed = kind == Kernel::AllReduce
+                       ? c->all_reduce(c->context, list.data(), list.size(),
+                                       reduction, what.c_str(), &error)
+                   : kind == Kernel::ReduceScatter
+                       ? c->reduce_scatter(c->context, list.data(), list.size(),
+                                           reduction, what.c_str(), &error)
+                       : c->all_gather(c->context, list.data(), list.size(),
+                                       what.c_str(), &error);
+      if (failed)
+        throw Failure{error.message};
+      for (size_t i = 0; i < to.size(); ++i)
+        b->upload(to[i].memory, to[i].offset, list[i].output, to[i].bytes);
+    };
+  }
+
   /// Pooling geometry (DeviceKernels.cpp's pg) over the last two
   /// dimensions; ints: kernel, stride, padding, dilation (2 each),
   /// count_include_pad; none for adaptive pools.
@@ -866,7 +988,8 @@ private:
   Backend &backend;
   DeviceProgram<Memory> &e;
   std::vector<Widening> widening; // per instruction
-  int64_t rank = 0; // data-parallel programs are refused for now
+  const accel_collectives *collectives;
+  int64_t rankIndex; // this process's rank in the job
 };
 
 } // namespace accel::rt::devicekernels

@@ -35,6 +35,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,8 @@ struct accel_device {
   cl_command_queue queue = nullptr;
   cl_device_id device = nullptr;
   std::string name;
+  /// This rank's collectives (the host's), or null for one rank.
+  const accel_collectives *collectives = nullptr;
   ~accel_device() {
     if (queue)
       clReleaseCommandQueue(queue);
@@ -117,6 +120,20 @@ public:
     check(clEnqueueWriteBuffer(d.queue, m, CL_TRUE, 0, bytes, data, 0, nullptr,
                                nullptr),
           "clEnqueueWriteBuffer");
+  }
+
+  /// Blocking, after everything enqueued before.
+  void download(cl_mem m, size_t from, void *host, size_t bytes) {
+    if (bytes > 0)
+      check(clEnqueueReadBuffer(d.queue, m, CL_TRUE, from, bytes, host, 0,
+                                nullptr, nullptr),
+            "clEnqueueReadBuffer");
+  }
+  void upload(cl_mem m, size_t to, const void *host, size_t bytes) {
+    if (bytes > 0)
+      check(clEnqueueWriteBuffer(d.queue, m, CL_TRUE, to, bytes, host, 0,
+                                 nullptr, nullptr),
+            "clEnqueueWriteBuffer");
   }
 
   void compile(const std::string &kernels) {
@@ -191,6 +208,13 @@ public:
     CLBlastTranspose ta = transA ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = transB ? CLBlastTransposeYes : CLBlastTransposeNo;
     return [=]() mutable {
+      // One CLBlast call at a time in the process: CLBlast 1.5 (Debian's)
+      // stores the kernels it compiles in a cache that two threads can
+      // corrupt (CLBlast issue 486, fixed upstream in 2023), and the
+      // ranks of a data-parallel job call it from threads of their own.
+      // After its first call for a shape a call only enqueues.
+      static std::mutex clblast;
+      std::lock_guard<std::mutex> lock(clblast);
       CLBlastStatusCode s =
           batches == 1
               ? CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m, n, k, 1.0f, a,
@@ -245,8 +269,6 @@ int createDevice(const accel_device_options *options, accel_device **device,
                  accel_error *error) {
   if (!options || options->struct_size < sizeof(accel_device_options))
     return fail(error, "opencl: device options of an older ABI");
-  if (options->collectives)
-    return fail(error, "the OpenCL driver does not run data-parallel jobs yet");
   cl_uint platforms = 0;
   if (clGetPlatformIDs(0, nullptr, &platforms) != CL_SUCCESS || platforms == 0)
     return fail(error, "opencl: no OpenCL platform (is an ICD installed? "
@@ -279,6 +301,7 @@ int createDevice(const accel_device_options *options, accel_device **device,
                            : "opencl: no OpenCL platform has a device");
   auto d = std::make_unique<accel_device>();
   d->device = chosen;
+  d->collectives = options->collectives;
   d->name = "opencl:" + deviceString(chosen, CL_DEVICE_NAME);
   cl_int err;
   d->context = clCreateContext(nullptr, 1, &chosen, nullptr, nullptr, &err);
@@ -316,14 +339,15 @@ int loadProgram(accel_device *device, const uint8_t *bytes, size_t size,
   if (!programs)
     return fail(error, llvm::toString(programs.takeError()));
   if (std::string why = accel::rt::devicekernels::unsupported(
-          programs->trainStep, "OpenCL");
+          programs->trainStep, "OpenCL",
+          device->collectives ? device->collectives->size : 1);
       !why.empty())
     return fail(error, why);
   auto e = std::make_unique<accel_executable>(device);
   e->loaded.program = std::move(programs->trainStep);
   try {
-    accel::rt::devicekernels::DeviceLoader<OpenClBackend>(e->backend,
-                                                          e->loaded)
+    accel::rt::devicekernels::DeviceLoader<OpenClBackend>(e->backend, e->loaded,
+                                                          device->collectives)
         .load();
     e->seconds.assign(e->loaded.program.code.size(), 0.0);
   } catch (const Failure &f) {
