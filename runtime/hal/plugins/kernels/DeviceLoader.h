@@ -499,10 +499,12 @@ private:
       uint64_t end = std::min<uint64_t>(count, begin + shard);
       KernelRef zero = kernel("fill_zero");
       args(zero, e.memory[out], at(out), n);
-      return sequence(
-          {launch(zero, n),
-           backend.copy(e.memory[whole], e.offset[whole] + begin * 4,
-                        e.memory[out], e.offset[out], (end - begin) * 4)});
+      // f32 both (16-bit ones are widened around it).
+      return sequence({launch(zero, n),
+                       backend.copy(e.memory[whole],
+                                    e.offset[whole] + begin * sizeof(float),
+                                    e.memory[out], e.offset[out],
+                                    (end - begin) * sizeof(float))});
     }
     case Kernel::Copy:
       return backend.copy(e.memory[in.operands[0]], e.offset[in.operands[0]],
