@@ -7,6 +7,7 @@
 #include "runtime/cpu/HalfFloat.h"
 #include "runtime/cpu/Kernels.h"
 #include "runtime/executor/FusedKernel.h"
+#include "runtime/executor/Widening.h"
 
 #include "llvm/ADT/STLExtras.h"
 
@@ -292,12 +293,6 @@ int64_t BufferDesc::numElements() const {
 
 namespace {
 
-bool isReducedFloat(ElementType t) {
-  return t == ElementType::BF16 || t == ElementType::F16 ||
-         t == ElementType::F8E4M3FN || t == ElementType::F8E5M2 ||
-         t == ElementType::F8E8M0FNU;
-}
-
 /// Kernels that move or inspect bytes of any type themselves; every other
 /// kernel computes in f32.
 bool handlesAnyType(Kernel k) {
@@ -419,47 +414,12 @@ bool allFinite(cpu::ThreadPool &pool, ElementType type, const uint8_t *data,
 } // namespace
 
 void Executor::planWidening() {
-  widening.assign(prog.code.size(), {});
-  shadowOffset.assign(prog.buffers.size(), -1);
-  uint64_t most = 0;
-  for (size_t pc = 0; pc < prog.code.size(); ++pc) {
-    Instruction &in = prog.code[pc];
-    if (handlesAnyType(in.kernel))
-      continue;
-    uint64_t used = 0;
-    std::vector<std::pair<int, int>> shadows; // buffer -> shadow, this pc
-    auto shadowOf = [&](int buffer) {
-      for (auto [b, s] : shadows)
-        if (b == buffer)
-          return s;
-      BufferDesc desc = prog.buffers[buffer];
-      desc.type = ElementType::F32;
-      desc.role = BufferDesc::Role::Arena;
-      desc.name.clear();
-      desc.viewOf = -1;
-      int s = static_cast<int>(prog.buffers.size());
-      prog.buffers.push_back(std::move(desc));
-      shadowOffset.push_back(static_cast<int64_t>(used));
-      used += (prog.buffers[s].bytes() + 63) / 64 * 64;
-      shadows.push_back({buffer, s});
-      return s;
-    };
-    for (int &operand : in.operands)
-      if (isReducedFloat(prog.buffers[operand].type)) {
-        int s = shadowOf(operand);
-        if (!llvm::is_contained(widening[pc].in, std::pair{operand, s}))
-          widening[pc].in.push_back({operand, s});
-        operand = s;
-      }
-    for (int &result : in.results)
-      if (isReducedFloat(prog.buffers[result].type)) {
-        int s = shadowOf(result);
-        widening[pc].out.push_back({result, s});
-        result = s;
-      }
-    most = std::max(most, used);
-  }
-  widened = HostMemory(most);
+  WideningPlan plan = rt::planWidening(prog, handlesAnyType);
+  widening = std::move(plan.perInstruction);
+  shadowOffset.assign(plan.firstShadow, -1);
+  for (uint64_t offset : plan.shadowOffsets)
+    shadowOffset.push_back(static_cast<int64_t>(offset));
+  widened = HostMemory(plan.bytes);
 }
 
 void Executor::planRoundedShards() {

@@ -8,6 +8,7 @@
 #include "runtime/executor/CollectiveWorker.h"
 #include "runtime/executor/HostMemory.h"
 #include "runtime/executor/Program.h"
+#include "runtime/executor/Widening.h"
 
 #include "llvm/Support/Error.h"
 
@@ -84,11 +85,8 @@ private:
   /// their type after it, so each op rounds once, as ATen's
   /// reduced-precision kernels do. Shadows live in `widened`, shared by
   /// all instructions (they run one at a time).
-  struct Widening {
-    std::vector<std::pair<int, int>> in, out; // (buffer, its f32 shadow)
-  };
   void planWidening();
-  std::vector<Widening> widening; // per instruction
+  std::vector<WideningPlan::Shadows> widening; // per instruction
   std::vector<int64_t> shadowOffset; // per buffer: offset in `widened`, or -1
   HostMemory widened;
 

@@ -36,6 +36,7 @@
 #define ACCEL_RUNTIME_HAL_PLUGINS_KERNELS_DEVICELOADER_H
 
 #include "runtime/executor/Program.h"
+#include "runtime/executor/Widening.h"
 #include "runtime/hal/accel_driver.h"
 #include "runtime/hal/plugins/kernels/DeviceKernels.h"
 
@@ -104,11 +105,6 @@ public:
   }
 
 private:
-  /// An instruction's shadows: (bf16/f16 buffer, its f32 shadow).
-  struct Widening {
-    std::vector<std::pair<int, int>> in, out;
-  };
-
   Memory create(size_t bytes) { return backend.create(bytes); }
 
   void allocate() {
@@ -140,65 +136,18 @@ private:
            k == Kernel::AllFinite;
   }
 
-  /// As the CPU executor does: an instruction that computes in f32 gets an
-  /// f32 copy (a shadow) of each bf16/f16 operand and result; the operands
-  /// are widened (exactly) before it runs and the results rounded (to
+  /// As the CPU executor does (runtime/executor/Widening.h): a kernel
+  /// with bf16/f16 operands or results runs on f32 shadows of them, the
+  /// operands widened (exactly) before it and the results rounded (to
   /// nearest even) after, so the kernels see f32 alone and round once per
-  /// result. One instruction's shadows lie side by side in one device
-  /// buffer that every instruction reuses (launches run in order). Shadows
-  /// are appended to the program's buffers; the instruction names them.
+  /// result. The shadows share one device buffer (launches run in order).
   void planWidening() {
-    Program &p = e.program;
-    widening.assign(p.code.size(), {});
-    std::vector<uint64_t> shadowAt; // per shadow, its offset in `widened`
-    uint64_t most = 0;
-    for (size_t pc = 0; pc < p.code.size(); ++pc) {
-      Instruction &in = p.code[pc];
-      if (handlesAnyType(in.kernel))
-        continue;
-      uint64_t used = 0;
-      std::vector<std::pair<int, int>> shadows; // buffer -> its shadow
-      auto shadowOf = [&](int buffer) {
-        for (auto [b, shadow] : shadows)
-          if (b == buffer)
-            return shadow;
-        BufferDesc desc = p.buffers[buffer];
-        desc.type = ElementType::F32;
-        desc.role = BufferDesc::Role::Arena;
-        desc.name.clear();
-        desc.viewOf = -1;
-        int shadow = static_cast<int>(p.buffers.size());
-        p.buffers.push_back(std::move(desc));
-        shadowAt.push_back(used);
-        used += (p.buffers[shadow].bytes() + 63) / 64 * 64;
-        shadows.push_back({buffer, shadow});
-        return shadow;
-      };
-      auto reduced = [&](int b) {
-        return p.buffers[b].type == ElementType::BF16 ||
-               p.buffers[b].type == ElementType::F16;
-      };
-      for (int &operand : in.operands)
-        if (reduced(operand)) {
-          int shadow = shadowOf(operand);
-          std::pair<int, int> w{operand, shadow};
-          if (std::find(widening[pc].in.begin(), widening[pc].in.end(), w) ==
-              widening[pc].in.end())
-            widening[pc].in.push_back(w);
-          operand = shadow;
-        }
-      for (int &result : in.results)
-        if (reduced(result)) {
-          int shadow = shadowOf(result);
-          widening[pc].out.push_back({result, shadow});
-          result = shadow;
-        }
-      most = std::max(most, used);
-    }
-    if (shadowAt.empty())
+    WideningPlan plan = rt::planWidening(e.program, handlesAnyType);
+    widening = std::move(plan.perInstruction);
+    if (plan.shadowOffsets.empty())
       return;
-    Memory widened = create(std::max<uint64_t>(most, 64));
-    for (uint64_t at : shadowAt) {
+    Memory widened = create(plan.bytes);
+    for (uint64_t at : plan.shadowOffsets) {
       e.memory.push_back(widened);
       e.offset.push_back(at);
     }
@@ -207,7 +156,7 @@ private:
   /// `step` with its instruction's operands widened before it and its
   /// results rounded after.
   Step withWidening(size_t pc, Step step) {
-    const Widening &w = widening[pc];
+    const WideningPlan::Shadows &w = widening[pc];
     if (w.in.empty() && w.out.empty())
       return step;
     std::vector<Step> s;
@@ -989,7 +938,7 @@ private:
 
   Backend &backend;
   DeviceProgram<Memory> &e;
-  std::vector<Widening> widening; // per instruction
+  std::vector<WideningPlan::Shadows> widening; // per instruction
   const accel_collectives *collectives;
   int64_t rankIndex; // this process's rank in the job
 };
