@@ -8,7 +8,8 @@
 // through cuBLASLt in fp32 with TF32 off (CUBLAS_COMPUTE_32F); the other
 // kernels are the OpenCL driver's source (kernels/DeviceKernels.cpp) read
 // as CUDA C++, compiled by NVRTC to a CUBIN for the device when the
-// program loads, and launched on one stream in program order.
+// program loads, and launched on one stream in program order. Mixed
+// precision and data parallelism as the OpenCL driver (the same loader).
 //
 // It links the CUDA runtime statically, so the library loads where no
 // NVIDIA driver is installed and says "no CUDA device" instead; NVRTC and

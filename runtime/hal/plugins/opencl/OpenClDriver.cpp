@@ -10,10 +10,12 @@
 // arguments are made once at load (kernels/DeviceLoader.h), so a step only
 // enqueues.
 //
-// This version runs f32 programs of one rank of the MLP, CNN and
-// Transformer families (products, elementwise and fused chains, sums,
-// convolutions, pooling, batch and layer norm, softmax, embeddings, masked
-// fill, Philox dropout with the CPU's masks, cross-entropy); load_program
+// This version runs programs of the MLP, CNN and Transformer families
+// (products, elementwise and fused chains, sums, convolutions, pooling,
+// batch and layer norm, softmax, embeddings, masked fill, Philox dropout
+// with the CPU's masks, cross-entropy) in f32 or mixed precision (bf16/f16
+// values widened to f32 around each kernel) and under data parallelism
+// (the host's collectives, staged through host memory); load_program
 // refuses anything else, naming the kernels it lacks.
 //
 // ACCEL_OPENCL_DEVICE=P:D picks device D of platform P (default: the first
