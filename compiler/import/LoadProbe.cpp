@@ -1,7 +1,7 @@
 //===- LoadProbe.cpp - load TorchScript in a helper process first ---------===//
 //
-// A child process forked for each archive loads it and exits; the importer
-// reads how it ended.
+// A child process forked for each archive reads and loads it and exits; the
+// importer reads how it ended.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,7 +28,8 @@ namespace accel::import {
 // on a `__pArameters__` archive depends on the process's heap and on what
 // it loaded before, so a long-lived helper passed archives that then
 // crashed the importer (archive_fuzzer_replay, in bazel's file order).
-llvm::Error probeTorchScriptLoad(const std::string &path) {
+llvm::Error probeTorchScriptLoad(const std::string &path,
+                                 llvm::function_ref<llvm::Error()> checks) {
   static std::mutex mutex;
   std::lock_guard<std::mutex> lock(mutex);
   std::fflush(nullptr);
@@ -51,6 +52,12 @@ llvm::Error probeTorchScriptLoad(const std::string &path) {
     // information on the spot: when that is corrupt it throws out of a
     // noexcept function, which terminates. So the child asks too.
     try {
+      // A refusal by the checks is the importer's to report; the archive
+      // is then not loaded there either.
+      if (llvm::Error refused = checks()) {
+        llvm::consumeError(std::move(refused));
+        _exit(0);
+      }
       torch::jit::load(path);
     } catch (const c10::Error &) {
     } catch (const std::exception &e) {

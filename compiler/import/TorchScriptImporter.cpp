@@ -310,9 +310,13 @@ llvm::Error Importer::load() {
     return makeError("cannot open '" + options.modelPath +
                      "': no such file");
   try {
-    if (llvm::Error e = checkArchive(options.modelPath))
+    // The checks read the pickles with LibTorch's unpickler, which can
+    // crash on some (the archive fuzzer found one, depending on the heap):
+    // a forked process runs them and the load first.
+    auto checks = [&] { return checkArchive(options.modelPath); };
+    if (llvm::Error e = import::probeTorchScriptLoad(options.modelPath, checks))
       return e;
-    if (llvm::Error e = import::probeTorchScriptLoad(options.modelPath))
+    if (llvm::Error e = checks())
       return e;
     module = jit::load(options.modelPath);
     for (const jit::NameValue &a : module.named_attributes(/*recurse=*/true))

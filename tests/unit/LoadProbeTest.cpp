@@ -13,6 +13,7 @@
 #include <caffe2/serialize/inline_container.h>
 #include <torch/script.h>
 
+#include <csignal>
 #include <string>
 
 #include <sys/wait.h>
@@ -80,9 +81,32 @@ std::string saveCrashing(const std::string &source) {
   return path;
 }
 
-std::string probe(const std::string &path) {
-  llvm::Error e = probeTorchScriptLoad(path);
+std::string probe(
+    const std::string &path, llvm::function_ref<llvm::Error()> checks = [] {
+      return llvm::Error::success();
+    }) {
+  llvm::Error e = probeTorchScriptLoad(path, checks);
   return e ? llvm::toString(std::move(e)) : "";
+}
+
+// The importer's checks run in the helper before the load: a crash there
+// (LibTorch's unpickler reads the pickles for them) refuses the archive
+// instead of ending the importer; a refusal is left to the importer.
+TEST(LoadProbeTest, RefusesWhatCrashesTheChecks) {
+  std::string good = saveModule();
+  std::string answer = probe(good, [] {
+    std::raise(SIGSEGV);
+    return llvm::Error::success();
+  });
+  EXPECT_TRUE(llvm::StringRef(answer).contains(
+      "LibTorch's reader crashed on it (signal 11"))
+      << answer;
+  EXPECT_EQ(probe(good,
+                  [] {
+                    return llvm::createStringError(
+                        llvm::inconvertibleErrorCode(), "refused");
+                  }),
+            "");
 }
 
 // Whether LibTorch's type parser crashes on the misspelt archive depends on
