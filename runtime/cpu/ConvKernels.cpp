@@ -248,6 +248,8 @@ void scatterLiveTaps(ThreadPool &pool, const Conv2dGeometry &g, const LiveTaps &
 }
 } // namespace
 
+bool Conv2dGeometry::hasDeadTaps() const { return liveTaps(*this).cropsSomething(*this); }
+
 int64_t Conv2dGeometry::columnFloats() const {
   LiveTaps taps = liveTaps(*this);
   if (taps.cropsSomething(*this)) {

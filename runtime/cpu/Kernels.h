@@ -192,6 +192,9 @@ struct Conv2dGeometry {
   int64_t samplesPerProduct = 0;
   /// Floats of im2col workspace the kernels need.
   int64_t columnFloats() const;
+  /// Whether some kernel taps multiply padding only, for every output (a
+  /// 3x3 convolution of 1x1 images): the im2col kernels crop them.
+  bool hasDeadTaps() const;
 };
 
 /// torch.nn.functional.conv2d (bias may be null) via im2col and OpenBLAS.

@@ -204,6 +204,10 @@ const char *kernelName(Kernel kernel) {
 
 namespace {
 
+bool isConvolution(Kernel k) {
+  return k == Kernel::Conv2d || k == Kernel::Conv2dGradInput || k == Kernel::Conv2dGradWeight;
+}
+
 /// The convolution an instruction computes. ints: stride (2), padding (2),
 /// dilation (2), groups. Shapes come from the buffers: Conv2d (input,
 /// weight) -> out; Conv2dGradInput (grad, weight) -> input;
@@ -503,10 +507,10 @@ Executor::Executor(Program program, int threads, Communicator *comm)
       scratchFloats = std::max(scratchFloats,
                                cpu::layerNormGradScratch(
                                    prog.buffers[in.results[1]].numElements()));
-  for (const Instruction &in : prog.code)
-    if (in.kernel == Kernel::Conv2d || in.kernel == Kernel::Conv2dGradInput ||
-        in.kernel == Kernel::Conv2dGradWeight)
-      scratchFloats = std::max(scratchFloats, convGeometry(prog, in).columnFloats());
+  planConvolutions();
+  for (size_t pc = 0; pc < prog.code.size(); ++pc)
+    if (isConvolution(prog.code[pc].kernel) && !dnnlConvs[pc])
+      scratchFloats = std::max(scratchFloats, convGeometry(prog, prog.code[pc]).columnFloats());
   for (const Instruction &in : prog.code)
     // Both operands dequantised; an output-scaled GEMM reads them as they are.
     if (in.kernel == Kernel::ScaledMatmul && !in.ints[2])
@@ -520,6 +524,30 @@ Executor::Executor(Program program, int threads, Communicator *comm)
       samples = std::max(samples, prog.buffers[in.operands[0]].shape[0]);
   sampleScratch.resize(samples);
   startWorker();
+}
+
+void Executor::planConvolutions() {
+  dnnlConvs.resize(prog.code.size());
+  size_t workspace = 0;
+  for (size_t pc = 0; pc < prog.code.size(); ++pc) {
+    const Instruction &in = prog.code[pc];
+    if (!isConvolution(in.kernel))
+      continue;
+    cpu::ConvKernel kernel = in.kernel == Kernel::Conv2d            ? cpu::ConvKernel::Forward
+                             : in.kernel == Kernel::Conv2dGradInput ? cpu::ConvKernel::GradInput
+                                                                    : cpu::ConvKernel::GradWeight;
+    dnnlConvs[pc] = cpu::DnnlConv::plan(kernel, convGeometry(prog, in),
+                                        in.kernel == Kernel::Conv2d && in.operands.size() > 2,
+                                        pool.size());
+    if (dnnlConvs[pc])
+      workspace = std::max(workspace, dnnlConvs[pc]->workspaceBytes());
+  }
+  if (workspace == 0)
+    return;
+  dnnlWorkspace = HostMemory(workspace);
+  for (auto &conv : dnnlConvs)
+    if (conv)
+      conv->bind(dnnlWorkspace.data());
 }
 
 void Executor::startWorker() {
@@ -805,14 +833,23 @@ llvm::Error Executor::run() {
                    /*rescale=*/in.ints[2] == 0);
       break;
     case Kernel::Conv2d:
-      cpu::conv2d(pool, convGeometry(prog, in), f(0), f(1),
-                  in.operands.size() > 2 ? f(2) : nullptr, o, scratch.data());
+      if (cpu::DnnlConv *conv = dnnlConvs[pc].get())
+        conv->run(pool, f(0), f(1), in.operands.size() > 2 ? f(2) : nullptr, o);
+      else
+        cpu::conv2d(pool, convGeometry(prog, in), f(0), f(1),
+                    in.operands.size() > 2 ? f(2) : nullptr, o, scratch.data());
       break;
     case Kernel::Conv2dGradInput:
-      cpu::conv2dGradInput(pool, convGeometry(prog, in), f(0), f(1), o, scratch.data());
+      if (cpu::DnnlConv *conv = dnnlConvs[pc].get())
+        conv->run(pool, f(0), f(1), nullptr, o);
+      else
+        cpu::conv2dGradInput(pool, convGeometry(prog, in), f(0), f(1), o, scratch.data());
       break;
     case Kernel::Conv2dGradWeight:
-      cpu::conv2dGradWeight(pool, convGeometry(prog, in), f(0), f(1), o, scratch.data());
+      if (cpu::DnnlConv *conv = dnnlConvs[pc].get())
+        conv->run(pool, f(0), f(1), nullptr, o);
+      else
+        cpu::conv2dGradWeight(pool, convGeometry(prog, in), f(0), f(1), o, scratch.data());
       break;
     case Kernel::MaxPool2d:
       cpu::maxPool2d(pool, poolGeometry(shape(0), out.shape, in.ints), f(0), o);

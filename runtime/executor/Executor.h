@@ -4,6 +4,7 @@
 #define ACCEL_RUNTIME_EXECUTOR_EXECUTOR_H
 
 #include "runtime/collectives/Communicator.h"
+#include "runtime/cpu/DnnlConv.h"
 #include "runtime/cpu/ThreadPool.h"
 #include "runtime/executor/CollectiveWorker.h"
 #include "runtime/executor/HostMemory.h"
@@ -58,6 +59,11 @@ private:
   std::vector<HostMemory> owned; // state, inputs, scalars, constants
   std::vector<uint8_t *> pointers;
   std::vector<float> scratch; // kernel workspaces, sized once
+  /// Per instruction: its convolution planned for oneDNN (null: im2col),
+  /// all bound to one workspace (instructions run one at a time).
+  std::vector<std::unique_ptr<cpu::DnnlConv>> dnnlConvs;
+  HostMemory dnnlWorkspace;
+  void planConvolutions();
   std::vector<double> sampleScratch;
   bool profiling = false;
   std::vector<double> seconds;

@@ -11,6 +11,12 @@
 // executables joined by the local collectives backend, ranks 1..N-1 on
 // threads started before the count; their allocations count too.
 //
+// oneDNN (the convolutions) builds a map of its arguments and a
+// std::function per parallel loop inside every primitive call: allocations
+// accel cannot plan away through oneDNN's API. They are counted apart —
+// an allocation with a oneDNN frame on its stack — and printed, and only
+// the others must be zero.
+//
 // --backtraces prints the stack of each allocation counted.
 //
 // --time-steps N also times N steps and prints the wall time per
@@ -31,6 +37,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <execinfo.h>
+#include <link.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -57,22 +64,44 @@ namespace {
 std::atomic<bool> counting{false};
 std::atomic<bool> backtraces{false};
 std::atomic<int64_t> allocations{0};
+std::atomic<int64_t> dnnlAllocations{0};
 thread_local bool inCount = false;
+/// Where libdnnl's code is loaded: [dnnlBegin, dnnlEnd).
+uintptr_t dnnlBegin = 0, dnnlEnd = 0;
+
+int findDnnl(struct dl_phdr_info *info, size_t, void *) {
+  if (!info->dlpi_name || !std::strstr(info->dlpi_name, "libdnnl.so"))
+    return 0;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr) &h = info->dlpi_phdr[i];
+    if (h.p_type != PT_LOAD)
+      continue;
+    uintptr_t begin = info->dlpi_addr + h.p_vaddr, end = begin + h.p_memsz;
+    dnnlBegin = dnnlBegin ? std::min(dnnlBegin, begin) : begin;
+    dnnlEnd = std::max(dnnlEnd, end);
+  }
+  return 1;
+}
 
 inline void count() {
   if (!counting.load(std::memory_order_relaxed) || inCount)
     return;
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (backtraces.load(std::memory_order_relaxed)) {
+  inCount = true;
+  void *frames[64];
+  int n = backtrace(frames, 64);
+  bool inDnnl = false;
+  for (int i = 0; i < n && dnnlEnd; ++i) {
+    uintptr_t at = reinterpret_cast<uintptr_t>(frames[i]);
+    inDnnl = inDnnl || (at >= dnnlBegin && at < dnnlEnd);
+  }
+  (inDnnl ? dnnlAllocations : allocations).fetch_add(1, std::memory_order_relaxed);
+  if (backtraces.load(std::memory_order_relaxed) && !inDnnl) {
     // Where it came from, without allocating (backtrace_symbols_fd writes
     // straight to the descriptor).
-    inCount = true;
-    void *frames[16];
-    int n = backtrace(frames, 16);
-    backtrace_symbols_fd(frames, n, STDERR_FILENO);
+    backtrace_symbols_fd(frames, std::min(n, 16), STDERR_FILENO);
     (void)!write(STDERR_FILENO, "--\n", 3);
-    inCount = false;
   }
+  inCount = false;
 }
 } // namespace
 
@@ -277,6 +306,7 @@ int main(int argc, char **argv) {
   // backtrace() loads its unwinder on first use: not during the count.
   void *frame;
   backtrace(&frame, 1);
+  dl_iterate_phdr(findDnnl, nullptr);
   // The replacements must be the ones called (they would not be if the
   // allocator were linked differently): one allocation must count as one.
   // (A call through a volatile pointer: the compiler may not elide it.)
@@ -302,7 +332,10 @@ int main(int argc, char **argv) {
          << threadCount << " threads";
   if (ranks > 1)
     outs() << " per rank, " << ranks << " ranks";
-  outs() << ")\n";
+  outs() << ")";
+  if (int64_t inDnnl = dnnlAllocations.load())
+    outs() << ", and " << inDnnl << " inside oneDNN's primitive calls";
+  outs() << "\n";
   if (timeSteps > 0) {
     auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < timeSteps; ++i)
