@@ -12,8 +12,8 @@ PACKAGES=(
   libgtest-dev clang-14 libclang-rt-14-dev
   # Import and reference numerics.
   libtorch-dev python3-torch python3-torchvision
-  # CPU math and multi-process.
-  libopenblas-dev libopenmpi-dev openmpi-bin
+  # CPU math (products; convolutions: oneDNN) and multi-process.
+  libopenblas-dev libdnnl-dev libopenmpi-dev openmpi-bin
   # Real data (IDX files, gzip-compressed: read with zlib).
   dataset-fashion-mnist zlib1g-dev
   # The lowered program as a file (runtime/io/ProgramFile.fbs).

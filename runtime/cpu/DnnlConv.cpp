@@ -18,6 +18,15 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 
+/// At most this many pieces per call, whatever the thread count: enough
+/// for the pool to share, few enough that each primitive call has work —
+/// at least kMinSamples samples where the batch allows.
+constexpr int64_t kMaxPieces = 8;
+constexpr int64_t kMinSamples = 8;
+/// Output channels of a weight-gradient piece come in multiples of this
+/// (oneDNN's channel block on AVX-512).
+constexpr int64_t kChannelBlock = 16;
+
 dnnl::engine &cpuEngine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
@@ -26,42 +35,9 @@ dnnl::engine &cpuEngine() {
 constexpr size_t kAlign = 64;
 size_t aligned(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
-/// The geometry's tensors for a batch of n, as oneDNN describes them.
-struct Shapes {
-  memory::dims src, weights, bias, dst, strides, dilates, padL, padR;
-  tag weightsTag;
-};
-
-Shapes shapes(const Conv2dGeometry &g, int64_t n) {
-  Shapes s;
-  s.src = {n, g.channels, g.height, g.width};
-  s.dst = {n, g.outChannels, g.outH, g.outW};
-  s.bias = {g.outChannels};
-  if (g.groups > 1) {
-    s.weights = {g.groups, g.outChannels / g.groups, g.channels / g.groups, g.kernelH,
-                 g.kernelW};
-    s.weightsTag = tag::goihw;
-  } else {
-    s.weights = {g.outChannels, g.channels, g.kernelH, g.kernelW};
-    s.weightsTag = tag::oihw;
-  }
-  s.strides = {g.strideH, g.strideW};
-  s.dilates = {g.dilationH - 1, g.dilationW - 1}; // oneDNN counts the gaps
-  s.padL = {g.padH, g.padW};
-  s.padR = {g.padH, g.padW}; // ATen's output size is oneDNN's with these
-  return s;
-}
-
-memory::desc plain(const memory::dims &dims, tag t) {
-  return memory::desc(dims, memory::data_type::f32, t);
-}
-memory::desc any(const memory::dims &dims) {
-  return memory::desc(dims, memory::data_type::f32, tag::any);
-}
-
-/// oneDNN asks OpenMP how many threads to use: one, in the thread that
-/// holds this (the pool's threads do the parallel work). A thread's first
-/// call allocates libgomp's record of its setting.
+/// oneDNN asks OpenMP how many threads to use — when a primitive is
+/// created (which fixes it) and when it runs: one, in the thread that holds
+/// this. A thread's first call allocates libgomp's record of its setting.
 class OneOmpThread {
 public:
   OneOmpThread() : saved(omp_get_max_threads()) {
@@ -76,6 +52,13 @@ public:
 private:
   int saved;
 };
+
+memory::desc plain(const memory::dims &dims, tag t) {
+  return memory::desc(dims, memory::data_type::f32, t);
+}
+memory::desc any(const memory::dims &dims) {
+  return memory::desc(dims, memory::data_type::f32, tag::any);
+}
 
 dnnl::primitive_attr userScratchpad() {
   dnnl::primitive_attr attr;
@@ -96,171 +79,261 @@ Reorder makeReorder(const memory::desc &from, const memory::desc &to) {
   dnnl::reorder::primitive_desc pd(cpuEngine(), from, cpuEngine(), to, userScratchpad());
   return {dnnl::reorder(pd), pd.scratchpad_desc().get_size()};
 }
+
+/// The block size of dimension `dim` in a oneDNN layout (1: not blocked).
+int64_t blockOf(const memory::desc &d, int dim) {
+  const dnnl_blocking_desc_t &b = d.data.format_desc.blocking;
+  int64_t block = 1;
+  for (int i = 0; i < b.inner_nblks; ++i)
+    if (b.inner_idxs[i] == dim)
+      block *= b.inner_blks[i];
+  return block;
+}
+
+/// `total` split into at most `pieces` pieces of multiples of `block` (the
+/// last may be shorter): their sizes.
+std::vector<int64_t> split(int64_t total, int64_t pieces, int64_t block) {
+  int64_t blocks = (total + block - 1) / block;
+  int64_t per = (blocks + pieces - 1) / std::max<int64_t>(pieces, 1) * block;
+  std::vector<int64_t> sizes;
+  for (int64_t first = 0; first < total; first += per)
+    sizes.push_back(std::min(per, total - first));
+  return sizes;
+}
 } // namespace
 
-/// The primitives for one batch size. Operand A, operand B and the result
-/// are, by kernel: Forward (src, weights) -> dst; GradInput (diff_dst,
-/// weights) -> diff_src; GradWeight (diff_dst, src) -> diff_weights.
+/// The primitives for one piece size. Operands A and B and the result are,
+/// by kernel: Forward (src, weights) -> dst; GradInput (diff_dst, weights)
+/// -> diff_src; GradWeight (diff_dst, src) -> diff_weights. A and the
+/// result are the piece's; B is whole, shared by the pieces.
 struct Prims {
-  int64_t n = 0;
   dnnl::primitive conv;
   std::string implementation;
   memory::desc userA, userB, userOut; // accel's layouts
   memory::desc convA, convB, convOut; // the primitive's
-  Reorder toA, toB, fromOut;
-  size_t scratchpad = 0; // the most any of them needs
+  Reorder toA, fromOut;
+  size_t scratchpad = 0; // the most any call on a piece needs
+  size_t atB = 0;        // where B in the primitive's layout is
+  memory userBMem, convBMem;
 };
 
-/// One thread's slice of the batch: samples [first, first + n).
-struct Slice {
-  int64_t first = 0, n = 0;
-  Prims *prims = nullptr;
+/// A piece of the work: samples [first, first + count) of the batch
+/// (Forward, GradInput) or output channels (GradWeight).
+struct Piece {
+  int64_t first = 0, count = 0;
+  size_t prims = 0;
   dnnl::stream stream;
-  // Workspace offsets: the operands in the primitive's layouts (where a
-  // reorder is needed), the scratchpad, a partial weight gradient.
-  size_t atA = 0, atB = 0, atOut = 0, atScratch = 0, atPartial = 0;
-  int primsIndex = 0;
-  memory userA, userOut, convA, convOut, scratch, bias;
-  memory userB, convB; // GradWeight: B (the input) is per slice too
-  /// GradWeight: slices after the first write their partial sum here (in
-  /// accel's layout); the first writes the result.
-  float *partial = nullptr;
+  size_t atA = 0, atOut = 0, atScratch = 0;
+  memory userA, convA, userOut, convOut, scratch, bias;
+};
+
+/// B in the primitive's layout, copied by ranges of its first dimension
+/// (output channels or groups of the weights; samples of the input), so
+/// that the threads share the copying. Exact: any split gives the same
+/// bits.
+struct SharedRange {
+  size_t prims = 0;
+  memory::desc from, to;
+  Reorder reorder;
+  dnnl::stream stream;
+  size_t atScratch = 0;
+  memory user, conv, scratch;
 };
 
 struct DnnlConv::Impl {
   ConvKernel kernel;
   Conv2dGeometry g;
   bool hasBias = false;
-  std::vector<std::unique_ptr<Prims>> prims; // one per batch size
-  std::vector<Slice> slices;
-  // Forward and GradInput: the weights (operand B), shared by the slices,
-  // once per batch size's layout.
-  std::vector<size_t> atWeights;
-  std::vector<memory> userWeights, convWeights;
+  std::vector<std::unique_ptr<Prims>> prims; // per piece size
+  std::vector<Piece> pieces;
+  std::vector<SharedRange> ranges;
   size_t workspace = 0;
 
-  std::unique_ptr<Prims> makePrims(int64_t n) const;
+  std::unique_ptr<Prims> makePrims(int64_t count) const;
+  void planRanges(size_t index);
   void execute(const dnnl::primitive &p, dnnl::stream &s,
                std::initializer_list<std::pair<int, const memory *>> args) const;
-  void runSlice(Slice &s, const float *a, const float *b, float *out);
+  void runPiece(Piece &piece, const float *a, float *out);
+  /// Floats between consecutive samples (or channels) of A and the result.
+  int64_t strideA() const;
+  int64_t strideOut() const;
 };
 
-std::unique_ptr<Prims> DnnlConv::Impl::makePrims(int64_t n) const {
+std::unique_ptr<Prims> DnnlConv::Impl::makePrims(int64_t count) const {
   using namespace dnnl;
-  Shapes s = shapes(g, n);
-  auto p = std::make_unique<Prims>();
-  p->n = n;
-  memory::desc src = plain(s.src, tag::nchw), dst = plain(s.dst, tag::nchw),
-               weights = plain(s.weights, s.weightsTag);
+  bool weightPieces = kernel == ConvKernel::GradWeight;
+  int64_t n = weightPieces ? g.batch : count, o = weightPieces ? count : g.outChannels;
+  memory::dims src{n, g.channels, g.height, g.width}, dst{n, o, g.outH, g.outW};
+  memory::dims weights = g.groups > 1 ? memory::dims{g.groups, o / g.groups, g.channels / g.groups,
+                                                     g.kernelH, g.kernelW}
+                                      : memory::dims{o, g.channels, g.kernelH, g.kernelW};
+  tag weightsTag = g.groups > 1 ? tag::goihw : tag::oihw;
+  memory::dims strides{g.strideH, g.strideW}, dilates{g.dilationH - 1, g.dilationW - 1},
+      pad{g.padH, g.padW}; // ATen's output size is oneDNN's with pad on both sides
   auto attr = userScratchpad();
-  // Backward kernels take the forward's description as a hint of layouts.
-  auto forwardDesc = [&](const memory::desc &bias) {
-    return convolution_forward::desc(prop_kind::forward_training,
-                                     algorithm::convolution_direct, any(s.src),
-                                     any(s.weights), bias, any(s.dst), s.strides, s.dilates,
-                                     s.padL, s.padR);
-  };
-  memory::desc biasDesc = hasBias ? plain(s.bias, tag::x) : memory::desc();
-  convolution_forward::primitive_desc forward(forwardDesc(biasDesc), attr, cpuEngine());
+  memory::desc biasDesc = hasBias ? plain({o}, tag::x) : memory::desc();
+  // The backward kernels take the forward's description as a hint of layouts.
+  convolution_forward::primitive_desc forward(
+      convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
+                                any(src), any(weights), biasDesc, any(dst), strides, dilates, pad,
+                                pad),
+      attr, cpuEngine());
+  auto p = std::make_unique<Prims>();
+  memory::desc srcPlain = plain(src, tag::nchw), dstPlain = plain(dst, tag::nchw),
+               weightsPlain = plain(weights, weightsTag);
   switch (kernel) {
   case ConvKernel::Forward:
     p->conv = convolution_forward(forward);
     p->implementation = forward.impl_info_str();
     p->scratchpad = forward.scratchpad_desc().get_size();
-    p->userA = src, p->userB = weights, p->userOut = dst;
-    p->convA = forward.src_desc(), p->convB = forward.weights_desc(),
+    p->userA = srcPlain, p->userB = weightsPlain, p->userOut = dstPlain;
+    p->convA = forward.src_desc(), p->convB = forward.weights_desc();
     p->convOut = forward.dst_desc();
     break;
   case ConvKernel::GradInput: {
     convolution_backward_data::primitive_desc pd(
-        convolution_backward_data::desc(algorithm::convolution_direct, any(s.src),
-                                        any(s.weights), any(s.dst), s.strides, s.dilates,
-                                        s.padL, s.padR),
+        convolution_backward_data::desc(algorithm::convolution_direct, any(src), any(weights),
+                                        any(dst), strides, dilates, pad, pad),
         attr, cpuEngine(), forward);
     p->conv = convolution_backward_data(pd);
     p->implementation = pd.impl_info_str();
     p->scratchpad = pd.scratchpad_desc().get_size();
-    p->userA = dst, p->userB = weights, p->userOut = src;
-    p->convA = pd.diff_dst_desc(), p->convB = pd.weights_desc(), p->convOut = pd.diff_src_desc();
+    p->userA = dstPlain, p->userB = weightsPlain, p->userOut = srcPlain;
+    p->convA = pd.diff_dst_desc(), p->convB = pd.weights_desc();
+    p->convOut = pd.diff_src_desc();
     break;
   }
   case ConvKernel::GradWeight: {
     convolution_backward_weights::primitive_desc pd(
-        convolution_backward_weights::desc(algorithm::convolution_direct, any(s.src),
-                                           any(s.weights), any(s.dst), s.strides, s.dilates,
-                                           s.padL, s.padR),
+        convolution_backward_weights::desc(algorithm::convolution_direct, any(src),
+                                           any(weights), any(dst), strides, dilates, pad, pad),
         attr, cpuEngine(), forward);
     p->conv = convolution_backward_weights(pd);
     p->implementation = pd.impl_info_str();
     p->scratchpad = pd.scratchpad_desc().get_size();
-    p->userA = dst, p->userB = src, p->userOut = weights;
-    p->convA = pd.diff_dst_desc(), p->convB = pd.src_desc(),
+    // This piece's output channels of the whole gradient [N, O, oh, ow]:
+    // strided, pointed at its first channel.
+    int64_t pixels = g.outH * g.outW;
+    p->userA = memory::desc(dst, memory::data_type::f32,
+                            memory::dims{g.outChannels * pixels, pixels, g.outW, 1});
+    p->userB = srcPlain, p->userOut = weightsPlain;
+    p->convA = pd.diff_dst_desc(), p->convB = pd.src_desc();
     p->convOut = pd.diff_weights_desc();
     break;
   }
   }
   p->toA = makeReorder(p->userA, p->convA);
-  p->toB = makeReorder(p->userB, p->convB);
   p->fromOut = makeReorder(p->convOut, p->userOut);
-  p->scratchpad = std::max({p->scratchpad, p->toA.scratchpad, p->toB.scratchpad,
-                            p->fromOut.scratchpad});
+  p->scratchpad = std::max({p->scratchpad, p->toA.scratchpad, p->fromOut.scratchpad});
   return p;
 }
 
-std::unique_ptr<DnnlConv> DnnlConv::plan(ConvKernel kernel, const Conv2dGeometry &g, bool bias,
-                                         int threads) {
+int64_t DnnlConv::Impl::strideA() const {
+  switch (kernel) {
+  case ConvKernel::Forward:
+    return g.channels * g.height * g.width;
+  case ConvKernel::GradInput:
+    return g.outChannels * g.outH * g.outW;
+  case ConvKernel::GradWeight:
+    return g.outH * g.outW; // a channel of the output gradient
+  }
+  return 0;
+}
+
+int64_t DnnlConv::Impl::strideOut() const {
+  switch (kernel) {
+  case ConvKernel::Forward:
+    return g.outChannels * g.outH * g.outW;
+  case ConvKernel::GradInput:
+    return g.channels * g.height * g.width;
+  case ConvKernel::GradWeight:
+    return g.channels / g.groups * g.kernelH * g.kernelW; // an output channel's kernels
+  }
+  return 0;
+}
+
+void DnnlConv::Impl::planRanges(size_t index) {
+  Prims &p = *prims[index];
+  memory::dims dims = p.userB.dims();
+  // Whole blocks per range (a range must start and end on one); one range
+  // where the last block is padded.
+  int64_t block = blockOf(p.convB, 0);
+  std::vector<int64_t> sizes =
+      dims[0] % block == 0 ? split(dims[0], kMaxPieces, block) : std::vector<int64_t>{dims[0]};
+  int64_t first = 0;
+  for (int64_t size : sizes) {
+    memory::dims range = dims, offsets(dims.size(), 0);
+    range[0] = size;
+    offsets[0] = first;
+    first += size;
+    SharedRange r;
+    r.prims = index;
+    r.from = p.userB.submemory_desc(range, offsets);
+    r.to = p.convB.submemory_desc(range, offsets);
+    r.reorder = makeReorder(r.from, r.to);
+    ranges.push_back(std::move(r));
+  }
+}
+
+std::unique_ptr<DnnlConv> DnnlConv::plan(ConvKernel kernel, const Conv2dGeometry &g, bool bias) {
   static const bool disabled = [] {
     const char *choice = std::getenv("ACCEL_CONV");
     return choice && std::strcmp(choice, "im2col") == 0;
   }();
-  if (disabled || g.batch < std::max(threads, 1) || g.samplesPerProduct > 0 ||
-      g.hasDeadTaps())
+  bool weightPieces = kernel == ConvKernel::GradWeight;
+  // Pieces: samples, or output channels in whole blocks (weight gradients
+  // of grouped convolutions stay with im2col: their channels are split by
+  // group).
+  std::vector<int64_t> sizes =
+      weightPieces ? split(g.outChannels, kMaxPieces, kChannelBlock)
+                   : split(g.batch, std::clamp<int64_t>(g.batch / kMinSamples, 2, kMaxPieces), 1);
+  if (disabled || sizes.size() < 2 || g.samplesPerProduct > 0 || g.hasDeadTaps() ||
+      (weightPieces && (g.groups > 1 || g.outChannels % kChannelBlock != 0)))
     return nullptr;
-  // A primitive fixes its thread count when it is created, from OpenMP's
-  // for the creating thread: one, as it will run.
-  OneOmpThread one;
+  OneOmpThread one; // primitives for one thread
   auto impl = std::make_unique<Impl>();
   impl->kernel = kernel;
   impl->g = g;
   impl->hasBias = bias && kernel == ConvKernel::Forward;
-  int parts = std::max(threads, 1);
-  int64_t base = g.batch / parts, extra = g.batch % parts;
   try {
-    for (int64_t n : {base + 1, base}) {
-      if ((n == base + 1 && extra == 0) || n == 0)
-        continue;
-      impl->prims.push_back(impl->makePrims(n));
+    // At most two sizes: the first pieces', and a shorter last one.
+    for (int64_t size : {sizes.front(), sizes.back()}) {
+      if (impl->prims.size() == 1 && size == sizes.front())
+        break;
+      impl->prims.push_back(impl->makePrims(size));
       if (impl->prims.back()->implementation.rfind("ref", 0) == 0)
         return nullptr; // the reference loops: slower than im2col
     }
     size_t at = 0;
     auto reserve = [&](size_t bytes) {
       size_t here = at;
-      at += aligned(bytes);
+      at += aligned(std::max<size_t>(bytes, 1));
       return here;
     };
-    bool sharedWeights = kernel != ConvKernel::GradWeight;
-    if (sharedWeights)
-      for (auto &p : impl->prims)
-        impl->atWeights.push_back(p->toB ? reserve(p->convB.get_size()) : 0);
+    for (size_t i = 0; i < impl->prims.size(); ++i) {
+      Prims &p = *impl->prims[i];
+      if (p.userB == p.convB)
+        continue;
+      p.atB = reserve(p.convB.get_size());
+      impl->planRanges(i);
+    }
+    for (SharedRange &r : impl->ranges) {
+      r.stream = dnnl::stream(cpuEngine());
+      r.atScratch = reserve(r.reorder.scratchpad);
+    }
     int64_t first = 0;
-    for (int part = 0; part < parts; ++part) {
-      Slice s;
-      s.first = first;
-      s.n = base + (part < extra ? 1 : 0);
-      first += s.n;
-      s.primsIndex = part < extra || extra == 0 ? 0 : 1;
-      s.prims = impl->prims[s.primsIndex].get();
-      s.stream = dnnl::stream(cpuEngine());
-      Prims &p = *s.prims;
-      s.atA = p.toA ? reserve(p.convA.get_size()) : 0;
-      if (!sharedWeights)
-        s.atB = p.toB ? reserve(p.convB.get_size()) : 0; // the input, laid out
-      s.atOut = p.fromOut ? reserve(p.convOut.get_size()) : 0;
-      s.atScratch = reserve(std::max<size_t>(p.scratchpad, 1));
-      if (!sharedWeights && part > 0)
-        s.atPartial = reserve(p.userOut.get_size());
-      impl->slices.push_back(std::move(s));
+    for (int64_t size : sizes) {
+      Piece piece;
+      piece.first = first;
+      piece.count = size;
+      first += size;
+      piece.prims = size == sizes.front() ? 0 : impl->prims.size() - 1;
+      piece.stream = dnnl::stream(cpuEngine());
+      Prims &p = *impl->prims[piece.prims];
+      piece.atA = p.toA ? reserve(p.convA.get_size()) : 0;
+      piece.atOut = p.fromOut ? reserve(p.convOut.get_size()) : 0;
+      piece.atScratch = reserve(p.scratchpad);
+      impl->pieces.push_back(std::move(piece));
     }
     impl->workspace = at;
   } catch (const dnnl::error &) {
@@ -281,29 +354,30 @@ void DnnlConv::bind(uint8_t *workspace) {
   dnnl::engine &e = cpuEngine();
   auto over = [&](const memory::desc &d, size_t at) { return memory(d, e, workspace + at); };
   auto unset = [&](const memory::desc &d) { return memory(d, e, DNNL_MEMORY_NONE); };
-  bool sharedWeights = m.kernel != ConvKernel::GradWeight;
-  for (size_t i = 0; i < m.prims.size() && sharedWeights; ++i) {
-    Prims &p = *m.prims[i];
-    m.userWeights.push_back(unset(p.userB));
-    m.convWeights.push_back(p.toB ? over(p.convB, m.atWeights[i]) : m.userWeights.back());
+  for (auto &p : m.prims) {
+    p->userBMem = unset(p->userB);
+    p->convBMem = p->userB == p->convB ? p->userBMem : over(p->convB, p->atB);
   }
-  for (Slice &s : m.slices) {
-    Prims &p = *s.prims;
-    s.userA = unset(p.userA);
-    s.convA = p.toA ? over(p.convA, s.atA) : s.userA;
-    s.userOut = unset(p.userOut);
-    s.convOut = p.fromOut ? over(p.convOut, s.atOut) : s.userOut;
-    s.scratch = over(memory::desc({static_cast<int64_t>(std::max<size_t>(p.scratchpad, 1))},
-                                  memory::data_type::u8, tag::a),
-                     s.atScratch);
-    if (!sharedWeights) {
-      s.userB = unset(p.userB);
-      s.convB = p.toB ? over(p.convB, s.atB) : s.userB;
-      if (&s != &m.slices.front())
-        s.partial = reinterpret_cast<float *>(workspace + s.atPartial);
-    }
+  // A range's descriptions carry its offset: its memory objects start
+  // where the whole tensor does.
+  auto bytes = [](size_t n) {
+    return memory::desc({static_cast<memory::dim>(std::max<size_t>(n, 1))}, memory::data_type::u8,
+                        tag::a);
+  };
+  for (SharedRange &r : m.ranges) {
+    r.user = unset(r.from);
+    r.conv = over(r.to, m.prims[r.prims]->atB);
+    r.scratch = over(bytes(r.reorder.scratchpad), r.atScratch);
+  }
+  for (Piece &piece : m.pieces) {
+    Prims &p = *m.prims[piece.prims];
+    piece.userA = unset(p.userA);
+    piece.convA = p.toA ? over(p.convA, piece.atA) : piece.userA;
+    piece.userOut = unset(p.userOut);
+    piece.convOut = p.fromOut ? over(p.convOut, piece.atOut) : piece.userOut;
+    piece.scratch = over(bytes(p.scratchpad), piece.atScratch);
     if (m.hasBias)
-      s.bias = unset(plain({m.g.outChannels}, tag::x));
+      piece.bias = unset(plain({m.g.outChannels}, tag::x));
   }
 }
 
@@ -319,90 +393,80 @@ void DnnlConv::Impl::execute(const dnnl::primitive &p, dnnl::stream &s,
     llvm::report_fatal_error("oneDNN failed to run a planned convolution");
 }
 
-void DnnlConv::Impl::runSlice(Slice &s, const float *a, const float *b, float *out) {
-  Prims &p = *s.prims;
-  int64_t input = g.channels * g.height * g.width, output = g.outChannels * g.outH * g.outW;
-  bool forward = kernel == ConvKernel::Forward;
-  s.userA.set_data_handle(const_cast<float *>(a) + s.first * (forward ? input : output));
-  if (kernel == ConvKernel::GradWeight)
-    s.userOut.set_data_handle(s.partial ? s.partial : out);
-  else
-    s.userOut.set_data_handle(out + s.first * (forward ? output : input));
+void DnnlConv::Impl::runPiece(Piece &piece, const float *a, float *out) {
+  Prims &p = *prims[piece.prims];
+  piece.userA.set_data_handle(const_cast<float *>(a) + piece.first * strideA());
+  piece.userOut.set_data_handle(out + piece.first * strideOut());
   if (p.toA)
-    execute(p.toA.prim, s.stream,
-            {{DNNL_ARG_FROM, &s.userA}, {DNNL_ARG_TO, &s.convA}, {DNNL_ARG_SCRATCHPAD, &s.scratch}});
-  const memory &weights = convWeights.empty() ? s.convB : convWeights[s.primsIndex];
+    execute(p.toA.prim, piece.stream,
+            {{DNNL_ARG_FROM, &piece.userA},
+             {DNNL_ARG_TO, &piece.convA},
+             {DNNL_ARG_SCRATCHPAD, &piece.scratch}});
   switch (kernel) {
   case ConvKernel::Forward:
     if (hasBias)
-      execute(p.conv, s.stream,
-              {{DNNL_ARG_SRC, &s.convA},
-               {DNNL_ARG_WEIGHTS, &weights},
-               {DNNL_ARG_BIAS, &s.bias},
-               {DNNL_ARG_DST, &s.convOut},
-               {DNNL_ARG_SCRATCHPAD, &s.scratch}});
+      execute(p.conv, piece.stream,
+              {{DNNL_ARG_SRC, &piece.convA},
+               {DNNL_ARG_WEIGHTS, &p.convBMem},
+               {DNNL_ARG_BIAS, &piece.bias},
+               {DNNL_ARG_DST, &piece.convOut},
+               {DNNL_ARG_SCRATCHPAD, &piece.scratch}});
     else
-      execute(p.conv, s.stream,
-              {{DNNL_ARG_SRC, &s.convA},
-               {DNNL_ARG_WEIGHTS, &weights},
-               {DNNL_ARG_DST, &s.convOut},
-               {DNNL_ARG_SCRATCHPAD, &s.scratch}});
+      execute(p.conv, piece.stream,
+              {{DNNL_ARG_SRC, &piece.convA},
+               {DNNL_ARG_WEIGHTS, &p.convBMem},
+               {DNNL_ARG_DST, &piece.convOut},
+               {DNNL_ARG_SCRATCHPAD, &piece.scratch}});
     break;
   case ConvKernel::GradInput:
-    execute(p.conv, s.stream,
-            {{DNNL_ARG_DIFF_DST, &s.convA},
-             {DNNL_ARG_WEIGHTS, &weights},
-             {DNNL_ARG_DIFF_SRC, &s.convOut},
-             {DNNL_ARG_SCRATCHPAD, &s.scratch}});
+    execute(p.conv, piece.stream,
+            {{DNNL_ARG_DIFF_DST, &piece.convA},
+             {DNNL_ARG_WEIGHTS, &p.convBMem},
+             {DNNL_ARG_DIFF_SRC, &piece.convOut},
+             {DNNL_ARG_SCRATCHPAD, &piece.scratch}});
     break;
   case ConvKernel::GradWeight:
-    s.userB.set_data_handle(const_cast<float *>(b) + s.first * input);
-    if (p.toB)
-      execute(p.toB.prim, s.stream,
-              {{DNNL_ARG_FROM, &s.userB}, {DNNL_ARG_TO, &s.convB}, {DNNL_ARG_SCRATCHPAD, &s.scratch}});
-    execute(p.conv, s.stream,
-            {{DNNL_ARG_DIFF_DST, &s.convA},
-             {DNNL_ARG_SRC, &s.convB},
-             {DNNL_ARG_DIFF_WEIGHTS, &s.convOut},
-             {DNNL_ARG_SCRATCHPAD, &s.scratch}});
+    execute(p.conv, piece.stream,
+            {{DNNL_ARG_DIFF_DST, &piece.convA},
+             {DNNL_ARG_SRC, &p.convBMem},
+             {DNNL_ARG_DIFF_WEIGHTS, &piece.convOut},
+             {DNNL_ARG_SCRATCHPAD, &piece.scratch}});
     break;
   }
   if (p.fromOut)
-    execute(p.fromOut.prim, s.stream,
-            {{DNNL_ARG_FROM, &s.convOut}, {DNNL_ARG_TO, &s.userOut}, {DNNL_ARG_SCRATCHPAD, &s.scratch}});
+    execute(p.fromOut.prim, piece.stream,
+            {{DNNL_ARG_FROM, &piece.convOut},
+             {DNNL_ARG_TO, &piece.userOut},
+             {DNNL_ARG_SCRATCHPAD, &piece.scratch}});
 }
 
 void DnnlConv::run(ThreadPool &pool, const float *a, const float *b, const float *bias,
                    float *out) {
   Impl &m = *impl;
   OneOmpThread one;
+  int64_t pieces = static_cast<int64_t>(m.pieces.size());
   if (m.hasBias)
-    for (Slice &s : m.slices)
-      s.bias.set_data_handle(const_cast<float *>(bias));
-  // The weights, laid out once for all slices (per batch size's layout).
-  for (size_t i = 0; i < m.userWeights.size(); ++i) {
-    m.userWeights[i].set_data_handle(const_cast<float *>(b));
-    if (m.prims[i]->toB)
-      m.execute(m.prims[i]->toB.prim, m.slices.front().stream,
-                {{DNNL_ARG_FROM, &m.userWeights[i]},
-                 {DNNL_ARG_TO, &m.convWeights[i]},
-                 {DNNL_ARG_SCRATCHPAD, &m.slices.front().scratch}});
+    for (Piece &piece : m.pieces)
+      piece.bias.set_data_handle(const_cast<float *>(bias));
+  for (auto &p : m.prims)
+    p->userBMem.set_data_handle(const_cast<float *>(b));
+  // B in the primitives' layout, before any piece reads it.
+  if (!m.ranges.empty()) {
+    for (SharedRange &r : m.ranges)
+      r.user.set_data_handle(const_cast<float *>(b));
+    pool.parallelFor(static_cast<int64_t>(m.ranges.size()), 1, [&](int64_t begin, int64_t end) {
+      OneOmpThread one;
+      for (int64_t i = begin; i < end; ++i) {
+        SharedRange &r = m.ranges[i];
+        m.execute(r.reorder.prim, r.stream,
+                  {{DNNL_ARG_FROM, &r.user}, {DNNL_ARG_TO, &r.conv}, {DNNL_ARG_SCRATCHPAD, &r.scratch}});
+      }
+    });
   }
-  pool.parallelFor(static_cast<int64_t>(m.slices.size()), 1, [&](int64_t begin, int64_t end) {
+  pool.parallelFor(pieces, 1, [&](int64_t begin, int64_t end) {
     OneOmpThread one;
     for (int64_t i = begin; i < end; ++i)
-      m.runSlice(m.slices[i], a, b, out);
-  });
-  if (m.kernel != ConvKernel::GradWeight || m.slices.size() == 1)
-    return;
-  // The weight gradient: the first slice's, plus the others' in order.
-  int64_t n = static_cast<int64_t>(m.prims.front()->userOut.get_size() / sizeof(float));
-  pool.parallelFor(n, 4096, [&](int64_t begin, int64_t end) {
-    for (size_t s = 1; s < m.slices.size(); ++s) {
-      const float *partial = m.slices[s].partial;
-      for (int64_t i = begin; i < end; ++i)
-        out[i] += partial[i];
-    }
+      m.runPiece(m.pieces[i], a, out);
   });
 }
 

@@ -10,9 +10,11 @@
 // workers spin for milliseconds after every parallel region (libgomp's
 // default wait policy) and would compete with the thread pool's workers on
 // the kernels that follow. So oneDNN runs single-threaded here, in the
-// pool's threads: each thread convolves its own slice of the batch with
-// its own primitive, and weight gradients are the slices' partial sums,
-// added in slice order (the same bits for the same thread count).
+// pool's threads, on pieces of the work fixed by the geometry alone (never
+// by the thread count, so that no bit of a step depends on it): the
+// forward and input gradient on up to 8 slices of the batch, the weight
+// gradient on up to 8 ranges of output channels over the whole batch
+// (each weight's sum is one primitive's, in one order).
 //
 // Everything oneDNN needs is created when the executor loads the program:
 // primitives, reorders, and the memory objects over a workspace the
@@ -37,15 +39,16 @@ namespace accel::rt::cpu {
 enum class ConvKernel { Forward, GradInput, GradWeight };
 
 /// One convolution kernel (the forward, or one of its gradients) of one
-/// geometry, planned for oneDNN over a pool of `threads` threads.
+/// geometry, planned for oneDNN.
 class DnnlConv {
 public:
-  /// Null where accel's own kernels serve better or oneDNN cannot: a
-  /// batch smaller than the thread count, kernel taps that see only padding
-  /// (the im2col path crops them), or oneDNN offering only its reference
-  /// implementation. ACCEL_CONV=im2col in the environment turns oneDNN off.
-  static std::unique_ptr<DnnlConv> plan(ConvKernel kernel, const Conv2dGeometry &g, bool bias,
-                                        int threads);
+  /// Null where accel's own kernels serve better or oneDNN cannot: work
+  /// that makes one piece only (a batch of one; a weight gradient of fewer
+  /// than 32 output channels, or of a grouped convolution), kernel taps
+  /// that see only padding (the im2col path crops them), or oneDNN
+  /// offering only its reference loops. ACCEL_CONV=im2col in the
+  /// environment turns oneDNN off.
+  static std::unique_ptr<DnnlConv> plan(ConvKernel kernel, const Conv2dGeometry &g, bool bias);
   ~DnnlConv();
 
   /// Bytes of workspace the kernel needs (the operands in oneDNN's layouts,

@@ -537,8 +537,7 @@ void Executor::planConvolutions() {
                              : in.kernel == Kernel::Conv2dGradInput ? cpu::ConvKernel::GradInput
                                                                     : cpu::ConvKernel::GradWeight;
     dnnlConvs[pc] = cpu::DnnlConv::plan(kernel, convGeometry(prog, in),
-                                        in.kernel == Kernel::Conv2d && in.operands.size() > 2,
-                                        pool.size());
+                                        in.kernel == Kernel::Conv2d && in.operands.size() > 2);
     if (dnnlConvs[pc])
       workspace = std::max(workspace, dnnlConvs[pc]->workspaceBytes());
   }
