@@ -248,7 +248,9 @@ void scatterLiveTaps(ThreadPool &pool, const Conv2dGeometry &g, const LiveTaps &
 }
 } // namespace
 
-bool Conv2dGeometry::hasDeadTaps() const { return liveTaps(*this).cropsSomething(*this); }
+bool Conv2dGeometry::hasDeadTaps() const {
+  return liveTaps(*this).cropsSomething(*this);
+}
 
 int64_t Conv2dGeometry::columnFloats() const {
   LiveTaps taps = liveTaps(*this);

@@ -2,8 +2,8 @@
 
 #include "runtime/cpu/DnnlConv.h"
 
-#include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include "llvm/Support/ErrorHandling.h"
 
@@ -76,7 +76,8 @@ struct Reorder {
 Reorder makeReorder(const memory::desc &from, const memory::desc &to) {
   if (from == to)
     return {};
-  dnnl::reorder::primitive_desc pd(cpuEngine(), from, cpuEngine(), to, userScratchpad());
+  dnnl::reorder::primitive_desc pd(cpuEngine(), from, cpuEngine(), to,
+                                   userScratchpad());
   return {dnnl::reorder(pd), pd.scratchpad_desc().get_size()};
 }
 
@@ -151,8 +152,9 @@ struct DnnlConv::Impl {
 
   std::unique_ptr<Prims> makePrims(int64_t count) const;
   void planRanges(size_t index);
-  void execute(const dnnl::primitive &p, dnnl::stream &s,
-               std::initializer_list<std::pair<int, const memory *>> args) const;
+  void
+  execute(const dnnl::primitive &p, dnnl::stream &s,
+          std::initializer_list<std::pair<int, const memory *>> args) const;
   void runPiece(Piece &piece, const float *a, float *out);
   /// Floats between consecutive samples (or channels) of A and the result.
   int64_t strideA() const;
@@ -162,24 +164,29 @@ struct DnnlConv::Impl {
 std::unique_ptr<Prims> DnnlConv::Impl::makePrims(int64_t count) const {
   using namespace dnnl;
   bool weightPieces = kernel == ConvKernel::GradWeight;
-  int64_t n = weightPieces ? g.batch : count, o = weightPieces ? count : g.outChannels;
+  int64_t n = weightPieces ? g.batch : count,
+          o = weightPieces ? count : g.outChannels;
   memory::dims src{n, g.channels, g.height, g.width}, dst{n, o, g.outH, g.outW};
-  memory::dims weights = g.groups > 1 ? memory::dims{g.groups, o / g.groups, g.channels / g.groups,
-                                                     g.kernelH, g.kernelW}
-                                      : memory::dims{o, g.channels, g.kernelH, g.kernelW};
+  memory::dims weights =
+      g.groups > 1 ? memory::dims{g.groups, o / g.groups, g.channels / g.groups,
+                                  g.kernelH, g.kernelW}
+                   : memory::dims{o, g.channels, g.kernelH, g.kernelW};
   tag weightsTag = g.groups > 1 ? tag::goihw : tag::oihw;
-  memory::dims strides{g.strideH, g.strideW}, dilates{g.dilationH - 1, g.dilationW - 1},
-      pad{g.padH, g.padW}; // ATen's output size is oneDNN's with pad on both sides
+  memory::dims strides{g.strideH, g.strideW},
+      dilates{g.dilationH - 1, g.dilationW - 1},
+      pad{g.padH,
+          g.padW}; // ATen's output size is oneDNN's with pad on both sides
   auto attr = userScratchpad();
   memory::desc biasDesc = hasBias ? plain({o}, tag::x) : memory::desc();
   // The backward kernels take the forward's description as a hint of layouts.
   convolution_forward::primitive_desc forward(
-      convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                any(src), any(weights), biasDesc, any(dst), strides, dilates, pad,
-                                pad),
+      convolution_forward::desc(
+          prop_kind::forward_training, algorithm::convolution_direct, any(src),
+          any(weights), biasDesc, any(dst), strides, dilates, pad, pad),
       attr, cpuEngine());
   auto p = std::make_unique<Prims>();
-  memory::desc srcPlain = plain(src, tag::nchw), dstPlain = plain(dst, tag::nchw),
+  memory::desc srcPlain = plain(src, tag::nchw),
+               dstPlain = plain(dst, tag::nchw),
                weightsPlain = plain(weights, weightsTag);
   switch (kernel) {
   case ConvKernel::Forward:
@@ -192,8 +199,9 @@ std::unique_ptr<Prims> DnnlConv::Impl::makePrims(int64_t count) const {
     break;
   case ConvKernel::GradInput: {
     convolution_backward_data::primitive_desc pd(
-        convolution_backward_data::desc(algorithm::convolution_direct, any(src), any(weights),
-                                        any(dst), strides, dilates, pad, pad),
+        convolution_backward_data::desc(algorithm::convolution_direct, any(src),
+                                        any(weights), any(dst), strides,
+                                        dilates, pad, pad),
         attr, cpuEngine(), forward);
     p->conv = convolution_backward_data(pd);
     p->implementation = pd.impl_info_str();
@@ -205,8 +213,9 @@ std::unique_ptr<Prims> DnnlConv::Impl::makePrims(int64_t count) const {
   }
   case ConvKernel::GradWeight: {
     convolution_backward_weights::primitive_desc pd(
-        convolution_backward_weights::desc(algorithm::convolution_direct, any(src),
-                                           any(weights), any(dst), strides, dilates, pad, pad),
+        convolution_backward_weights::desc(algorithm::convolution_direct,
+                                           any(src), any(weights), any(dst),
+                                           strides, dilates, pad, pad),
         attr, cpuEngine(), forward);
     p->conv = convolution_backward_weights(pd);
     p->implementation = pd.impl_info_str();
@@ -214,8 +223,9 @@ std::unique_ptr<Prims> DnnlConv::Impl::makePrims(int64_t count) const {
     // This piece's output channels of the whole gradient [N, O, oh, ow]:
     // strided, pointed at its first channel.
     int64_t pixels = g.outH * g.outW;
-    p->userA = memory::desc(dst, memory::data_type::f32,
-                            memory::dims{g.outChannels * pixels, pixels, g.outW, 1});
+    p->userA =
+        memory::desc(dst, memory::data_type::f32,
+                     memory::dims{g.outChannels * pixels, pixels, g.outW, 1});
     p->userB = srcPlain, p->userOut = weightsPlain;
     p->convA = pd.diff_dst_desc(), p->convB = pd.src_desc();
     p->convOut = pd.diff_weights_desc();
@@ -224,7 +234,8 @@ std::unique_ptr<Prims> DnnlConv::Impl::makePrims(int64_t count) const {
   }
   p->toA = makeReorder(p->userA, p->convA);
   p->fromOut = makeReorder(p->convOut, p->userOut);
-  p->scratchpad = std::max({p->scratchpad, p->toA.scratchpad, p->fromOut.scratchpad});
+  p->scratchpad =
+      std::max({p->scratchpad, p->toA.scratchpad, p->fromOut.scratchpad});
   return p;
 }
 
@@ -247,7 +258,8 @@ int64_t DnnlConv::Impl::strideOut() const {
   case ConvKernel::GradInput:
     return g.channels * g.height * g.width;
   case ConvKernel::GradWeight:
-    return g.channels / g.groups * g.kernelH * g.kernelW; // an output channel's kernels
+    return g.channels / g.groups * g.kernelH *
+           g.kernelW; // an output channel's kernels
   }
   return 0;
 }
@@ -258,8 +270,9 @@ void DnnlConv::Impl::planRanges(size_t index) {
   // Whole blocks per range (a range must start and end on one); one range
   // where the last block is padded.
   int64_t block = blockOf(p.convB, 0);
-  std::vector<int64_t> sizes =
-      dims[0] % block == 0 ? split(dims[0], kMaxPieces, block) : std::vector<int64_t>{dims[0]};
+  std::vector<int64_t> sizes = dims[0] % block == 0
+                                   ? split(dims[0], kMaxPieces, block)
+                                   : std::vector<int64_t>{dims[0]};
   int64_t first = 0;
   for (int64_t size : sizes) {
     memory::dims range = dims, offsets(dims.size(), 0);
@@ -275,7 +288,8 @@ void DnnlConv::Impl::planRanges(size_t index) {
   }
 }
 
-std::unique_ptr<DnnlConv> DnnlConv::plan(ConvKernel kernel, const Conv2dGeometry &g, bool bias) {
+std::unique_ptr<DnnlConv> DnnlConv::plan(ConvKernel kernel,
+                                         const Conv2dGeometry &g, bool bias) {
   static const bool disabled = [] {
     const char *choice = std::getenv("ACCEL_CONV");
     return choice && std::strcmp(choice, "im2col") == 0;
@@ -285,9 +299,12 @@ std::unique_ptr<DnnlConv> DnnlConv::plan(ConvKernel kernel, const Conv2dGeometry
   // of grouped convolutions stay with im2col: their channels are split by
   // group).
   std::vector<int64_t> sizes =
-      weightPieces ? split(g.outChannels, kMaxPieces, kChannelBlock)
-                   : split(g.batch, std::clamp<int64_t>(g.batch / kMinSamples, 2, kMaxPieces), 1);
-  if (disabled || sizes.size() < 2 || g.samplesPerProduct > 0 || g.hasDeadTaps() ||
+      weightPieces
+          ? split(g.outChannels, kMaxPieces, kChannelBlock)
+          : split(g.batch,
+                  std::clamp<int64_t>(g.batch / kMinSamples, 2, kMaxPieces), 1);
+  if (disabled || sizes.size() < 2 || g.samplesPerProduct > 0 ||
+      g.hasDeadTaps() ||
       (weightPieces && (g.groups > 1 || g.outChannels % kChannelBlock != 0)))
     return nullptr;
   OneOmpThread one; // primitives for one thread
@@ -347,13 +364,19 @@ DnnlConv::~DnnlConv() = default;
 
 size_t DnnlConv::workspaceBytes() const { return impl->workspace; }
 
-std::string DnnlConv::implementation() const { return impl->prims.front()->implementation; }
+std::string DnnlConv::implementation() const {
+  return impl->prims.front()->implementation;
+}
 
 void DnnlConv::bind(uint8_t *workspace) {
   Impl &m = *impl;
   dnnl::engine &e = cpuEngine();
-  auto over = [&](const memory::desc &d, size_t at) { return memory(d, e, workspace + at); };
-  auto unset = [&](const memory::desc &d) { return memory(d, e, DNNL_MEMORY_NONE); };
+  auto over = [&](const memory::desc &d, size_t at) {
+    return memory(d, e, workspace + at);
+  };
+  auto unset = [&](const memory::desc &d) {
+    return memory(d, e, DNNL_MEMORY_NONE);
+  };
   for (auto &p : m.prims) {
     p->userBMem = unset(p->userB);
     p->convBMem = p->userB == p->convB ? p->userBMem : over(p->convB, p->atB);
@@ -361,8 +384,8 @@ void DnnlConv::bind(uint8_t *workspace) {
   // A range's descriptions carry its offset: its memory objects start
   // where the whole tensor does.
   auto bytes = [](size_t n) {
-    return memory::desc({static_cast<memory::dim>(std::max<size_t>(n, 1))}, memory::data_type::u8,
-                        tag::a);
+    return memory::desc({static_cast<memory::dim>(std::max<size_t>(n, 1))},
+                        memory::data_type::u8, tag::a);
   };
   for (SharedRange &r : m.ranges) {
     r.user = unset(r.from);
@@ -381,8 +404,9 @@ void DnnlConv::bind(uint8_t *workspace) {
   }
 }
 
-void DnnlConv::Impl::execute(const dnnl::primitive &p, dnnl::stream &s,
-                             std::initializer_list<std::pair<int, const memory *>> args) const {
+void DnnlConv::Impl::execute(
+    const dnnl::primitive &p, dnnl::stream &s,
+    std::initializer_list<std::pair<int, const memory *>> args) const {
   // The C call with the arguments on the stack: the C++ one would build a
   // vector of them first.
   dnnl_exec_arg_t list[6];
@@ -440,8 +464,8 @@ void DnnlConv::Impl::runPiece(Piece &piece, const float *a, float *out) {
              {DNNL_ARG_SCRATCHPAD, &piece.scratch}});
 }
 
-void DnnlConv::run(ThreadPool &pool, const float *a, const float *b, const float *bias,
-                   float *out) {
+void DnnlConv::run(ThreadPool &pool, const float *a, const float *b,
+                   const float *bias, float *out) {
   Impl &m = *impl;
   OneOmpThread one;
   int64_t pieces = static_cast<int64_t>(m.pieces.size());
@@ -454,14 +478,17 @@ void DnnlConv::run(ThreadPool &pool, const float *a, const float *b, const float
   if (!m.ranges.empty()) {
     for (SharedRange &r : m.ranges)
       r.user.set_data_handle(const_cast<float *>(b));
-    pool.parallelFor(static_cast<int64_t>(m.ranges.size()), 1, [&](int64_t begin, int64_t end) {
-      OneOmpThread one;
-      for (int64_t i = begin; i < end; ++i) {
-        SharedRange &r = m.ranges[i];
-        m.execute(r.reorder.prim, r.stream,
-                  {{DNNL_ARG_FROM, &r.user}, {DNNL_ARG_TO, &r.conv}, {DNNL_ARG_SCRATCHPAD, &r.scratch}});
-      }
-    });
+    pool.parallelFor(static_cast<int64_t>(m.ranges.size()), 1,
+                     [&](int64_t begin, int64_t end) {
+                       OneOmpThread one;
+                       for (int64_t i = begin; i < end; ++i) {
+                         SharedRange &r = m.ranges[i];
+                         m.execute(r.reorder.prim, r.stream,
+                                   {{DNNL_ARG_FROM, &r.user},
+                                    {DNNL_ARG_TO, &r.conv},
+                                    {DNNL_ARG_SCRATCHPAD, &r.scratch}});
+                       }
+                     });
   }
   pool.parallelFor(pieces, 1, [&](int64_t begin, int64_t end) {
     OneOmpThread one;

@@ -1,4 +1,5 @@
-//===- DnnlConv.h - convolutions through oneDNN's direct kernels -*- C++ -*-===//
+//===- DnnlConv.h - convolutions through oneDNN's direct kernels -*- C++
+//-*-===//
 //
 // oneDNN (Debian's libdnnl) has direct convolution kernels, generated for
 // the CPU at hand (AVX-512, AVX2, ...), that beat im2col + a product on the
@@ -48,7 +49,8 @@ public:
   /// that see only padding (the im2col path crops them), or oneDNN
   /// offering only its reference loops. ACCEL_CONV=im2col in the
   /// environment turns oneDNN off.
-  static std::unique_ptr<DnnlConv> plan(ConvKernel kernel, const Conv2dGeometry &g, bool bias);
+  static std::unique_ptr<DnnlConv> plan(ConvKernel kernel,
+                                        const Conv2dGeometry &g, bool bias);
   ~DnnlConv();
 
   /// Bytes of workspace the kernel needs (the operands in oneDNN's layouts,
@@ -60,7 +62,8 @@ public:
   /// Operands in the order of the im2col kernels: Forward (input, weight,
   /// bias or null) -> out; GradInput (grad, weight) -> gradInput;
   /// GradWeight (grad, input) -> gradWeight.
-  void run(ThreadPool &pool, const float *a, const float *b, const float *bias, float *out);
+  void run(ThreadPool &pool, const float *a, const float *b, const float *bias,
+           float *out);
 
   /// oneDNN's name for the implementation it chose ("jit:avx512_core").
   std::string implementation() const;

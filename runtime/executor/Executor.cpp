@@ -205,7 +205,8 @@ const char *kernelName(Kernel kernel) {
 namespace {
 
 bool isConvolution(Kernel k) {
-  return k == Kernel::Conv2d || k == Kernel::Conv2dGradInput || k == Kernel::Conv2dGradWeight;
+  return k == Kernel::Conv2d || k == Kernel::Conv2dGradInput ||
+         k == Kernel::Conv2dGradWeight;
 }
 
 /// The convolution an instruction computes. ints: stride (2), padding (2),
@@ -510,7 +511,8 @@ Executor::Executor(Program program, int threads, Communicator *comm)
   planConvolutions();
   for (size_t pc = 0; pc < prog.code.size(); ++pc)
     if (isConvolution(prog.code[pc].kernel) && !dnnlConvs[pc])
-      scratchFloats = std::max(scratchFloats, convGeometry(prog, prog.code[pc]).columnFloats());
+      scratchFloats = std::max(
+          scratchFloats, convGeometry(prog, prog.code[pc]).columnFloats());
   for (const Instruction &in : prog.code)
     // Both operands dequantised; an output-scaled GEMM reads them as they are.
     if (in.kernel == Kernel::ScaledMatmul && !in.ints[2])
@@ -533,11 +535,13 @@ void Executor::planConvolutions() {
     const Instruction &in = prog.code[pc];
     if (!isConvolution(in.kernel))
       continue;
-    cpu::ConvKernel kernel = in.kernel == Kernel::Conv2d            ? cpu::ConvKernel::Forward
-                             : in.kernel == Kernel::Conv2dGradInput ? cpu::ConvKernel::GradInput
-                                                                    : cpu::ConvKernel::GradWeight;
+    cpu::ConvKernel kernel =
+        in.kernel == Kernel::Conv2d            ? cpu::ConvKernel::Forward
+        : in.kernel == Kernel::Conv2dGradInput ? cpu::ConvKernel::GradInput
+                                               : cpu::ConvKernel::GradWeight;
     dnnlConvs[pc] = cpu::DnnlConv::plan(kernel, convGeometry(prog, in),
-                                        in.kernel == Kernel::Conv2d && in.operands.size() > 2);
+                                        in.kernel == Kernel::Conv2d &&
+                                            in.operands.size() > 2);
     if (dnnlConvs[pc])
       workspace = std::max(workspace, dnnlConvs[pc]->workspaceBytes());
   }
@@ -842,13 +846,15 @@ llvm::Error Executor::run() {
       if (cpu::DnnlConv *conv = dnnlConvs[pc].get())
         conv->run(pool, f(0), f(1), nullptr, o);
       else
-        cpu::conv2dGradInput(pool, convGeometry(prog, in), f(0), f(1), o, scratch.data());
+        cpu::conv2dGradInput(pool, convGeometry(prog, in), f(0), f(1), o,
+                             scratch.data());
       break;
     case Kernel::Conv2dGradWeight:
       if (cpu::DnnlConv *conv = dnnlConvs[pc].get())
         conv->run(pool, f(0), f(1), nullptr, o);
       else
-        cpu::conv2dGradWeight(pool, convGeometry(prog, in), f(0), f(1), o, scratch.data());
+        cpu::conv2dGradWeight(pool, convGeometry(prog, in), f(0), f(1), o,
+                              scratch.data());
       break;
     case Kernel::MaxPool2d:
       cpu::maxPool2d(pool, poolGeometry(shape(0), out.shape, in.ints), f(0), o);

@@ -94,7 +94,8 @@ inline void count() {
     uintptr_t at = reinterpret_cast<uintptr_t>(frames[i]);
     inDnnl = inDnnl || (at >= dnnlBegin && at < dnnlEnd);
   }
-  (inDnnl ? dnnlAllocations : allocations).fetch_add(1, std::memory_order_relaxed);
+  (inDnnl ? dnnlAllocations : allocations)
+      .fetch_add(1, std::memory_order_relaxed);
   if (backtraces.load(std::memory_order_relaxed) && !inDnnl) {
     // Where it came from, without allocating (backtrace_symbols_fd writes
     // straight to the descriptor).

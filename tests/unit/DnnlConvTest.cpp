@@ -24,13 +24,15 @@ using accel::testing::relError;
 namespace {
 
 struct Case {
-  int64_t batch, channels, outChannels, size, kernel, stride, pad, dilation, groups;
+  int64_t batch, channels, outChannels, size, kernel, stride, pad, dilation,
+      groups;
   bool bias;
 };
 
 /// Runs `kernel` on a pool of `threads`; false if it was not planned.
 bool runDnnl(ConvKernel kernel, const Conv2dGeometry &g, bool bias, int threads,
-             const float *a, const float *b, const float *biasData, float *out) {
+             const float *a, const float *b, const float *biasData,
+             float *out) {
   std::unique_ptr<DnnlConv> conv = DnnlConv::plan(kernel, g, bias);
   if (!conv)
     return false;
@@ -44,7 +46,8 @@ bool runDnnl(ConvKernel kernel, const Conv2dGeometry &g, bool bias, int threads,
 }
 
 bool sameBits(const at::Tensor &a, const at::Tensor &b) {
-  return std::memcmp(a.data_ptr(), b.data_ptr(), a.numel() * sizeof(float)) == 0;
+  return std::memcmp(a.data_ptr(), b.data_ptr(), a.numel() * sizeof(float)) ==
+         0;
 }
 
 TEST(DnnlConv, AgainstATen) {
@@ -53,28 +56,33 @@ TEST(DnnlConv, AgainstATen) {
   // ranges) and without groups; the other cases check the forward and
   // input gradient.
   std::vector<Case> cases = {
-      {4, 3, 32, 11, 3, 1, 1, 1, 1, true},     // padding, bias
-      {5, 8, 8, 9, 3, 1, 2, 2, 2, false},      // dilation, groups, odd batch
-      {6, 8, 8, 10, 3, 2, 1, 1, 8, true},      // depthwise, stride
-      {4, 4, 48, 8, 1, 2, 0, 1, 1, true},      // 1x1, stride 2, three ranges
-      {7, 6, 4, 9, 5, 1, 2, 1, 2, false},      // 5x5, groups
-      {4, 3, 64, 32, 7, 2, 3, 1, 1, false},    // ResNet's stem
-      {19, 64, 64, 8, 3, 1, 1, 1, 1, false},   // ResNet's first stage, 8 uneven slices
-      {8, 128, 256, 4, 3, 2, 1, 1, 1, false},  // a stage's downsampling
+      {4, 3, 32, 11, 3, 1, 1, 1, 1, true},  // padding, bias
+      {5, 8, 8, 9, 3, 1, 2, 2, 2, false},   // dilation, groups, odd batch
+      {6, 8, 8, 10, 3, 2, 1, 1, 8, true},   // depthwise, stride
+      {4, 4, 48, 8, 1, 2, 0, 1, 1, true},   // 1x1, stride 2, three ranges
+      {7, 6, 4, 9, 5, 1, 2, 1, 2, false},   // 5x5, groups
+      {4, 3, 64, 32, 7, 2, 3, 1, 1, false}, // ResNet's stem
+      {19, 64, 64, 8, 3, 1, 1, 1, 1,
+       false}, // ResNet's first stage, 8 uneven slices
+      {8, 128, 256, 4, 3, 2, 1, 1, 1, false}, // a stage's downsampling
   };
   for (const Case &c : cases) {
-    at::Tensor x = at::randn({c.batch, c.channels, c.size, c.size}).requires_grad_();
-    at::Tensor w = at::randn({c.outChannels, c.channels / c.groups, c.kernel, c.kernel})
-                       .requires_grad_();
+    at::Tensor x =
+        at::randn({c.batch, c.channels, c.size, c.size}).requires_grad_();
+    at::Tensor w =
+        at::randn({c.outChannels, c.channels / c.groups, c.kernel, c.kernel})
+            .requires_grad_();
     at::Tensor b = at::randn({c.outChannels});
-    at::Tensor y = at::conv2d(x, w, c.bias ? b : at::Tensor(), {c.stride, c.stride},
-                              {c.pad, c.pad}, {c.dilation, c.dilation}, c.groups);
+    at::Tensor y =
+        at::conv2d(x, w, c.bias ? b : at::Tensor(), {c.stride, c.stride},
+                   {c.pad, c.pad}, {c.dilation, c.dilation}, c.groups);
     at::Tensor gy = at::randn(y.sizes());
     y.backward(gy);
     at::Tensor xd = x.detach().contiguous(), wd = w.detach().contiguous();
-    Conv2dGeometry g{c.batch,  c.channels, c.size,     c.size,     c.outChannels, c.kernel,
-                     c.kernel, y.size(2),  y.size(3),  c.stride,   c.stride,      c.pad,
-                     c.pad,    c.dilation, c.dilation, c.groups};
+    Conv2dGeometry g{c.batch,       c.channels, c.size,     c.size,
+                     c.outChannels, c.kernel,   c.kernel,   y.size(2),
+                     y.size(3),     c.stride,   c.stride,   c.pad,
+                     c.pad,         c.dilation, c.dilation, c.groups};
     bool gradWeight = c.groups == 1 && c.outChannels >= 32;
     at::Tensor out1, dx1, dw1;
     for (int threads : {1, 2, 3}) {
@@ -82,14 +90,14 @@ TEST(DnnlConv, AgainstATen) {
                           std::to_string(threads) + " threads";
       at::Tensor out = at::empty(y.sizes()), dx = at::empty(x.sizes()),
                  dw = at::empty(w.sizes());
-      ASSERT_TRUE(runDnnl(ConvKernel::Forward, g, c.bias, threads, data(xd), data(wd),
-                          c.bias ? data(b) : nullptr, data(out)))
+      ASSERT_TRUE(runDnnl(ConvKernel::Forward, g, c.bias, threads, data(xd),
+                          data(wd), c.bias ? data(b) : nullptr, data(out)))
           << where;
-      ASSERT_TRUE(runDnnl(ConvKernel::GradInput, g, false, threads, data(gy), data(wd),
-                          nullptr, data(dx)))
+      ASSERT_TRUE(runDnnl(ConvKernel::GradInput, g, false, threads, data(gy),
+                          data(wd), nullptr, data(dx)))
           << where;
-      ASSERT_EQ(runDnnl(ConvKernel::GradWeight, g, false, threads, data(gy), data(xd),
-                        nullptr, data(dw)),
+      ASSERT_EQ(runDnnl(ConvKernel::GradWeight, g, false, threads, data(gy),
+                        data(xd), nullptr, data(dw)),
                 gradWeight)
           << where;
       EXPECT_LE(relError(out, y.detach()), 1e-5) << where;
@@ -113,12 +121,15 @@ TEST(DnnlConv, SameBitsEveryRun) {
   at::manual_seed(12);
   Conv2dGeometry g{9, 16, 6, 6, 64, 3, 3, 6, 6, 1, 1, 1, 1, 1, 1, 1};
   at::Tensor x = at::randn({9, 16, 6, 6}), gy = at::randn({9, 64, 6, 6});
-  std::unique_ptr<DnnlConv> conv = DnnlConv::plan(ConvKernel::GradWeight, g, false);
+  std::unique_ptr<DnnlConv> conv =
+      DnnlConv::plan(ConvKernel::GradWeight, g, false);
   ASSERT_TRUE(conv);
   std::vector<uint8_t> raw(conv->workspaceBytes() + 64);
-  conv->bind(raw.data() + (64 - reinterpret_cast<uintptr_t>(raw.data()) % 64) % 64);
+  conv->bind(raw.data() +
+             (64 - reinterpret_cast<uintptr_t>(raw.data()) % 64) % 64);
   ThreadPool pool(3);
-  at::Tensor first = at::empty({64, 16, 3, 3}), again = at::empty({64, 16, 3, 3});
+  at::Tensor first = at::empty({64, 16, 3, 3}),
+             again = at::empty({64, 16, 3, 3});
   conv->run(pool, data(gy), data(x), nullptr, data(first));
   for (int i = 0; i < 5; ++i) {
     conv->run(pool, data(gy), data(x), nullptr, data(again));
