@@ -91,15 +91,25 @@ int64_t blockOf(const memory::desc &d, int dim) {
   return block;
 }
 
-/// `total` split into at most `pieces` pieces of multiples of `block` (the
-/// last may be shorter): their sizes.
+/// `total` (a multiple of `block`) split as evenly as whole blocks allow
+/// into min(pieces, total / block) pieces: their sizes, the larger first,
+/// so that there are at most two sizes.
 std::vector<int64_t> split(int64_t total, int64_t pieces, int64_t block) {
-  int64_t blocks = (total + block - 1) / block;
-  int64_t per = (blocks + pieces - 1) / std::max<int64_t>(pieces, 1) * block;
+  int64_t blocks = total / block;
+  pieces = std::clamp<int64_t>(pieces, 1, std::max<int64_t>(blocks, 1));
+  int64_t base = blocks / pieces, extra = blocks % pieces;
   std::vector<int64_t> sizes;
-  for (int64_t first = 0; first < total; first += per)
-    sizes.push_back(std::min(per, total - first));
+  for (int64_t i = 0; i < pieces; ++i)
+    sizes.push_back((base + (i < extra ? 1 : 0)) * block);
   return sizes;
+}
+
+/// Whether a layout pads some dimension up to its block.
+bool padded(const memory::desc &d) {
+  for (int i = 0; i < d.data.ndims; ++i)
+    if (d.data.dims[i] != d.data.padded_dims[i])
+      return true;
+  return false;
 }
 } // namespace
 
@@ -267,12 +277,12 @@ int64_t DnnlConv::Impl::strideOut() const {
 void DnnlConv::Impl::planRanges(size_t index) {
   Prims &p = *prims[index];
   memory::dims dims = p.userB.dims();
-  // Whole blocks per range (a range must start and end on one); one range
-  // where the last block is padded.
+  // Whole blocks per range (a range must start and end on one). oneDNN
+  // takes no range of a layout that pads some dimension: one range then.
   int64_t block = blockOf(p.convB, 0);
-  std::vector<int64_t> sizes = dims[0] % block == 0
-                                   ? split(dims[0], kMaxPieces, block)
-                                   : std::vector<int64_t>{dims[0]};
+  std::vector<int64_t> sizes = padded(p.convB) || dims[0] % block != 0
+                                   ? std::vector<int64_t>{dims[0]}
+                                   : split(dims[0], kMaxPieces, block);
   int64_t first = 0;
   for (int64_t size : sizes) {
     memory::dims range = dims, offsets(dims.size(), 0);
@@ -281,8 +291,9 @@ void DnnlConv::Impl::planRanges(size_t index) {
     first += size;
     SharedRange r;
     r.prims = index;
-    r.from = p.userB.submemory_desc(range, offsets);
-    r.to = p.convB.submemory_desc(range, offsets);
+    bool whole = sizes.size() == 1;
+    r.from = whole ? p.userB : p.userB.submemory_desc(range, offsets);
+    r.to = whole ? p.convB : p.convB.submemory_desc(range, offsets);
     r.reorder = makeReorder(r.from, r.to);
     ranges.push_back(std::move(r));
   }
@@ -331,6 +342,13 @@ std::unique_ptr<DnnlConv> DnnlConv::plan(ConvKernel kernel,
       Prims &p = *impl->prims[i];
       if (p.userB == p.convB)
         continue;
+      // The shorter piece's primitive usually takes the shared operand in
+      // the same layout as the others' (weight gradients: always the same
+      // input): laid out once for both then.
+      if (i > 0 && p.convB == impl->prims[0]->convB) {
+        p.atB = impl->prims[0]->atB;
+        continue;
+      }
       p.atB = reserve(p.convB.get_size());
       impl->planRanges(i);
     }

@@ -1,5 +1,6 @@
-//===- DnnlConv.h - convolutions through oneDNN's direct kernels -*- C++
-//-*-===//
+// clang-format off
+//===- DnnlConv.h - convolutions through oneDNN's kernels --------*- C++ -*-===//
+// clang-format on
 //
 // oneDNN (Debian's libdnnl) has direct convolution kernels, generated for
 // the CPU at hand (AVX-512, AVX2, ...), that beat im2col + a product on the
@@ -45,7 +46,8 @@ class DnnlConv {
 public:
   /// Null where accel's own kernels serve better or oneDNN cannot: work
   /// that makes one piece only (a batch of one; a weight gradient of fewer
-  /// than 32 output channels, or of a grouped convolution), kernel taps
+  /// than 32 output channels, of a channel count that is not a multiple of
+  /// 16, or of a grouped convolution), kernel taps
   /// that see only padding (the im2col path crops them), or oneDNN
   /// offering only its reference loops. ACCEL_CONV=im2col in the
   /// environment turns oneDNN off.
