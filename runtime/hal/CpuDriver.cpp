@@ -104,8 +104,8 @@ private:
 class CpuDriver final : public Driver {
 public:
   DriverSupport support() const override {
-    DriverSupport s{"the CPU executor (OpenBLAS, vectorised kernels, a thread "
-                    "pool), in process",
+    DriverSupport s{"the CPU executor (OpenBLAS products, oneDNN convolutions, "
+                    "vectorised kernels, a thread pool), in process",
                     {},
                     {}};
     for (int k = 0; k < kKernelCount; ++k)
