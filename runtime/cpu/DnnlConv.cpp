@@ -182,10 +182,10 @@ std::unique_ptr<Prims> DnnlConv::Impl::makePrims(int64_t count) const {
                                   g.kernelH, g.kernelW}
                    : memory::dims{o, g.channels, g.kernelH, g.kernelW};
   tag weightsTag = g.groups > 1 ? tag::goihw : tag::oihw;
+  // oneDNN counts a dilation's gaps; ATen's output size is oneDNN's with
+  // the padding on both sides.
   memory::dims strides{g.strideH, g.strideW},
-      dilates{g.dilationH - 1, g.dilationW - 1},
-      pad{g.padH,
-          g.padW}; // ATen's output size is oneDNN's with pad on both sides
+      dilates{g.dilationH - 1, g.dilationW - 1}, pad{g.padH, g.padW};
   auto attr = userScratchpad();
   memory::desc biasDesc = hasBias ? plain({o}, tag::x) : memory::desc();
   // The backward kernels take the forward's description as a hint of layouts.
@@ -399,12 +399,12 @@ void DnnlConv::bind(uint8_t *workspace) {
     p->userBMem = unset(p->userB);
     p->convBMem = p->userB == p->convB ? p->userBMem : over(p->convB, p->atB);
   }
-  // A range's descriptions carry its offset: its memory objects start
-  // where the whole tensor does.
   auto bytes = [](size_t n) {
     return memory::desc({static_cast<memory::dim>(std::max<size_t>(n, 1))},
                         memory::data_type::u8, tag::a);
   };
+  // A range's descriptions carry its offset: its memory objects start
+  // where the whole tensor does.
   for (SharedRange &r : m.ranges) {
     r.user = unset(r.from);
     r.conv = over(r.to, m.prims[r.prims]->atB);
