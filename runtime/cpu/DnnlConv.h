@@ -1,6 +1,4 @@
-// clang-format off
-//===- DnnlConv.h - convolutions through oneDNN's kernels --------*- C++ -*-===//
-// clang-format on
+//===- DnnlConv.h - convolutions through oneDNN -----------------*- C++ -*-===//
 //
 // oneDNN (Debian's libdnnl) has direct convolution kernels, generated for
 // the CPU at hand (AVX-512, AVX2, ...), that beat im2col + a product on the
@@ -9,7 +7,7 @@
 // reorders its operands from and its result to accel's NCHW tensors.
 //
 // Threads: the Debian build runs its kernels on OpenMP threads, whose
-// workers spin for milliseconds after every parallel region (libgomp's
+// workers spin for a while after every parallel region (libgomp's
 // default wait policy) and would compete with the thread pool's workers on
 // the kernels that follow. So oneDNN runs single-threaded here, in the
 // pool's threads, on pieces of the work fixed by the geometry alone (never
