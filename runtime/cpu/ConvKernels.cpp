@@ -212,39 +212,61 @@ int64_t croppedWeightFloats(const Conv2dGeometry &c) {
   return c.outChannels * (c.channels / c.groups) * c.kernelH * c.kernelW;
 }
 
-/// Calls f(whole tap index, cropped tap index) for every live tap of every
-/// [O, C/groups] kernel, kernels spread over the workers; `start(k)` first
-/// for each kernel k.
-template <typename Start, typename F>
-void forEachLiveTap(ThreadPool &pool, const Conv2dGeometry &g, const LiveTaps &t,
-                    Start start, F f) {
-  int64_t kernels = g.outChannels * (g.channels / g.groups);
-  int64_t kh = t.i1 - t.i0, kw = t.j1 - t.j0;
-  pool.parallelFor(kernels, 256, [&](int64_t begin, int64_t end) {
-    for (int64_t k = begin; k < end; ++k) {
-      start(k);
-      for (int64_t i = 0; i < kh; ++i)
-        for (int64_t j = 0; j < kw; ++j)
-          f((k * g.kernelH + t.i0 + i) * g.kernelW + t.j0 + j, (k * kh + i) * kw + j);
-    }
-  });
+/// Calls f(k) for every [O, C/groups] kernel k, kernels spread over the
+/// workers.
+template <typename F>
+void forEachKernel(ThreadPool &pool, const Conv2dGeometry &g, F f) {
+  pool.parallelFor(g.outChannels * (g.channels / g.groups), 4096,
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t k = begin; k < end; ++k)
+                       f(k);
+                   });
 }
+
+// The loops below are the whole cost of a convolution of 1x1 images by a 3x3
+// kernel (one live tap; its product is small): one load or nine stores a
+// kernel, with nothing more per kernel (no call, no loop set-up over one
+// tap).
 
 /// The cropped kernels from the whole ones.
 void gatherLiveTaps(ThreadPool &pool, const Conv2dGeometry &g, const LiveTaps &t,
                     const float *whole, float *crop) {
-  forEachLiveTap(pool, g, t, [](int64_t) {},
-                 [&](int64_t w, int64_t c) { crop[c] = whole[w]; });
+  int64_t kh = t.i1 - t.i0, kw = t.j1 - t.j0, taps = g.kernelH * g.kernelW;
+  const float *live =
+      whole + t.i0 * g.kernelW + t.j0; // each kernel's first live tap
+  if (kh * kw == 1)
+    return forEachKernel(pool, g, [&](int64_t k) { crop[k] = live[k * taps]; });
+  forEachKernel(pool, g, [&](int64_t k) {
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j)
+        crop[(k * kh + i) * kw + j] = live[k * taps + i * g.kernelW + j];
+  });
 }
 
 /// The whole kernels' gradient from the cropped ones': zero at the dead
-/// taps, which see only padding.
-void scatterLiveTaps(ThreadPool &pool, const Conv2dGeometry &g, const LiveTaps &t,
-                     const float *crop, float *whole) {
-  int64_t taps = g.kernelH * g.kernelW;
-  forEachLiveTap(
-      pool, g, t, [&](int64_t k) { std::fill(whole + k * taps, whole + (k + 1) * taps, 0.0f); },
-      [&](int64_t w, int64_t c) { whole[w] = crop[c]; });
+/// taps, which see only padding. Each kernel's floats written once, in
+/// order.
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void
+scatterLiveTaps(ThreadPool &pool, const Conv2dGeometry &g, const LiveTaps &t,
+                const float *crop, float *whole) {
+  int64_t kh = t.i1 - t.i0, kw = t.j1 - t.j0, taps = g.kernelH * g.kernelW;
+  int64_t centre = t.i0 * g.kernelW + t.j0;
+  if (kh * kw == 1)
+    return forEachKernel(pool, g, [&](int64_t k) {
+      float *to = whole + k * taps;
+      for (int64_t i = 0; i < taps; ++i)
+        to[i] = 0.0f;
+      to[centre] = crop[k];
+    });
+  forEachKernel(pool, g, [&](int64_t k) {
+    float *to = whole + k * taps;
+    for (int64_t i = 0; i < g.kernelH; ++i)
+      for (int64_t j = 0; j < g.kernelW; ++j) {
+        bool live = i >= t.i0 && i < t.i1 && j >= t.j0 && j < t.j1;
+        to[i * g.kernelW + j] =
+            live ? crop[(k * kh + i - t.i0) * kw + j - t.j0] : 0.0f;
+      }
+  });
 }
 } // namespace
 
