@@ -5,6 +5,14 @@
 // fork-join loop with static chunks is all the scheduling it needs. Workers
 // are created once, never per step.
 //
+// A step is hundreds of loops, many of a few microseconds, with little
+// between them: a worker that went to sleep after each loop would be woken
+// through the kernel for the next (several microseconds each time, more
+// than many of the loops take). So workers spin for a while on the loop
+// counter before they sleep, and the caller spins for the workers' chunks
+// before it waits; a sleeping side is woken through the condition
+// variables as before.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef ACCEL_RUNTIME_CPU_THREADPOOL_H
@@ -12,6 +20,7 @@
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -42,14 +51,21 @@ private:
   void work(int index);
 
   std::vector<std::thread> workers;
-  std::mutex mutex;
-  std::condition_variable wake, done;
+  // The loop being run: written by the caller before it bumps `generation`,
+  // read by the workers after they see the new value.
   llvm::function_ref<void(int64_t, int64_t)> task;
   int64_t taskSize = 0;
   int chunks = 0;
-  uint64_t generation = 0;
-  int pending = 0;
-  bool stopping = false;
+  std::atomic<uint64_t> generation{0};
+  std::atomic<int> pending{0}; // workers not done with this loop yet
+  std::atomic<bool> stopping{false};
+  // Who sleeps: a side about to sleep says so under the mutex, then checks
+  // its condition again under it, so a change made before the other side
+  // reads the count is seen, and one made after it is notified.
+  std::mutex mutex;
+  std::condition_variable wake, done;
+  std::atomic<int> sleepingWorkers{0};
+  std::atomic<bool> callerSleeping{false};
 };
 
 } // namespace accel::rt::cpu
