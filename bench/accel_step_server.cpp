@@ -7,17 +7,22 @@
 //
 //   <- ready PARAMETERS BYTES   (BYTES: AccelStep::streamedBytes)
 //   -> run N             <- ms MS_PER_STEP   (N steps, state committed)
+//   -> gemm              <- gflops RATE      (accel's products, 1024^3, the
+//                                             step's threads: best of 5)
 //   -> quit
 //
 //===----------------------------------------------------------------------===//
 
 #include "bench/BenchSupport.h"
+#include "runtime/cpu/Kernels.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
+#include <vector>
 
 using namespace llvm;
 
@@ -29,6 +34,24 @@ static cl::opt<std::string> batchPath(
     "batch", cl::Required,
     cl::desc("The batch (safetensors), one tensor per step input, by name"));
 static cl::opt<float> lr("lr", cl::init(1e-3f));
+
+/// The rate of accel's own products (runtime/cpu's gemm, the library it
+/// chose, on a pool of `threads`) on a 1024^3 product: the product rate the
+/// step's roofline can assume, beside the machine's torch.mm rate.
+static double gemmGflops(int threads) {
+  constexpr int64_t n = 1024;
+  std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
+  accel::rt::cpu::ThreadPool pool(threads);
+  auto product = [&] {
+    accel::rt::cpu::gemm(pool, false, false, n, n, n, 1.0f, a.data(), b.data(),
+                         0.0f, c.data());
+  };
+  product();
+  double best = 1e30;
+  for (int round = 0; round < 5; ++round)
+    best = std::min(best, accel::bench::msPerCall(10, product));
+  return 2.0 * n * n * n / (best / 1000) / 1e9;
+}
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
@@ -58,6 +81,10 @@ int main(int argc, char **argv) {
     command >> verb >> n;
     if (verb == "quit")
       break;
+    if (verb == "gemm") {
+      std::cout << "gflops " << gemmGflops(threads) << std::endl;
+      continue;
+    }
     if (verb != "run" || n <= 0)
       accel::bench::die("accel_step_server: expected 'run N' or 'quit', got '" +
                         line + "'");

@@ -180,7 +180,7 @@ def Accel_ScaledMatmulOp : Accel_Op<"scaled_matmul", [Pure,
 
     then rounded to the result's element type. This is the emulation of a
     scaled FP8 GEMM that torchao runs on the CPU: the FP8 products are exact
-    in f32 and the sum is the f32 GEMM's (the CPU driver: OpenBLAS sgemm).
+    in f32 and the sum is the f32 GEMM's (the CPU driver: oneDNN's sgemm).
 
     With `output_scaled` (delayed scaling; both scales `tensor<f32>`) the
     scales are applied to the product instead, as cuBLASLt applies

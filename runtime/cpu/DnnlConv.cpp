@@ -1,8 +1,8 @@
 //===- DnnlConv.cpp - convolutions through oneDNN's direct kernels --------===//
 
 #include "runtime/cpu/DnnlConv.h"
+#include "runtime/cpu/OneOmpThread.h"
 
-#include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "llvm/Support/ErrorHandling.h"
@@ -34,24 +34,6 @@ dnnl::engine &cpuEngine() {
 
 constexpr size_t kAlign = 64;
 size_t aligned(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
-
-/// oneDNN asks OpenMP how many threads to use — when a primitive is
-/// created (which fixes it) and when it runs: one, in the thread that holds
-/// this. A thread's first call allocates libgomp's record of its setting.
-class OneOmpThread {
-public:
-  OneOmpThread() : saved(omp_get_max_threads()) {
-    if (saved != 1)
-      omp_set_num_threads(1);
-  }
-  ~OneOmpThread() {
-    if (saved != 1)
-      omp_set_num_threads(saved);
-  }
-
-private:
-  int saved;
-};
 
 memory::desc plain(const memory::dims &dims, tag t) {
   return memory::desc(dims, memory::data_type::f32, t);

@@ -6,19 +6,57 @@
 #include "runtime/cpu/Broadcast.h"
 #include "runtime/cpu/ElementOps.h"
 
+#include "runtime/cpu/OneOmpThread.h"
+
+#include "llvm/Support/ErrorHandling.h"
+
 #include <cblas.h>
+#include <dnnl.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 namespace accel::rt::cpu {
 
+GemmLibrary gemmLibrary() {
+  static const GemmLibrary chosen = [] {
+    const char *choice = std::getenv("ACCEL_GEMM");
+    return choice && std::strcmp(choice, "openblas") == 0
+               ? GemmLibrary::OpenBlas
+               : GemmLibrary::OneDnn;
+  }();
+  return chosen;
+}
+
+namespace {
+/// One row-major sgemm call on the calling thread, C's rows ldc apart.
+void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
+           float alpha, const float *a, int64_t lda, const float *b,
+           int64_t ldb, float beta, float *c, int64_t ldc) {
+  if (gemmLibrary() == GemmLibrary::OpenBlas) {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
+                ldb, beta, c, ldc);
+    return;
+  }
+  // oneDNN's sgemm would start an OpenMP team of all cores inside each of
+  // the pool's threads.
+  OneOmpThread one;
+  dnnl_status_t status = dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', m,
+                                    n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  // Only invalid arguments fail, and the callers' shapes are valid.
+  if (status != dnnl_success)
+    llvm::report_fatal_error("oneDNN's sgemm refused a product of valid shape");
+}
+} // namespace
+
 void gemmSerial(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
                 float alpha, const float *a, const float *b, float beta, float *c) {
-  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-              transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a,
-              transA ? m : k, b, transB ? k : n, beta, c, n);
+  sgemm(transA, transB, m, n, k, alpha, a, transA ? m : k, b, transB ? k : n,
+        beta, c, n);
 }
 
 void gemm(ThreadPool &pool, bool transA, bool transB, int64_t m, int64_t n,
@@ -27,10 +65,10 @@ void gemm(ThreadPool &pool, bool transA, bool transB, int64_t m, int64_t n,
   // Large products are computed as bands of C — rows of op(A), or columns
   // of op(B), whichever side is longer — handed out to the workers. The
   // bands are a function of the shape alone (kBand wide, the last one
-  // partial), never of the thread count: OpenBLAS's kernels sum a band's
-  // partial tiles in other orders than a whole call's (on AVX-512 even for
-  // aligned bands), so only the same calls give the same bits, and with
-  // fixed bands every --threads value makes the same calls.
+  // partial), never of the thread count: the libraries' kernels sum a band's
+  // partial tiles in other orders than a whole call's (OpenBLAS's on AVX-512
+  // even for aligned bands), so only the same calls give the same bits, and
+  // with fixed bands every --threads value makes the same calls.
   // Products stay whole when they are small (handing out costs more than
   // it saves), thin (OpenBLAS's paths for thin matrices are another
   // summation order), or when a band would fall into the small-matrix
@@ -48,9 +86,7 @@ void gemm(ThreadPool &pool, bool transA, bool transB, int64_t m, int64_t n,
   int64_t lda = transA ? m : k, ldb = transB ? k : n;
   auto call = [&](int64_t rows, int64_t cols, const float *pa, const float *pb,
                   float *pc) {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-                transB ? CblasTrans : CblasNoTrans, rows, cols, k, alpha, pa, lda,
-                pb, ldb, beta, pc, n);
+    sgemm(transA, transB, rows, cols, k, alpha, pa, lda, pb, ldb, beta, pc, n);
   };
   pool.parallelFor(bands, 1, [&](int64_t begin, int64_t end) {
     for (int64_t band = begin; band < end; ++band) {

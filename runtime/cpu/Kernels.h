@@ -1,7 +1,8 @@
 //===- Kernels.h - CPU kernels of the training step -------------*- C++ -*-===//
 //
 // The computations the CPU driver runs, on contiguous row-major f32 buffers
-// (i64 for class indices). Matrix products go to OpenBLAS; the rest are
+// (i64 for class indices). Matrix products go to oneDNN's sgemm (OpenBLAS
+// with ACCEL_GEMM=openblas); the rest are
 // loops the compiler vectorises, split across the thread pool by rows or
 // elements. Each kernel is checked against LibTorch in
 // tests/unit/CpuKernelsTest.cpp.
@@ -19,11 +20,19 @@
 
 namespace accel::rt::cpu {
 
+/// The library that computes products: oneDNN's sgemm (JIT kernels for the
+/// CPU it runs on: AVX-512 where the CPU has it, twice OpenBLAS 0.3.21's
+/// AVX2 kernels a core), or OpenBLAS with ACCEL_GEMM=openblas in the
+/// environment (read once).
+enum class GemmLibrary { OneDnn, OpenBlas };
+GemmLibrary gemmLibrary();
+
 /// C = alpha * op(A) op(B) + beta * C, row-major, op(A) is M x K and op(B)
-/// is K x N: OpenBLAS sgemm, split into bands of C over the pool's workers.
-/// OpenBLAS itself runs single-threaded (useCallerThreadsForBlas): its own
-/// threads spin after each call and would take the cores the elementwise
-/// kernels need next.
+/// is K x N: the library's sgemm, split into bands of C over the pool's
+/// workers. The library itself runs single-threaded (one OpenMP thread for
+/// oneDNN; useCallerThreadsForBlas for OpenBLAS): its own threads spin
+/// after each call and would take the cores the elementwise kernels need
+/// next.
 void gemm(ThreadPool &pool, bool transA, bool transB, int64_t m, int64_t n,
           int64_t k, float alpha, const float *a, const float *b, float beta,
           float *c);

@@ -1,6 +1,6 @@
 //===- CpuDriver.cpp - the `cpu` driver -----------------------------------===//
 //
-// Host memory, OpenBLAS and the thread pool: the Executor is the cpu
+// Host memory, the kernels and the thread pool: the Executor is the cpu
 // driver's Executable.
 //
 //===----------------------------------------------------------------------===//
@@ -104,7 +104,7 @@ private:
 class CpuDriver final : public Driver {
 public:
   DriverSupport support() const override {
-    DriverSupport s{"the CPU executor (OpenBLAS products, oneDNN convolutions, "
+    DriverSupport s{"the CPU executor (oneDNN products and convolutions, "
                     "vectorised kernels, a thread pool), in process",
                     {},
                     {}};

@@ -11,11 +11,11 @@
 // executables joined by the local collectives backend, ranks 1..N-1 on
 // threads started before the count; their allocations count too.
 //
-// oneDNN (the convolutions) builds a map of its arguments and a
-// std::function per parallel loop inside every primitive call: allocations
-// accel cannot plan away through oneDNN's API. They are counted apart —
-// an allocation with a oneDNN frame on its stack — and printed, and only
-// the others must be zero.
+// oneDNN allocates inside its calls: a convolution primitive builds a map
+// of its arguments and a std::function per parallel loop, sgemm its packing
+// buffer — allocations accel cannot plan away through oneDNN's API. They
+// are counted apart — an allocation with a oneDNN frame on its stack — and
+// printed, and only the others must be zero.
 //
 // --backtraces prints the stack of each allocation counted.
 //
@@ -335,7 +335,7 @@ int main(int argc, char **argv) {
     outs() << " per rank, " << ranks << " ranks";
   outs() << ")";
   if (int64_t inDnnl = dnnlAllocations.load())
-    outs() << ", and " << inDnnl << " inside oneDNN's primitive calls";
+    outs() << ", and " << inDnnl << " inside oneDNN's calls";
   outs() << "\n";
   if (timeSteps > 0) {
     auto start = std::chrono::steady_clock::now();

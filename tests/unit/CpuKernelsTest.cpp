@@ -16,7 +16,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
+#include <thread>
 
 using namespace accel::rt::cpu;
 using accel::testing::data;
@@ -42,6 +46,39 @@ TEST_P(CpuKernels, ParallelForCoversEveryIndexOnce) {
   }
 }
 
+// Workers spin between loops, then sleep: loops right after one another
+// (spinning workers), after a pause longer than the spin (sleeping workers
+// woken), and with fewer chunks than threads (the idle worker still
+// reports back before the next loop rewrites the loop's fields).
+TEST(ThreadPool, LoopsAfterSpinningAndSleeping) {
+  ThreadPool pool(3);
+  std::vector<std::atomic<int>> hits(1000);
+  int64_t expected = 0;
+  for (int round = 0; round < 2000; ++round) {
+    if (round % 500 == 499)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    int64_t n = round % 3 == 0 ? 2 : 1000; // 2 chunks of 3 threads, or 3
+    pool.parallelFor(n, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        ++hits[i];
+    });
+    expected += n;
+  }
+  int64_t total = 0;
+  for (auto &h : hits)
+    total += h.load();
+  EXPECT_EQ(total, expected);
+}
+
+// The test binary runs once as is and once with ACCEL_GEMM=openblas
+// (cpu_kernels_openblas_test): each library's products against ATen.
+TEST(GemmLibrary, FollowsTheEnvironment) {
+  const char *choice = std::getenv("ACCEL_GEMM");
+  bool openblas = choice && std::strcmp(choice, "openblas") == 0;
+  EXPECT_EQ(gemmLibrary(),
+            openblas ? GemmLibrary::OpenBlas : GemmLibrary::OneDnn);
+}
+
 TEST_P(CpuKernels, Gemm) {
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
@@ -59,7 +96,7 @@ TEST_P(CpuKernels, GemmSplitAcrossWorkers) {
   // Large products are split into fixed bands of C (by rows when m >= n,
   // else by columns) whatever the thread count, so every --threads value
   // gives the same bits. Thin products (a ResNet's late convolutions:
-  // 128 x 16, 512 x 1) and small ones stay one OpenBLAS call.
+  // 128 x 16, 512 x 1) and small ones stay one library call.
   ThreadPool one(1);
   for (auto [m, n] : std::vector<std::pair<int64_t, int64_t>>{
            {301, 97}, {67, 413}, {1024, 128}, {128, 16}, {512, 1}})

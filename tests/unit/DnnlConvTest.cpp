@@ -106,16 +106,18 @@ TEST(DnnlConv, AgainstATen) {
           << where;
       EXPECT_LE(relError(out, y.detach()), 1e-5) << where;
       EXPECT_LE(relError(dx, x.grad()), 1e-5) << where;
-      if (gradWeight)
+      if (gradWeight) {
         EXPECT_LE(relError(dw, w.grad()), 1e-5) << where;
+      }
       if (threads == 1) {
         out1 = out, dx1 = dx, dw1 = dw;
         continue;
       }
       EXPECT_TRUE(sameBits(out, out1)) << where;
       EXPECT_TRUE(sameBits(dx, dx1)) << where;
-      if (gradWeight)
+      if (gradWeight) {
         EXPECT_TRUE(sameBits(dw, dw1)) << where;
+      }
     }
   }
 }
