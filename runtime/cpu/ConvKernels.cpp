@@ -10,6 +10,7 @@
 #include "runtime/cpu/Kernels.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -466,19 +467,17 @@ namespace {
 /// Candidate v (at index `index`) of a max-pool window takes over from the
 /// best so far (`best`, at `at`; -1: none yet) when it is the first
 /// candidate, larger, or a NaN: the first maximum wins, and the last NaN
-/// (ATen's scan). With masks, not branches: which candidate wins is data,
-/// and GCC keeps a conditional's branches.
-inline void offer(float v, int64_t index, float &best, int64_t &at) {
-  int64_t take = -static_cast<int64_t>((at < 0) | (v > best) | (v != v));
-  uint32_t mask = static_cast<uint32_t>(take), vBits, bestBits;
-  std::memcpy(&vBits, &v, 4);
-  std::memcpy(&bestBits, &best, 4);
-  bestBits = (vBits & mask) | (bestBits & ~mask);
-  std::memcpy(&best, &bestBits, 4);
-  at = (index & take) | (at & ~take);
+/// (ATen's scan). Selects, not branches (which candidate wins is data), on
+/// 32-bit positions, as wide as the floats, so that loops of offers
+/// vectorise.
+inline void offer(float v, int32_t index, float &best, int32_t &at) {
+  bool take = (at < 0) | (v > best) | (v != v);
+  best = take ? v : best;
+  at = take ? index : at;
 }
 
-/// Planes whose row maxima fit these (floats and indices on the stack).
+/// Planes whose row maxima fit these (floats and indices on the stack);
+/// also keeps a plane's positions within 32 bits.
 constexpr int64_t kSeparableMax = 4096;
 
 /// Every window's maximum of one plane and where it is (-inf and -1 for a
@@ -489,34 +488,37 @@ constexpr int64_t kSeparableMax = 4096;
 /// answer; but the passes run many windows side by side where maxAt waits
 /// on one comparison after another. Needs g.height * g.outW <=
 /// kSeparableMax.
-void planeMaxima(const Pool2dGeometry &g, const float *plane, float *best, int64_t *at) {
+void planeMaxima(const Pool2dGeometry &g, const float *plane, float *best,
+                 int32_t *at) {
   float rowBest[kSeparableMax];
-  int64_t rowAt[kSeparableMax];
+  int32_t rowAt[kSeparableMax];
   std::fill(rowBest, rowBest + g.height * g.outW, -std::numeric_limits<float>::infinity());
-  std::fill(rowAt, rowAt + g.height * g.outW, int64_t(-1));
+  std::fill(rowAt, rowAt + g.height * g.outW, -1);
   // Taps outermost: their range of windows is a division, once per tap.
   for (int64_t j = 0; j < g.kernelW; ++j) {
     int64_t offset = j * g.dilationW - g.padW;
     auto [lo, hi] = inside(g.width, g.outW, g.strideW, offset);
     for (int64_t h = 0; h < g.height; ++h) {
       float *rb = rowBest + h * g.outW;
-      int64_t *ra = rowAt + h * g.outW;
+      int32_t *ra = rowAt + h * g.outW;
       const float *row = plane + h * g.width + offset;
-      for (int64_t ow = lo; ow < hi; ++ow)
-        offer(row[ow * g.strideW], h * g.width + ow * g.strideW + offset, rb[ow], ra[ow]);
+      int32_t first = static_cast<int32_t>(h * g.width + offset);
+      int32_t stride = static_cast<int32_t>(g.strideW);
+      for (int32_t ow = static_cast<int32_t>(lo); ow < hi; ++ow)
+        offer(row[ow * stride], first + ow * stride, rb[ow], ra[ow]);
     }
   }
   for (int64_t oh = 0; oh < g.outH; ++oh) {
     float *ob = best + oh * g.outW;
-    int64_t *oa = at + oh * g.outW;
+    int32_t *oa = at + oh * g.outW;
     std::fill(ob, ob + g.outW, -std::numeric_limits<float>::infinity());
-    std::fill(oa, oa + g.outW, int64_t(-1));
+    std::fill(oa, oa + g.outW, -1);
     for (int64_t i = 0; i < g.kernelH; ++i) {
       int64_t h = oh * g.strideH - g.padH + i * g.dilationH;
       if (h < 0 || h >= g.height)
         continue;
       const float *rb = rowBest + h * g.outW;
-      const int64_t *ra = rowAt + h * g.outW;
+      const int32_t *ra = rowAt + h * g.outW;
       // A window whose columns are all padding has -inf at -1 in every row:
       // offering that leaves the window at -inf and -1.
       for (int64_t ow = 0; ow < g.outW; ++ow)
@@ -536,7 +538,7 @@ void maxPool2d(ThreadPool &pool, const Pool2dGeometry &g, const float *input,
     for (int64_t p = begin; p < end; ++p) {
       const float *plane = input + p * g.height * g.width;
       if (separable(g)) {
-        int64_t at[kSeparableMax];
+        int32_t at[kSeparableMax];
         planeMaxima(g, plane, out + p * g.outH * g.outW, at);
         continue;
       }
@@ -560,7 +562,7 @@ void maxPool2dGrad(ThreadPool &pool, const Pool2dGeometry &g, const float *grad,
       std::fill(dplane, dplane + g.height * g.width, 0.0f);
       if (separable(g)) {
         float best[kSeparableMax];
-        int64_t at[kSeparableMax];
+        int32_t at[kSeparableMax];
         planeMaxima(g, plane, best, at);
         for (int64_t o = 0; o < g.outH * g.outW; ++o)
           if (at[o] >= 0)
@@ -596,37 +598,56 @@ void adaptiveAvgPool2dGrad(ThreadPool &pool, const Pool2dGeometry &g,
 }
 
 namespace {
-/// Σ f(p, i) over a channel's planes p (sample n's at x + (n C + c) inner)
-/// and i < inner, in double, kept in four interleaved partial sums: one
-/// running sum waits on every addition's latency (4 cycles an element).
-template <typename F>
-double channelSum(int64_t batch, int64_t channels, int64_t inner, int64_t c, F f) {
-  double lane[4] = {0, 0, 0, 0};
-  for (int64_t n = 0; n < batch; ++n) {
-    int64_t plane = (n * channels + c) * inner, i = 0;
-    for (; i + 4 <= inner; i += 4)
-      for (int j = 0; j < 4; ++j)
-        lane[j] += f(plane, i + j);
-    for (; i < inner; ++i)
-      lane[i % 4] += f(plane, i);
-  }
-  return (lane[0] + lane[1]) + (lane[2] + lane[3]);
+/// Channels a sweep of batchNormSums holds sums for: its accumulators stay
+/// on the stack whatever the channel count.
+constexpr int64_t kNormBlock = 64;
+
+/// For each channel c of [c0, c0 + count) (count <= kNormBlock) of an
+/// [N, C, inner] tensor, S sums Σ f(k, c)[s] over its elements k, in
+/// double, four partial sums each (element i of a plane goes to partial
+/// sum i % 4: one running sum waits on every addition's latency), added
+/// pairwise at the end. The order of a channel's terms is fixed by the
+/// shape alone, so no bit depends on the thread count. The sweep runs
+/// sample by sample over the block's channels, through contiguous memory,
+/// whatever the plane's size (late layers' planes are 1 to 4 floats; one
+/// channel at a time would read them a plane apart).
+template <int S, typename F>
+void batchNormSums(const BatchNormGeometry &g, int64_t c0, int64_t count, F f,
+                   double (*out)[S]) {
+  double lanes[kNormBlock][S][4] = {};
+  for (int64_t n = 0; n < g.batch; ++n)
+    for (int64_t c = 0; c < count; ++c) {
+      int64_t plane = (n * g.channels + c0 + c) * g.inner, i = 0;
+      double(*acc)[4] = lanes[c];
+      for (; i + 4 <= g.inner; i += 4)
+        for (int j = 0; j < 4; ++j) {
+          std::array<double, S> v = f(plane + i + j, c);
+          for (int s = 0; s < S; ++s)
+            acc[s][j] += v[s];
+        }
+      for (; i < g.inner; ++i) {
+        std::array<double, S> v = f(plane + i, c);
+        for (int s = 0; s < S; ++s)
+          acc[s][i % 4] += v[s];
+      }
+    }
+  for (int64_t c = 0; c < count; ++c)
+    for (int s = 0; s < S; ++s)
+      out[c][s] =
+          (lanes[c][s][0] + lanes[c][s][1]) + (lanes[c][s][2] + lanes[c][s][3]);
 }
 
-/// Per channel of [N, C, inner]: mean and biased variance in double.
-void channelMoments(const float *x, int64_t batch, int64_t channels,
-                    int64_t inner, int64_t c, double &mean, double &var) {
-  double count = static_cast<double>(batch * inner);
-  mean = channelSum(batch, channels, inner, c,
-                    [&](int64_t plane, int64_t i) { return double(x[plane + i]); }) /
-         count;
-  double m = mean;
-  var = channelSum(batch, channels, inner, c,
-                   [&](int64_t plane, int64_t i) {
-                     double d = x[plane + i] - m;
-                     return d * d;
-                   }) /
-        count;
+/// Calls f(c0, count) for blocks of at most kNormBlock channels, spread over
+/// the workers.
+template <typename F>
+void forEachChannelBlock(ThreadPool &pool, int64_t channels, F f) {
+  // At least 8 blocks where there are 8 channels: every thread gets work.
+  int64_t per = std::max<int64_t>(1, std::min(kNormBlock, (channels + 7) / 8));
+  int64_t blocks = (channels + per - 1) / per;
+  pool.parallelFor(blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b)
+      f(b * per, std::min(per, channels - b * per));
+  });
 }
 } // namespace
 
@@ -634,28 +655,58 @@ void batchNorm(ThreadPool &pool, const BatchNormGeometry &g, const float *x,
                const float *weight, const float *bias, const float *runningMean,
                const float *runningVar, float *out, float *newMean,
                float *newVar) {
-  pool.parallelFor(g.channels, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t c = begin; c < end; ++c) {
-      double mean = runningMean[c], var = runningVar[c];
-      if (g.training) {
-        channelMoments(x, g.batch, g.channels, g.inner, c, mean, var);
-        double count = static_cast<double>(g.batch * g.inner);
-        double unbiased = count > 1 ? var * count / (count - 1) : var;
-        newMean[c] = static_cast<float>((1 - g.momentum) * runningMean[c] + g.momentum * mean);
-        newVar[c] = static_cast<float>((1 - g.momentum) * runningVar[c] + g.momentum * unbiased);
-      } else {
-        newMean[c] = runningMean[c];
-        newVar[c] = runningVar[c];
+  double count = static_cast<double>(g.batch * g.inner);
+  forEachChannelBlock(pool, g.channels, [&](int64_t c0, int64_t n) {
+    double mean[kNormBlock], var[kNormBlock];
+    float m[kNormBlock], scale[kNormBlock];
+    if (g.training) {
+      // Two passes: the mean, then the squared deviations from it.
+      double sum[kNormBlock][1], squares[kNormBlock][1];
+      batchNormSums<1>(
+          g, c0, n,
+          [&](int64_t k, int64_t) {
+            return std::array<double, 1>{double(x[k])};
+          },
+          sum);
+      for (int64_t c = 0; c < n; ++c)
+        mean[c] = sum[c][0] / count;
+      batchNormSums<1>(
+          g, c0, n,
+          [&](int64_t k, int64_t c) {
+            double d = x[k] - mean[c];
+            return std::array<double, 1>{d * d};
+          },
+          squares);
+      for (int64_t c = 0; c < n; ++c) {
+        var[c] = squares[c][0] / count;
+        double unbiased = count > 1 ? var[c] * count / (count - 1) : var[c];
+        newMean[c0 + c] = static_cast<float>(
+            (1 - g.momentum) * runningMean[c0 + c] + g.momentum * mean[c]);
+        newVar[c0 + c] = static_cast<float>(
+            (1 - g.momentum) * runningVar[c0 + c] + g.momentum * unbiased);
       }
-      float m = static_cast<float>(mean);
-      float scale = static_cast<float>(1.0 / std::sqrt(var + g.eps)) * weight[c];
-      for (int64_t n = 0; n < g.batch; ++n) {
-        const float *p = x + (n * g.channels + c) * g.inner;
-        float *o = out + (n * g.channels + c) * g.inner;
-        for (int64_t i = 0; i < g.inner; ++i)
-          o[i] = (p[i] - m) * scale + bias[c];
+    } else {
+      for (int64_t c = 0; c < n; ++c) {
+        mean[c] = runningMean[c0 + c];
+        var[c] = runningVar[c0 + c];
+        newMean[c0 + c] = runningMean[c0 + c];
+        newVar[c0 + c] = runningVar[c0 + c];
       }
     }
+    for (int64_t c = 0; c < n; ++c) {
+      m[c] = static_cast<float>(mean[c]);
+      scale[c] =
+          static_cast<float>(1.0 / std::sqrt(var[c] + g.eps)) * weight[c0 + c];
+    }
+    for (int64_t s = 0; s < g.batch; ++s)
+      for (int64_t c = 0; c < n; ++c) {
+        int64_t plane = (s * g.channels + c0 + c) * g.inner;
+        const float *p = x + plane;
+        float *o = out + plane;
+        float mc = m[c], sc = scale[c], b = bias[c0 + c];
+        for (int64_t i = 0; i < g.inner; ++i)
+          o[i] = (p[i] - mc) * sc + b;
+      }
   });
 }
 
@@ -663,35 +714,57 @@ void batchNormGrad(ThreadPool &pool, const BatchNormGeometry &g,
                    const float *grad, const float *x, const float *weight,
                    const float *runningMean, const float *runningVar,
                    float *gradInput, float *gradWeight, float *gradBias) {
-  pool.parallelFor(g.channels, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t c = begin; c < end; ++c) {
-      double mean = runningMean[c], var = runningVar[c];
-      if (g.training)
-        channelMoments(x, g.batch, g.channels, g.inner, c, mean, var);
-      double rstd = 1.0 / std::sqrt(var + g.eps);
-      double sumG = channelSum(g.batch, g.channels, g.inner, c,
-                               [&](int64_t plane, int64_t i) { return double(grad[plane + i]); });
-      double sumGXhat = channelSum(g.batch, g.channels, g.inner, c, [&](int64_t plane, int64_t i) {
-        return grad[plane + i] * ((x[plane + i] - mean) * rstd);
-      });
-      gradBias[c] = static_cast<float>(sumG);
-      gradWeight[c] = static_cast<float>(sumGXhat);
-      double count = static_cast<double>(g.batch * g.inner);
-      double k = weight[c] * rstd;
-      for (int64_t n = 0; n < g.batch; ++n) {
-        const float *gp = grad + (n * g.channels + c) * g.inner;
-        const float *p = x + (n * g.channels + c) * g.inner;
-        float *d = gradInput + (n * g.channels + c) * g.inner;
-        for (int64_t i = 0; i < g.inner; ++i) {
-          if (!g.training) {
+  double count = static_cast<double>(g.batch * g.inner);
+  forEachChannelBlock(pool, g.channels, [&](int64_t c0, int64_t n) {
+    double mean[kNormBlock], rstd[kNormBlock], sumG[kNormBlock],
+        sumGXhat[kNormBlock];
+    // Σ g and the mean (Σ x) in one pass; then Σ (x - mean)² (the
+    // variance) and Σ g (x - mean) in another. Σ g x̂ is the latter times
+    // 1/σ.
+    double first[kNormBlock][2], second[kNormBlock][2];
+    batchNormSums<2>(
+        g, c0, n,
+        [&](int64_t k, int64_t) {
+          return std::array<double, 2>{double(grad[k]), double(x[k])};
+        },
+        first);
+    for (int64_t c = 0; c < n; ++c) {
+      sumG[c] = first[c][0];
+      mean[c] = g.training ? first[c][1] / count : runningMean[c0 + c];
+    }
+    batchNormSums<2>(
+        g, c0, n,
+        [&](int64_t k, int64_t c) {
+          double d = x[k] - mean[c];
+          return std::array<double, 2>{d * d, grad[k] * d};
+        },
+        second);
+    for (int64_t c = 0; c < n; ++c) {
+      double var = g.training ? second[c][0] / count : runningVar[c0 + c];
+      rstd[c] = 1.0 / std::sqrt(var + g.eps);
+      sumGXhat[c] = second[c][1] * rstd[c];
+      gradBias[c0 + c] = static_cast<float>(sumG[c]);
+      gradWeight[c0 + c] = static_cast<float>(sumGXhat[c]);
+    }
+    for (int64_t s = 0; s < g.batch; ++s)
+      for (int64_t c = 0; c < n; ++c) {
+        int64_t plane = (s * g.channels + c0 + c) * g.inner;
+        const float *gp = grad + plane;
+        const float *p = x + plane;
+        float *d = gradInput + plane;
+        double k = weight[c0 + c] * rstd[c];
+        if (!g.training) {
+          for (int64_t i = 0; i < g.inner; ++i)
             d[i] = static_cast<float>(gp[i] * k);
-            continue;
-          }
-          double xhat = (p[i] - mean) * rstd;
-          d[i] = static_cast<float>(k * (gp[i] - sumG / count - xhat * sumGXhat / count));
+          continue;
+        }
+        double meanG = sumG[c] / count, meanGXhat = sumGXhat[c] / count;
+        double mc = mean[c], rc = rstd[c];
+        for (int64_t i = 0; i < g.inner; ++i) {
+          double xhat = (p[i] - mc) * rc;
+          d[i] = static_cast<float>(k * (gp[i] - meanG - xhat * meanGXhat));
         }
       }
-    }
   });
 }
 

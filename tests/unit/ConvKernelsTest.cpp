@@ -14,6 +14,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <string>
+
 using namespace accel::rt::cpu;
 using accel::testing::data;
 using accel::testing::relError;
@@ -239,34 +241,67 @@ TEST(ConvKernels, MaxPoolGradientFollowsNaN) {
       << dx << xg.grad();
 }
 
+// Shapes: 6 channels (blocks of one), 200 channels of 1 and 3 elements
+// (blocks of 25: the sweep over a block's channels sample by sample), 130
+// channels of 4x4 (blocks of 17, the last one shorter). Threads 1 and 3 give
+// the same bits: each channel's sums have one order.
 TEST(ConvKernels, BatchNormAndGradient) {
   at::manual_seed(5);
-  ThreadPool pool(2);
+  ThreadPool pool(2), one(1), three(3);
   for (bool training : {true, false})
-    for (std::vector<int64_t> shape : {std::vector<int64_t>{4, 6, 5, 7}, {16, 6}}) {
+    for (std::vector<int64_t> shape : {std::vector<int64_t>{4, 6, 5, 7},
+                                       {16, 6},
+                                       {8, 200},
+                                       {5, 200, 3},
+                                       {3, 130, 4, 4}}) {
+      int64_t channels = shape[1];
       at::Tensor x = (at::randn(shape) * 2 + 3).requires_grad_();
-      at::Tensor w = at::randn({6}).requires_grad_(), b = at::randn({6}).requires_grad_();
-      at::Tensor rm = at::randn({6}), rv = at::rand({6}) + 0.5;
+      at::Tensor w = at::randn({channels}).requires_grad_();
+      at::Tensor b = at::randn({channels}).requires_grad_();
+      at::Tensor rm = at::randn({channels}), rv = at::rand({channels}) + 0.5;
       at::Tensor rmTorch = rm.clone(), rvTorch = rv.clone();
       at::Tensor y = at::batch_norm(x, w, b, rmTorch, rvTorch, training, 0.1, 1e-5, false);
-      int64_t inner = shape.size() > 2 ? shape[2] * shape[3] : 1;
-      BatchNormGeometry g{shape[0], 6, inner, 1e-5, 0.1, training};
+      int64_t inner = 1;
+      for (size_t d = 2; d < shape.size(); ++d)
+        inner *= shape[d];
+      BatchNormGeometry g{shape[0], channels, inner, 1e-5, 0.1, training};
+      std::string where = std::to_string(channels) + "x" +
+                          std::to_string(inner) +
+                          (training ? " training" : " eval");
       at::Tensor xd = x.detach().contiguous(), wd = w.detach(), bd = b.detach();
-      at::Tensor out = at::empty(shape), nm = at::empty({6}), nv = at::empty({6});
+      at::Tensor out = at::empty(shape), nm = at::empty({channels}),
+                 nv = at::empty({channels});
       batchNorm(pool, g, data(xd), data(wd), data(bd), data(rm), data(rv), data(out),
                 data(nm), data(nv));
-      EXPECT_LE(relError(out, y.detach()), 1e-5) << training;
-      EXPECT_LE(relError(nm, rmTorch), 1e-6) << training;
-      EXPECT_LE(relError(nv, rvTorch), 1e-6) << training;
+      EXPECT_LE(relError(out, y.detach()), 1e-5) << where;
+      EXPECT_LE(relError(nm, rmTorch), 1e-6) << where;
+      EXPECT_LE(relError(nv, rvTorch), 1e-6) << where;
 
       at::Tensor gy = at::randn(shape);
       y.backward(gy);
-      at::Tensor dx = at::empty(shape), dw = at::empty({6}), db = at::empty({6});
+      at::Tensor dx = at::empty(shape), dw = at::empty({channels}),
+                 db = at::empty({channels});
       batchNormGrad(pool, g, data(gy), data(xd), data(wd), data(rm), data(rv),
                     data(dx), data(dw), data(db));
-      EXPECT_LE(relError(dx, x.grad()), 1e-5) << training;
-      EXPECT_LE(relError(dw, w.grad()), 1e-5) << training;
-      EXPECT_LE(relError(db, b.grad()), 1e-5) << training;
+      EXPECT_LE(relError(dx, x.grad()), 1e-5) << where;
+      EXPECT_LE(relError(dw, w.grad()), 1e-5) << where;
+      EXPECT_LE(relError(db, b.grad()), 1e-5) << where;
+
+      for (ThreadPool *other : {&one, &three}) {
+        at::Tensor out2 = at::empty(shape), nm2 = at::empty({channels});
+        at::Tensor nv2 = at::empty({channels}), dx2 = at::empty(shape);
+        at::Tensor dw2 = at::empty({channels}), db2 = at::empty({channels});
+        batchNorm(*other, g, data(xd), data(wd), data(bd), data(rm), data(rv),
+                  data(out2), data(nm2), data(nv2));
+        batchNormGrad(*other, g, data(gy), data(xd), data(wd), data(rm),
+                      data(rv), data(dx2), data(dw2), data(db2));
+        EXPECT_TRUE(at::equal(out, out2) && at::equal(nm, nm2) &&
+                    at::equal(nv, nv2))
+            << where << ", " << other->size() << " threads";
+        EXPECT_TRUE(at::equal(dx, dx2) && at::equal(dw, dw2) &&
+                    at::equal(db, db2))
+            << where << ", " << other->size() << " threads";
+      }
     }
 }
 
