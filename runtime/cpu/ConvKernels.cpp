@@ -251,13 +251,13 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void
 scatterLiveTaps(ThreadPool &pool, const Conv2dGeometry &g, const LiveTaps &t,
                 const float *crop, float *whole) {
   int64_t kh = t.i1 - t.i0, kw = t.j1 - t.j0, taps = g.kernelH * g.kernelW;
-  int64_t centre = t.i0 * g.kernelW + t.j0;
+  int64_t live = t.i0 * g.kernelW + t.j0; // the one live tap, below
   if (kh * kw == 1)
     return forEachKernel(pool, g, [&](int64_t k) {
       float *to = whole + k * taps;
       for (int64_t i = 0; i < taps; ++i)
         to[i] = 0.0f;
-      to[centre] = crop[k];
+      to[live] = crop[k];
     });
   forEachKernel(pool, g, [&](int64_t k) {
     float *to = whole + k * taps;
@@ -476,8 +476,7 @@ inline void offer(float v, int32_t index, float &best, int32_t &at) {
   at = take ? index : at;
 }
 
-/// Planes whose row maxima fit these (floats and indices on the stack);
-/// also keeps a plane's positions within 32 bits.
+/// Planes whose row maxima fit these (floats and indices on the stack).
 constexpr int64_t kSeparableMax = 4096;
 
 /// Every window's maximum of one plane and where it is (-inf and -1 for a
@@ -528,7 +527,9 @@ void planeMaxima(const Pool2dGeometry &g, const float *plane, float *best,
 }
 
 bool separable(const Pool2dGeometry &g) {
-  return g.height * g.outW <= kSeparableMax && g.outH * g.outW <= kSeparableMax;
+  return g.height * g.outW <= kSeparableMax &&
+         g.outH * g.outW <= kSeparableMax &&
+         g.height * g.width <= std::numeric_limits<int32_t>::max();
 }
 } // namespace
 
@@ -641,7 +642,8 @@ void batchNormSums(const BatchNormGeometry &g, int64_t c0, int64_t count, F f,
 /// the workers.
 template <typename F>
 void forEachChannelBlock(ThreadPool &pool, int64_t channels, F f) {
-  // At least 8 blocks where there are 8 channels: every thread gets work.
+  // At least 8 blocks where there are 8 channels, so that up to 8 threads
+  // share the work.
   int64_t per = std::max<int64_t>(1, std::min(kNormBlock, (channels + 7) / 8));
   int64_t blocks = (channels + per - 1) / per;
   pool.parallelFor(blocks, 1, [&](int64_t begin, int64_t end) {

@@ -36,6 +36,16 @@ namespace {
 void sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k,
            float alpha, const float *a, int64_t lda, const float *b,
            int64_t ldb, float beta, float *c, int64_t ldc) {
+  // Empty products: oneDNN refuses their leading dimensions of 0 (and
+  // null pointers of empty tensors); C = beta C is their answer.
+  if (m == 0 || n == 0)
+    return;
+  if (k == 0) {
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+    return;
+  }
   if (gemmLibrary() == GemmLibrary::OpenBlas) {
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
                 transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
@@ -70,7 +80,7 @@ void gemm(ThreadPool &pool, bool transA, bool transB, int64_t m, int64_t n,
   // even for aligned bands), so only the same calls give the same bits, and
   // with fixed bands every --threads value makes the same calls.
   // Products stay whole when they are small (handing out costs more than
-  // it saves), thin (OpenBLAS's paths for thin matrices are another
+  // it saves), thin (the libraries' paths for thin matrices are another
   // summation order), or when a band would fall into the small-matrix
   // kernel some OpenBLAS builds use for at most 100^3 multiply-adds.
   constexpr int64_t kBand = 128, kMinSide = 64;

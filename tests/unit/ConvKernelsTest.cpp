@@ -243,7 +243,8 @@ TEST(ConvKernels, MaxPoolGradientFollowsNaN) {
 
 // Shapes: 6 channels (blocks of one), 200 channels of 1 and 3 elements
 // (blocks of 25: the sweep over a block's channels sample by sample), 130
-// channels of 4x4 (blocks of 17, the last one shorter). Threads 1 and 3 give
+// channels of 4x4 (blocks of 17, the last one shorter), 600 channels
+// (blocks of 64, the most a sweep holds, and 24). Threads 1 and 3 give
 // the same bits: each channel's sums have one order.
 TEST(ConvKernels, BatchNormAndGradient) {
   at::manual_seed(5);
@@ -253,7 +254,8 @@ TEST(ConvKernels, BatchNormAndGradient) {
                                        {16, 6},
                                        {8, 200},
                                        {5, 200, 3},
-                                       {3, 130, 4, 4}}) {
+                                       {3, 130, 4, 4},
+                                       {2, 600}}) {
       int64_t channels = shape[1];
       at::Tensor x = (at::randn(shape) * 2 + 3).requires_grad_();
       at::Tensor w = at::randn({channels}).requires_grad_();

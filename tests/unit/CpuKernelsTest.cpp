@@ -92,6 +92,20 @@ TEST_P(CpuKernels, Gemm) {
     }
 }
 
+// Empty products: no rows or columns leave C alone; no inner dimension
+// makes C = beta C (the libraries refuse leading dimensions of 0).
+TEST_P(CpuKernels, GemmOfEmptyShapes) {
+  std::vector<float> c(6, 3.0f);
+  gemm(pool, true, false, 0, 3, 4, 1.0f, nullptr, nullptr, 0.5f, c.data());
+  gemm(pool, false, true, 2, 0, 4, 1.0f, nullptr, nullptr, 0.5f, c.data());
+  EXPECT_EQ(c, std::vector<float>(6, 3.0f));
+  gemm(pool, false, false, 2, 3, 0, 1.0f, nullptr, nullptr, 0.5f, c.data());
+  EXPECT_EQ(c, std::vector<float>(6, 1.5f));
+  c.assign(6, std::numeric_limits<float>::quiet_NaN());
+  gemmSerial(true, true, 2, 3, 0, 1.0f, nullptr, nullptr, 0.0f, c.data());
+  EXPECT_EQ(c, std::vector<float>(6, 0.0f)); // beta 0: C is not read
+}
+
 TEST_P(CpuKernels, GemmSplitAcrossWorkers) {
   // Large products are split into fixed bands of C (by rows when m >= n,
   // else by columns) whatever the thread count, so every --threads value
