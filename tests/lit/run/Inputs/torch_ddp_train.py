@@ -49,6 +49,9 @@ def train(rank, args, store, results):
         losses.append(whole.item() / args.ranks)
     if rank == 0:
         results.put(losses)
+    # As torch_fsdp_train.py: every rank done before any tears its group
+    # down.
+    dist.barrier()
     dist.destroy_process_group()
 
 

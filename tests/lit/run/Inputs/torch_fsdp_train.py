@@ -110,6 +110,11 @@ def train(rank, args, store, results):
         losses.append(whole.item() / args.ranks)
     if rank == 0:
         results.put(losses)
+    # Every rank done with its collectives before any tears its group down:
+    # a rank that destroys its group while another's gloo threads still
+    # talk to it can end that one with std::terminate (seen once under
+    # load: "terminate called without an active exception").
+    dist.barrier()
     dist.destroy_process_group()
 
 
