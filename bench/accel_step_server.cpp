@@ -42,8 +42,8 @@ static double gemmGflops(int threads) {
   constexpr int64_t n = 1024;
   std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
   accel::rt::cpu::ThreadPool pool(threads);
-  accel::rt::cpu::useCallerThreadsForBlas(); // as a step does
-                                             // (ACCEL_GEMM=openblas)
+  // OpenBLAS (ACCEL_GEMM=openblas) on the calling threads, as in a step.
+  accel::rt::cpu::useCallerThreadsForBlas();
   auto product = [&] {
     accel::rt::cpu::gemm(pool, false, false, n, n, n, 1.0f, a.data(), b.data(),
                          0.0f, c.data());

@@ -263,9 +263,9 @@ scatterLiveTaps(ThreadPool &pool, const Conv2dGeometry &g, const LiveTaps &t,
     float *to = whole + k * taps;
     for (int64_t i = 0; i < g.kernelH; ++i)
       for (int64_t j = 0; j < g.kernelW; ++j) {
-        bool live = i >= t.i0 && i < t.i1 && j >= t.j0 && j < t.j1;
+        bool seesImage = i >= t.i0 && i < t.i1 && j >= t.j0 && j < t.j1;
         to[i * g.kernelW + j] =
-            live ? crop[(k * kh + i - t.i0) * kw + j - t.j0] : 0.0f;
+            seesImage ? crop[(k * kh + i - t.i0) * kw + j - t.j0] : 0.0f;
       }
   });
 }
