@@ -820,7 +820,7 @@ __kernel void select_bytes(__global const uchar *flag, ulong fo,
    NaN kept quiet, fp16 overflow to infinity and subnormals kept; back to
    float exactly. Kernels other than these compute on f32 copies (the
    loader widens operands and rounds results around them). Type codes:
-   0 f32, 1 bf16, 2 f16. */
+   0 f32, 1 bf16, 2 f16 (FP8's below). */
 ushort f32_to_bf16(float f) {
   uint u = as_uint(f);
   if ((u & 0x7fffffffu) > 0x7f800000u)
@@ -858,16 +858,89 @@ float f16_to_f32(ushort h) {
 float round_bf16(float x) { return bf16_to_f32(f32_to_bf16(x)); }
 float round_f16(float x) { return f16_to_f32(f32_to_f16(x)); }
 
+/* FP8 as the CPU driver converts it (runtime/cpu/Float8.h). Type codes:
+   3 E4M3FN (saturates every overflow, infinities included, to +-448), 4
+   E5M2 (overflows to infinity), 5 E8M0FNU (MX's power-of-two scales; 0xff
+   is NaN). Round to nearest even, NaN stays NaN; back to float exactly. */
+#define QNAN as_float(0x7fc00000u)
+
+/* The 7 magnitude bits of |x| (bits `mag`, not NaN, below the format's
+   overflow) in a format of `man_bits` mantissa bits and exponent bias
+   `bias`. */
+uchar fp8_magnitude(uint mag, int man_bits, int bias) {
+  if (mag < ((uint)(128 - bias) << 23)) {
+    /* Subnormal: onto the grid of steps 2^(1 - bias - man_bits), rounded
+       by the float adder (ulp(magic) is one step), then counted. */
+    float step = as_float((uint)(128 - bias - man_bits) << 23);
+    float steps_per_one = as_float((uint)(126 + bias + man_bits) << 23);
+    float magic = step * 8388608.0f;
+    float rounded = (as_float(mag) + magic) - magic;
+    return (uchar)(rounded * steps_per_one);
+  }
+  int drop = 23 - man_bits;
+  uint rounded = mag + ((1u << (drop - 1)) - 1u) + ((mag >> drop) & 1u);
+  return (uchar)((rounded >> drop) - ((uint)(127 - bias) << man_bits));
+}
+uchar f32_to_e4m3(float f) {
+  uint u = as_uint(f), mag = u & 0x7fffffffu;
+  uchar sign = (uchar)((u >> 24) & 0x80u);
+  if (mag > 0x7f800000u)
+    return sign | 0x7f;
+  if (mag >= 0x43e00000u) /* 448 */
+    return sign | 0x7e;
+  return sign | fp8_magnitude(mag, 3, 7);
+}
+uchar f32_to_e5m2(float f) {
+  uint u = as_uint(f), mag = u & 0x7fffffffu;
+  uchar sign = (uchar)((u >> 24) & 0x80u);
+  if (mag > 0x7f800000u)
+    return sign | 0x7e;
+  if (mag >= 0x47700000u) /* 61440, the tie above 57344: infinity */
+    return sign | 0x7c;
+  return sign | fp8_magnitude(mag, 2, 15);
+}
+uchar f32_to_e8m0(float f) {
+  uint mag = as_uint(f) & 0x7fffffffu;
+  if (mag > 0x7f800000u || mag >= (255u << 23))
+    return 0xff;
+  if (mag < 0x00800000u)
+    return 0;
+  return (uchar)(mag >> 23);
+}
+float e4m3_to_f32(uchar c) {
+  uint sign = (uint)(c & 0x80u) << 24, e = (c >> 3) & 0xfu, m = c & 0x7u;
+  if (e == 0xfu && m == 0x7u)
+    return as_float(sign | 0x7fc00000u);
+  if (e == 0) /* m * 2^-9 */
+    return as_float(sign | as_uint((float)m * 0.001953125f));
+  return as_float(sign | ((e + 120u) << 23) | (m << 20));
+}
+/* E5M2 is the upper byte of a binary16. */
+float e5m2_to_f32(uchar c) { return f16_to_f32((ushort)((uint)c << 8)); }
+float e8m0_to_f32(uchar c) {
+  if (c == 0xff)
+    return QNAN;
+  if (c == 0) /* 2^-127 */
+    return as_float(0x00400000u);
+  return as_float((uint)c << 23);
+}
+
 /* Element i of a float buffer of type `type` at byte offset `o`. */
 float load_as_f32(__global const uchar *p, ulong o, ulong i, int type) {
   if (type == 1)
     return bf16_to_f32(((__global const ushort *)(p + o))[i]);
   if (type == 2)
     return f16_to_f32(((__global const ushort *)(p + o))[i]);
+  if (type == 3)
+    return e4m3_to_f32(p[o + i]);
+  if (type == 4)
+    return e5m2_to_f32(p[o + i]);
+  if (type == 5)
+    return e8m0_to_f32(p[o + i]);
   return ((__global const float *)(p + o))[i];
 }
 
-/* y = x converted between f32, bf16 and f16 (offsets in bytes). */
+/* y = x converted between float types (offsets in bytes). */
 __kernel void convert(__global const uchar *x, ulong xo, int from,
                       __global uchar *y, ulong yo, int to, ulong n) {
   ulong i = get_global_id(0);
@@ -878,6 +951,12 @@ __kernel void convert(__global const uchar *x, ulong xo, int from,
     ((__global ushort *)(y + yo))[i] = f32_to_bf16(v);
   else if (to == 2)
     ((__global ushort *)(y + yo))[i] = f32_to_f16(v);
+  else if (to == 3)
+    y[yo + i] = f32_to_e4m3(v);
+  else if (to == 4)
+    y[yo + i] = f32_to_e5m2(v);
+  else if (to == 5)
+    y[yo + i] = f32_to_e8m0(v);
   else
     ((__global float *)(y + yo))[i] = v;
 }
@@ -1207,6 +1286,179 @@ __kernel void cross_entropy_grad_group(
     o[c] = label == ignore ? 0.0f : g * (p - target_p);
   }
 }
+
+/* FP8 training (runtime/cpu/Float8Kernels.h): amaxes, the scales made
+   from them, the values FP8 rounding then stores, dequantisation, delayed
+   scaling's update. Maxima are exact whatever the order, so the work
+   groups' trees give the CPU's bits; the scale maths is the CPU's step
+   for step (f64 where it computes in f64). */
+
+/* max(a, b), NaN if either is NaN (torch's amax). */
+float nan_max(float a, float b) {
+  return (a != a || b != b) ? QNAN : (a < b ? b : a);
+}
+
+/* 2^e for e in [-149, 128] (128: infinity). */
+float pow2_f(int e) {
+  return e >= -126 ? as_float((uint)(e + 127) << 23)
+                   : as_float(1u << (e + 149));
+}
+
+/* floor(log2(a)) for a finite a > 0, subnormals included. */
+int ilogb_f(float a) {
+  uint bits = as_uint(a);
+  int e = (int)((bits >> 23) & 0xffu) - 127;
+  if (e > -127)
+    return e;
+  uint m = bits & 0x7fffffu;
+  for (e = -127; m < 0x400000u; m <<= 1)
+    --e;
+  return e;
+}
+
+/* exp2(floor(log2f(s))) with f32 log2's rounding (roundScaleToPow2: a
+   mantissa field close enough to 2^23 rounds up to the next power). */
+float round_scale_pow2(float s) {
+  if (!(s > 0.0f) || isinf(s))
+    return s;
+  uint bits = as_uint(s), mantissa = bits & 0x7fffffu;
+  int e = (int)((bits >> 23) & 0xffu) - 127;
+  if (e == -127)
+    return pow2_f(ilogb_f(s));
+  int magnitude = e >= 0 ? e : -e - 1;
+  uint threshold = magnitude >= 64   ? 0x7fffd4u
+                   : magnitude >= 32 ? 0x7fffeau
+                   : magnitude >= 16 ? 0x7ffff5u
+                   : magnitude >= 8  ? 0x7ffffbu
+                   : magnitude >= 4  ? 0x7ffffeu
+                   : magnitude >= 2  ? 0x7fffffu
+                                     : 0x800000u;
+  if (mantissa >= threshold)
+    ++e;
+  return pow2_f(e);
+}
+
+/* fp8Scale: f32(fp8_max * (1 / max(f64(amax), 1e-12))), NaN kept. */
+float fp8_scale(float amax, float fp8_max, int pow2) {
+  double a = amax;
+  if (a < 1e-12)
+    a = 1e-12;
+  float s = (float)((double)fp8_max * (1.0 / a));
+  return pow2 ? round_scale_pow2(s) : s;
+}
+
+/* mxScale: 2^(floor(log2(amax)) - emax) clamped to E8M0's range. */
+float mx_scale(float amax, int emax) {
+  if (amax != amax)
+    return amax;
+  int e = amax == 0.0f ? -127 : isinf(amax) ? 128 : ilogb_f(amax);
+  e -= emax;
+  return pow2_f(e < -127 ? -127 : e > 127 ? 127 : e);
+}
+
+/* y[g] = max |x| over elements [g * chunk, (g + 1) * chunk) below n. One
+   work group per chunk. */
+__kernel void abs_max_group(__global const float *x, ulong xo, ulong n,
+                            ulong chunk, __global float *y, ulong yo) {
+  SHARED double scratch[ROW_GROUP];
+  ulong g = get_group_id(0);
+  uint t = get_local_id(0);
+  ulong end = (g + 1) * chunk < n ? (g + 1) * chunk : n;
+  float m = 0.0f;
+  for (ulong i = g * chunk + t; i < end; i += ROW_GROUP)
+    m = nan_max(m, fabs(x[xo + i]));
+  m = group_max(scratch, m);
+  if (t == 0)
+    y[yo + g] = m != m ? QNAN : m;
+}
+
+/* scale[i] = the FP8 scale of amax[i] (tensorwise or rowwise). */
+__kernel void fp8_scales(__global const float *amax, ulong ao,
+                         __global float *scale, ulong so, ulong n,
+                         float fp8_max, int pow2) {
+  ulong i = get_global_id(0);
+  if (i < n)
+    scale[so + i] = fp8_scale(amax[ao + i], fp8_max, pow2);
+}
+
+/* scale[b] = the MX scale of block b, elements [32 b, 32 b + 32). */
+__kernel void mx_scales(__global const float *x, ulong xo,
+                        __global float *scale, ulong so, ulong blocks,
+                        int emax) {
+  ulong b = get_global_id(0);
+  if (b >= blocks)
+    return;
+  float m = 0.0f;
+  for (ulong i = 0; i < 32; ++i)
+    m = nan_max(m, fabs(x[xo + b * 32 + i]));
+  scale[so + b] = mx_scale(m, emax);
+}
+
+/* y = clamp(x * s, -fp8_max, fp8_max), or x / s for MX scales (`divide`),
+   s = scale[i / group]; NaN stays NaN. FP8 rounding then stores y. */
+__kernel void fp8_scale_values(__global const float *x, ulong xo,
+                               __global const float *scale, ulong so,
+                               __global float *y, ulong yo, ulong n,
+                               ulong group, int divide, float fp8_max) {
+  ulong i = get_global_id(0);
+  if (i >= n)
+    return;
+  float s = scale[so + i / group];
+  float v = divide ? x[xo + i] / s : x[xo + i] * s;
+  y[yo + i] = v > fp8_max ? fp8_max : v < -fp8_max ? -fp8_max : v;
+}
+
+/* y = q / s, or q * s for MX scales (`multiply`), s = scale[i / group]. */
+__kernel void fp8_dequantize(__global const float *q, ulong qo,
+                             __global const float *scale, ulong so,
+                             __global float *y, ulong yo, ulong n, ulong group,
+                             int multiply) {
+  ulong i = get_global_id(0);
+  if (i >= n)
+    return;
+  float s = scale[so + i / group];
+  y[yo + i] = multiply ? q[qo + i] * s : q[qo + i] / s;
+}
+
+/* y *= (1 / a) * (1 / b): delayed scaling's inverse scales on a product. */
+__kernel void scale_by_inverses(__global float *y, ulong yo, ulong n,
+                                __global const float *a, ulong ao,
+                                __global const float *b, ulong bo) {
+  ulong i = get_global_id(0);
+  if (i < n)
+    y[yo + i] *= (1.0f / a[ao]) * (1.0f / b[bo]);
+}
+
+/* fp8ScaleUpdate, one work item: the scale from the history's amax (or
+   this step's), the history rolled one slot towards the front with this
+   step's amax last and slot 0 cleared. `nh` may be `h`. */
+__kernel void fp8_scale_update(__global const float *h, ulong ho,
+                               ulong length, __global const float *scale,
+                               ulong so, __global const float *amax, ulong ao,
+                               int most_recent, int margin, float fp8_max,
+                               __global float *nh, ulong nho,
+                               __global float *ns, ulong nso) {
+  if (get_global_id(0) != 0)
+    return;
+  float now = amax[ao], a = now, next = scale[so];
+  if (!most_recent) {
+    float older = 0.0f;
+    for (ulong i = 1; i < length; ++i)
+      older = nan_max(older, fabs(h[ho + i]));
+    a = nan_max(nan_max(0.0f, fabs(now)), older);
+  }
+  if (isfinite(a) && a > 0.0f) {
+    next = ldexp(fp8_max / a, -margin);
+    if (isinf(next))
+      next = as_float(0x7f7fffffu);
+  }
+  for (ulong i = 0; i + 1 < length; ++i)
+    nh[nho + i] = h[ho + i + 1];
+  if (length > 1)
+    nh[nho + length - 1] = now;
+  nh[nho] = 0.0f;
+  ns[nso] = next;
+}
 )CL";
 }
 
@@ -1231,6 +1483,9 @@ const std::set<Kernel> &supportedKernels() {
       Kernel::BatchNorm, Kernel::BatchNormGrad, Kernel::BroadcastTo,
       // Mixed precision.
       Kernel::Cast, Kernel::AllFinite,
+      // FP8 training.
+      Kernel::Fp8Quantize, Kernel::ScaledMatmul, Kernel::Fp8QuantizeScaled,
+      Kernel::Fp8ScaleUpdate,
       // Data parallelism, through the host's collectives.
       Kernel::AllReduce, Kernel::ReduceScatter, Kernel::AllGather,
       Kernel::LocalShard, Kernel::Wait};
@@ -1250,16 +1505,6 @@ std::string unsupported(const Program &p, const std::string &driver,
     list += (list.empty() ? "" : ", ") + k;
   if (!list.empty())
     return "the " + driver + " driver does not run these kernels yet: " + list;
-  for (size_t i = 0; i < p.buffers.size(); ++i)
-    if (p.buffers[i].type != ElementType::F32 &&
-        p.buffers[i].type != ElementType::BF16 &&
-        p.buffers[i].type != ElementType::F16 &&
-        p.buffers[i].type != ElementType::I64 &&
-        p.buffers[i].type != ElementType::I1)
-      return "the " + driver +
-             " driver runs f32, bf16 and f16 programs; buffer #" +
-             std::to_string(i) + " holds another element type (" +
-             elementTypeName(p.buffers[i].type) + ")";
   if (p.ranks != ranks)
     return "the program is split over " + std::to_string(p.ranks) +
            " ranks, and this job has " + std::to_string(ranks);

@@ -41,6 +41,7 @@
 #include "runtime/hal/plugins/kernels/DeviceKernels.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <initializer_list>
 #include <string>
@@ -86,6 +87,7 @@ public:
   void load() {
     allocate();
     planWidening();
+    allocateDequantised();
     compile();
     for (size_t pc = 0; pc < e.program.code.size(); ++pc)
       e.steps.push_back(withWidening(pc, prepare(pc)));
@@ -168,6 +170,20 @@ private:
     return sequence(std::move(s));
   }
 
+  /// The dequantised operands of FP8 products (ScaledMatmul without
+  /// output scaling): one memory for the largest, reused by all (launches
+  /// run in order).
+  void allocateDequantised() {
+    uint64_t floats = 0;
+    for (const Instruction &in : e.program.code)
+      if (in.kernel == Kernel::ScaledMatmul && !in.ints[2])
+        floats = std::max<uint64_t>(
+            floats, e.program.buffers[in.operands[0]].numElements() +
+                        e.program.buffers[in.operands[2]].numElements());
+    if (floats)
+      dequantised = create(floats * sizeof(float));
+  }
+
   /// The library's code for a float buffer's type (DeviceKernels.cpp).
   int32_t typeCode(int b) {
     switch (e.program.buffers[b].type) {
@@ -177,9 +193,15 @@ private:
       return 1;
     case ElementType::F16:
       return 2;
+    case ElementType::F8E4M3FN:
+      return 3;
+    case ElementType::F8E5M2:
+      return 4;
+    case ElementType::F8E8M0FNU:
+      return 5;
     default:
       throw Failure{backend.prefix() + "buffer #" + std::to_string(b) +
-                    " is not f32, bf16 or f16"};
+                    " is not a float buffer"};
     }
   }
 
@@ -407,6 +429,21 @@ private:
     }
     case Kernel::Cast:
       return convert(in.operands[0], out);
+    case Kernel::Fp8Quantize:
+    case Kernel::Fp8QuantizeScaled:
+      return fp8Quantize(in);
+    case Kernel::ScaledMatmul:
+      return scaledMatmul(in);
+    case Kernel::Fp8ScaleUpdate: { // history, scale, amax -> history, scale
+      int h = in.operands[0], scale = in.operands[1], amax = in.operands[2];
+      int nh = in.results[0], ns = in.results[1];
+      KernelRef k = kernel("fp8_scale_update");
+      args(k, e.memory[h], at(h), n, e.memory[scale], at(scale), e.memory[amax],
+           at(amax), int32_t(in.ints[0]), int32_t(in.ints[1]),
+           static_cast<float>(in.floats[0]), e.memory[nh], at(nh), e.memory[ns],
+           at(ns));
+      return launch(k, 1);
+    }
     case Kernel::AllFinite: { // results[0] = every operand's elements finite
       KernelRef set = kernel("set_flag");
       args(set, e.memory[out], uint64_t(e.offset[out]));
@@ -754,6 +791,112 @@ private:
     }
   }
 
+  /// FP8 quantisation (the loader rounds its f32 result to the FP8 type):
+  /// Fp8Quantize's scale from the amax of each group (the matrix, a row,
+  /// an MX block of 32), Fp8QuantizeScaled's given scale and its amax.
+  Step fp8Quantize(const Instruction &in) {
+    const Program &p = e.program;
+    int x = in.operands[0], data = in.results[0];
+    uint64_t n = p.buffers[x].numElements();
+    float fp8Max = static_cast<float>(in.floats[0]);
+    auto scaleValues = [&](int scale, uint64_t group, bool divide) {
+      KernelRef k = kernel("fp8_scale_values");
+      args(k, e.memory[x], at(x), e.memory[scale], at(scale), e.memory[data],
+           at(data), n, std::max<uint64_t>(group, 1), int32_t(divide), fp8Max);
+      return launch(k, n);
+    };
+    // max |x| over chunks of `chunk` elements into `to` (one per chunk).
+    auto absMax = [&](Memory from, uint64_t fromAt, uint64_t count,
+                      uint64_t chunk, Memory to, uint64_t toAt) -> Step {
+      uint64_t groups = count ? (count + chunk - 1) / chunk : 0;
+      if (!groups)
+        return [] {};
+      KernelRef k = kernel("abs_max_group");
+      args(k, from, fromAt, count, chunk, to, toAt);
+      return backend.launchGroups(k, groups, kRowGroup);
+    };
+    // The whole tensor's amax into `to`: chunks' maxima, then theirs.
+    auto wholeAbsMax = [&](Memory to, uint64_t toAt) {
+      if (n == 0) { // an empty tensor's amax is 0
+        KernelRef zero = kernel("fill_zero");
+        args(zero, to, toAt, uint64_t(1));
+        return launch(zero, 1);
+      }
+      constexpr uint64_t kChunk = 16384;
+      uint64_t chunks = (n + kChunk - 1) / kChunk;
+      Memory partial = create(chunks * sizeof(float));
+      return sequence({absMax(e.memory[x], at(x), n, kChunk, partial, 0),
+                       absMax(partial, 0, chunks, chunks, to, toAt)});
+    };
+    if (in.kernel == Kernel::Fp8QuantizeScaled) { // operands x, scale
+      int amax = in.results[1];
+      return sequence({wholeAbsMax(e.memory[amax], at(amax)),
+                       scaleValues(in.operands[1], n, false)});
+    }
+    int scale = in.results[1];
+    const std::vector<int64_t> &shape = p.buffers[x].shape;
+    uint64_t rows = shape[0], cols = shape[1];
+    bool pow2 = in.ints[1] != 0;
+    switch (in.ints[0]) {
+    case 1: { // a scale per row
+      Memory amax = create(std::max<uint64_t>(rows, 1) * sizeof(float));
+      KernelRef scales = kernel("fp8_scales");
+      args(scales, amax, uint64_t(0), e.memory[scale], at(scale), rows, fp8Max,
+           int32_t(pow2));
+      return sequence({absMax(e.memory[x], at(x), n, cols, amax, 0),
+                       launch(scales, rows), scaleValues(scale, cols, false)});
+    }
+    case 2: { // a power-of-two scale per block of 32 along a row, divided by
+      KernelRef k = kernel("mx_scales");
+      uint64_t blocks = n / 32;
+      args(k, e.memory[x], at(x), e.memory[scale], at(scale), blocks,
+           int32_t(std::ilogb(fp8Max)));
+      return sequence({launch(k, blocks), scaleValues(scale, 32, true)});
+    }
+    default: { // one scale
+      Memory amax = create(sizeof(float));
+      KernelRef scales = kernel("fp8_scales");
+      args(scales, amax, uint64_t(0), e.memory[scale], at(scale), uint64_t(1),
+           fp8Max, int32_t(pow2));
+      return sequence({wholeAbsMax(amax, 0), launch(scales, 1),
+                       scaleValues(scale, n, false)});
+    }
+    }
+  }
+
+  /// out [M, N] = lhs [M, K] (rhs [N, K])ᵀ of FP8 values: dequantised
+  /// (divided by tensor and row scales, multiplied by MX scales) into one
+  /// memory and multiplied as f32, or multiplied as they are and the
+  /// product scaled by the scales' inverses (delayed scaling).
+  Step scaledMatmul(const Instruction &in) {
+    const Program &p = e.program;
+    int a = in.operands[0], aScale = in.operands[1], b = in.operands[2],
+        bScale = in.operands[3], out = in.results[0];
+    const std::vector<int64_t> &as = p.buffers[a].shape;
+    uint64_t m = as[0], k = as[1], nOut = p.buffers[b].shape[0];
+    if (in.ints[2]) {
+      KernelRef k2 = kernel("scale_by_inverses");
+      args(k2, e.memory[out], at(out), m * nOut, e.memory[aScale], at(aScale),
+           e.memory[bScale], at(bScale));
+      return sequence({gemm(false, true, m, nOut, k, a, at(a), k, b, at(b), k,
+                            out, at(out)),
+                       launch(k2, m * nOut)});
+    }
+    auto dequantise = [&](int q, int scale, int64_t grouping, uint64_t rows,
+                          uint64_t to) {
+      uint64_t count = rows * k;
+      uint64_t group = grouping == 2 ? 32 : grouping == 1 ? k : count;
+      KernelRef d = kernel("fp8_dequantize");
+      args(d, e.memory[q], at(q), e.memory[scale], at(scale), dequantised, to,
+           count, std::max<uint64_t>(group, 1), int32_t(grouping == 2));
+      return launch(d, count);
+    };
+    return sequence({dequantise(a, aScale, in.ints[0], m, 0),
+                     dequantise(b, bScale, in.ints[1], nOut, m * k),
+                     gemm(false, true, m, nOut, k, dequantised, 0, k,
+                          dequantised, m * k, k, e.memory[out], at(out))});
+  }
+
   /// A collective through the host's: the operands downloaded, combined
   /// by the host's backend in f32 (16-bit operands and results are widened
   /// and rounded around it, which gives the bits of the CPU's 16-bit
@@ -939,6 +1082,7 @@ private:
   Backend &backend;
   DeviceProgram<Memory> &e;
   std::vector<WideningPlan::Shadows> widening; // per instruction
+  Memory dequantised{};                        // FP8 products' operands
   const accel_collectives *collectives;
   int64_t rankIndex; // this process's rank in the job
 };

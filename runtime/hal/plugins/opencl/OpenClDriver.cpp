@@ -461,7 +461,7 @@ const accel_driver kDriver = {
     setProfiling,
     readProfile,
     kKernels.c_str(),
-    "f32,i64,i1,bf16,f16",
+    "f32,i64,i1,bf16,f16,f8E4M3FN,f8E5M2,f8E8M0FNU",
 };
 
 } // namespace
