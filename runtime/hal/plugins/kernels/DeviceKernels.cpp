@@ -815,6 +815,84 @@ __kernel void select_bytes(__global const uchar *flag, ulong fo,
     y[yo + i] = flag[fo] ? a[ao + i] : b[bo + i];
 }
 
+/* Rows of `inner` elements moved between strided layouts: element
+   (o, t, b) of y, o < n / (taken * inner), t < taken, b < inner, at
+   o * y_outer + t * inner + b, takes x's at o * x_outer + t * x_row + b.
+   A slice (x_row: the step's rows) and a concatenation's part (y_outer:
+   the whole's rows) both; in bytes, or in 4-byte words where everything
+   is a multiple of 4 bytes. */
+#define STRIDED_ROWS(NAME, T)                                                \
+  __kernel void NAME(__global const T *x, ulong xo, __global T *y, ulong yo, \
+                     ulong n, ulong inner, ulong taken, ulong x_outer,       \
+                     ulong x_row, ulong y_outer) {                           \
+    ulong j = get_global_id(0);                                              \
+    if (j >= n)                                                              \
+      return;                                                                \
+    ulong b = j % inner, t = (j / inner) % taken, o = j / (inner * taken);   \
+    y[yo + o * y_outer + t * inner + b] = x[xo + o * x_outer + t * x_row + b]; \
+  }
+STRIDED_ROWS(strided_rows_u8, uchar)
+STRIDED_ROWS(strided_rows_u32, uint)
+
+/* The gradient of a slice: y [outer, size, inner] is zero but for rows
+   start, start + step, ... (`taken` of them), which are g's rows. */
+__kernel void slice_grad(__global const float *g, ulong go, __global float *y,
+                         ulong yo, ulong n, ulong size, ulong inner,
+                         ulong start, ulong step, ulong taken) {
+  ulong i = get_global_id(0);
+  if (i >= n)
+    return;
+  ulong b = i % inner, r = (i / inner) % size, o = i / (inner * size);
+  ulong t = (r - start) / step;
+  bool kept = r >= start && (r - start) % step == 0 && t < taken;
+  y[yo + i] = kept ? g[go + (o * taken + t) * inner + b] : 0.0f;
+}
+
+/* min(max(x, lo), hi) with NaN passed through (hardtanh), and its
+   gradient: g where lo < x < hi, else 0 (a NaN input gets 0), as the CPU. */
+__kernel void clamp_values(__global const float *x, ulong xo,
+                           __global float *y, ulong yo, ulong n, float lo,
+                           float hi) {
+  ulong i = get_global_id(0);
+  if (i >= n)
+    return;
+  float v = x[xo + i];
+  y[yo + i] = v < lo ? lo : (v > hi ? hi : v);
+}
+__kernel void clamp_grad(__global const float *g, ulong go,
+                         __global const float *x, ulong xo, __global float *y,
+                         ulong yo, ulong n, float lo, float hi) {
+  ulong i = get_global_id(0);
+  if (i >= n)
+    return;
+  float v = x[xo + i];
+  y[yo + i] = (v > lo && v < hi) ? g[go + i] : 0.0f;
+}
+
+/* mse_loss: squared differences (reduction none), or one work item adding
+   them (each rounded to f32) in double in element order, as the CPU does;
+   reduction 1 is the mean, 2 the sum. */
+__kernel void mse_loss(__global const float *x, ulong xo,
+                       __global const float *target, ulong to,
+                       __global float *y, ulong yo, ulong n, int reduction) {
+  ulong i = get_global_id(0);
+  if (reduction == 0) {
+    if (i < n) {
+      float d = x[xo + i] - target[to + i];
+      y[yo + i] = d * d;
+    }
+    return;
+  }
+  if (i != 0)
+    return;
+  double total = 0;
+  for (ulong k = 0; k < n; ++k) {
+    float d = x[xo + k] - target[to + k];
+    total += (double)(d * d);
+  }
+  y[yo] = (float)(reduction == 1 ? total / (double)n : total);
+}
+
 /* bf16 and fp16 values are stored as ushort and converted as the CPU
    driver converts them (runtime/cpu/HalfFloat.h): round to nearest even,
    NaN kept quiet, fp16 overflow to infinity and subnormals kept; back to
@@ -1465,7 +1543,9 @@ __kernel void fp8_scale_update(__global const float *h, ulong ho,
 const std::set<Kernel> &supportedKernels() {
   // clang-format off
   static const std::set<Kernel> kernels = {
-      Kernel::Linear, Kernel::BatchedMatmul, Kernel::Copy,
+      Kernel::Linear, Kernel::BatchedMatmul, Kernel::Copy, Kernel::Slice,
+      Kernel::SliceGrad, Kernel::Concat, Kernel::Clamp, Kernel::ClampGrad,
+      Kernel::MseLoss,
       Kernel::Add, Kernel::Sub, Kernel::Mul, Kernel::Div,
       Kernel::Relu, Kernel::Tanh, Kernel::Sigmoid, Kernel::Exp,
       Kernel::Log, Kernel::Sqrt, Kernel::Rsqrt, Kernel::Neg,

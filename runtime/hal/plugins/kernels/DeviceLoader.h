@@ -134,8 +134,8 @@ private:
   /// Kernels that read and write their buffers in their own types (as
   /// bytes, or converting themselves); every other kernel computes in f32.
   static bool handlesAnyType(Kernel k) {
-    return k == Kernel::Copy || k == Kernel::Select || k == Kernel::Cast ||
-           k == Kernel::AllFinite;
+    return k == Kernel::Copy || k == Kernel::Slice || k == Kernel::Concat ||
+           k == Kernel::Select || k == Kernel::Cast || k == Kernel::AllFinite;
   }
 
   /// As the CPU executor does (runtime/executor/Widening.h): a kernel
@@ -429,6 +429,72 @@ private:
     }
     case Kernel::Cast:
       return convert(in.operands[0], out);
+    case Kernel::Slice: { // ints: dim, start, end, step
+      const std::vector<int64_t> &s = shape(0);
+      int64_t dim = in.ints[0], start = in.ints[1], step = in.ints[3];
+      uint64_t outer = 1, inner = elementBytes(p.buffers[out].type);
+      for (int64_t d = 0; d < dim; ++d)
+        outer *= s[d];
+      for (size_t d = dim + 1; d < s.size(); ++d)
+        inner *= s[d];
+      uint64_t size = s[dim], taken = p.buffers[out].shape[dim];
+      int x = in.operands[0];
+      return stridedRows(x, e.offset[x] + start * inner, out, e.offset[out],
+                         outer, inner, taken, size * inner, step * inner,
+                         taken * inner);
+    }
+    case Kernel::Concat: { // ints: dim; parts one after another along it
+      const std::vector<int64_t> &os = p.buffers[out].shape;
+      int64_t dim = in.ints[0];
+      uint64_t outer = 1, inner = elementBytes(p.buffers[out].type);
+      for (int64_t d = 0; d < dim; ++d)
+        outer *= os[d];
+      for (size_t d = dim + 1; d < os.size(); ++d)
+        inner *= os[d];
+      std::vector<Step> s;
+      uint64_t before = 0; // rows of the parts before this one
+      for (size_t i = 0; i < in.operands.size(); ++i) {
+        int part = in.operands[i];
+        uint64_t rows = shape(i)[dim];
+        s.push_back(stridedRows(part, e.offset[part], out,
+                                e.offset[out] + before * inner, outer, inner,
+                                rows, rows * inner, inner,
+                                os[dim] * inner));
+        before += rows;
+      }
+      return sequence(std::move(s));
+    }
+    case Kernel::SliceGrad: { // ints: dim, start, end, step
+      const std::vector<int64_t> &os = p.buffers[out].shape;
+      int64_t dim = in.ints[0];
+      uint64_t inner = 1;
+      for (size_t d = dim + 1; d < os.size(); ++d)
+        inner *= os[d];
+      KernelRef k = kernel("slice_grad");
+      int g = in.operands[0];
+      args(k, e.memory[g], at(g), e.memory[out], at(out), n,
+           uint64_t(os[dim]), inner, uint64_t(in.ints[1]),
+           uint64_t(in.ints[3]), uint64_t(shape(0)[dim]));
+      return launch(k, n);
+    }
+    case Kernel::Clamp:
+    case Kernel::ClampGrad: { // floats: min, max
+      bool grad = in.kernel == Kernel::ClampGrad;
+      KernelRef k = kernel(grad ? "clamp_grad" : "clamp_values");
+      unsigned index = bufferArgs(k, in);
+      set(k, index++, n);
+      set(k, index++, static_cast<float>(in.floats[0]));
+      set(k, index, static_cast<float>(in.floats[1]));
+      return launch(k, n);
+    }
+    case Kernel::MseLoss: { // ints: reduction (0 none, 1 mean, 2 sum)
+      int x = in.operands[0], target = in.operands[1];
+      uint64_t count = p.buffers[x].numElements();
+      KernelRef k = kernel("mse_loss");
+      args(k, e.memory[x], at(x), e.memory[target], at(target),
+           e.memory[out], at(out), count, int32_t(in.ints[0]));
+      return launch(k, in.ints[0] == 0 ? count : 1);
+    }
     case Kernel::Fp8Quantize:
     case Kernel::Fp8QuantizeScaled:
       return fp8Quantize(in);
@@ -789,6 +855,23 @@ private:
       throw Failure{backend.prefix() + "no kernel for " +
                     accel::rt::kernelName(in.kernel)};
     }
+  }
+
+  /// Rows of `inner` bytes from buffer `x` at byte `xAt` to buffer `y` at
+  /// byte `yAt`, as DeviceKernels.cpp's strided_rows (strides in bytes):
+  /// in 4-byte words where every size and place allows.
+  Step stridedRows(int x, uint64_t xAt, int y, uint64_t yAt, uint64_t outer,
+                   uint64_t inner, uint64_t taken, uint64_t xOuter,
+                   uint64_t xRow, uint64_t yOuter) {
+    uint64_t bytes = outer * taken * inner;
+    if (bytes == 0)
+      return [] {};
+    uint64_t word =
+        (inner | xAt | yAt | xOuter | xRow | yOuter) % 4 == 0 ? 4 : 1;
+    KernelRef k = kernel(word == 4 ? "strided_rows_u32" : "strided_rows_u8");
+    args(k, e.memory[x], xAt / word, e.memory[y], yAt / word, bytes / word,
+         inner / word, taken, xOuter / word, xRow / word, yOuter / word);
+    return launch(k, bytes / word);
   }
 
   /// FP8 quantisation (the loader rounds its f32 result to the FP8 type):
