@@ -2,8 +2,9 @@
 //
 // The kernels the OpenCL and CUDA drivers run, compiled when a program is
 // loaded (by the OpenCL implementation; by NVRTC): a fixed library
-// (elementwise with broadcasting, reductions, cross-entropy, conversions)
-// and, per fused instruction, a kernel generated from its FusedBody. The
+// (elementwise with broadcasting, reductions, losses, conversions between
+// every float type, FP8 scaling) and, per fused instruction, a kernel
+// generated from its FusedBody. The
 // source is OpenCL C restricted to what CUDA C++ also reads once a short
 // prelude names OpenCL's qualifiers and built-ins (prelude()): one source,
 // two languages (each with its own exp, erf and tanh). The per-element
@@ -52,8 +53,7 @@ llvm::Expected<std::string> fusedKernel(const FusedBody &body,
                                         const std::string &name);
 
 /// Why a driver named `driver` ("OpenCL") cannot run `p` with these
-/// kernels (a kernel or element type they lack) in a job of `ranks`
-/// processes, or "".
+/// kernels (a kernel they lack) in a job of `ranks` processes, or "".
 std::string unsupported(const Program &p, const std::string &driver, int ranks);
 
 /// The kernels they run, comma-separated (the ABI's `kernels` string).

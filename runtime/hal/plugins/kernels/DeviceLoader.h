@@ -458,8 +458,7 @@ private:
         uint64_t rows = shape(i)[dim];
         s.push_back(stridedRows(part, e.offset[part], out,
                                 e.offset[out] + before * inner, outer, inner,
-                                rows, rows * inner, inner,
-                                os[dim] * inner));
+                                rows, rows * inner, inner, os[dim] * inner));
         before += rows;
       }
       return sequence(std::move(s));
@@ -472,9 +471,9 @@ private:
         inner *= os[d];
       KernelRef k = kernel("slice_grad");
       int g = in.operands[0];
-      args(k, e.memory[g], at(g), e.memory[out], at(out), n,
-           uint64_t(os[dim]), inner, uint64_t(in.ints[1]),
-           uint64_t(in.ints[3]), uint64_t(shape(0)[dim]));
+      args(k, e.memory[g], at(g), e.memory[out], at(out), n, uint64_t(os[dim]),
+           inner, uint64_t(in.ints[1]), uint64_t(in.ints[3]),
+           uint64_t(shape(0)[dim]));
       return launch(k, n);
     }
     case Kernel::Clamp:
@@ -491,8 +490,8 @@ private:
       int x = in.operands[0], target = in.operands[1];
       uint64_t count = p.buffers[x].numElements();
       KernelRef k = kernel("mse_loss");
-      args(k, e.memory[x], at(x), e.memory[target], at(target),
-           e.memory[out], at(out), count, int32_t(in.ints[0]));
+      args(k, e.memory[x], at(x), e.memory[target], at(target), e.memory[out],
+           at(out), count, int32_t(in.ints[0]));
       return launch(k, in.ints[0] == 0 ? count : 1);
     }
     case Kernel::Fp8Quantize:
