@@ -928,7 +928,9 @@ private:
       return sequence({absMax(e.memory[x], at(x), n, cols, amax, 0),
                        launch(scales, rows), scaleValues(scale, cols, false)});
     }
-    case 2: { // a power-of-two scale per block of 32 along a row, divided by
+    case 2: { // MX: a power-of-two scale per block of 32 along a row (rows
+              // are whole blocks: accel-fp8 converts only such layers), the
+              // values divided by it
       KernelRef k = kernel("mx_scales");
       uint64_t blocks = n / 32;
       args(k, e.memory[x], at(x), e.memory[scale], at(scale), blocks,
