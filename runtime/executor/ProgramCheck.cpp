@@ -4,6 +4,7 @@
 
 #include "runtime/collectives/Communicator.h"
 #include "runtime/executor/FusedKernel.h"
+#include "runtime/executor/InstructionCheck.h"
 
 #include "llvm/Support/MathExtras.h"
 
@@ -236,6 +237,8 @@ llvm::Error checkProgram(const Program &program) {
     if (in.kernel == Kernel::Dropout &&
         (in.ints.size() != 3 || in.ints[2] < 0 || in.ints[2] > 2))
       return fault(where + " needs its stream, rank stride and mode");
+    if (llvm::Error e = checkInstruction(program, in, where))
+      return e;
     if (in.kernel != Kernel::Fused)
       continue;
     if (in.ints.empty() || in.ints[0] < 0 ||

@@ -27,7 +27,9 @@ namespace accel::rt {
 ///    least the view's bytes;
 ///  - a constant holds exactly its buffer's bytes;
 ///  - instructions, fused bodies and results name existing buffers (fused
-///    steps: earlier values of their body).
+///    steps: earlier values of their body);
+///  - each instruction carries what its kernel reads (checkInstruction:
+///    operand and result counts, ints and floats, element types, shapes).
 llvm::Error checkProgram(const Program &program);
 
 } // namespace accel::rt

@@ -1365,6 +1365,115 @@ __kernel void cross_entropy_grad_group(
   }
 }
 
+/* Layer norm over wide rows, a work group per row, so neighbouring work
+   items read neighbouring columns. The mean, variance and gradient sums
+   are the one-work-item kernels' double sums added in the fixed tree
+   instead of in column order: they agree far below f32's precision, so
+   their f32 roundings agree but for sums within 2^-29 of a tie. */
+void row_moments_group(SHARED_PTR double *scratch, __global const float *row,
+                       ulong cols, double eps, float *mean_out,
+                       float *rstd_out) {
+  uint t = get_local_id(0);
+  double s = 0;
+  for (ulong c = t; c < cols; c += ROW_GROUP)
+    s += row[c];
+  double mean = group_sum(scratch, s) / (double)cols, ss = 0;
+  for (ulong c = t; c < cols; c += ROW_GROUP) {
+    double d = row[c] - mean;
+    ss += d * d;
+  }
+  double var = group_sum(scratch, ss) / (double)cols;
+  *mean_out = (float)mean;
+  *rstd_out = (float)(1.0 / sqrt(var + eps));
+}
+
+__kernel void layer_norm_group(__global const float *x, ulong xo,
+                               __global const float *w, ulong wo,
+                               __global const float *b, ulong bo,
+                               __global float *y, ulong yo, ulong rows,
+                               ulong cols, double eps, int has_w, int has_b) {
+  SHARED double scratch[ROW_GROUP];
+  ulong r = get_group_id(0);
+  uint t = get_local_id(0);
+  __global const float *row = x + xo + r * cols;
+  __global float *o = y + yo + r * cols;
+  float mean, rstd;
+  row_moments_group(scratch, row, cols, eps, &mean, &rstd);
+  for (ulong c = t; c < cols; c += ROW_GROUP) {
+    float v = (row[c] - mean) * rstd;
+    if (has_w)
+      v *= w[wo + c];
+    if (has_b)
+      v += b[bo + c];
+    o[c] = v;
+  }
+}
+
+__kernel void layer_norm_grad_rows_group(__global const float *g, ulong go,
+                                         __global const float *x, ulong xo,
+                                         __global const float *w, ulong wo,
+                                         __global float *dx, ulong dxo,
+                                         __global float *stats, ulong rows,
+                                         ulong cols, double eps, int has_w) {
+  SHARED double scratch[ROW_GROUP];
+  ulong r = get_group_id(0);
+  uint t = get_local_id(0);
+  __global const float *gr = g + go + r * cols, *row = x + xo + r * cols;
+  __global float *d = dx + dxo + r * cols;
+  float mean, rstd;
+  row_moments_group(scratch, row, cols, eps, &mean, &rstd);
+  if (t == 0) {
+    stats[2 * r] = mean;
+    stats[2 * r + 1] = rstd;
+  }
+  double sum_gw = 0, sum_gw_xhat = 0;
+  for (ulong c = t; c < cols; c += ROW_GROUP) {
+    float xhat = (row[c] - mean) * rstd;
+    float gw = has_w ? gr[c] * w[wo + c] : gr[c];
+    sum_gw += gw;
+    sum_gw_xhat += (double)gw * xhat;
+  }
+  float mean_gw = (float)(group_sum(scratch, sum_gw) / cols);
+  float mean_gw_xhat = (float)(group_sum(scratch, sum_gw_xhat) / cols);
+  for (ulong c = t; c < cols; c += ROW_GROUP) {
+    float xhat = (row[c] - mean) * rstd;
+    float gw = has_w ? gr[c] * w[wo + c] : gr[c];
+    d[c] = rstd * (gw - mean_gw - xhat * mean_gw_xhat);
+  }
+}
+
+/* Long sums over leading dimensions (a bias gradient over every token) in
+   two passes: work item (block, o) adds rows [block * chunk, (block + 1) *
+   chunk) of column o in double, neighbouring work items reading
+   neighbouring columns; then each column's blocks are added in order. The
+   double sums agree with sum_leading's sequential one far below f32's
+   precision. */
+__kernel void sum_leading_partials(__global const float *x, ulong xo,
+                                   __global double *part, ulong n,
+                                   ulong reduced, ulong chunk, ulong blocks) {
+  ulong i = get_global_id(0);
+  if (i >= blocks * n)
+    return;
+  ulong blk = i / n, o = i % n;
+  ulong end = (blk + 1) * chunk < reduced ? (blk + 1) * chunk : reduced;
+  double s = 0;
+  for (ulong r = blk * chunk; r < end; ++r)
+    s += x[xo + r * n + o];
+  part[i] = s;
+}
+
+__kernel void sum_leading_finish(__global const double *part,
+                                 __global float *y, ulong yo, ulong n,
+                                 ulong blocks, float scale) {
+  ulong o = get_global_id(0);
+  if (o >= n)
+    return;
+  double s = 0;
+  for (ulong blk = 0; blk < blocks; ++blk)
+    s += part[blk * n + o];
+  y[yo + o] = (float)s * scale;
+}
+
 /* FP8 training (runtime/cpu/Float8Kernels.h): amaxes, the scales made
    from them, the values FP8 rounding then stores, dequantisation, delayed
    scaling's update. Maxima are exact whatever the order, so the work
@@ -1422,13 +1531,15 @@ float fp8_scale(float amax, float fp8_max, int pow2) {
   if (a < 1e-12)
     a = 1e-12;
   float s = (float)((double)fp8_max * (1.0 / a));
+  if (s != s) /* the CPU's NaN: CUDA's arithmetic gives another */
+    return QNAN;
   return pow2 ? round_scale_pow2(s) : s;
 }
 
 /* mxScale: 2^(floor(log2(amax)) - emax) clamped to E8M0's range. */
 float mx_scale(float amax, int emax) {
   if (amax != amax)
-    return amax;
+    return QNAN;
   int e = amax == 0.0f ? -127 : isinf(amax) ? 128 : ilogb_f(amax);
   e -= emax;
   return pow2_f(e < -127 ? -127 : e > 127 ? 127 : e);

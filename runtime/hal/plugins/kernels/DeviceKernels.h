@@ -11,8 +11,9 @@
 // maths follows the CPU driver's (runtime/cpu/ElementOps.h, Kernels.cpp):
 // accumulations in double where it accumulates in double, NaN kept by
 // ReLU, the CPU's reduction order where one work item reduces (sums, norm
-// gradients, losses over narrow rows); softmax and cross-entropy rows of
-// 16 or more columns are reduced by a work group in a fixed tree order.
+// gradients, losses over narrow rows); softmax, cross-entropy and layer
+// norm rows of 16 or more columns are reduced by a work group in a fixed
+// tree order, and sums over 1024 or more leading rows in column blocks.
 //
 //===----------------------------------------------------------------------===//
 

@@ -87,7 +87,7 @@ public:
   void load() {
     allocate();
     planWidening();
-    allocateDequantised();
+    allocateScratch();
     compile();
     for (size_t pc = 0; pc < e.program.code.size(); ++pc)
       e.steps.push_back(withWidening(pc, prepare(pc)));
@@ -170,18 +170,36 @@ private:
     return sequence(std::move(s));
   }
 
-  /// The dequantised operands of FP8 products (ScaledMatmul without
-  /// output scaling): one memory for the largest, reused by all (launches
-  /// run in order).
-  void allocateDequantised() {
-    uint64_t floats = 0;
-    for (const Instruction &in : e.program.code)
+  /// Memory some kernels pass between their launches, one for the
+  /// largest need, reused by every instruction (launches run in order):
+  /// the dequantised operands of FP8 products (ScaledMatmul without output
+  /// scaling) and the column blocks' sums of long leading sums.
+  void allocateScratch() {
+    uint64_t floats = 0, partials = 0;
+    for (const Instruction &in : e.program.code) {
+      const Program &p = e.program;
       if (in.kernel == Kernel::ScaledMatmul && !in.ints[2])
         floats = std::max<uint64_t>(
-            floats, e.program.buffers[in.operands[0]].numElements() +
-                        e.program.buffers[in.operands[2]].numElements());
+            floats, p.buffers[in.operands[0]].numElements() +
+                        p.buffers[in.operands[2]].numElements());
+      if (in.kernel == Kernel::Sum || in.kernel == Kernel::Mean) {
+        uint64_t n = p.buffers[in.results[0]].numElements();
+        uint64_t whole = p.buffers[in.operands[0]].numElements();
+        partials =
+            std::max<uint64_t>(partials, n * sumBlocks(n ? whole / n : 0));
+      }
+    }
     if (floats)
       dequantised = create(floats * sizeof(float));
+    if (partials)
+      sumPartials = create(partials * sizeof(double));
+  }
+
+  /// Column blocks a leading sum over `reduced` rows is split into: 64 of
+  /// at least 128 rows where there are that many (on a GPU one work item
+  /// per column leaves most of it idle), else one.
+  static uint64_t sumBlocks(uint64_t reduced) {
+    return reduced >= 1024 ? std::min<uint64_t>(64, reduced / 128) : 1;
   }
 
   /// The library's code for a float buffer's type (DeviceKernels.cpp).
@@ -650,11 +668,12 @@ private:
       int w = in.ints[0] ? in.operands[1] : x;
       int b = in.ints[1] ? in.operands[1 + in.ints[0]] : x;
       uint64_t cols = in.ints[2], rows = cols ? n / cols : 0;
-      KernelRef k = kernel("layer_norm");
+      bool wide = cols >= kWideRow;
+      KernelRef k = kernel(wide ? "layer_norm_group" : "layer_norm");
       args(k, e.memory[x], at(x), e.memory[w], at(w), e.memory[b], at(b),
            e.memory[out], at(out), rows, cols, double(in.floats[0]),
            int32_t(in.ints[0]), int32_t(in.ints[1]));
-      return launch(k, rows);
+      return perRow(k, rows, wide);
     }
     case Kernel::LayerNormGrad: { // operands: grad, input, [weight], [bias]
       int g = in.operands[0], x = in.operands[1];
@@ -668,7 +687,9 @@ private:
       Memory part = create(2 * blocks * std::max<uint64_t>(cols, 1) *
                            sizeof(float));
       Memory stats = create(2 * std::max<uint64_t>(rows, 1) * sizeof(float));
-      KernelRef k = kernel("layer_norm_grad_rows");
+      bool wide = cols >= kWideRow;
+      KernelRef k =
+          kernel(wide ? "layer_norm_grad_rows_group" : "layer_norm_grad_rows");
       args(k, e.memory[g], at(g), e.memory[x], at(x), e.memory[w], at(w),
            e.memory[out], at(out), stats, rows, cols, double(in.floats[0]),
            int32_t(in.ints[0]));
@@ -678,7 +699,7 @@ private:
       KernelRef sum = kernel("layer_norm_grad_params");
       args(sum, part, e.memory[dw], at(dw), e.memory[db], at(db), cols,
            blocks);
-      return sequence({launch(k, rows), launch(partials, blocks * cols),
+      return sequence({perRow(k, rows, wide), launch(partials, blocks * cols),
                        launch(sum, cols)});
     }
     case Kernel::Embedding: {
@@ -800,6 +821,16 @@ private:
       for (int d = 0; d < rank; ++d)
         leading = leading && (meta[rank + d] || d == rank - 1 ||
                               !meta[rank + d + 1]);
+      if (leading && sumBlocks(reduced) > 1) {
+        uint64_t blocks = sumBlocks(reduced);
+        uint64_t chunk = (reduced + blocks - 1) / blocks;
+        KernelRef partials = kernel("sum_leading_partials");
+        args(partials, e.memory[x], at(x), sumPartials, n, reduced, chunk,
+             blocks);
+        KernelRef finish = kernel("sum_leading_finish");
+        args(finish, sumPartials, e.memory[out], at(out), n, blocks, scale);
+        return sequence({launch(partials, blocks * n), launch(finish, n)});
+      }
       if (leading) {
         KernelRef k = kernel("sum_leading");
         args(k, e.memory[x], at(x), e.memory[out], at(out), n, reduced, scale);
@@ -1167,6 +1198,7 @@ private:
   DeviceProgram<Memory> &e;
   std::vector<WideningPlan::Shadows> widening; // per instruction
   Memory dequantised{};                        // FP8 products' operands
+  Memory sumPartials{};                        // long sums' column blocks
   const accel_collectives *collectives;
   int64_t rankIndex; // this process's rank in the job
 };
