@@ -48,7 +48,7 @@ sources_for() {
     safetensors) echo runtime/io/Safetensors.cpp runtime/io/BoundedJson.cpp ;;
     idx) echo runtime/io/Idx.cpp ;;
     manifest) echo runtime/io/Checkpoint.cpp runtime/io/Safetensors.cpp runtime/io/BoundedJson.cpp ;;
-    programfile) echo runtime/io/ProgramFile.cpp ;;
+    programfile) echo runtime/io/ProgramFile.cpp runtime/executor/ProgramCheck.cpp runtime/executor/InstructionCheck.cpp ;;
     nesting) echo compiler/support/Nesting.cpp ;;
     program) echo compiler/lowering/ProgramLoader.cpp ;;
     archive) echo compiler/import/TorchScriptImporter.cpp compiler/import/ExportedProgramImporter.cpp compiler/import/GraphLowering.cpp compiler/import/GraphImporter.cpp compiler/import/AtenOps.cpp compiler/import/LoadProbe.cpp ;;
@@ -57,8 +57,10 @@ sources_for() {
 }
 
 # For the targets built on bazel's libraries: the library their
-# instrumented sources replace (the program-file reader needs only the
-# executor's checks, but those come with the executor's kernels).
+# instrumented sources replace. The program-file reader's checks
+# (ProgramCheck, InstructionCheck) are compiled in instrumented too; their
+# uninstrumented copies in the executor's library, which the reader links
+# for its kernels' table, are overridden by the binary's own.
 replaced_library() {
   case $1 in
     programfile) echo runtime_Sio_Slibprogram_Ufile ;;
