@@ -821,7 +821,7 @@ private:
       for (int d = 0; d < rank; ++d)
         leading = leading && (meta[rank + d] || d == rank - 1 ||
                               !meta[rank + d + 1]);
-      if (leading && sumBlocks(reduced) > 1) {
+      if (leading && n > 0 && sumBlocks(reduced) > 1) {
         uint64_t blocks = sumBlocks(reduced);
         uint64_t chunk = (reduced + blocks - 1) / blocks;
         KernelRef partials = kernel("sum_leading_partials");
