@@ -256,6 +256,78 @@ TEST(InstructionCheckTest, Fp8ScalesFitTheirGroups) {
             "");
 }
 
+TEST(InstructionCheckTest, MovesMasksAndGradients) {
+  OneInstruction b;
+  int x = b.f32({4, 3}), small = b.f32({2, 3}), row = b.f32({3});
+  int flag = b.buffer(F::I1, {1}), mask = b.buffer(F::I1, {4, 3});
+  int seed = b.buffer(F::I64, {1}), none = b.buffer(F::I1, {0});
+  EXPECT_EQ(b.check({Kernel::Copy, {small}, {x}, {}, {}}),
+            "invalid program: instruction #0 (Copy) copies 48 bytes from a "
+            "24-byte buffer");
+  EXPECT_EQ(b.check({Kernel::Select, {flag, small, x}, {x}, {}, {}}),
+            "invalid program: instruction #0 (Select) chooses between buffers "
+            "smaller than its result, or has no flag");
+  EXPECT_EQ(b.check({Kernel::BroadcastTo, {row}, {x}, {}, {}}), "");
+  EXPECT_EQ(b.check({Kernel::BroadcastTo, {small}, {x}, {}, {}}),
+            "invalid program: instruction #0 (BroadcastTo) broadcasts [2x3] "
+            "to [4x3]");
+  EXPECT_EQ(b.check({Kernel::MaskedFill, {x, mask}, {x}, {}, {0.0}}), "");
+  EXPECT_EQ(b.check({Kernel::MaskedFill, {x, flag}, {small}, {}, {0.0}}),
+            "invalid program: instruction #0 (MaskedFill) combines [4x3] and "
+            "[1] into [2x3]");
+  EXPECT_EQ(b.check({Kernel::Dropout, {x, seed}, {x}, {0, 0, 0}, {0.1}}), "");
+  EXPECT_EQ(
+      b.check(
+          {Kernel::Dropout, {x, b.buffer(F::I64, {0})}, {x}, {0, 0, 0}, {0.1}}),
+      "invalid program: instruction #0 (Dropout) draws a mask without a "
+      "seed");
+  EXPECT_EQ(b.check({Kernel::AllFinite, {x}, {none}, {}, {}}),
+            "invalid program: instruction #0 (AllFinite) has no flag to "
+            "write");
+  EXPECT_EQ(b.check({Kernel::Fused, {x, row}, {x}, {0}, {}}),
+            "invalid program: instruction #0 (Fused) has operand 1 of 3 "
+            "elements for results of 12");
+  int idx = b.buffer(F::I64, {4}), table = b.f32({10, 3});
+  EXPECT_EQ(b.check({Kernel::EmbeddingGrad, {x, idx}, {table}, {}, {}}), "");
+  EXPECT_EQ(b.check({Kernel::EmbeddingGrad, {small, idx}, {table}, {}, {}}),
+            "invalid program: instruction #0 (EmbeddingGrad) scatters [2x3] by "
+            "4 indices into [10x3]");
+  int grad = b.f32({}), perSample = b.f32({4});
+  EXPECT_EQ(b.check({Kernel::CrossEntropyGrad,
+                     {perSample, x, idx},
+                     {x},
+                     {0, -100},
+                     {0.0}}),
+            "");
+  EXPECT_EQ(
+      b.check(
+          {Kernel::CrossEntropyGrad, {grad, x, idx}, {x}, {0, -100}, {0.0}}),
+      "invalid program: instruction #0 (CrossEntropyGrad) has a loss "
+      "gradient of 1 elements");
+  int c4 = b.f32({4});
+  EXPECT_EQ(b.check({Kernel::LayerNormGrad,
+                     {x, x, row},
+                     {x, row, c4},
+                     {1, 0, 3},
+                     {1e-5}}),
+            "invalid program: instruction #0 (LayerNormGrad) has a parameter "
+            "gradient of 4 elements for rows of 3");
+  int images = b.f32({2, 4, 3, 3});
+  EXPECT_EQ(b.check({Kernel::BatchNormGrad,
+                     {images, images, c4, c4, c4},
+                     {images, c4, c4},
+                     {1},
+                     {1e-5}}),
+            "");
+  EXPECT_EQ(b.check({Kernel::BatchNormGrad,
+                     {images, images, c4, c4, c4},
+                     {images, c4, row},
+                     {1},
+                     {1e-5}}),
+            "invalid program: instruction #0 (BatchNormGrad) has per-channel "
+            "results of other sizes than its 4 channels");
+}
+
 TEST(InstructionCheckTest, HostileIntsAndShapes) {
   OneInstruction b;
   // Shapes whose products overflow 64 bits (the buffers hold no element).

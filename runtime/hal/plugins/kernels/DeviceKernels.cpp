@@ -246,6 +246,48 @@ void row_moments(__global const float *row, ulong cols, double eps,
   *rstd_out = (float)(1.0 / sqrt(var + eps));
 }
 
+/* A layer-norm row's output over columns first, first + step, ... (all of
+   them for one work item; its share for a work group's). */
+void layer_norm_write(__global const float *row, __global float *o,
+                      __global const float *w, ulong wo,
+                      __global const float *b, ulong bo, ulong cols,
+                      float mean, float rstd, int has_w, int has_b,
+                      ulong first, ulong step) {
+  for (ulong c = first; c < cols; c += step) {
+    float v = (row[c] - mean) * rstd;
+    if (has_w)
+      v *= w[wo + c];
+    if (has_b)
+      v += b[bo + c];
+    o[c] = v;
+  }
+}
+
+/* Its input gradient's two row sums, Σ g·w and Σ g·w·x̂, over the same
+   columns, and then the gradient from their means. */
+void layer_norm_grad_sums(__global const float *gr, __global const float *row,
+                          __global const float *w, ulong wo, ulong cols,
+                          float mean, float rstd, int has_w, ulong first,
+                          ulong step, double *sum_gw, double *sum_gw_xhat) {
+  for (ulong c = first; c < cols; c += step) {
+    float xhat = (row[c] - mean) * rstd;
+    float gw = has_w ? gr[c] * w[wo + c] : gr[c];
+    *sum_gw += gw;
+    *sum_gw_xhat += (double)gw * xhat;
+  }
+}
+void layer_norm_grad_write(__global const float *gr,
+                           __global const float *row, __global const float *w,
+                           ulong wo, __global float *d, ulong cols, float mean,
+                           float rstd, float mean_gw, float mean_gw_xhat,
+                           int has_w, ulong first, ulong step) {
+  for (ulong c = first; c < cols; c += step) {
+    float xhat = (row[c] - mean) * rstd;
+    float gw = has_w ? gr[c] * w[wo + c] : gr[c];
+    d[c] = rstd * (gw - mean_gw - xhat * mean_gw_xhat);
+  }
+}
+
 /* w and b may be absent (has_w, has_b 0: any buffer is passed). */
 __kernel void layer_norm(__global const float *x, ulong xo,
                          __global const float *w, ulong wo,
@@ -259,14 +301,7 @@ __kernel void layer_norm(__global const float *x, ulong xo,
   __global float *o = y + yo + r * cols;
   float mean, rstd;
   row_moments(row, cols, eps, &mean, &rstd);
-  for (ulong c = 0; c < cols; ++c) {
-    float v = (row[c] - mean) * rstd;
-    if (has_w)
-      v *= w[wo + c];
-    if (has_b)
-      v += b[bo + c];
-    o[c] = v;
-  }
+  layer_norm_write(row, o, w, wo, b, bo, cols, mean, rstd, has_w, has_b, 0, 1);
 }
 
 /* One work item per row: its input gradient, and its mean and reciprocal
@@ -288,19 +323,11 @@ __kernel void layer_norm_grad_rows(__global const float *g, ulong go,
   stats[2 * r] = mean;
   stats[2 * r + 1] = rstd;
   double sum_gw = 0, sum_gw_xhat = 0;
-  for (ulong c = 0; c < cols; ++c) {
-    float xhat = (row[c] - mean) * rstd;
-    float gw = has_w ? gr[c] * w[wo + c] : gr[c];
-    sum_gw += gw;
-    sum_gw_xhat += (double)gw * xhat;
-  }
-  float mean_gw = (float)(sum_gw / cols);
-  float mean_gw_xhat = (float)(sum_gw_xhat / cols);
-  for (ulong c = 0; c < cols; ++c) {
-    float xhat = (row[c] - mean) * rstd;
-    float gw = has_w ? gr[c] * w[wo + c] : gr[c];
-    d[c] = rstd * (gw - mean_gw - xhat * mean_gw_xhat);
-  }
+  layer_norm_grad_sums(gr, row, w, wo, cols, mean, rstd, has_w, 0, 1, &sum_gw,
+                       &sum_gw_xhat);
+  layer_norm_grad_write(gr, row, w, wo, d, cols, mean, rstd,
+                        (float)(sum_gw / cols), (float)(sum_gw_xhat / cols),
+                        has_w, 0, 1);
 }
 
 /* One work item per (block of rows, column), the CPU's fixed blocks: the
@@ -1239,6 +1266,11 @@ double group_sum(SHARED_PTR double *scratch, double v) {
   return total;
 }
 
+/* max(a, b), NaN if either is NaN (torch's max and amax). */
+float nan_max(float a, float b) {
+  return (a != a || b != b) ? QNAN : (a < b ? b : a);
+}
+
 /* The row's maximum; a NaN anywhere gives NaN. */
 float group_max(SHARED_PTR double *scratch, float v) {
   uint t = get_local_id(0);
@@ -1261,7 +1293,7 @@ float row_max_group(SHARED_PTR double *scratch, __global const float *row,
   uint t = get_local_id(0);
   float m = -INFINITY;
   for (ulong c = t; c < cols; c += ROW_GROUP)
-    m = (m != m || row[c] != row[c]) ? m + row[c] : (m < row[c] ? row[c] : m);
+    m = nan_max(m, row[c]);
   return group_max(scratch, m);
 }
 
@@ -1399,14 +1431,8 @@ __kernel void layer_norm_group(__global const float *x, ulong xo,
   __global float *o = y + yo + r * cols;
   float mean, rstd;
   row_moments_group(scratch, row, cols, eps, &mean, &rstd);
-  for (ulong c = t; c < cols; c += ROW_GROUP) {
-    float v = (row[c] - mean) * rstd;
-    if (has_w)
-      v *= w[wo + c];
-    if (has_b)
-      v += b[bo + c];
-    o[c] = v;
-  }
+  layer_norm_write(row, o, w, wo, b, bo, cols, mean, rstd, has_w, has_b, t,
+                   ROW_GROUP);
 }
 
 __kernel void layer_norm_grad_rows_group(__global const float *g, ulong go,
@@ -1427,19 +1453,12 @@ __kernel void layer_norm_grad_rows_group(__global const float *g, ulong go,
     stats[2 * r + 1] = rstd;
   }
   double sum_gw = 0, sum_gw_xhat = 0;
-  for (ulong c = t; c < cols; c += ROW_GROUP) {
-    float xhat = (row[c] - mean) * rstd;
-    float gw = has_w ? gr[c] * w[wo + c] : gr[c];
-    sum_gw += gw;
-    sum_gw_xhat += (double)gw * xhat;
-  }
+  layer_norm_grad_sums(gr, row, w, wo, cols, mean, rstd, has_w, t, ROW_GROUP,
+                       &sum_gw, &sum_gw_xhat);
   float mean_gw = (float)(group_sum(scratch, sum_gw) / cols);
   float mean_gw_xhat = (float)(group_sum(scratch, sum_gw_xhat) / cols);
-  for (ulong c = t; c < cols; c += ROW_GROUP) {
-    float xhat = (row[c] - mean) * rstd;
-    float gw = has_w ? gr[c] * w[wo + c] : gr[c];
-    d[c] = rstd * (gw - mean_gw - xhat * mean_gw_xhat);
-  }
+  layer_norm_grad_write(gr, row, w, wo, d, cols, mean, rstd, mean_gw,
+                        mean_gw_xhat, has_w, t, ROW_GROUP);
 }
 
 /* Long sums over leading dimensions (a bias gradient over every token) in
@@ -1479,11 +1498,6 @@ __kernel void sum_leading_finish(__global const double *part,
    scaling's update. Maxima are exact whatever the order, so the work
    groups' trees give the CPU's bits; the scale maths is the CPU's step
    for step (f64 where it computes in f64). */
-
-/* max(a, b), NaN if either is NaN (torch's amax). */
-float nan_max(float a, float b) {
-  return (a != a || b != b) ? QNAN : (a < b ? b : a);
-}
 
 /* 2^e for e in [-149, 128] (128: infinity). */
 float pow2_f(int e) {
